@@ -1,0 +1,2 @@
+export { buildProgram } from './program';
+export { CliError } from './errors';

@@ -1,0 +1,53 @@
+// Lint: TypeScript rules plus Nx module boundaries, written out in full (the default
+// config enforces nothing). Pure libraries may not import NestJS, gRPC, Redis or the
+// platform lib; apps may not import each other.
+const nx = require('@nx/eslint-plugin');
+const tseslint = require('typescript-eslint');
+
+const transportPackages = [
+  '@nestjs/*',
+  '@grpc/*',
+  'nice-grpc',
+  'nice-grpc-*',
+  'ioredis',
+  'bullmq',
+  'express',
+  'testcontainers',
+  'pino',
+  'prom-client',
+];
+
+module.exports = [
+  { ignores: ['**/dist/**', '**/node_modules/**', 'libs/proto/src/gen/**', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allowCircularSelfDependency: false,
+          banTransitiveDependencies: false,
+          checkDynamicDependenciesExceptions: [],
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            {
+              sourceTag: 'scope:pure',
+              onlyDependOnLibsWithTags: ['scope:pure'],
+              bannedExternalImports: transportPackages,
+            },
+            { sourceTag: 'scope:contract', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contract', 'scope:pure'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:contract', 'scope:platform', 'scope:pure'] },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,30 @@
+// Shared Jest settings: sources are transformed by swc (decorator metadata on, for NestJS),
+// and workspace packages resolve to their TypeScript sources, so tests never need a build.
+const path = require('path');
+
+const root = __dirname;
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j)s$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          target: 'es2022',
+          keepClassNames: true,
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  moduleNameMapper: {
+    '^@llm/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
+    '^@llm/([a-z-]+)/testing$': path.join(root, 'libs/$1/src/testing/index.ts'),
+  },
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testTimeout: 60000,
+};
