@@ -1,0 +1,2 @@
+// The worker engine: step-backend contract, KV pool, TS backend and the ModelRunner.
+export * from './types';
