@@ -1,0 +1,92 @@
+/**
+ * `MoeExecutor`: the MoE block of every MoE layer of a model, behind the shape libs/model's
+ * forward injects — `run(layer, hidden (T, C), T) -> (T, C)` (MoE output, no residual).
+ *
+ * It gates locally (one MoeGate per layer), fans the plan out to the expert replicas (one call
+ * per replica per layer, concurrently), adds their partial outputs and records load statistics.
+ * With one LocalExpertReplica hosting every expert this is the plain in-process MoE layer.
+ *
+ * Not here: transport (replicas may be gRPC clients; apps/router), weight loading (libs/model).
+ */
+import { check, checkFinite, MoeInputError } from './errors';
+import { expertOwners, gatherRows, scatterAddRows, splitByReplica } from './fanout';
+import type { MoeGate } from './gate';
+import type { ExpertReplica } from './replica';
+import { MoeLoadStats } from './stats';
+
+export interface MoeExecutorOptions {
+  /** One gate per MoE layer index (layers without an entry are unknown here). */
+  gates: ReadonlyMap<number, MoeGate>;
+  /** Expert replicas; each expert runs on the first replica listed that hosts it. */
+  replicas: readonly ExpertReplica[];
+  /** alpha of the aux load-balancing loss; default 0.01. */
+  auxLossCoef?: number;
+}
+
+export class MoeExecutor {
+  readonly hiddenSize: number;
+  readonly numExperts: number;
+  readonly topK: number;
+  readonly stats: MoeLoadStats;
+  private readonly owner: Int32Array;
+
+  constructor(private readonly opts: MoeExecutorOptions) {
+    const gates = [...opts.gates.entries()];
+    check(gates.length > 0, 'gates', () => 'a MoeExecutor needs at least one MoE layer gate');
+    const [, g0] = gates[0];
+    for (const [layer, g] of gates) {
+      check(g.hiddenSize === g0.hiddenSize && g.numExperts === g0.numExperts && g.topK === g0.topK, `gates[${layer}]`, () =>
+        `layer ${layer} has C=${g.hiddenSize}, E=${g.numExperts}, k=${g.topK}; ` +
+          `expected the same as the other layers (C=${g0.hiddenSize}, E=${g0.numExperts}, k=${g0.topK})`);
+    }
+    check(opts.replicas.length > 0, 'replicas', () => 'a MoeExecutor needs at least one expert replica');
+    this.hiddenSize = g0.hiddenSize;
+    this.numExperts = g0.numExperts;
+    this.topK = g0.topK;
+    this.owner = expertOwners(this.numExperts, opts.replicas.map((r) => r.hostedExperts));
+    this.stats = new MoeLoadStats(this.numExperts, this.topK, opts.auxLossCoef ?? 0.01);
+  }
+
+  /** MoE layer indices, ascending. */
+  get layers(): number[] {
+    return [...this.opts.gates.keys()].sort((a, b) => a - b);
+  }
+
+  /** (T, C) normed hidden states -> (T, C) MoE output without the residual. */
+  async run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array> {
+    const gate = this.opts.gates.get(layer);
+    if (!gate) throw new MoeInputError('layer', `unknown MoE layer ${layer} (MoE layers are [${this.layers.join(', ')}])`);
+    const T = numTokens;
+    const C = this.hiddenSize;
+    check(Number.isInteger(T) && T >= 0, 'numTokens', () => `numTokens must be an integer >= 0, got ${T}`);
+    check(hidden.length === T * C, 'hidden', () =>
+      `hidden has ${hidden.length} values, expected numTokens=${T} x hiddenSize=${C} = ${T * C}`);
+    checkFinite(hidden, T, C, 'hidden');
+    const { routing, plan } = gate.route(hidden, T);
+    this.stats.record(layer, routing, plan);
+    const parts = splitByReplica(plan, this.owner, this.opts.replicas.length);
+    const partials = await Promise.all(
+      parts.map((part, r) =>
+        part.tokens.length === 0
+          ? Promise.resolve(new Float32Array(0))
+          : this.opts.replicas[r].runExperts({
+              layer,
+              hidden: gatherRows(hidden, part.tokens, T, C), // (N_r, C)
+              numTokens: part.tokens.length,
+              topK: this.topK,
+              expertIds: part.expertIds,
+              weights: part.weights,
+            }),
+      ),
+    );
+    const out = new Float32Array(T * C);
+    partials.forEach((partial, r) => {
+      const n = parts[r].tokens.length;
+      if (partial.length !== n * C) {
+        throw new Error(`expert replica ${r} returned ${partial.length} values for ${n} tokens, expected ${n * C}`);
+      }
+      scatterAddRows(out, partial, parts[r].tokens, C);
+    });
+    return out;
+  }
+}

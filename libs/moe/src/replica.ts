@@ -1,0 +1,51 @@
+/**
+ * Expert parallelism, replica side: an `ExpertReplica` hosts a fixed subset of the experts
+ * (the same ids in every MoE layer) and runs pre-gated tokens on them, returning each token's
+ * weighted sum over the slots it was asked to run. The gating side (executor.ts) makes one
+ * call per replica per layer and adds the answers.
+ *
+ * `LocalExpertReplica` runs in this process; apps/router provides a gRPC client with the same
+ * shape. Not here: gating, transport, deadlines (the transport's job).
+ */
+import { check, MoeInputError } from './errors';
+import type { ExpertHost, ExpertRequest } from './expert-host';
+
+export interface ExpertReplica {
+  /** Expert ids this replica runs, ascending; the same in every layer. */
+  readonly hostedExperts: readonly number[];
+  /** (N, C) sum_j weights[t, j] * expert_{ids[t, j]}(hidden[t]) over slots with ids >= 0. */
+  runExperts(req: ExpertRequest): Promise<Float32Array>;
+}
+
+/** A replica whose experts live in this process: one ExpertHost per MoE layer. */
+export class LocalExpertReplica implements ExpertReplica {
+  readonly hostedExperts: readonly number[];
+
+  constructor(private readonly hosts: ReadonlyMap<number, ExpertHost>) {
+    const first = hosts.values().next().value as ExpertHost | undefined;
+    check(first !== undefined, 'layers', () => 'a replica needs at least one MoE layer');
+    this.hostedExperts = first.hostedExperts;
+    for (const [layer, host] of hosts) {
+      check(host.hostedExperts.join(',') === first.hostedExperts.join(','), `layers[${layer}].hostedExperts`, () =>
+        `layer ${layer} hosts experts [${host.hostedExperts.join(', ')}] but the replica hosts ` +
+          `[${first.hostedExperts.join(', ')}]; every layer of a replica must host the same experts`);
+    }
+  }
+
+  /** MoE layer indices served, ascending. */
+  get layers(): number[] {
+    return [...this.hosts.keys()].sort((a, b) => a - b);
+  }
+
+  async runExperts(req: ExpertRequest): Promise<Float32Array> {
+    const host = this.hosts.get(req.layer);
+    if (!host) {
+      throw new MoeInputError('layer', `unknown MoE layer ${req.layer} (this replica serves layers [${this.layers.join(', ')}])`);
+    }
+    return host.run(req);
+  }
+
+  async dispose(): Promise<void> {
+    for (const host of this.hosts.values()) await host.dispose();
+  }
+}
