@@ -1,2 +1,8 @@
-// The worker engine: step-backend contract, KV pool, TS backend and the ModelRunner.
+// The worker engine: step-backend contract, KV pool, step validation, the TS backend and the ModelRunner.
 export * from './types';
+export * from './step-types';
+export * from './errors';
+export * from './kv-pool';
+export * from './flat-batch';
+export * from './validate-step';
+export * from './seq-state';

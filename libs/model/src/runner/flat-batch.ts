@@ -1,0 +1,38 @@
+/*
+ * Builds the backend's FlatBatch from a validated step: every sequence's new tokens one after
+ * another (prefill chunks and single-token decodes alike), their absolute positions, the pool
+ * slot of each (from the block table), and the rows whose logits the sampler needs.
+ *
+ * What this is not: validation (validate-step.ts runs first) or scheduling.
+ *
+ *   seq a: prefill chunk of 3 at positions 5..7   rows 0..2
+ *   seq b: one decode token at position 12        row 3       logitRows = [2, 3] when both sample
+ *   (a's last row is a logit row only when a samples after this chunk)
+ */
+import { slotOf } from '@llm/tensor';
+import type { StepSequenceInput } from './step-types';
+import type { FlatBatch, FlatSeq } from './types';
+
+export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSize: number): FlatBatch {
+  const N = sequences.reduce((n, s) => n + s.tokenIds.length, 0);
+  const tokenIds = new Int32Array(N);
+  const positions = new Int32Array(N);
+  const slotMapping = new Int32Array(N);
+  const seqs: FlatSeq[] = [];
+  const logitRows: number[] = [];
+  let row = 0;
+  for (const s of sequences) {
+    const n = s.tokenIds.length;
+    const contextLen = s.startPosition + n;
+    const blockTable = Int32Array.from({ length: Math.ceil(contextLen / blockSize) }, (_, b) => s.blockIds[b]);
+    for (let t = 0; t < n; t++) {
+      tokenIds[row + t] = s.tokenIds[t];
+      positions[row + t] = s.startPosition + t;
+      slotMapping[row + t] = slotOf(blockTable, s.startPosition + t, blockSize);
+    }
+    seqs.push({ start: row, numNewTokens: n, contextLen, blockTable });
+    if (s.sample) logitRows.push(row + n - 1);
+    row += n;
+  }
+  return { tokenIds, positions, slotMapping, seqs, logitRows: Int32Array.from(logitRows) };
+}
