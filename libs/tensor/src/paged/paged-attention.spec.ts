@@ -1,10 +1,11 @@
 /*
- * Paged flash attention against a naive reference that gathers each sequence's context into
- * contiguous K/V and materialises the full causal score matrix. Random block placement (shuffled
- * physical ids, garbage in every unused slot), random block sizes, GQA groupings (MHA, GQA, MQA),
- * and mixes of prefill chunks (with and without cached context) and single-token decodes.
+ * Paged flash attention against the library's naive reference (attentionNaive), run on each
+ * sequence's context gathered into contiguous K/V. Random block placement (shuffled physical ids,
+ * garbage in every unused slot), random block sizes, GQA groupings (MHA, GQA, MQA), and mixes of
+ * prefill chunks (with and without cached context) and single-token decodes.
  */
 import fc from 'fast-check';
+import { attentionNaive } from '../attention';
 import { pagedAttention, slotOf, writeKvSlots, copyBlock } from './index';
 
 function rng(seed: number): () => number {
@@ -25,33 +26,13 @@ function randArray(n: number, r: () => number, amp = 1): Float32Array {
   return a;
 }
 
-/** Naive causal attention of one sequence: q (T, NH, HS) at positions p0..p0+T-1 over K, V (ctx, NKV, HS). */
+/** The library's naive reference over one sequence's contiguous context: q (T, NH, HS) at positions p0..p0+T-1. */
 function naiveCausal(
   q: Float32Array, k: Float32Array, v: Float32Array,
   T: number, p0: number, NH: number, NKV: number, HS: number,
 ): Float32Array {
   const out = new Float32Array(T * NH * HS);
-  const group = NH / NKV;
-  for (let t = 0; t < T; t++) {
-    for (let h = 0; h < NH; h++) {
-      const g = Math.floor(h / group);
-      const ctx = p0 + t + 1;
-      const scores: number[] = [];
-      for (let j = 0; j < ctx; j++) {
-        let dot = 0;
-        for (let d = 0; d < HS; d++) dot += q[(t * NH + h) * HS + d] * k[(j * NKV + g) * HS + d];
-        scores.push(dot / Math.sqrt(HS));
-      }
-      const max = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - max));
-      const sum = e.reduce((x, y) => x + y, 0);
-      for (let d = 0; d < HS; d++) {
-        let acc = 0;
-        for (let j = 0; j < ctx; j++) acc += (e[j] / sum) * v[(j * NKV + g) * HS + d];
-        out[(t * NH + h) * HS + d] = acc;
-      }
-    }
-  }
+  attentionNaive(out, q, k, v, { numQueries: T, numKeys: p0 + T, numHeads: NH, numKvHeads: NKV, headDim: HS, queryOffset: p0 });
   return out;
 }
 
