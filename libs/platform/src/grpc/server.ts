@@ -1,0 +1,94 @@
+/**
+ * gRPC server factory over nice-grpc (@grpc/grpc-js underneath): every server gets the standard
+ * grpc.health.v1 service and server reflection for its services, message limits and keepalive from
+ * ./options, and binds the host it is given (127.0.0.1 in tests; 0.0.0.0 in containers).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
+import { DESCRIPTOR_SET_PATH } from '@llm/proto';
+import { ServerError, Status } from 'nice-grpc-common';
+import { serverOptions } from './options';
+
+export interface GrpcServiceBinding {
+  definition: CompatServiceDefinition & { fullName: string };
+  implementation: any;
+}
+
+export interface GrpcServerOptions {
+  /** Host to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  services: GrpcServiceBinding[];
+  maxMessageBytes?: number;
+}
+
+export interface RunningGrpcServer {
+  /** The bound port. */
+  port: number;
+  /** host:port clients connect to. */
+  address: string;
+  health: HealthState;
+  server: Server;
+  /** Marks the services not serving, then shuts down gracefully within graceMs (forced after). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = createServer(serverOptions(options.maxMessageBytes));
+  const health = HealthState();
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  const names = options.services.map((s) => s.definition.fullName);
+  server.add(ServerReflectionService, ServerReflection(readFileSync(DESCRIPTOR_SET_PATH), names));
+  for (const s of options.services) server.add(s.definition, completeImplementation(s.definition, s.implementation));
+  const host = options.host ?? '127.0.0.1';
+  const bindHost = host.includes(':') ? `[${host}]` : host;
+  const port = await server.listen(`${bindHost}:${options.port}`);
+  health.setStatus('healthy');
+  for (const name of names) health.setStatus('healthy', name);
+  const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : bindHost;
+  return {
+    port,
+    address: `${connectHost}:${port}`,
+    health,
+    server,
+    async close(graceMs = 5000) {
+      health.setStatus('unhealthy');
+      for (const name of names) health.setStatus('unhealthy', name);
+      const timer = setTimeout(() => server.forceShutdown(), graceMs);
+      try {
+        await server.shutdown();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/**
+ * Binds the implementation's methods and answers UNIMPLEMENTED for the ones it lacks (grpc-js would
+ * otherwise refuse to register the service).
+ */
+function completeImplementation(definition: GrpcServiceBinding['definition'], implementation: any): Record<string, unknown> {
+  const methods = (definition as { methods?: Record<string, { name: string; responseStream: boolean }> }).methods ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [key, m] of Object.entries(methods)) {
+    const fn = implementation[key];
+    if (typeof fn === 'function') {
+      out[key] = fn.bind(implementation);
+      continue;
+    }
+    const error = () => new ServerError(Status.UNIMPLEMENTED, `Method ${m.name} is not implemented`);
+    out[key] = m.responseStream
+      ? async function* () {
+          yield* [];
+          throw error();
+        }
+      : async () => {
+          throw error();
+        };
+  }
+  return out;
+}
