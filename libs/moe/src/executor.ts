@@ -3,13 +3,15 @@
  * forward injects — `run(layer, hidden (T, C), T) -> (T, C)` (MoE output, no residual).
  *
  * It gates locally (one MoeGate per layer), fans the plan out to the expert replicas (one call
- * per replica per layer, concurrently), adds their partial outputs and records load statistics.
+ * per replica per layer, concurrently), combines their expert outputs with the gate weights and
+ * records load statistics.
  * With one LocalExpertReplica hosting every expert this is the plain in-process MoE layer.
  *
  * Not here: transport (replicas may be gRPC clients; apps/router), weight loading (libs/model).
  */
 import { check, checkFinite, MoeInputError } from './errors';
-import { expertOwners, gatherRows, scatterAddRows, splitByReplica } from './fanout';
+import { combineInto } from './expert-host';
+import { expertOwners, gatherRows, splitByReplica } from './fanout';
 import type { MoeGate } from './gate';
 import type { ExpertReplica } from './replica';
 import { MoeLoadStats } from './stats';
@@ -54,6 +56,11 @@ export class MoeExecutor {
 
   /** (T, C) normed hidden states -> (T, C) MoE output without the residual. */
   async run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array> {
+    return (await this.dispatch(layer, hidden, numTokens)).output;
+  }
+
+  /** `run`, plus the number of (token, expert) assignments the capacity dropped. */
+  async dispatch(layer: number, hidden: Float32Array, numTokens: number): Promise<MoeDispatchResult> {
     const gate = this.opts.gates.get(layer);
     if (!gate) throw new MoeInputError('layer', `unknown MoE layer ${layer} (MoE layers are [${this.layers.join(', ')}])`);
     const T = numTokens;
@@ -65,28 +72,34 @@ export class MoeExecutor {
     const { routing, plan } = gate.route(hidden, T);
     this.stats.record(layer, routing, plan);
     const parts = splitByReplica(plan, this.owner, this.opts.replicas.length);
-    const partials = await Promise.all(
+    const answers = await Promise.all(
       parts.map((part, r) =>
-        part.tokens.length === 0
-          ? Promise.resolve(new Float32Array(0))
+        part.assignments.length === 0
+          ? Promise.resolve([])
           : this.opts.replicas[r].runExperts({
               layer,
               hidden: gatherRows(hidden, part.tokens, T, C), // (N_r, C)
-              numTokens: part.tokens.length,
-              topK: this.topK,
-              expertIds: part.expertIds,
-              weights: part.weights,
+              numRows: part.tokens.length,
+              assignments: part.assignments,
             }),
       ),
     );
     const out = new Float32Array(T * C);
-    partials.forEach((partial, r) => {
-      const n = parts[r].tokens.length;
-      if (partial.length !== n * C) {
-        throw new Error(`expert replica ${r} returned ${partial.length} values for ${n} tokens, expected ${n * C}`);
+    answers.forEach((outputs, r) => {
+      if (outputs.length !== parts[r].assignments.length) {
+        throw new Error(`expert replica ${r} answered ${outputs.length} expert outputs, expected ${parts[r].assignments.length}`);
       }
-      scatterAddRows(out, partial, parts[r].tokens, C);
+      combineInto(out, outputs, parts[r].slots, plan.weights, this.topK, C); // out[t] += w_(t,j) * y
     });
-    return out;
+    let numDropped = 0;
+    for (let e = 0; e < this.numExperts; e++) numDropped += plan.numDropped[e];
+    return { output: out, numDroppedAssignments: numDropped };
   }
+}
+
+export interface MoeDispatchResult {
+  /** (T, C) MoE output without the residual. */
+  output: Float32Array;
+  /** (token, expert) assignments dropped by the capacity limit in this call. */
+  numDroppedAssignments: number;
 }

@@ -9,22 +9,24 @@
  * Not here: gating (gating.ts), capacity (dispatch.ts), fan-out across replicas (executor.ts).
  */
 import { check } from './errors';
-import { groupByExpert } from './dispatch';
+import { groupByExpert, type ExpertGroups } from './dispatch';
 import { checkExpertWeights, jsExpertBackend, type ExpertBackend, type ExpertFfn, type ExpertWeights } from './expert-ffn';
 
-/** Tokens and their expert assignments, as a gating replica sends them to an expert replica. */
-export interface ExpertRequest {
+/** The rows one expert must process (proto llm.router.v1 ExpertRows). */
+export interface ExpertRows {
+  expertId: number;
+  /** Row indices into the request's hidden rows. */
+  rows: Int32Array;
+}
+
+/** Rows gated elsewhere, for experts a replica hosts (proto RunExpertsRequest). */
+export interface ExpertRowsRequest {
   layer: number;
-  /** (N, C) hidden states of the tokens that need this replica. */
+  /** (N, C) hidden rows. */
   hidden: Float32Array;
   /** N */
-  numTokens: number;
-  /** k: slots per token. */
-  topK: number;
-  /** (N, k) expert per slot; -1 = nothing to run in this slot (dropped, or another replica's). */
-  expertIds: Int32Array;
-  /** (N, k) combine weight per slot. */
-  weights: Float32Array;
+  numRows: number;
+  assignments: readonly ExpertRows[];
 }
 
 export interface ExpertHostOptions {
@@ -76,29 +78,33 @@ export class ExpertHost {
     return this.ffns[expert] !== undefined;
   }
 
-  /** out (N, C) = sum over slots j with ids[t, j] >= 0 of weights[t, j] * expert_{ids[t, j]}(hidden[t]). */
-  async run(req: ExpertRequest): Promise<Float32Array> {
-    const { hidden, numTokens: N, topK: k, expertIds: ids, weights } = req;
-    const C = this.hiddenSize;
+  /**
+   * Runs each assignment's expert on its rows, one batch per assignment:
+   *   outputs[a] = expert_{a.expertId}(hidden[a.rows])   (n_a, C), unweighted, in request order.
+   */
+  async runRows(req: ExpertRowsRequest): Promise<Float32Array[]> {
     this.checkRequest(req);
-    const out = new Float32Array(N * C);
-    const { offsets, slots } = groupByExpert(ids, this.numExperts);
-    for (let e = 0; e < this.numExperts; e++) {
-      const n = offsets[e + 1] - offsets[e];
-      if (n === 0) continue;
-      const x = new Float32Array(n * C); // (n_e, C) gathered rows
-      for (let i = 0; i < n; i++) {
-        const t = Math.floor(slots[offsets[e] + i] / k);
-        x.set(hidden.subarray(t * C, (t + 1) * C), i * C);
-      }
-      const y = await (this.ffns[e] as ExpertFfn).run(x, n); // (n_e, C)
-      for (let i = 0; i < n; i++) {
-        const s = slots[offsets[e] + i];
-        const w = weights[s];
-        const o = Math.floor(s / k) * C;
-        for (let c = 0; c < C; c++) out[o + c] += w * y[i * C + c];
-      }
+    const C = this.hiddenSize;
+    const outputs: Float32Array[] = [];
+    for (const { expertId, rows } of req.assignments) {
+      const n = rows.length;
+      const x = new Float32Array(n * C); // (n, C) gathered rows
+      for (let i = 0; i < n; i++) x.set(req.hidden.subarray(rows[i] * C, (rows[i] + 1) * C), i * C);
+      outputs.push(n === 0 ? x : await (this.ffns[expertId] as ExpertFfn).run(x, n));
     }
+    return outputs;
+  }
+
+  /**
+   * The whole dispatch/combine over (T, k) slots, every expert local:
+   *   out[t] = sum_{j : ids[t, j] >= 0} weights[t, j] * expert_{ids[t, j]}(hidden[t])
+   */
+  async run(hidden: Float32Array, T: number, k: number, ids: Int32Array, weights: Float32Array, layer = 0): Promise<Float32Array> {
+    const groups = groupByExpert(ids, this.numExperts);
+    const assignments = slotGroupsToRows(groups, k);
+    const outputs = await this.runRows({ layer, hidden, numRows: T, assignments });
+    const out = new Float32Array(T * this.hiddenSize);
+    combineInto(out, outputs, assignments.map((a) => groups.slots.subarray(groups.offsets[a.expertId], groups.offsets[a.expertId + 1])), weights, k, this.hiddenSize);
     return out;
   }
 
@@ -106,21 +112,55 @@ export class ExpertHost {
     for (const f of this.ffns) if (f) await f.dispose();
   }
 
-  private checkRequest(req: ExpertRequest): void {
-    const { numTokens: N, topK: k, hidden, expertIds, weights } = req;
+  private checkRequest(req: ExpertRowsRequest): void {
+    const { numRows: N, hidden } = req;
     const C = this.hiddenSize;
-    check(Number.isInteger(N) && N >= 0, 'numTokens', () => `numTokens must be an integer >= 0, got ${N}`);
-    check(Number.isInteger(k) && k >= 1, 'topK', () => `topK must be an integer >= 1, got ${k}`);
+    check(Number.isInteger(N) && N >= 0, 'numRows', () => `numRows must be an integer >= 0, got ${N}`);
     check(hidden.length === N * C, 'hidden', () =>
-      `hidden has ${hidden.length} values, expected numTokens=${N} x hiddenSize=${C} = ${N * C}`);
-    check(expertIds.length === N * k && weights.length === N * k, 'expertIds', () =>
-      `expertIds and weights must have numTokens x topK = ${N * k} entries, got ${expertIds.length} and ${weights.length}`);
-    for (let s = 0; s < expertIds.length; s++) {
-      const e = expertIds[s];
-      if (e < 0) continue;
-      check(e < this.numExperts && this.hosts(e), 'expertIds', () =>
-        `token ${Math.floor(s / k)} asks for expert ${e} of layer ${req.layer}, which this replica does not host ` +
-          `(hosts [${this.hostedExperts.join(', ')}])`);
+      `hidden has ${hidden.length} values, expected rows=${N} x hiddenSize=${C} = ${N * C}`);
+    for (const { expertId: e, rows } of req.assignments) {
+      check(Number.isInteger(e) && e >= 0 && e < this.numExperts && this.hosts(e), 'assignments', () =>
+        `expert ${e} of layer ${req.layer} is not hosted by this replica (hosts [${this.hostedExperts.join(', ')}])`);
+      for (let i = 0; i < rows.length; i++) {
+        check(rows[i] >= 0 && rows[i] < N, 'assignments', () =>
+          `expert ${e} of layer ${req.layer} asks for row ${rows[i]}, but hidden has ${N} rows`);
+      }
     }
   }
+}
+
+/** One ExpertRows per expert with slots; rows are the slots' tokens t = slot / k. */
+export function slotGroupsToRows(groups: ExpertGroups, k: number): ExpertRows[] {
+  const out: ExpertRows[] = [];
+  for (let e = 0; e + 1 < groups.offsets.length; e++) {
+    const slots = groups.slots.subarray(groups.offsets[e], groups.offsets[e + 1]);
+    if (slots.length === 0) continue;
+    out.push({ expertId: e, rows: Int32Array.from(slots, (s) => Math.floor(s / k)) });
+  }
+  return out;
+}
+
+/**
+ * Weighted scatter-add: for assignment a, row i came from slot s = slots[a][i] (token t = s / k):
+ *   out[t] += weights[s] * outputs[a][i]        out (T, C), outputs[a] (n_a, C)
+ */
+export function combineInto(
+  out: Float32Array,
+  outputs: readonly Float32Array[],
+  slots: readonly Int32Array[],
+  weights: Float32Array,
+  k: number,
+  C: number,
+): void {
+  outputs.forEach((y, a) => {
+    const s = slots[a];
+    if (y.length !== s.length * C) {
+      throw new Error(`expert output ${a} has ${y.length} values, expected ${s.length} rows x ${C} = ${s.length * C}`);
+    }
+    for (let i = 0; i < s.length; i++) {
+      const w = weights[s[i]];
+      const o = Math.floor(s[i] / k) * C;
+      for (let c = 0; c < C; c++) out[o + c] += w * y[i * C + c];
+    }
+  });
 }

@@ -1,25 +1,27 @@
 /**
  * Expert parallelism, gating side: split a layer's dispatch plan into one request per replica
- * and add the replicas' partial outputs back into (T, C).
+ * (proto llm.router.v1 RunExpertsRequest: rows + per-expert row lists).
  *
- *   owner[e]       = first replica (in configured order) that hosts expert e
- *   tokens of r    = { t : some kept slot j has owner[ids[t, j]] = r }, ascending
- *   ids_r[i, j]    = ids[t_i, j] if owner[ids[t_i, j]] = r else -1
- *   out[t_i]      += partial_r[i]        (replicas added in configured order)
+ *   owner[e]         = first replica (in configured order) that hosts expert e
+ *   tokens of r      = { t : some kept slot (t, j) has owner[ids[t, j]] = r }, ascending
+ *   rows of (r, e)   = positions in `tokens of r` of the tokens whose kept slot chose e
  *
- * Pure index bookkeeping; no transport. Each token row is sent at most once per replica.
+ * Each token row is sent to a replica at most once, whatever k. The weighted combine of the
+ * answers is expert-host.ts `combineInto`, with the slot list kept per assignment here.
+ * Pure index bookkeeping; no transport.
  */
 import { check } from './errors';
-import type { DispatchPlan } from './dispatch';
+import { groupByExpert, type DispatchPlan } from './dispatch';
+import type { ExpertRows } from './expert-host';
 
 /** One replica's share of a layer call. */
 export interface ReplicaPart {
   /** (N_r) token indices into the layer's T tokens, ascending. */
   tokens: Int32Array;
-  /** (N_r, k) expert per slot, -1 where another replica (or nobody) runs it. */
-  expertIds: Int32Array;
-  /** (N_r, k) combine weights. */
-  weights: Float32Array;
+  /** Per expert owned by r that has slots: rows into `tokens`. */
+  assignments: ExpertRows[];
+  /** Parallel to `assignments`: the slot t*k + j of each row (for its combine weight). */
+  slots: Int32Array[];
 }
 
 /** owner[e] = index of the first replica hosting e; throws naming an expert nobody hosts. */
@@ -39,40 +41,33 @@ export function expertOwners(numExperts: number, hostedByReplica: ReadonlyArray<
 }
 
 export function splitByReplica(plan: DispatchPlan, owner: Int32Array, numReplicas: number): ReplicaPart[] {
-  const T = plan.numTokens;
-  const k = plan.topK;
-  const counts = new Int32Array(numReplicas);
-  const seen = new Int32Array(numReplicas).fill(-1); // last token counted per replica
-  for (let s = 0; s < T * k; s++) {
-    const e = plan.keptIds[s];
-    if (e < 0) continue;
-    const r = owner[e];
-    const t = Math.floor(s / k);
-    if (seen[r] !== t) {
-      seen[r] = t;
-      counts[r]++;
+  const { numTokens: T, topK: k, numExperts: E } = plan;
+  const { offsets, slots } = groupByExpert(plan.keptIds, E);
+  const rowOf = new Int32Array(T);
+  const parts: ReplicaPart[] = [];
+  for (let r = 0; r < numReplicas; r++) {
+    rowOf.fill(-1);
+    for (let e = 0; e < E; e++) {
+      if (owner[e] !== r) continue;
+      for (let i = offsets[e]; i < offsets[e + 1]; i++) rowOf[Math.floor(slots[i] / k)] = 0;
     }
-  }
-  const parts: ReplicaPart[] = Array.from(counts, (n) => ({
-    tokens: new Int32Array(n),
-    expertIds: new Int32Array(n * k).fill(-1),
-    weights: new Float32Array(n * k),
-  }));
-  const fill = new Int32Array(numReplicas);
-  seen.fill(-1);
-  for (let s = 0; s < T * k; s++) {
-    const e = plan.keptIds[s];
-    if (e < 0) continue;
-    const r = owner[e];
-    const t = Math.floor(s / k);
-    if (seen[r] !== t) {
-      seen[r] = t;
-      parts[r].tokens[fill[r]++] = t;
+    let n = 0;
+    for (let t = 0; t < T; t++) if (rowOf[t] === 0) n++;
+    const tokens = new Int32Array(n);
+    n = 0;
+    for (let t = 0; t < T; t++) {
+      if (rowOf[t] < 0) continue;
+      rowOf[t] = n;
+      tokens[n++] = t;
     }
-    const i = fill[r] - 1;
-    const j = s - t * k;
-    parts[r].expertIds[i * k + j] = e;
-    parts[r].weights[i * k + j] = plan.weights[s];
+    const part: ReplicaPart = { tokens, assignments: [], slots: [] };
+    for (let e = 0; e < E; e++) {
+      if (owner[e] !== r || offsets[e + 1] === offsets[e]) continue;
+      const s = slots.slice(offsets[e], offsets[e + 1]);
+      part.assignments.push({ expertId: e, rows: Int32Array.from(s, (slot) => rowOf[Math.floor(slot / k)]) });
+      part.slots.push(s);
+    }
+    parts.push(part);
   }
   return parts;
 }
@@ -83,13 +78,4 @@ export function gatherRows(hidden: Float32Array, tokens: Int32Array, T: number, 
   const x = new Float32Array(tokens.length * C);
   for (let i = 0; i < tokens.length; i++) x.set(hidden.subarray(tokens[i] * C, (tokens[i] + 1) * C), i * C);
   return x;
-}
-
-/** out[tokens[i]] += partial[i] for each (N_r, C) partial. */
-export function scatterAddRows(out: Float32Array, partial: Float32Array, tokens: Int32Array, C: number): void {
-  for (let i = 0; i < tokens.length; i++) {
-    const o = tokens[i] * C;
-    const p = i * C;
-    for (let c = 0; c < C; c++) out[o + c] += partial[p + c];
-  }
 }

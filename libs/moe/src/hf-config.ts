@@ -20,6 +20,8 @@ export interface MoeShape {
   /** k */
   topK: number;
   gating: GatingConfig;
+  /** alpha of the aux load-balancing loss (router_aux_loss_coef; default 0.01). */
+  auxLossCoef: number;
 }
 
 function int(config: Record<string, unknown>, keys: string[]): number | undefined {
@@ -63,5 +65,8 @@ export function moeShapeFromHfConfig(config: Record<string, unknown>): MoeShape 
     topkGroups: int(config, ['topk_group']),
     routedScalingFactor: scale,
   };
-  return { hiddenSize, intermediateSize, numExperts, topK, gating };
+  const auxLossCoef = config.router_aux_loss_coef ?? config.aux_loss_alpha ?? 0.01;
+  check(typeof auxLossCoef === 'number' && auxLossCoef >= 0, 'config.router_aux_loss_coef', () =>
+    `config.json router_aux_loss_coef must be a number >= 0, got ${JSON.stringify(auxLossCoef)}`);
+  return { hiddenSize, intermediateSize, numExperts, topK, gating, auxLossCoef };
 }

@@ -31,14 +31,7 @@ export class MoeLayer {
       `hidden has ${hidden.length} values, expected numTokens=${numTokens} x hiddenSize=${C} = ${numTokens * C}`);
     checkFinite(hidden, numTokens, C, 'hidden');
     const { plan } = this.gate.route(hidden, numTokens);
-    return this.host.run({
-      layer: 0,
-      hidden,
-      numTokens,
-      topK: plan.topK,
-      expertIds: plan.keptIds,
-      weights: plan.weights,
-    });
+    return this.host.run(hidden, numTokens, plan.topK, plan.keptIds, plan.weights);
   }
 
   async dispose(): Promise<void> {

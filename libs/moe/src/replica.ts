@@ -1,20 +1,20 @@
 /**
  * Expert parallelism, replica side: an `ExpertReplica` hosts a fixed subset of the experts
- * (the same ids in every MoE layer) and runs pre-gated tokens on them, returning each token's
- * weighted sum over the slots it was asked to run. The gating side (executor.ts) makes one
- * call per replica per layer and adds the answers.
+ * (the same ids in every MoE layer) and runs rows gated elsewhere on them, returning each
+ * expert's unweighted outputs (the shape of proto llm.router.v1 RunExperts). The gating side
+ * (executor.ts) makes one call per replica per layer and does the weighted combine.
  *
  * `LocalExpertReplica` runs in this process; apps/router provides a gRPC client with the same
  * shape. Not here: gating, transport, deadlines (the transport's job).
  */
 import { check, MoeInputError } from './errors';
-import type { ExpertHost, ExpertRequest } from './expert-host';
+import type { ExpertHost, ExpertRowsRequest } from './expert-host';
 
 export interface ExpertReplica {
   /** Expert ids this replica runs, ascending; the same in every layer. */
   readonly hostedExperts: readonly number[];
-  /** (N, C) sum_j weights[t, j] * expert_{ids[t, j]}(hidden[t]) over slots with ids >= 0. */
-  runExperts(req: ExpertRequest): Promise<Float32Array>;
+  /** outputs[a] = expert_{a.expertId}(hidden[a.rows]), (n_a, C) unweighted, in request order. */
+  runExperts(req: ExpertRowsRequest): Promise<Float32Array[]>;
 }
 
 /** A replica whose experts live in this process: one ExpertHost per MoE layer. */
@@ -37,12 +37,12 @@ export class LocalExpertReplica implements ExpertReplica {
     return [...this.hosts.keys()].sort((a, b) => a - b);
   }
 
-  async runExperts(req: ExpertRequest): Promise<Float32Array> {
+  async runExperts(req: ExpertRowsRequest): Promise<Float32Array[]> {
     const host = this.hosts.get(req.layer);
     if (!host) {
       throw new MoeInputError('layer', `unknown MoE layer ${req.layer} (this replica serves layers [${this.layers.join(', ')}])`);
     }
-    return host.run(req);
+    return host.runRows(req);
   }
 
   async dispose(): Promise<void> {

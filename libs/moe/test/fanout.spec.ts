@@ -5,9 +5,9 @@ import {
   localReplica,
   MoeInputError,
   type ExpertReplica,
-  type ExpertRequest,
+  type ExpertRowsRequest,
 } from '@llm/moe';
-import { maxAbsDiff, randn, randomExperts, refMoe, rng } from './reference';
+import { maxAbsDiff, randn, randomExperts, refExpert, refMoe, rng } from './reference';
 
 const C = 8;
 const I = 12;
@@ -32,12 +32,12 @@ function layers(hostedExperts?: number[], capacityFactor?: number): Map<number, 
 
 /** Records every request it forwards, so tests can count calls per replica. */
 class CountingReplica implements ExpertReplica {
-  calls: ExpertRequest[] = [];
+  calls: ExpertRowsRequest[] = [];
   constructor(private readonly inner: ExpertReplica) {}
   get hostedExperts() {
     return this.inner.hostedExperts;
   }
-  runExperts(req: ExpertRequest) {
+  runExperts(req: ExpertRowsRequest) {
     this.calls.push(req);
     return this.inner.runExperts(req);
   }
@@ -62,11 +62,17 @@ describe('expert parallelism: a gating executor fans out to replicas', () => {
     expect(a.calls.map((c) => c.layer)).toEqual(moeLayers);
     expect(b.calls.map((c) => c.layer)).toEqual(moeLayers);
     for (const call of [...a.calls, ...b.calls]) {
-      expect(call.hidden.length).toBe(call.numTokens * C);
-      expect(call.numTokens).toBeLessThanOrEqual(T);
+      expect(call.hidden.length).toBe(call.numRows * C);
+      expect(call.numRows).toBeLessThanOrEqual(T);
+      // every row sent is used by some expert
+      const used = new Set(call.assignments.flatMap((x) => Array.from(x.rows)));
+      expect(used.size).toBe(call.numRows);
     }
-    for (const call of a.calls) for (const e of call.expertIds) expect(e < 4).toBe(true);
-    for (const call of b.calls) for (const e of call.expertIds) expect(e === -1 || e >= 4).toBe(true);
+    // all T * k slots are covered exactly once across the two replicas (dropless)
+    const perLayer0 = [a.calls[0], b.calls[0]].reduce((n, c) => n + c.assignments.reduce((m, x) => m + x.rows.length, 0), 0);
+    expect(perLayer0).toBe(T * k);
+    for (const call of a.calls) for (const x of call.assignments) expect(x.expertId < 4).toBe(true);
+    for (const call of b.calls) for (const x of call.assignments) expect(x.expertId >= 4).toBe(true);
   });
 
   it('overlapping replicas: each expert runs on the first replica that hosts it', async () => {
@@ -76,7 +82,7 @@ describe('expert parallelism: a gating executor fans out to replicas', () => {
     const got = await exec.run(2, x, T);
     const w = weights.get(2)!;
     expect(maxAbsDiff(got, refMoe(x, T, C, I, w.router, w.experts, { k }))).toBeLessThan(1e-4);
-    for (const e of b.calls[0].expertIds) expect(e === -1 || e >= 6).toBe(true);
+    for (const x of b.calls[0].assignments) expect(x.expertId >= 6).toBe(true);
   });
 
   it('with a capacity, fan-out gives the same output as in-process', async () => {
@@ -90,14 +96,27 @@ describe('expert parallelism: a gating executor fans out to replicas', () => {
 
   it('a replica asked for an expert it does not host says so', async () => {
     const r = localReplica(layers([0, 1]));
+    const rows = (expertId: number, ...r: number[]) => ({ expertId, rows: Int32Array.from(r) });
     const err = await r
-      .runExperts({ layer: 0, hidden: new Float32Array(C), numTokens: 1, topK: 2, expertIds: Int32Array.from([1, 5]), weights: new Float32Array(2) })
+      .runExperts({ layer: 0, hidden: new Float32Array(C), numRows: 1, assignments: [rows(1, 0), rows(5, 0)] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MoeInputError);
-    expect((err as Error).message).toMatch(/token 0 asks for expert 5 of layer 0, which this replica does not host \(hosts \[0, 1\]\)/);
-    await expect(
-      r.runExperts({ layer: 9, hidden: new Float32Array(C), numTokens: 1, topK: 2, expertIds: Int32Array.from([1, 0]), weights: new Float32Array(2) }),
-    ).rejects.toThrow(/unknown MoE layer 9 \(this replica serves layers \[0, 2\]\)/);
+    expect((err as Error).message).toMatch(/expert 5 of layer 0 is not hosted by this replica \(hosts \[0, 1\]\)/);
+    await expect(r.runExperts({ layer: 9, hidden: new Float32Array(C), numRows: 1, assignments: [rows(1, 0)] })).rejects.toThrow(
+      /unknown MoE layer 9 \(this replica serves layers \[0, 2\]\)/,
+    );
+    await expect(r.runExperts({ layer: 0, hidden: new Float32Array(C), numRows: 1, assignments: [rows(1, 0, 3)] })).rejects.toThrow(
+      /expert 1 of layer 0 asks for row 3, but hidden has 1 rows/,
+    );
+    await expect(r.runExperts({ layer: 0, hidden: new Float32Array(C + 1), numRows: 1, assignments: [rows(1, 0)] })).rejects.toThrow(
+      /hidden has 9 values, expected rows=1 x hiddenSize=8 = 8/,
+    );
+    // unweighted outputs, one per assignment, in request order
+    const x = randn(2 * C, rng(4), 1);
+    const outs = await r.runExperts({ layer: 2, hidden: x, numRows: 2, assignments: [rows(1, 1), rows(0, 0, 1)] });
+    const ref = (t: number, e: number) => refExpert(Array.from(x.subarray(t * C, t * C + C)), weights.get(2)!.experts[e], C, I);
+    expect(maxAbsDiff(outs[0], ref(1, 1))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(outs[1], [...ref(0, 0), ...ref(1, 0)])).toBeLessThan(1e-5);
   });
 
   it('experts nobody hosts are refused at construction', () => {
@@ -107,8 +126,14 @@ describe('expert parallelism: a gating executor fans out to replicas', () => {
   });
 
   it('a replica answering with the wrong size is an error, not a silent mix-up', async () => {
-    const broken: ExpertReplica = { hostedExperts: [0, 1, 2, 3, 4, 5, 6, 7], runExperts: async () => new Float32Array(3) };
-    const exec = new MoeExecutor({ gates: new Map([[0, layers().get(0)!.gate]]), replicas: [broken] });
-    await expect(exec.run(0, x, T)).rejects.toThrow(/expert replica 0 returned 3 values for 24 tokens/);
+    const tooFew: ExpertReplica = { hostedExperts: [0, 1, 2, 3, 4, 5, 6, 7], runExperts: async () => [new Float32Array(3)] };
+    const exec = new MoeExecutor({ gates: new Map([[0, layers().get(0)!.gate]]), replicas: [tooFew] });
+    await expect(exec.run(0, x, T)).rejects.toThrow(/expert replica 0 answered 1 expert outputs, expected \d+/);
+    const wrongRows: ExpertReplica = {
+      hostedExperts: [0, 1, 2, 3, 4, 5, 6, 7],
+      runExperts: async (req) => req.assignments.map(() => new Float32Array(3)),
+    };
+    const exec2 = new MoeExecutor({ gates: new Map([[0, layers().get(0)!.gate]]), replicas: [wrongRows] });
+    await expect(exec2.run(0, x, T)).rejects.toThrow(/expert output 0 has 3 values, expected \d+ rows x 8/);
   });
 });

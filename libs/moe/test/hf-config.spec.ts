@@ -2,13 +2,16 @@ import { moeShapeFromHfConfig } from '@llm/moe';
 
 describe('moeShapeFromHfConfig', () => {
   it('Mixtral: softmax, always renormalised', () => {
-    const s = moeShapeFromHfConfig({ model_type: 'mixtral', hidden_size: 64, intermediate_size: 128, num_local_experts: 8, num_experts_per_tok: 2 });
+    const s = moeShapeFromHfConfig({
+      model_type: 'mixtral', hidden_size: 64, intermediate_size: 128, num_local_experts: 8, num_experts_per_tok: 2, router_aux_loss_coef: 0.02,
+    });
     expect(s).toEqual({
       hiddenSize: 64,
       intermediateSize: 128,
       numExperts: 8,
       topK: 2,
       gating: { scoring: 'softmax', normTopkProb: true, numGroups: 1, topkGroups: undefined, routedScalingFactor: 1 },
+      auxLossCoef: 0.02,
     });
   });
 
@@ -17,6 +20,7 @@ describe('moeShapeFromHfConfig', () => {
     expect(s.gating.normTopkProb).toBe(false);
     expect(s.intermediateSize).toBe(32);
     expect(s.numExperts).toBe(60);
+    expect(s.auxLossCoef).toBe(0.01);
   });
 
   it('DeepSeek-V3: sigmoid, groups, scaling', () => {
