@@ -140,6 +140,11 @@ export class OnnxGraphBuilder {
     return this.nodes.length;
   }
 
+  /** Whether a value (input, initializer or node output) of this name exists. */
+  hasValue(name: string): boolean {
+    return this.names.has(name);
+  }
+
   /** An unused value name with the given prefix (unique among generated names; not yet reserved). */
   fresh(prefix = 'v'): string {
     let name = `${prefix}_${this.counter++}`;

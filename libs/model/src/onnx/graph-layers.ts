@@ -1,0 +1,160 @@
+/*
+ * The decoder's layers as ONNX nodes: norms (RMSNorm / LayerNorm, fused with the residual add),
+ * the attention block over the paged KV pool, and the dense FFN (SwiGLU or GELU-tanh). Each
+ * function appends nodes to an OnnxGraphBuilder and returns value names.
+ *
+ * Not a general exporter: shapes and names follow the step inputs declared in step-io.ts.
+ * Weights stay in torch Linear layout (out, in) and run through Gemm with transB = 1, which
+ * ORT prepacks once at session creation.
+ * References: Llama / Qwen2 / GPT-2 modeling code in Hugging Face transformers (RMSNorm,
+ * rotate-half RoPE, repeat_kv GQA where q head h uses kv head floor(h / G)); ORT contrib ops
+ * SkipSimplifiedLayerNormalization, SkipLayerNormalization, RotaryEmbedding, QuickGelu and
+ * FastGelu (onnxruntime docs/ContribOperators.md).
+ */
+import type { OnnxGraphBuilder } from '@llm/tensor';
+import type { DecoderSpec, LayerWeights, LinearWeights, MlpWeights, NormWeights } from './spec';
+import { STEP } from './step-io';
+
+const MS = 'com.microsoft';
+
+/**
+ * Stacks (out_i, in) matrices into one (sum out_i, in), each block times scales[i]; biases
+ * likewise (a missing bias counts as zeros when another block has one).
+ */
+export function concatRows(parts: LinearWeights[], scales: number[], inFeatures: number): LinearWeights {
+  const outs = parts.map((p) => p.weight.length / inFeatures);
+  const totalOut = outs.reduce((a, b) => a + b, 0);
+  const weight = new Float32Array(totalOut * inFeatures);
+  const bias = parts.some((p) => p.bias) ? new Float32Array(totalOut) : undefined;
+  let row = 0;
+  parts.forEach((p, i) => {
+    const off = row * inFeatures;
+    for (let j = 0; j < p.weight.length; j++) weight[off + j] = p.weight[j] * scales[i];
+    if (bias && p.bias) for (let j = 0; j < outs[i]; j++) bias[row + j] = p.bias[j] * scales[i];
+    row += outs[i];
+  });
+  return { weight, bias };
+}
+
+/** y (rows, out) = x (rows, in) W^T + b, W given (out, in). */
+export function linear(g: OnnxGraphBuilder, x: string, w: LinearWeights, name: string, inFeatures: number): string {
+  const outFeatures = w.weight.length / inFeatures;
+  const inputs = [x, g.initializer(`${name}.weight`, w.weight, [outFeatures, inFeatures])];
+  if (w.bias) inputs.push(g.initializer(`${name}.bias`, w.bias, [outFeatures]));
+  return g.op('Gemm', inputs, { transB: 1 });
+}
+
+/** Fused linear over several (out_i, in) blocks sharing the input; scales multiply each block. */
+export function fusedLinear(
+  g: OnnxGraphBuilder,
+  x: string,
+  parts: LinearWeights[],
+  scales: number[],
+  name: string,
+  inFeatures: number,
+): string {
+  return linear(g, x, concatRows(parts, scales, inFeatures), name, inFeatures);
+}
+
+/** n = norm(x) with the model's norm; names its weights under `name`. */
+export function norm(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: NormWeights, name: string): string {
+  const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
+  if (spec.norm === 'rmsnorm') {
+    // x / sqrt(mean(x^2) + eps) * gamma
+    return g.op('SimplifiedLayerNormalization', [x, gamma], { axis: -1, epsilon: spec.normEps, stash_type: 1 });
+  }
+  const beta = g.initializer(`${name}.bias`, w.bias as Float32Array, [spec.hiddenSize]);
+  // (x - mean) / sqrt(var + eps) * gamma + beta
+  return g.op('LayerNormalization', [x, gamma, beta], { axis: -1, epsilon: spec.normEps });
+}
+
+/**
+ * x' = x + delta; n = norm(x'). Returns [n, x'] with one fused contrib node
+ * (SkipSimplifiedLayerNormalization / SkipLayerNormalization, output 3 = input + skip).
+ */
+export function addNorm(
+  g: OnnxGraphBuilder,
+  spec: DecoderSpec,
+  x: string,
+  delta: string,
+  w: NormWeights,
+  name: string,
+): [string, string] {
+  const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
+  const [n, , , sum] =
+    spec.norm === 'rmsnorm'
+      ? g.node('SkipSimplifiedLayerNormalization', [delta, x, gamma], 4, { epsilon: spec.normEps }, MS)
+      : g.node(
+          'SkipLayerNormalization',
+          [delta, x, gamma, g.initializer(`${name}.bias`, w.bias as Float32Array, [spec.hiddenSize])],
+          4,
+          { epsilon: spec.normEps },
+          MS,
+        );
+  return [n, sum];
+}
+
+/** Dense FFN on (N, C): SwiGLU down(silu(gate x) * up x) or GELU-tanh down(gelu(up x)). */
+export function mlp(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: MlpWeights, name: string): string {
+  const C = spec.hiddenSize;
+  const I = spec.intermediateSize;
+  if (spec.activation === 'swiglu') {
+    const gu = fusedLinear(g, x, [w.gate as LinearWeights, w.up], [1, 1], `${name}.gate_up`, C); // (N, 2I)
+    const [gate, up] = g.node('Split', [gu, g.constInt64([I, I])], 2, { axis: 1 });
+    // silu(x) = x * sigmoid(x) = QuickGelu with alpha 1
+    const act = g.op('QuickGelu', [gate], { alpha: { kind: 'float', value: 1 } }, MS);
+    return linear(g, g.op('Mul', [act, up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
+  }
+  // gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = FastGelu
+  const h = g.op('FastGelu', [linear(g, x, w.up, `${name}.up`, C)], {}, MS);
+  return linear(g, h, w.down, `${name}.down`, I);
+}
+
+/** Which KV values one layer's attention produced: padded (S, Tmax, NKV*HS), for the step's outputs. */
+export interface AttentionResult {
+  out: string; // (N, C) attention block output (after o_proj), to add to the residual
+  kNew: string; // (S, Tmax, NKV*HS) after RoPE
+  vNew: string; // (S, Tmax, NKV*HS)
+}
+
+/**
+ * Causal GQA attention of one layer over the pool's cached K/V plus this step's new K/V.
+ * Padded per-sequence layout: S sequences, Tmax new-token rows each, Pmax cached positions each.
+ *   qkv (N, (NH+2NKV)HS) --gather pad_rows--> (S, Tmax, .) --split--> q, k, v
+ *   Q (S, NKV, G*Tmax, HS) x K^T (S, NKV, HS, Pmax+Tmax) -> scores; + mask; softmax; x V
+ * The 1/sqrt(HS) scale is folded into Wq (RoPE is linear, so it commutes).
+ */
+export function attention(g: OnnxGraphBuilder, spec: DecoderSpec, n: string, w: LayerWeights, l: number): AttentionResult {
+  const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS } = spec;
+  const G = NH / NKV;
+  const scale = 1 / Math.sqrt(HS);
+  const qkv = fusedLinear(g, n, [w.q, w.k, w.v], [scale, 1, 1], `layers.${l}.qkv`, C); // (N, (NH+2NKV)HS)
+  const padded = g.op('Gather', [qkv, STEP.padRows], { axis: 0 }); // (S, Tmax, (NH+2NKV)HS)
+  let [q, k, v] = g.node('Split', [padded, g.constInt64([NH * HS, NKV * HS, NKV * HS])], 3, { axis: 2 });
+  if (spec.positions === 'rope') {
+    const rope = (x: string, heads: number) =>
+      g.op('RotaryEmbedding', [x, STEP.padPos, STEP.ropeCos, STEP.ropeSin], { interleaved: 0, num_heads: heads }, MS);
+    q = rope(q, NH);
+    k = rope(k, NKV);
+  }
+  // Q: (S, Tmax, NKV, G, HS) -> (S, NKV, G, Tmax, HS) -> (S, NKV, G*Tmax, HS)
+  const q5 = g.op('Reshape', [q, g.constInt64([0, 0, NKV, G, HS])]);
+  const qT = g.op('Reshape', [g.op('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constInt64([0, 0, -1, HS])]);
+  // K, V: cached (S, Pmax, NKV, HS) ++ new (S, Tmax, NKV, HS) -> (S, Pmax+Tmax, NKV, HS)
+  const kvShape = g.constInt64([0, 0, NKV, HS]);
+  const kAll = g.op('Concat', [g.op('Gather', [STEP.kPool(l), STEP.pastSlots], { axis: 0 }), g.op('Reshape', [k, kvShape])], {
+    axis: 1,
+  });
+  const vAll = g.op('Concat', [g.op('Gather', [STEP.vPool(l), STEP.pastSlots], { axis: 0 }), g.op('Reshape', [v, kvShape])], {
+    axis: 1,
+  });
+  const kT = g.op('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // (S, NKV, HS, Pmax+Tmax)
+  const vT = g.op('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // (S, NKV, Pmax+Tmax, HS)
+  const scores = g.op('Add', [g.op('MatMul', [qT, kT]), STEP.attnMask]); // (S, NKV, G*Tmax, Pmax+Tmax)
+  const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), vT]); // (S, NKV, G*Tmax, HS)
+  // (S, NKV, G, Tmax, HS) -> (S, Tmax, NKV, G, HS) -> (S*Tmax, C) -> gather the real rows (N, C)
+  const ctx5 = g.op('Reshape', [ctx, g.constInt64([0, 0, G, -1, HS])]);
+  const rows = g.op('Reshape', [g.op('Transpose', [ctx5], { perm: [0, 3, 1, 2, 4] }), g.constInt64([-1, NH * HS])]);
+  const flat = g.op('Gather', [rows, STEP.unpadRows], { axis: 0 }); // (N, NH*HS)
+  return { out: linear(g, flat, w.o, `layers.${l}.o`, NH * HS), kNew: k, vNew: v };
+}

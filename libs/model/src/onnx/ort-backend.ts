@@ -1,0 +1,174 @@
+/*
+ * OrtBackend: the worker's fast StepBackend. The whole decoder runs as ONE ONNX Runtime
+ * session per step for dense models (weights as initializers, attention in-graph over the K/V
+ * the pool holds, new K/V returned and written into the pool here), or as one session per
+ * segment between MoE layers, whose FFNs go through a MoeLayerExecutor (in-process or the
+ * router service), so a model with M MoE layers makes M + 1 runs per step.
+ *
+ * Not the reference: the TypeScript backend (paged flash kernel) is, and tests hold this one
+ * to it within 1e-4 on logits. Not a scheduler: one batch at a time, as the ModelRunner calls it.
+ * Follows the StepBackend contract in ../runner/types.ts.
+ */
+import type * as ort from 'onnxruntime-node';
+import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
+import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
+import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
+import { validateDecoder, type DecoderSpec, type DecoderWeights } from './spec';
+import { RopeTables, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
+
+/** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output. */
+export interface MoeLayerRunner {
+  run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array>;
+}
+
+export interface OrtBackendOptions {
+  /** Intra-op threads of every session. */
+  threads: number;
+  /** Required when the model has MoE layers. */
+  moeExecutor?: MoeLayerRunner;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+interface Segment {
+  plan: SegmentPlan;
+  session: OrtSession;
+}
+
+export class OrtBackend implements StepBackend {
+  readonly name = 'ort' as const;
+  private readonly rope?: RopeTables;
+  private readonly poolTensors = new WeakMap<Float32Array, ort.Tensor>();
+
+  private constructor(
+    readonly spec: DecoderSpec,
+    private readonly segments: Segment[],
+    private readonly moe?: MoeLayerRunner,
+  ) {
+    if (spec.ropeInvFreq) this.rope = new RopeTables(spec.ropeInvFreq);
+  }
+
+  /** Builds and opens the segment sessions (one for a dense model). */
+  static async fromDecoder(spec: DecoderSpec, weights: DecoderWeights, opts: OrtBackendOptions): Promise<OrtBackend> {
+    validateDecoder(spec, weights);
+    const plans = planSegments(spec);
+    if (plans.length > 1 && !opts.moeExecutor) {
+      throw new Error(`OrtBackend: the model has ${plans.length - 1} MoE layers; pass opts.moeExecutor to run their experts`);
+    }
+    const segments: Segment[] = [];
+    for (const plan of plans) {
+      // Build, open, then drop the bytes before the next segment (they are as large as the weights).
+      const session = await createOrtSession(buildSegmentGraph(spec, weights, plan), { threads: opts.threads });
+      segments.push({ plan, session });
+    }
+    return new OrtBackend(spec, segments, opts.moeExecutor);
+  }
+
+  /** Number of session runs per step (1 for a dense model). */
+  get numSessions(): number {
+    return this.segments.length;
+  }
+
+  async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+    this.checkPool(pool);
+    const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads);
+    const common = this.commonFeeds(layout);
+    const R = batch.logitRows.length;
+    let resid: Float32Array | undefined;
+    let delta: Float32Array | undefined;
+    for (const { plan, session } of this.segments) {
+      const feeds: Feeds = { ...(plan.layers.length > 0 ? common : {}) };
+      for (const l of plan.layers) {
+        feeds[STEP.kPool(l)] = this.poolTensor(pool, pool.k[l]);
+        feeds[STEP.vPool(l)] = this.poolTensor(pool, pool.v[l]);
+      }
+      if (plan.first) this.tokenFeeds(feeds, batch);
+      else {
+        feeds[STEP.resid] = ortTensor(resid as Float32Array, [layout.numTokens, this.spec.hiddenSize]);
+        feeds[STEP.delta] = ortTensor(delta as Float32Array, [layout.numTokens, this.spec.hiddenSize]);
+      }
+      // No requested rows (a prefill chunk that samples nothing): compute row 0, return nothing.
+      if (plan.last) feeds[STEP.logitRows] = ortTensor(R > 0 ? batch.logitRows : Int32Array.of(0), [Math.max(R, 1)]);
+      const out = await session.run(feeds);
+      if (plan.layers.length > 0) {
+        writeNewKv(pool, batch, layout, plan.layers, outputF32(out, STEP.kNew), outputF32(out, STEP.vNew));
+      }
+      if (plan.last) return R > 0 ? outputF32(out, STEP.logits) : new Float32Array(0);
+      resid = outputF32(out, STEP.residOut);
+      delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens);
+    }
+    throw new Error('OrtBackend: the segment plan has no final segment');
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.segments) await s.session.release();
+    this.segments.length = 0;
+  }
+
+  private async runMoe(plan: SegmentPlan, normed: Float32Array, numTokens: number): Promise<Float32Array> {
+    const layer = plan.layers[plan.layers.length - 1];
+    const out = await (this.moe as MoeLayerRunner).run(layer, normed, numTokens);
+    if (out.length !== numTokens * this.spec.hiddenSize) {
+      throw new Error(`OrtBackend: MoE layer ${layer} returned ${out.length} floats, expected ${numTokens}x${this.spec.hiddenSize}`);
+    }
+    return out;
+  }
+
+  private commonFeeds(layout: StepLayout): Feeds {
+    const { numSeqs: S, maxNew: T, maxPast: P, numTokens: N } = layout;
+    const G = this.spec.numHeads / this.spec.numKvHeads;
+    const feeds: Feeds = {
+      [STEP.padRows]: ortTensor(layout.padRows, [S, T]),
+      [STEP.unpadRows]: ortTensor(layout.unpadRows, [N]),
+      [STEP.pastSlots]: ortTensor(layout.pastSlots, [S, P]),
+      [STEP.attnMask]: ortTensor(layout.attnMask, [S, 1, G * T, P + T]),
+    };
+    if (this.rope) {
+      const numPositions = layout.maxPosition + 1;
+      const { cos, sin } = this.rope.get(numPositions);
+      const half = this.spec.headDim / 2;
+      feeds[STEP.padPos] = ortTensor(layout.padPos, [S, T]);
+      feeds[STEP.ropeCos] = ortTensor(cos, [numPositions, half]);
+      feeds[STEP.ropeSin] = ortTensor(sin, [numPositions, half]);
+    }
+    return feeds;
+  }
+
+  private tokenFeeds(feeds: Feeds, batch: FlatBatch): void {
+    const N = batch.tokenIds.length;
+    const V = this.spec.vocabSize;
+    for (let i = 0; i < N; i++) {
+      const id = batch.tokenIds[i];
+      if (!(id >= 0 && id < V)) throw new Error(`OrtBackend: tokenIds[${i}] = ${id} is outside the vocabulary [0, ${V})`);
+    }
+    feeds[STEP.tokenIds] = ortTensor(batch.tokenIds, [N]);
+    if (this.spec.positions !== 'learned') return;
+    for (let i = 0; i < N; i++) {
+      const p = batch.positions[i];
+      if (!(p >= 0 && p < this.spec.maxPositions)) {
+        throw new Error(`OrtBackend: positions[${i}] = ${p} is outside the model's ${this.spec.maxPositions} learned positions`);
+      }
+    }
+    feeds[STEP.positions] = ortTensor(batch.positions, [N]);
+  }
+
+  /** The pool array as an ORT tensor (slots, NKV, HS); ORT reads the array's memory, no copy. */
+  private poolTensor(pool: KvPool, data: Float32Array): ort.Tensor {
+    let t = this.poolTensors.get(data);
+    if (!t) {
+      t = ortTensor(data, [pool.numBlocks * pool.blockSize, pool.numKvHeads, pool.headDim]);
+      this.poolTensors.set(data, t);
+    }
+    return t;
+  }
+
+  private checkPool(pool: KvPool): void {
+    const s = this.spec;
+    if (pool.numLayers !== s.numLayers || pool.numKvHeads !== s.numKvHeads || pool.headDim !== s.headDim) {
+      throw new Error(
+        `OrtBackend: KV pool is (L ${pool.numLayers}, NKV ${pool.numKvHeads}, HS ${pool.headDim}) ` +
+          `but the model needs (L ${s.numLayers}, NKV ${s.numKvHeads}, HS ${s.headDim})`,
+      );
+    }
+  }
+}

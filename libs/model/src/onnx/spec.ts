@@ -1,0 +1,126 @@
+/*
+ * DecoderSpec / DecoderWeights: the plain description of a decoder-only transformer that the
+ * ONNX graph builder consumes (sizes, norms, positional scheme, which layers are MoE, and f32
+ * weights in Hugging Face Linear layout (out, in)). `decoderFromLoaded` (from-loaded.ts) fills
+ * it from a LoadedModel; benchmarks fill it with random weights directly.
+ *
+ * Deliberately not a config parser (helper B's loader reads config.json) and not a weight
+ * store: it only points at arrays owned elsewhere.
+ * Follows the Hugging Face modeling code of LlamaForCausalLM, Qwen2ForCausalLM,
+ * MixtralForCausalLM and GPT2LMHeadModel for what each field means.
+ */
+
+export type DecoderArch = 'llama' | 'qwen2' | 'mixtral' | 'gpt2';
+
+/** A linear layer y = x W^T + b, W stored (out, in) row-major as in torch.nn.Linear. */
+export interface LinearWeights {
+  weight: Float32Array; // (out, in)
+  bias?: Float32Array; // (out)
+}
+
+/** RMSNorm (weight only) or LayerNorm (weight and bias). */
+export interface NormWeights {
+  weight: Float32Array; // (C)
+  bias?: Float32Array; // (C), LayerNorm only
+}
+
+/** A dense feed-forward block: SwiGLU (gate, up, down) or GELU-tanh MLP (up = c_fc, down = c_proj). */
+export interface MlpWeights {
+  gate?: LinearWeights; // (I, C), SwiGLU only
+  up: LinearWeights; // (I, C)
+  down: LinearWeights; // (C, I)
+}
+
+export interface LayerWeights {
+  attnNorm: NormWeights;
+  q: LinearWeights; // (NH*HS, C)
+  k: LinearWeights; // (NKV*HS, C)
+  v: LinearWeights; // (NKV*HS, C)
+  o: LinearWeights; // (C, NH*HS)
+  mlpNorm: NormWeights;
+  /** Absent on MoE layers: their FFN runs through a MoeLayerExecutor, outside the graph. */
+  mlp?: MlpWeights;
+}
+
+export interface DecoderWeights {
+  embed: Float32Array; // (V, C) token embeddings
+  posEmbed?: Float32Array; // (maxPositions, C) learned positions (gpt2)
+  layers: LayerWeights[]; // L
+  finalNorm: NormWeights;
+  lmHead?: Float32Array; // (V, C); absent when tied to embed
+}
+
+export interface DecoderSpec {
+  arch: DecoderArch;
+  hiddenSize: number; // C
+  numLayers: number; // L
+  numHeads: number; // NH
+  numKvHeads: number; // NKV
+  headDim: number; // HS
+  intermediateSize: number; // I (dense FFN)
+  vocabSize: number; // V
+  normEps: number;
+  /** 'rmsnorm' for llama/qwen2/mixtral, 'layernorm' for gpt2. */
+  norm: 'rmsnorm' | 'layernorm';
+  /** 'rope' (rotate-half, HF non-interleaved) or 'learned' (gpt2 position embeddings). */
+  positions: 'rope' | 'learned';
+  /** RoPE inverse frequencies, (HS/2): inv_freq[i] = 1 / theta^(2i/HS), after any rope scaling. */
+  ropeInvFreq?: Float64Array;
+  maxPositions: number;
+  /** 'swiglu' (silu(gate) * up) or 'gelu_tanh' (gpt2). */
+  activation: 'swiglu' | 'gelu_tanh';
+  /** Per layer: true when the FFN is a MoE block run by the executor. */
+  moeLayers: boolean[];
+}
+
+/** inv_freq[i] = 1 / theta^(2i / HS) for i in [0, HS/2) (HF default RoPE, no scaling). */
+export function defaultRopeInvFreq(headDim: number, theta: number): Float64Array {
+  const half = headDim / 2;
+  const out = new Float64Array(half);
+  for (let i = 0; i < half; i++) out[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+  return out;
+}
+
+function expectLength(what: string, a: Float32Array | undefined, n: number): void {
+  if (!a) throw new Error(`decoder weights: ${what} is missing (expected ${n} floats)`);
+  if (a.length !== n) throw new Error(`decoder weights: ${what} has ${a.length} floats, expected ${n}`);
+}
+
+function checkLinear(what: string, w: LinearWeights, out: number, inp: number, bias: boolean): void {
+  expectLength(`${what}.weight (${out}x${inp})`, w.weight, out * inp);
+  if (bias || w.bias) expectLength(`${what}.bias`, w.bias, out);
+}
+
+/** Throws a clear error naming the first weight whose size disagrees with the spec. */
+export function validateDecoder(spec: DecoderSpec, w: DecoderWeights): void {
+  const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: I, vocabSize: V } = spec;
+  if (NH % NKV !== 0) throw new Error(`decoder spec: numHeads ${NH} is not a multiple of numKvHeads ${NKV}`);
+  if (spec.positions === 'rope' && (!spec.ropeInvFreq || spec.ropeInvFreq.length !== HS / 2)) {
+    throw new Error(`decoder spec: rope models need ropeInvFreq of length headDim/2 = ${HS / 2}`);
+  }
+  if (w.layers.length !== spec.numLayers || spec.moeLayers.length !== spec.numLayers) {
+    throw new Error(`decoder weights: ${w.layers.length} layers and ${spec.moeLayers.length} MoE flags, expected ${spec.numLayers}`);
+  }
+  expectLength('embed', w.embed, V * C);
+  if (spec.positions === 'learned') expectLength('posEmbed', w.posEmbed, spec.maxPositions * C);
+  if (w.lmHead) expectLength('lmHead', w.lmHead, V * C);
+  const ln = spec.norm === 'layernorm';
+  expectLength('finalNorm.weight', w.finalNorm.weight, C);
+  if (ln) expectLength('finalNorm.bias', w.finalNorm.bias, C);
+  w.layers.forEach((layer, l) => {
+    const p = `layers[${l}]`;
+    expectLength(`${p}.attnNorm.weight`, layer.attnNorm.weight, C);
+    expectLength(`${p}.mlpNorm.weight`, layer.mlpNorm.weight, C);
+    if (ln) expectLength(`${p}.attnNorm.bias`, layer.attnNorm.bias, C);
+    if (ln) expectLength(`${p}.mlpNorm.bias`, layer.mlpNorm.bias, C);
+    checkLinear(`${p}.q`, layer.q, NH * HS, C, false);
+    checkLinear(`${p}.k`, layer.k, NKV * HS, C, false);
+    checkLinear(`${p}.v`, layer.v, NKV * HS, C, false);
+    checkLinear(`${p}.o`, layer.o, C, NH * HS, false);
+    if (spec.moeLayers[l]) return;
+    if (!layer.mlp) throw new Error(`decoder weights: ${p}.mlp is missing on a dense layer`);
+    if (spec.activation === 'swiglu') checkLinear(`${p}.mlp.gate`, layer.mlp.gate ?? { weight: new Float32Array(0) }, I, C, false);
+    checkLinear(`${p}.mlp.up`, layer.mlp.up, I, C, false);
+    checkLinear(`${p}.mlp.down`, layer.mlp.down, C, I, false);
+  });
+}
