@@ -1,4 +1,4 @@
-import { MoeGate, MoeLayer, planDispatch, expertCapacity, gateTokens, resolveGating } from '@llm/moe';
+import { MoeGate, MoeLayer, planDispatch, expertCapacity, gateTokens, resolveGating } from '../src';
 import { randomExperts, refExpert, rng } from './reference';
 
 // A skewed router over C = 2, E = 4, k = 2: rows e0 = [4, 0], e1 = [0, 4], e2 = [-4, -4], e3 = [-8, -8].

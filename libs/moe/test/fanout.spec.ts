@@ -6,7 +6,7 @@ import {
   MoeInputError,
   type ExpertReplica,
   type ExpertRowsRequest,
-} from '@llm/moe';
+} from '../src';
 import { maxAbsDiff, randn, randomExperts, refExpert, refMoe, rng } from './reference';
 
 const C = 8;

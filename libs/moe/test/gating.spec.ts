@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { gateTokens, resolveGating, routerLogits, MoeInputError, type GatingConfig } from '@llm/moe';
+import { gateTokens, resolveGating, routerLogits, MoeInputError, type GatingConfig } from '../src';
 import { randn, refGateToken, rng, type RefGating } from './reference';
 
 /** Random (T, E) logits; with `ties`, some experts copy another's logit exactly. */

@@ -1,4 +1,4 @@
-import { moeShapeFromHfConfig } from '@llm/moe';
+import { moeShapeFromHfConfig } from '../src';
 
 describe('moeShapeFromHfConfig', () => {
   it('Mixtral: softmax, always renormalised', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MoeLayer, inProcessMoeExecutor, MoeInputError, type GatingConfig } from '@llm/moe';
+import { MoeLayer, inProcessMoeExecutor, MoeInputError, type GatingConfig } from '../src';
 import { maxAbsDiff, randn, randomExperts, refMoe, rng, type RefGating } from './reference';
 
 function build(E: number, C: number, I: number, seed: number, ties: boolean) {

@@ -1,5 +1,5 @@
 /** @jest-environment ../tensor/src/onnx/ort-test-environment.js */
-import { JsExpertFfn, MoeLayer, OrtExpertFfn, ortExpertBackend } from '@llm/moe';
+import { JsExpertFfn, MoeLayer, OrtExpertFfn, ortExpertBackend } from '../src';
 import { maxAbsDiff, randn, randomExperts, refMoe, rng } from './reference';
 
 describe('ORT expert FFN', () => {

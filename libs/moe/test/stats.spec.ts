@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MoeGate, MoeLoadStats, auxLoss, inProcessMoeExecutor, MoeLayer } from '@llm/moe';
+import { MoeGate, MoeLoadStats, auxLoss, inProcessMoeExecutor, MoeLayer } from '../src';
 import { randomExperts, rng } from './reference';
 
 describe('load statistics and the Switch aux loss alpha * E * sum_i f_i P_i', () => {
