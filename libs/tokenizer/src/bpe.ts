@@ -1,0 +1,155 @@
+/*
+ * The BPE merge loop: given the initial symbols of one pre-tokenized piece (byte or char
+ * token ids), repeatedly merge the adjacent pair with the lowest rank (leftmost on ties)
+ * until no adjacent pair has a rank.
+ *
+ * What it is: two exact implementations of that rule. Short pieces use the array scan of
+ * tiktoken (O(n^2), tiny constants); long pieces use a doubly linked list plus a binary
+ * min-heap keyed by (rank, position) with lazy invalidation, so the work per piece is
+ * O(n log n) and a 100 MB piece without whitespace cannot go quadratic.
+ * What it is not: pre-tokenization or vocabulary handling (see the tokenizers).
+ * Reference: Sennrich et al. 2016 (BPE); openai/tiktoken src/lib.rs _byte_pair_merge;
+ * huggingface/tokenizers models/bpe/word.rs merge_all (heap of (rank, pos)).
+ */
+import type { PairTable } from './pair-table';
+
+/** Called for each merge applied: the pair, its rank, the new id and the symbol index. */
+export type MergeObserver = (left: number, right: number, merged: number, rank: number, index: number) => void;
+
+/** Pieces with at most this many symbols use the quadratic scan; longer ones the heap. */
+export const HEAP_THRESHOLD = 64;
+
+/** Work counters of the heap path (read by tests to check the O(n log n) bound). */
+export const mergeStats = { heapPushes: 0, heapPops: 0 };
+
+/** Merges `symbols` in place by rank; returns the resulting ids (a prefix of the array). */
+export function mergeSymbols(symbols: number[], table: PairTable, observe?: MergeObserver): number[] {
+  if (symbols.length < 2) return symbols;
+  if (symbols.length <= HEAP_THRESHOLD || observe) return mergeByScan(symbols, table, observe);
+  return mergeByHeap(symbols, table);
+}
+
+/** tiktoken-style scan: ranks[i] is the rank of (symbols[i], symbols[i+1]). */
+function mergeByScan(symbols: number[], table: PairTable, observe?: MergeObserver): number[] {
+  let n = symbols.length;
+  const ranks: number[] = new Array(n - 1);
+  for (let i = 0; i < n - 1; i++) ranks[i] = pairRank(table, symbols[i], symbols[i + 1]);
+  for (;;) {
+    // leftmost minimum rank among adjacent pairs
+    let best = -1;
+    let bestRank = 0x7fffffff;
+    for (let i = 0; i < n - 1; i++) {
+      const r = ranks[i];
+      if (r >= 0 && r < bestRank) {
+        bestRank = r;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    const slot = table.find(symbols[best], symbols[best + 1]);
+    const merged = table.mergedAt(slot);
+    if (observe) observe(symbols[best], symbols[best + 1], merged, bestRank, best);
+    symbols[best] = merged;
+    symbols.splice(best + 1, 1);
+    ranks.splice(best, 1);
+    n--;
+    if (best > 0) ranks[best - 1] = pairRank(table, symbols[best - 1], merged);
+    if (best < n - 1) ranks[best] = pairRank(table, merged, symbols[best + 1]);
+  }
+  symbols.length = n;
+  return symbols;
+}
+
+function pairRank(table: PairTable, a: number, b: number): number {
+  const i = table.find(a, b);
+  return i < 0 ? -1 : table.rankAt(i);
+}
+
+// key = rank * 2^31 + position: exact in a double while rank < 2^22 and position < 2^31
+const POS_SCALE = 2147483648;
+
+/** Heap path: linked list over the symbols, min-heap of (rank, left position). */
+function mergeByHeap(symbols: number[], table: PairTable): number[] {
+  const n = symbols.length;
+  const ids = Int32Array.from(symbols);
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  const heap = new MinHeap(n);
+  for (let i = 0; i < n - 1; i++) pushPair(heap, table, ids, i, i + 1);
+  while (heap.size > 0) {
+    const key = heap.pop();
+    mergeStats.heapPops++;
+    const rank = Math.floor(key / POS_SCALE);
+    const i = key - rank * POS_SCALE;
+    const j = next[i];
+    if (ids[i] < 0 || j < 0) continue; // stale: left symbol absorbed, or no right neighbour
+    const slot = table.find(ids[i], ids[j]);
+    if (slot < 0 || table.rankAt(slot) !== rank) continue; // stale: the pair changed
+    ids[i] = table.mergedAt(slot);
+    ids[j] = -1; // j is absorbed into i
+    const k = next[j];
+    next[i] = k;
+    if (k >= 0) prev[k] = i;
+    if (prev[i] >= 0) pushPair(heap, table, ids, prev[i], i);
+    if (k >= 0) pushPair(heap, table, ids, i, k);
+  }
+  const out: number[] = [];
+  for (let i = 0; i >= 0; i = next[i]) out.push(ids[i]);
+  return out;
+}
+
+function pushPair(heap: MinHeap, table: PairTable, ids: Int32Array, i: number, j: number): void {
+  const slot = table.find(ids[i], ids[j]);
+  if (slot < 0) return;
+  heap.push(table.rankAt(slot) * POS_SCALE + i);
+  mergeStats.heapPushes++;
+}
+
+/** Binary min-heap of doubles in a flat Float64Array (grows by doubling). */
+class MinHeap {
+  private data: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.data = new Float64Array(Math.max(16, capacity));
+  }
+
+  push(v: number): void {
+    if (this.size === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    const d = this.data;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (d[parent] <= v) break;
+      d[i] = d[parent];
+      i = parent;
+    }
+    d[i] = v;
+  }
+
+  pop(): number {
+    const d = this.data;
+    const top = d[0];
+    const last = d[--this.size];
+    let i = 0;
+    const n = this.size;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && d[c + 1] < d[c]) c++;
+      if (d[c] >= last) break;
+      d[i] = d[c];
+      i = c;
+    }
+    d[i] = last;
+    return top;
+  }
+}

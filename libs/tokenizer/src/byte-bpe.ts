@@ -1,0 +1,112 @@
+/*
+ * ByteBpe: byte-level BPE over one pre-tokenized piece, with a piece -> ids cache.
+ *
+ * What it is: the shared encoder of tiktoken encodings, byte-level tokenizer.json models
+ * (GPT-2, Llama 3, Qwen2) and trained tokenizers. A piece's UTF-8 bytes start as
+ * single-byte tokens and are merged by rank (bpe.ts). When `direct` is set, a piece that
+ * is itself a token is emitted without merging (tiktoken's shortcut; HF `ignore_merges`).
+ * What it is not: pre-tokenization or special tokens.
+ * Reference: openai/tiktoken src/lib.rs (byte_pair_encode, the encoder shortcut).
+ */
+import { bytesToLatin1, utf8Encode, utf8Latin1 } from './bytes';
+import { mergeSymbols, type MergeObserver } from './bpe';
+import { PairTable } from './pair-table';
+
+/** Pieces longer than this (UTF-16 units) are not cached. */
+const MAX_CACHED_PIECE = 64;
+/** The cache is cleared when it reaches this many pieces (bounds memory). */
+const MAX_CACHE_ENTRIES = 1 << 18;
+
+export class ByteBpe {
+  /** byte value -> id of the single-byte token. */
+  readonly byteIds = new Int32Array(256).fill(-1);
+  private cache = new Map<string, number | number[]>();
+
+  /**
+   * @param pairs merge table (ids of the two parts -> rank, merged id)
+   * @param tokenBytes bytes of each id (holes allowed)
+   * @param direct latin1 byte string -> id for the whole-piece shortcut, or null
+   */
+  constructor(
+    readonly pairs: PairTable,
+    readonly tokenBytes: ReadonlyArray<Uint8Array | undefined>,
+    readonly direct: ReadonlyMap<string, number> | null,
+  ) {
+    tokenBytes.forEach((b, id) => {
+      if (b && b.length === 1 && this.byteIds[b[0]] < 0) this.byteIds[b[0]] = id;
+    });
+    const missing = this.byteIds.indexOf(-1);
+    if (missing >= 0) throw new Error(`byte-level vocabulary has no token for byte 0x${missing.toString(16).padStart(2, '0')}`);
+  }
+
+  /** Appends the ids of one piece to `out`. */
+  encodePiece(piece: string, out: number[]): void {
+    const hit = this.cache.get(piece);
+    if (hit !== undefined) {
+      if (typeof hit === 'number') out.push(hit);
+      else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
+      return;
+    }
+    const ids = this.encodeUncached(piece);
+    if (piece.length <= MAX_CACHED_PIECE) {
+      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+      this.cache.set(piece, ids.length === 1 ? ids[0] : ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+
+  /** Ids of one piece, bypassing the cache. */
+  encodeUncached(piece: string, observe?: MergeObserver): number[] {
+    if (this.direct) {
+      const id = this.direct.get(utf8Latin1(piece));
+      if (id !== undefined) return [id];
+    }
+    return this.mergeBytes(utf8Encode(piece), observe);
+  }
+
+  /** One piece for explain(): initial byte symbols, merged ids, and whether the shortcut applied. */
+  explainPiece(piece: string, observe: MergeObserver): { initial: number[]; ids: number[]; direct: boolean } {
+    const bytes = utf8Encode(piece);
+    const initial = Array.from(bytes, (b) => this.byteIds[b]);
+    if (this.direct) {
+      const id = this.direct.get(bytesToLatin1(bytes));
+      if (id !== undefined) return { initial, ids: [id], direct: true };
+    }
+    return { initial, ids: this.mergeBytes(bytes, observe), direct: false };
+  }
+
+  /** BPE over raw bytes (no shortcut). */
+  mergeBytes(bytes: Uint8Array, observe?: MergeObserver): number[] {
+    const symbols: number[] = new Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) symbols[i] = this.byteIds[bytes[i]];
+    return mergeSymbols(symbols, this.pairs, observe);
+  }
+}
+
+/**
+ * Derives the merge table of a tiktoken-style vocabulary: pair (a, b) merges with rank
+ * rank(a ++ b) whenever a, b and a ++ b are all tokens. The leftmost-lowest-rank rule over
+ * this table is exactly tiktoken's rule over byte concatenations, because every part that
+ * rule ever holds is itself a token.
+ */
+export function pairsFromRanks(tokenBytes: ReadonlyArray<Uint8Array | undefined>): {
+  pairs: PairTable;
+  encoder: Map<string, number>;
+} {
+  const encoder = new Map<string, number>();
+  tokenBytes.forEach((b, id) => {
+    if (b) encoder.set(bytesToLatin1(b), id);
+  });
+  const pairs = new PairTable(tokenBytes.length * 2);
+  tokenBytes.forEach((b, id) => {
+    if (!b || b.length < 2) return;
+    const s = bytesToLatin1(b);
+    for (let k = 1; k < s.length; k++) {
+      const left = encoder.get(s.slice(0, k));
+      if (left === undefined) continue;
+      const right = encoder.get(s.slice(k));
+      if (right !== undefined) pairs.set(left, right, id, id);
+    }
+  });
+  return { pairs, encoder };
+}
