@@ -1,0 +1,113 @@
+/*
+ * Batches and evaluation for synthetic tasks. A row is prompt + answer + <eos> over the
+ * task's character vocabulary; inputs are the row without its last token, padded with
+ * <eos>; targets are the row shifted by one, with ignoreIndex on prompt positions and
+ * padding, so only the answer and the closing <eos> are learned.
+ *   row      p0 p1 p2 a0 a1 eos
+ *   inputs   p0 p1 p2 a0 a1 | pad...
+ *   targets  -  -  a0 a1 eos| -  ...
+ * The exact-match evaluator decodes greedily from each prompt and compares the text
+ * produced before <eos> with the answer.
+ *
+ * Not stochastic at evaluation: a fixed seed draws the evaluation set.
+ */
+import type { Batch } from '../model/loss';
+import { Rng } from '../rng';
+import { CharVocab } from './char-vocab';
+import type { SyntheticTask, TaskExample } from './tasks';
+
+export const IGNORE_INDEX = -100;
+
+export class TaskBatches {
+  readonly vocab: CharVocab;
+  readonly T: number;
+  private readonly rng: Rng;
+
+  constructor(
+    readonly task: SyntheticTask,
+    readonly B: number,
+    seed: number,
+  ) {
+    this.vocab = new CharVocab(task.alphabet);
+    this.T = task.maxLen;
+    this.rng = new Rng(seed);
+  }
+
+  /** One row's inputs and targets (length T each). */
+  encodeRow(ex: TaskExample): { inputs: number[]; targets: number[] } {
+    const p = this.vocab.encode(ex.prompt);
+    const a = this.vocab.encode(ex.answer);
+    const row = [...p, ...a, this.vocab.eosId];
+    if (row.length - 1 > this.T) throw new Error(`task ${this.task.name}: example longer than maxLen ${this.T}`);
+    const inputs = new Array<number>(this.T).fill(this.vocab.eosId);
+    const targets = new Array<number>(this.T).fill(IGNORE_INDEX);
+    for (let i = 0; i < row.length - 1; i++) {
+      inputs[i] = row[i];
+      if (i >= p.length - 1) targets[i] = row[i + 1];
+    }
+    return { inputs, targets };
+  }
+
+  next(): Batch {
+    const { B, T } = this;
+    const inputs = new Int32Array(B * T);
+    const targets = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const r = this.encodeRow(this.task.sample(this.rng));
+      inputs.set(r.inputs, b * T);
+      targets.set(r.targets, b * T);
+    }
+    return { inputs, targets, B, T };
+  }
+
+  getState(): number {
+    return this.rng.getState();
+  }
+
+  setState(s: number): void {
+    this.rng.setState(s);
+  }
+}
+
+/** `n` examples drawn with `seed` (the held-out evaluation set). */
+export function evalSet(task: SyntheticTask, n: number, seed: number): TaskExample[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => task.sample(rng));
+}
+
+/**
+ * Greedy continuation of many prompts at once: given a batch of equal-length prompts
+ * returns each one's generated ids (stopping at <eos> or maxNew).
+ */
+export type BatchGreedy = (prompts: number[][], maxNew: number, eosId: number) => Promise<number[][]>;
+
+export interface ExactMatchResult {
+  accuracy: number;
+  correct: number;
+  total: number;
+  /** A few wrong answers, for reports. */
+  failures: Array<{ prompt: string; expected: string; got: string }>;
+}
+
+export async function exactMatch(greedy: BatchGreedy, vocab: CharVocab, examples: TaskExample[]): Promise<ExactMatchResult> {
+  const byLen = new Map<number, number[]>();
+  examples.forEach((ex, i) => {
+    const l = ex.prompt.length;
+    byLen.set(l, [...(byLen.get(l) ?? []), i]);
+  });
+  let correct = 0;
+  const failures: ExactMatchResult['failures'] = [];
+  for (const idx of byLen.values()) {
+    const maxNew = Math.max(...idx.map((i) => examples[i].answer.length)) + 1;
+    const outs = await greedy(idx.map((i) => vocab.encode(examples[i].prompt)), maxNew, vocab.eosId);
+    idx.forEach((i, j) => {
+      const ids = outs[j];
+      const cut = ids.indexOf(vocab.eosId);
+      const got = vocab.decode(cut >= 0 ? ids.slice(0, cut) : ids);
+      const ok = got === examples[i].answer && cut >= 0;
+      if (ok) correct++;
+      else if (failures.length < 5) failures.push({ prompt: examples[i].prompt, expected: examples[i].answer, got });
+    });
+  }
+  return { accuracy: examples.length ? correct / examples.length : 0, correct, total: examples.length, failures };
+}
