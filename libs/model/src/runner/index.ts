@@ -6,3 +6,6 @@ export * from './kv-pool';
 export * from './flat-batch';
 export * from './validate-step';
 export * from './seq-state';
+export * from './decoder-weights';
+export * from './ts-decoder';
+export * from './ts-backend';
