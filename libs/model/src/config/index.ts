@@ -1,0 +1,3 @@
+export * from './model-config';
+export * from './parse-config';
+export * from './generation-config';

@@ -1,0 +1,3 @@
+export * from './dtype';
+export * from './safetensors';
+export * from './model-dir';

@@ -1,0 +1,205 @@
+/**
+ * Reader and writer of the safetensors format (huggingface/safetensors, "Format" section):
+ *   [u64 little-endian N][N bytes of JSON header][data]
+ *   header: { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, "__metadata__": {..} }
+ *   offsets are relative to the start of the data section; tensors are row-major little-endian.
+ * Every tensor is returned as float32 whatever its stored dtype (F32, F16, BF16, F64), with the
+ * stored dtype recorded. The header is validated against the file size: a truncated file, an
+ * offset range that does not match dtype x shape, or overlapping tensors are errors naming the file
+ * and tensor. Deliberately not: memory mapping or lazy loading (whole files are read), integer dtypes.
+ */
+import { closeSync, openSync, readFileSync, readSync, writeFileSync, fstatSync } from 'node:fs';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
+
+export type StoredDType = 'F32' | 'F16' | 'BF16';
+export type ReadableDType = StoredDType | 'F64';
+
+/** One tensor: f32 data (row-major), its shape, and the dtype it is (to be) stored in. */
+export interface SafeTensor {
+  dtype: StoredDType | 'F64';
+  shape: number[];
+  data: Float32Array;
+}
+
+export type SafeTensors = Record<string, SafeTensor>;
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+const BYTES: Record<ReadableDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+/** Thrown for malformed or truncated files; the message names the file (and tensor). */
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+function elementCount(shape: number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+/**
+ * Parses and validates the header of a safetensors file. `bytes` holds at least the first 8 + N bytes;
+ * `fileSize` is the whole file's size (default bytes.length). Returns entries and the data start.
+ */
+export function parseSafetensorsHeader(file: string, bytes: Uint8Array, fileSize = bytes.length): { entries: Map<string, HeaderEntry>; dataStart: number; metadata: Record<string, string> } {
+  if (fileSize < 8) throw new SafetensorsError(`${file}: truncated safetensors file (${fileSize} bytes; expected at least 8 for the header length)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > fileSize - 8 || n > bytes.length - 8) {
+    throw new SafetensorsError(`${file}: header length ${n} exceeds the file size ${fileSize} (truncated or not a safetensors file)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+  } catch (e) {
+    throw new SafetensorsError(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SafetensorsError(`${file}: safetensors header must be a JSON object`);
+  const dataStart = 8 + n;
+  const dataLen = fileSize - dataStart;
+  const entries = new Map<string, HeaderEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (raw ?? {}) as Record<string, string>;
+      continue;
+    }
+    entries.set(name, validateEntry(file, name, raw, dataLen));
+  }
+  checkOverlaps(file, entries);
+  return { entries, dataStart, metadata };
+}
+
+function validateEntry(file: string, name: string, raw: unknown, dataLen: number): HeaderEntry {
+  const e = raw as Partial<HeaderEntry> | null;
+  if (!e || typeof e !== 'object') throw new SafetensorsError(`${file}: tensor "${name}" has no header entry object`);
+  if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
+    throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(e.dtype)} (expected one of F32, F16, BF16, F64)`);
+  }
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new SafetensorsError(`${file}: tensor "${name}" has shape ${JSON.stringify(e.shape)} (expected an array of non-negative integers)`);
+  }
+  const off = e.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[1] < off[0]) {
+    throw new SafetensorsError(`${file}: tensor "${name}" has data_offsets ${JSON.stringify(off)} (expected [begin, end] with begin <= end)`);
+  }
+  const want = elementCount(e.shape) * BYTES[e.dtype as ReadableDType];
+  if (off[1] - off[0] !== want) {
+    throw new SafetensorsError(`${file}: tensor "${name}" spans ${off[1] - off[0]} bytes but ${e.dtype} [${e.shape.join(', ')}] needs ${want}`);
+  }
+  if (off[1] > dataLen) {
+    throw new SafetensorsError(`${file}: truncated: tensor "${name}" ends at data byte ${off[1]} but the file holds only ${dataLen} data bytes`);
+  }
+  return e as HeaderEntry;
+}
+
+function checkOverlaps(file: string, entries: Map<string, HeaderEntry>): void {
+  const spans = [...entries].filter(([, e]) => e.data_offsets[1] > e.data_offsets[0]).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][1].data_offsets[0] < spans[i - 1][1].data_offsets[1]) {
+      throw new SafetensorsError(`${file}: tensors "${spans[i - 1][0]}" and "${spans[i][0]}" overlap in the data section`);
+    }
+  }
+}
+
+function decode(bytes: Uint8Array, start: number, e: HeaderEntry): Float32Array {
+  const n = elementCount(e.shape);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, n * BYTES[e.dtype as ReadableDType]);
+  const out = new Float32Array(n);
+  switch (e.dtype) {
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(view.getUint16(2 * i, true));
+      break;
+    default:
+      for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(view.getUint16(2 * i, true));
+  }
+  return out;
+}
+
+/** Reads one file or several shards into one name -> tensor record (f32 data). Duplicate names are an error. */
+export function readSafetensors(pathOrPaths: string | string[]): SafeTensors {
+  const paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
+  const out: SafeTensors = {};
+  const from = new Map<string, string>();
+  for (const path of paths) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new SafetensorsError(`cannot read safetensors file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const { entries, dataStart } = parseSafetensorsHeader(path, bytes);
+    for (const [name, e] of entries) {
+      if (from.has(name)) throw new SafetensorsError(`tensor "${name}" appears in both ${from.get(name)} and ${path}`);
+      from.set(name, path);
+      out[name] = { dtype: e.dtype as ReadableDType, shape: [...e.shape], data: decode(bytes, dataStart + e.data_offsets[0], e) };
+    }
+  }
+  return out;
+}
+
+/** Reads only the header of a file (names, dtypes, shapes), without the data. */
+export function readSafetensorsHeader(path: string): Map<string, { dtype: string; shape: number[] }> {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 8));
+    readSync(fd, head, 0, head.length, 0);
+    const n = head.length === 8 ? Number(head.readBigUInt64LE(0)) : 0;
+    const len = Math.min(size, 8 + n);
+    const bytes = Buffer.alloc(len);
+    readSync(fd, bytes, 0, len, 0);
+    const { entries } = parseSafetensorsHeader(path, bytes, size);
+    return new Map([...entries].map(([k, e]) => [k, { dtype: e.dtype, shape: e.shape }]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Serialises tensors (sorted by name) with a space-padded, 8-byte aligned header and `format: pt` metadata. */
+export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Buffer {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...metadata } };
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    if (!(t.dtype in BYTES) || t.dtype === ('F64' as string)) throw new SafetensorsError(`tensor "${name}": cannot write dtype ${t.dtype} (expected F32, F16 or BF16)`);
+    const n = elementCount(t.shape);
+    if (t.data.length !== n) throw new SafetensorsError(`tensor "${name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${n}`);
+    const bytes = n * BYTES[t.dtype];
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const hlen = Buffer.byteLength(json);
+  const buf = Buffer.alloc(8 + hlen + offset);
+  buf.writeBigUInt64LE(BigInt(hlen), 0);
+  buf.write(json, 8, 'utf8');
+  let p = 8 + hlen;
+  for (const name of names) {
+    const t = tensors[name];
+    for (let i = 0; i < t.data.length; i++) {
+      if (t.dtype === 'F32') p = buf.writeFloatLE(t.data[i], p);
+      else p = buf.writeUInt16LE(t.dtype === 'F16' ? f32ToF16Bits(t.data[i]) : f32ToBf16Bits(t.data[i]), p);
+    }
+  }
+  return buf;
+}
+
+/** Writes tensors to `path` in safetensors format. */
+export function writeSafetensors(path: string, tensors: Record<string, { dtype: StoredDType; shape: number[]; data: Float32Array }>, metadata?: Record<string, string>): void {
+  writeFileSync(path, encodeSafetensors(tensors, metadata));
+}
