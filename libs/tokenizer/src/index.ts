@@ -14,3 +14,4 @@ export { trainBpe, GPT2_PATTERN, type TrainOptions, type TrainedBpe } from './tr
 export { toTokenizerJson, toTiktokenRanks } from './export';
 export { StreamDecoder } from './stream';
 export { RegexSplitter, type PieceSplitter } from './splitter';
+export { loadTokenizerConfig, applyChatTemplate, type TokenizerConfig, type ChatMessage, type ChatTemplateOptions } from './hf/config';

@@ -3,17 +3,14 @@
  * `fancy-regex` for tiktoken, Oniguruma for Hugging Face tokenizers) into JavaScript RegExp.
  *
  * What it is: a small scanner over the pattern that rewrites the constructs whose meaning
- * differs: `\s`/`\S` become the Unicode White_Space set (JS's \s adds U+FEFF and lacks
+ * differs: `\s`/`\S` become \p{White_Space}/\P{White_Space} (JS's \s adds U+FEFF and lacks
  * U+0085), `(?i:...)` groups are expanded into explicit [xX] classes, possessive quantifiers
  * (`++`, `*+`, `?+`) become greedy ones, `\A`/`\z` become `^`/`$`.
  * What it is not: a full Oniguruma emulator. Anything it cannot translate faithfully
- * (case-insensitive classes, `\S` inside a class, `\G`, backreferences) throws, naming
+ * (letters in classes inside `(?i:...)`, `\G`, backreferences) throws, naming
  * the construct, instead of approximating.
  * Reference: Unicode PropList.txt White_Space; Oniguruma doc/RE.
  */
-
-/** Unicode White_Space, as a class body (without brackets). */
-export const WHITE_SPACE_CLASS = '\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
 /** Compiles a tokenizer split pattern into a global, unicode JS RegExp. */
 export function compileSplitPattern(pattern: string): RegExp {
@@ -99,11 +96,8 @@ export function translate(pattern: string): string {
 function translateEscape(pattern: string, i: number, inClass: boolean): [string, number] {
   const e = pattern[i + 1];
   if (e === undefined) throw new Error('split pattern ends with a lone backslash');
-  if (e === 's') return [inClass ? WHITE_SPACE_CLASS : `[${WHITE_SPACE_CLASS}]`, 2];
-  if (e === 'S') {
-    if (inClass) throw new Error('split pattern: \\S inside a character class is not supported');
-    return [`[^${WHITE_SPACE_CLASS}]`, 2];
-  }
+  if (e === 's') return ['\\p{White_Space}', 2];
+  if (e === 'S') return ['\\P{White_Space}', 2];
   if (e === 'A' && !inClass) return ['^', 2];
   if (e === 'z' && !inClass) return ['$', 2];
   if (e === 'G' || /[1-9]/.test(e)) throw new Error(`split pattern: \\${e} is not supported`);
