@@ -1,7 +1,7 @@
 /*
  * Training checkpoints: model parameters, optimiser state and data-stream position, so a
  * resumed run continues bit-for-bit. Layout of a checkpoint directory:
- *   checkpoint.json   { format, step, config, optimizer: {kind, step}, dataState, meta,
+ *   checkpoint.json   { format, step, config (as config.json), optimizer: {kind, step}, dataState, meta,
  *                       tensors: [{ name, dtype: 'F32' | 'F64', shape, offset, length }] }
  *   checkpoint.bin    the tensors, little-endian, concatenated (parameters F32, optimiser
  *                     buffers F64 under "<param>#<i>")
@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Arr, Var } from './autograd/var';
-import type { TrainModelConfig } from './model/config';
+import { configToHf, type ModelConfig, parseConfig } from '@llm/model';
 import type { ParamMap } from './model/params';
 import type { OptimizerState } from './optim/optimizers';
 
@@ -21,7 +21,7 @@ export const CHECKPOINT_FORMAT = 'llm-training-checkpoint/1';
 
 export interface CheckpointData {
   step: number;
-  config: TrainModelConfig;
+  config: ModelConfig;
   params: ParamMap;
   optimizer: OptimizerState;
   dataState: number;
@@ -55,7 +55,7 @@ export function saveCheckpoint(dir: string, ck: CheckpointData): void {
   const header = {
     format: CHECKPOINT_FORMAT,
     step: ck.step,
-    config: ck.config,
+    config: configToHf(ck.config),
     optimizer: { kind: ck.optimizer.kind, step: ck.optimizer.step },
     dataState: ck.dataState,
     meta: ck.meta,
@@ -91,7 +91,7 @@ export function loadCheckpoint(dir: string): CheckpointData {
   }
   return {
     step: header.step,
-    config: header.config,
+    config: parseConfig(header.config, `${jsonPath} (config)`),
     params,
     optimizer: { kind: header.optimizer.kind, step: header.optimizer.step, buffers },
     dataState: header.dataState,

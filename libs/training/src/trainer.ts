@@ -7,6 +7,7 @@
  * Not distributed and not mixed precision: one process, float32 parameters, float64
  * optimiser moments.
  */
+import { configToHf } from '@llm/model';
 import { backward, zeroGrad } from './autograd/var';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import type { CrossEntropyOpts } from './loss/cross-entropy';
@@ -128,7 +129,7 @@ export class Trainer {
    */
   resume(dir: string): void {
     const ck = loadCheckpoint(dir);
-    assertSameConfig(ck.config as unknown as Record<string, unknown>, this.model.cfg as unknown as Record<string, unknown>, dir);
+    assertSameConfig(configToHf(ck.config), configToHf(this.model.cfg), dir);
     for (const [k, v] of Object.entries(this.opts.meta ?? {})) {
       if (k in ck.meta && ck.meta[k] !== v) throw new Error(`checkpoint ${dir} was trained with ${k}=${ck.meta[k]}, but this run has ${k}=${v}; use the same flags or a new --out`);
     }

@@ -4,7 +4,7 @@
 import { JsEngine } from '../src/autograd/engine';
 import { Var } from '../src/autograd/var';
 import { add, addBias, gelu, mul, scale, silu, weightedSum } from '../src/ops/elementwise';
-import { embedding, gatherRows, linear, matmul, splitCols } from '../src/ops/linear';
+import { embedding, gatherRows, linear, matmul } from '../src/ops/linear';
 import { layerNorm, rmsNorm, rope, softmaxRows } from '../src/ops/norm';
 import { causalAttention } from '../src/ops/attention';
 import { moeAuxLoss, moeCombine, moeGate, rowsPerExpert } from '../src/ops/moe';
@@ -66,18 +66,6 @@ describe('matrix ops', () => {
     expect(await check([table], () => embedding(table, ids))).toBeLessThan(TOL);
     expect(await check([table], () => gatherRows(table, Int32Array.of(2, 2)))).toBeLessThan(TOL);
     expect(() => embedding(table, Int32Array.of(6))).toThrow(/outside \[0, 6\)/);
-  });
-  it('splitCols', async () => {
-    const x = param(rng, [3, 7]);
-    const probeW = randn(new Rng(4), 7 * 3);
-    // Each piece weighted differently, so a mixed-up column range changes the gradient.
-    expect(
-      await check([x], () => {
-        const [a, b, c] = splitCols(x, [2, 4, 1]);
-        return add(add(probe(a, probeW.subarray(0, 6)), scale(probe(b, probeW.subarray(6, 18)), 2)), scale(probe(c, probeW.subarray(18)), 3));
-      }),
-    ).toBeLessThan(TOL);
-    expect(Array.from(splitCols(x, [2, 4, 1])[2].data)).toEqual([x.data[6], x.data[13], x.data[20]]);
   });
 });
 

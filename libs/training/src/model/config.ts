@@ -1,147 +1,69 @@
 /*
- * The shape of a trainable decoder: the fields of the model library's normalised
- * ModelConfig that training needs (same names, so a loaded config is accepted as is),
- * per-architecture defaults, and `--set key=value` overrides by Hugging Face config.json
- * key names (llama/mixtral keys, and GPT-2's n_embd/n_layer/... spellings).
+ * Model configs for training are the model library's normalised ModelConfig, built the same
+ * way `llm init-model` builds them: a tiny per-architecture default plus `--set key=value`
+ * overrides by Hugging Face config.json key names, parsed by parseConfig. So a trained model's
+ * config.json is exactly what the loader and the worker read.
  *
- * Not a config.json parser for arbitrary checkpoints: that is the model library's job.
+ * Not every ModelConfig is trainable here: rope_scaling, sliding windows shorter than the
+ * context, and the exact-erf GELU are refused with a message naming the key.
  */
+import { type Arch, ARCHS, makeConfig, type ModelConfig } from '@llm/model';
 
-export type TrainArch = 'llama' | 'gpt2' | 'mixtral';
+export type { ModelConfig } from '@llm/model';
 
-export interface TrainModelConfig {
-  arch: TrainArch;
+/** Parses `key=value` strings; values are JSON when they parse (numbers, true/false, null), else strings. */
+export function parseSets(sets: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of sets) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--set ${kv}: expected key=value with a config.json key (e.g. --set hidden_size=128)`);
+    const raw = kv.slice(eq + 1).trim();
+    let v: unknown = raw;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      /* a plain string value such as hidden_act=silu */
+    }
+    out[kv.slice(0, eq).trim()] = v;
+  }
+  return out;
+}
+
+export interface VocabInfo {
   vocabSize: number;
-  hiddenSize: number; // C
-  numLayers: number; // L
-  numHeads: number; // NH
-  numKvHeads: number; // NKV
-  headDim: number; // HS
-  intermediateSize: number;
-  maxPositions: number;
-  rmsNormEps: number;
-  layerNormEps: number;
-  ropeTheta: number;
-  tieWordEmbeddings: boolean;
-  numExperts: number; // E (mixtral)
-  numExpertsPerTok: number; // k (mixtral)
-  /** Weight of the load-balancing loss (HF router_aux_loss_coef). */
-  routerAuxLossCoef: number;
   bosTokenId: number | null;
   eosTokenId: number | null;
 }
 
-/** Small defaults: milliseconds per forward on 2 cores. */
-export function defaultConfig(arch: TrainArch, vocabSize: number): TrainModelConfig {
-  const base: TrainModelConfig = {
-    arch,
-    vocabSize,
-    hiddenSize: 64,
-    numLayers: 2,
-    numHeads: 4,
-    numKvHeads: arch === 'gpt2' ? 4 : 2,
-    headDim: 16,
-    intermediateSize: arch === 'gpt2' ? 256 : 128,
-    maxPositions: 256,
-    rmsNormEps: 1e-5,
-    layerNormEps: 1e-5,
-    ropeTheta: 10000,
-    tieWordEmbeddings: arch === 'gpt2',
-    numExperts: arch === 'mixtral' ? 4 : 0,
-    numExpertsPerTok: arch === 'mixtral' ? 2 : 0,
-    routerAuxLossCoef: arch === 'mixtral' ? 0.02 : 0,
-    bosTokenId: null,
-    eosTokenId: null,
-  };
-  return base;
-}
-
-type Setter = (c: TrainModelConfig, v: string, key: string) => void;
-
-function int(field: keyof TrainModelConfig): Setter {
-  return (c, v, key) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--set ${key}=${v}: expected a non-negative integer`);
-    (c as unknown as Record<string, unknown>)[field] = n;
-  };
-}
-function num(field: keyof TrainModelConfig): Setter {
-  return (c, v, key) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--set ${key}=${v}: expected a number`);
-    (c as unknown as Record<string, unknown>)[field] = n;
-  };
-}
-function bool(field: keyof TrainModelConfig): Setter {
-  return (c, v, key) => {
-    if (v !== 'true' && v !== 'false') throw new Error(`--set ${key}=${v}: expected true or false`);
-    (c as unknown as Record<string, unknown>)[field] = v === 'true';
-  };
-}
-
-const SETTERS: Record<string, Setter> = {
-  hidden_size: int('hiddenSize'),
-  n_embd: int('hiddenSize'),
-  num_hidden_layers: int('numLayers'),
-  n_layer: int('numLayers'),
-  num_attention_heads: int('numHeads'),
-  n_head: int('numHeads'),
-  num_key_value_heads: int('numKvHeads'),
-  head_dim: int('headDim'),
-  intermediate_size: int('intermediateSize'),
-  n_inner: int('intermediateSize'),
-  max_position_embeddings: int('maxPositions'),
-  n_positions: int('maxPositions'),
-  vocab_size: int('vocabSize'),
-  rms_norm_eps: num('rmsNormEps'),
-  layer_norm_epsilon: num('layerNormEps'),
-  rope_theta: num('ropeTheta'),
-  tie_word_embeddings: bool('tieWordEmbeddings'),
-  num_local_experts: int('numExperts'),
-  num_experts_per_tok: int('numExpertsPerTok'),
-  router_aux_loss_coef: num('routerAuxLossCoef'),
-};
-
-/** The HF keys `--set` accepts. */
-export const SETTABLE_KEYS = Object.keys(SETTERS);
-
-/**
- * Applies `key=value` overrides. When hidden_size or the head count changes and head_dim
- * was not given, head_dim follows as hidden_size / num_attention_heads (HF's rule).
- */
-export function applyOverrides(cfg: TrainModelConfig, sets: string[]): TrainModelConfig {
-  const c = { ...cfg };
-  let headDimSet = false;
-  for (const kv of sets) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new Error(`--set ${kv}: expected key=value (e.g. --set hidden_size=128)`);
-    const key = kv.slice(0, eq).trim();
-    const setter = SETTERS[key];
-    if (!setter) throw new Error(`--set ${key}: unknown config key (known: ${SETTABLE_KEYS.join(', ')})`);
-    setter(c, kv.slice(eq + 1).trim(), key);
-    if (key === 'head_dim') headDimSet = true;
+/** The config of a new model: arch defaults, then the tokenizer's vocab and special ids, then --set. */
+export function trainConfig(arch: string, sets: string[], vocab: VocabInfo): ModelConfig {
+  if (!ARCHS.includes(arch as Arch)) throw new Error(`unknown --arch '${arch}' (expected one of ${ARCHS.join(', ')})`);
+  const overrides = parseSets(sets);
+  if ('vocab_size' in overrides && overrides.vocab_size !== vocab.vocabSize) {
+    throw new Error(`--set vocab_size=${overrides.vocab_size} disagrees with the tokenizer's ${vocab.vocabSize} ids (the vocabulary size comes from the tokenizer)`);
   }
-  if (!headDimSet && c.numHeads > 0) c.headDim = Math.floor(c.hiddenSize / c.numHeads);
-  if (c.arch === 'gpt2') c.numKvHeads = c.numHeads;
-  return c;
+  const cfg = makeConfig(arch as Arch, {
+    bos_token_id: vocab.bosTokenId,
+    eos_token_id: vocab.eosTokenId,
+    ...overrides,
+    vocab_size: vocab.vocabSize,
+  });
+  checkTrainable(cfg);
+  return cfg;
 }
 
-/** Throws a message naming the first inconsistent field. */
-export function validateConfig(c: TrainModelConfig): void {
-  const need = (ok: boolean, msg: string): void => {
-    if (!ok) throw new Error(`model config: ${msg}`);
-  };
-  for (const f of ['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'intermediateSize', 'maxPositions'] as const) {
-    need(Number.isInteger(c[f]) && c[f] > 0, `${f} must be a positive integer, got ${c[f]}`);
+/** Throws naming the first setting training does not implement. */
+export function checkTrainable(c: ModelConfig): void {
+  if (c.ropeScaling) throw new Error('model config: rope_scaling is not supported for training (remove it or set it to null)');
+  if (c.hiddenAct === 'gelu') throw new Error('model config: hidden_act/activation_function "gelu" (exact erf) is not supported for training; use gelu_new or silu');
+  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) {
+    throw new Error(`model config: sliding_window=${c.slidingWindow} is shorter than max_position_embeddings=${c.maxPositions}; training uses full causal attention`);
   }
-  need(c.numHeads % c.numKvHeads === 0, `num_attention_heads (${c.numHeads}) must be a multiple of num_key_value_heads (${c.numKvHeads})`);
-  need(c.headDim % 2 === 0 || c.arch === 'gpt2', `head_dim (${c.headDim}) must be even for RoPE`);
-  if (c.arch === 'gpt2') {
-    need(c.numHeads * c.headDim === c.hiddenSize, `gpt2 needs n_head · head_dim = n_embd (${c.numHeads}·${c.headDim} != ${c.hiddenSize})`);
-    need(c.numKvHeads === c.numHeads, 'gpt2 has no grouped-query attention (num_key_value_heads must equal n_head)');
-  }
-  if (c.arch === 'mixtral') {
-    need(c.numExperts >= 1, `num_local_experts must be >= 1, got ${c.numExperts}`);
-    need(c.numExpertsPerTok >= 1 && c.numExpertsPerTok <= c.numExperts, `num_experts_per_tok must be in [1, ${c.numExperts}], got ${c.numExpertsPerTok}`);
-  }
+  if (c.numExperts > 0 && c.arch !== 'mixtral') throw new Error(`model config: experts are only supported for mixtral, not ${c.arch}`);
+}
+
+/** Weight of the MoE load-balancing loss: config.json router_aux_loss_coef (HF default 0.001). */
+export function routerAuxLossCoef(c: ModelConfig): number {
+  const v = c.raw.router_aux_loss_coef;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0.001;
 }

@@ -10,7 +10,7 @@ import type { MatmulEngine } from '../autograd/engine';
 import type { Var } from '../autograd/var';
 import { weightedSum } from '../ops/elementwise';
 import { crossEntropy, type CrossEntropyOpts } from '../loss/cross-entropy';
-import type { TrainModelConfig } from './config';
+import { type ModelConfig, routerAuxLossCoef } from './config';
 import { forward } from './forward';
 import type { ParamMap } from './params';
 
@@ -33,7 +33,7 @@ export interface LossResult {
 
 export async function modelLoss(
   engine: MatmulEngine,
-  cfg: TrainModelConfig,
+  cfg: ModelConfig,
   params: ParamMap,
   batch: Batch,
   opts: CrossEntropyOpts = {},
@@ -43,6 +43,6 @@ export async function modelLoss(
   if (auxLosses.length === 0) return { loss: ce, ce: ce.data[0], aux: 0 };
   const L = auxLosses.length;
   const aux = auxLosses.reduce((a, v) => a + v.data[0], 0) / L;
-  const loss = weightedSum([{ v: ce, w: 1 }, ...auxLosses.map((v) => ({ v, w: cfg.routerAuxLossCoef / L }))]);
+  const loss = weightedSum([{ v: ce, w: 1 }, ...auxLosses.map((v) => ({ v, w: routerAuxLossCoef(cfg) / L }))]);
   return { loss, ce: ce.data[0], aux };
 }

@@ -8,18 +8,18 @@
 import type { MatmulEngine } from '../autograd/engine';
 import type { Var } from '../autograd/var';
 import type { CrossEntropyOpts } from '../loss/cross-entropy';
-import { type TrainModelConfig, validateConfig } from './config';
+import { checkTrainable, type ModelConfig } from './config';
 import { forward } from './forward';
 import { type Batch, type LossResult, modelLoss } from './loss';
 import { countParams, initParams, type ParamMap, paramSpecs } from './params';
 
 export class TrainableModel {
   constructor(
-    readonly cfg: TrainModelConfig,
+    readonly cfg: ModelConfig,
     readonly params: ParamMap,
     readonly engine: MatmulEngine,
   ) {
-    validateConfig(cfg);
+    checkTrainable(cfg);
     for (const s of paramSpecs(cfg)) {
       const p = params.get(s.name);
       if (!p) throw new Error(`model parameters: missing ${s.name}`);
@@ -29,8 +29,8 @@ export class TrainableModel {
     }
   }
 
-  static init(cfg: TrainModelConfig, seed: number, engine: MatmulEngine): TrainableModel {
-    validateConfig(cfg);
+  static init(cfg: ModelConfig, seed: number, engine: MatmulEngine): TrainableModel {
+    checkTrainable(cfg);
     return new TrainableModel(cfg, initParams(cfg, seed, 'f32'), engine);
   }
 

@@ -80,25 +80,3 @@ export function gatherRows(x: Var, rows: Int32Array): Var {
 /** Token embedding: (V, C) table, N ids -> (N, C). Same as gatherRows, named for readers. */
 export const embedding = gatherRows;
 
-/**
- * Splits x (N, ΣD_i) column-wise into (N, D_i) pieces (GPT-2's fused c_attn -> q, k, v).
- * Backward: each piece's gradient is written back into its column range.
- */
-export function splitCols(x: Var, sizes: number[]): Var[] {
-  const D = sizes.reduce((a, b) => a + b, 0);
-  if (x.size % D !== 0) throw new Error(`splitCols: size ${x.size} is not a multiple of ${D}`);
-  const N = x.size / D;
-  let off = 0;
-  return sizes.map((Di) => {
-    const o0 = off;
-    off += Di;
-    const y = alloc(x.dtype, N * Di);
-    for (let n = 0; n < N; n++) y.set(x.data.subarray(n * D + o0, n * D + o0 + Di), n * Di);
-    const out: Var = makeOut(y, [N, Di], [x], () => {
-      const dy = out.grad!;
-      const g = x.gradBuf();
-      for (let n = 0; n < N; n++) for (let i = 0; i < Di; i++) g[n * D + o0 + i] += dy[n * Di + i];
-    });
-    return out;
-  });
-}
