@@ -15,7 +15,7 @@
  * References: HF LlamaDecoderLayer / GPT2Block (pre-norm residual blocks), Mixtral sparse MoE block.
  */
 import { OnnxGraphBuilder } from '@llm/tensor';
-import { addNorm, attention, linear, mlp, norm } from './graph-layers';
+import { addNorm, attention, mlp, norm } from './graph-layers';
 import type { DecoderSpec, DecoderWeights, NormWeights } from './spec';
 import { STEP } from './step-io';
 

@@ -11,7 +11,7 @@
  * SkipSimplifiedLayerNormalization, SkipLayerNormalization, RotaryEmbedding, QuickGelu and
  * FastGelu (onnxruntime docs/ContribOperators.md).
  */
-import type { OnnxGraphBuilder } from '@llm/tensor';
+import { floatAttr, type OnnxGraphBuilder } from '@llm/tensor';
 import type { DecoderSpec, LayerWeights, LinearWeights, MlpWeights, NormWeights } from './spec';
 import { STEP } from './step-io';
 
@@ -59,7 +59,7 @@ export function fusedLinear(
 /** n = norm(x) with the model's norm; names its weights under `name`. */
 export function norm(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: NormWeights, name: string): string {
   const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
-  if (spec.norm === 'rmsnorm') {
+  if (spec.norm === 'rms') {
     // x / sqrt(mean(x^2) + eps) * gamma
     return g.op('SimplifiedLayerNormalization', [x, gamma], { axis: -1, epsilon: spec.normEps, stash_type: 1 });
   }
@@ -82,7 +82,7 @@ export function addNorm(
 ): [string, string] {
   const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
   const [n, , , sum] =
-    spec.norm === 'rmsnorm'
+    spec.norm === 'rms'
       ? g.node('SkipSimplifiedLayerNormalization', [delta, x, gamma], 4, { epsilon: spec.normEps }, MS)
       : g.node(
           'SkipLayerNormalization',
@@ -94,19 +94,25 @@ export function addNorm(
   return [n, sum];
 }
 
-/** Dense FFN on (N, C): SwiGLU down(silu(gate x) * up x) or GELU-tanh down(gelu(up x)). */
+/** act(x) as one contrib node: silu = QuickGelu(alpha 1), gelu_tanh = FastGelu, gelu = Gelu (erf). */
+function activation(g: OnnxGraphBuilder, spec: DecoderSpec, x: string): string {
+  // silu(x) = x * sigmoid(x)
+  if (spec.hiddenAct === 'silu') return g.op('QuickGelu', [x], { alpha: floatAttr(1) }, MS);
+  // gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  if (spec.hiddenAct === 'gelu_tanh') return g.op('FastGelu', [x], {}, MS);
+  return g.op('Gelu', [x], {}, MS); // 0.5 x (1 + erf(x / sqrt(2)))
+}
+
+/** Dense FFN on (N, C): gated down(act(gate x) * up x) with gate|up fused, or down(act(up x)). */
 export function mlp(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: MlpWeights, name: string): string {
   const C = spec.hiddenSize;
   const I = spec.intermediateSize;
-  if (spec.activation === 'swiglu') {
+  if (spec.mlpGated) {
     const gu = fusedLinear(g, x, [w.gate as LinearWeights, w.up], [1, 1], `${name}.gate_up`, C); // (N, 2I)
-    const [gate, up] = g.node('Split', [gu, g.constInt64([I, I])], 2, { axis: 1 });
-    // silu(x) = x * sigmoid(x) = QuickGelu with alpha 1
-    const act = g.op('QuickGelu', [gate], { alpha: { kind: 'float', value: 1 } }, MS);
-    return linear(g, g.op('Mul', [act, up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
+    const [gate, up] = g.node('Split', [gu, g.constInt64([I, I])], 2, { axis: 1 }); // (N, I), (N, I)
+    return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
   }
-  // gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = FastGelu
-  const h = g.op('FastGelu', [linear(g, x, w.up, `${name}.up`, C)], {}, MS);
+  const h = activation(g, spec, linear(g, x, w.up, `${name}.up`, C)); // (N, I)
   return linear(g, h, w.down, `${name}.down`, I);
 }
 
@@ -130,13 +136,14 @@ export function attention(g: OnnxGraphBuilder, spec: DecoderSpec, n: string, w: 
   const scale = 1 / Math.sqrt(HS);
   const qkv = fusedLinear(g, n, [w.q, w.k, w.v], [scale, 1, 1], `layers.${l}.qkv`, C); // (N, (NH+2NKV)HS)
   const padded = g.op('Gather', [qkv, STEP.padRows], { axis: 0 }); // (S, Tmax, (NH+2NKV)HS)
-  let [q, k, v] = g.node('Split', [padded, g.constInt64([NH * HS, NKV * HS, NKV * HS])], 3, { axis: 2 });
-  if (spec.positions === 'rope') {
-    const rope = (x: string, heads: number) =>
-      g.op('RotaryEmbedding', [x, STEP.padPos, STEP.ropeCos, STEP.ropeSin], { interleaved: 0, num_heads: heads }, MS);
-    q = rope(q, NH);
-    k = rope(k, NKV);
-  }
+  const [q0, k0, v] = g.node('Split', [padded, g.constInt64([NH * HS, NKV * HS, NKV * HS])], 3, { axis: 2 });
+  // RoPE, rotate-half: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), angle = pos * inv_freq[i]
+  const rope = (x: string, heads: number) =>
+    spec.positions !== 'rope'
+      ? x
+      : g.op('RotaryEmbedding', [x, STEP.padPos, STEP.ropeCos, STEP.ropeSin], { interleaved: 0, num_heads: heads }, MS);
+  const q = rope(q0, NH); // (S, Tmax, NH*HS)
+  const k = rope(k0, NKV); // (S, Tmax, NKV*HS)
   // Q: (S, Tmax, NKV, G, HS) -> (S, NKV, G, Tmax, HS) -> (S, NKV, G*Tmax, HS)
   const q5 = g.op('Reshape', [q, g.constInt64([0, 0, NKV, G, HS])]);
   const qT = g.op('Reshape', [g.op('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constInt64([0, 0, -1, HS])]);

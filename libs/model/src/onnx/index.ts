@@ -4,6 +4,8 @@
  * StepBackend that runs them over the paged KV pool.
  */
 export * from './spec';
+export * from './from-loaded';
 export * from './step-io';
 export * from './decoder-graph';
 export * from './ort-backend';
+export * from './ffn-executor';

@@ -12,6 +12,7 @@
 import type * as ort from 'onnxruntime-node';
 import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
+import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
 import { validateDecoder, type DecoderSpec, type DecoderWeights } from './spec';
 import { RopeTables, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
@@ -26,6 +27,8 @@ export interface OrtBackendOptions {
   threads: number;
   /** Required when the model has MoE layers. */
   moeExecutor?: MoeLayerRunner;
+  /** Benchmarks only: profile every node to `<prefix>_<segment>_<time>.json` (see endProfiling). */
+  profileFilePrefix?: string;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -48,6 +51,12 @@ export class OrtBackend implements StepBackend {
     if (spec.ropeInvFreq) this.rope = new RopeTables(spec.ropeInvFreq);
   }
 
+  /** The backend for a LoadedModel (or initRandomModel's { config, weights }). */
+  static async create(model: ModelSource, opts: OrtBackendOptions): Promise<OrtBackend> {
+    const { spec, weights } = decoderFromLoaded(model);
+    return OrtBackend.fromDecoder(spec, weights, opts);
+  }
+
   /** Builds and opens the segment sessions (one for a dense model). */
   static async fromDecoder(spec: DecoderSpec, weights: DecoderWeights, opts: OrtBackendOptions): Promise<OrtBackend> {
     validateDecoder(spec, weights);
@@ -58,7 +67,8 @@ export class OrtBackend implements StepBackend {
     const segments: Segment[] = [];
     for (const plan of plans) {
       // Build, open, then drop the bytes before the next segment (they are as large as the weights).
-      const session = await createOrtSession(buildSegmentGraph(spec, weights, plan), { threads: opts.threads });
+      const profileFilePrefix = opts.profileFilePrefix ? `${opts.profileFilePrefix}_${plan.index}` : undefined;
+      const session = await createOrtSession(buildSegmentGraph(spec, weights, plan), { threads: opts.threads, profileFilePrefix });
       segments.push({ plan, session });
     }
     return new OrtBackend(spec, segments, opts.moeExecutor);
@@ -98,6 +108,11 @@ export class OrtBackend implements StepBackend {
       delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens);
     }
     throw new Error('OrtBackend: the segment plan has no final segment');
+  }
+
+  /** With profileFilePrefix: writes each session's profile (`<prefix>_<segment>_<date>.json`). */
+  endProfiling(): void {
+    for (const s of this.segments) s.session.endProfiling();
   }
 
   async dispose(): Promise<void> {

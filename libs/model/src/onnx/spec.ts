@@ -24,9 +24,9 @@ export interface NormWeights {
   bias?: Float32Array; // (C), LayerNorm only
 }
 
-/** A dense feed-forward block: SwiGLU (gate, up, down) or GELU-tanh MLP (up = c_fc, down = c_proj). */
+/** A dense feed-forward block: gated down(act(gate x) * up x), or down(act(up x)) (gpt2 c_fc, c_proj). */
 export interface MlpWeights {
-  gate?: LinearWeights; // (I, C), SwiGLU only
+  gate?: LinearWeights; // (I, C), gated MLPs only
   up: LinearWeights; // (I, C)
   down: LinearWeights; // (C, I)
 }
@@ -60,25 +60,19 @@ export interface DecoderSpec {
   intermediateSize: number; // I (dense FFN)
   vocabSize: number; // V
   normEps: number;
-  /** 'rmsnorm' for llama/qwen2/mixtral, 'layernorm' for gpt2. */
-  norm: 'rmsnorm' | 'layernorm';
+  /** 'rms' for llama/qwen2/mixtral, 'layer' (LayerNorm with bias) for gpt2. */
+  norm: 'rms' | 'layer';
   /** 'rope' (rotate-half, HF non-interleaved) or 'learned' (gpt2 position embeddings). */
   positions: 'rope' | 'learned';
-  /** RoPE inverse frequencies, (HS/2): inv_freq[i] = 1 / theta^(2i/HS), after any rope scaling. */
-  ropeInvFreq?: Float64Array;
+  /** RoPE inverse frequencies (HS/2) in float32 like HF: inv_freq[i] = 1 / theta^(2i/HS), after any scaling. */
+  ropeInvFreq?: Float32Array;
   maxPositions: number;
-  /** 'swiglu' (silu(gate) * up) or 'gelu_tanh' (gpt2). */
-  activation: 'swiglu' | 'gelu_tanh';
+  /** Gated MLP (llama family: act(gate x) * up x) or plain (gpt2: act(up x)). */
+  mlpGated: boolean;
+  /** silu, gelu_tanh (gelu_new / gelu_pytorch_tanh) or gelu (exact erf). */
+  hiddenAct: 'silu' | 'gelu_tanh' | 'gelu';
   /** Per layer: true when the FFN is a MoE block run by the executor. */
   moeLayers: boolean[];
-}
-
-/** inv_freq[i] = 1 / theta^(2i / HS) for i in [0, HS/2) (HF default RoPE, no scaling). */
-export function defaultRopeInvFreq(headDim: number, theta: number): Float64Array {
-  const half = headDim / 2;
-  const out = new Float64Array(half);
-  for (let i = 0; i < half; i++) out[i] = 1 / Math.pow(theta, (2 * i) / headDim);
-  return out;
 }
 
 function expectLength(what: string, a: Float32Array | undefined, n: number): void {
@@ -104,7 +98,7 @@ export function validateDecoder(spec: DecoderSpec, w: DecoderWeights): void {
   expectLength('embed', w.embed, V * C);
   if (spec.positions === 'learned') expectLength('posEmbed', w.posEmbed, spec.maxPositions * C);
   if (w.lmHead) expectLength('lmHead', w.lmHead, V * C);
-  const ln = spec.norm === 'layernorm';
+  const ln = spec.norm === 'layer';
   expectLength('finalNorm.weight', w.finalNorm.weight, C);
   if (ln) expectLength('finalNorm.bias', w.finalNorm.bias, C);
   w.layers.forEach((layer, l) => {
@@ -119,7 +113,7 @@ export function validateDecoder(spec: DecoderSpec, w: DecoderWeights): void {
     checkLinear(`${p}.o`, layer.o, C, NH * HS, false);
     if (spec.moeLayers[l]) return;
     if (!layer.mlp) throw new Error(`decoder weights: ${p}.mlp is missing on a dense layer`);
-    if (spec.activation === 'swiglu') checkLinear(`${p}.mlp.gate`, layer.mlp.gate ?? { weight: new Float32Array(0) }, I, C, false);
+    if (spec.mlpGated) checkLinear(`${p}.mlp.gate`, layer.mlp.gate ?? { weight: new Float32Array(0) }, I, C, false);
     checkLinear(`${p}.mlp.up`, layer.mlp.up, I, C, false);
     checkLinear(`${p}.mlp.down`, layer.mlp.down, C, I, false);
   });

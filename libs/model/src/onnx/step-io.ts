@@ -114,14 +114,15 @@ function buildMask(batch: FlatBatch, S: number, Tmax: number, Pmax: number, G: n
 
 /**
  * RoPE tables for positions 0..P-1: cos/sin(p * inv_freq[i]), (P, HS/2), grown on demand and
- * handed out as views (no copy per step).
+ * handed out as views (no copy per step). Same numbers as @llm/tensor's ropeTables, which
+ * needs its size up front.
  */
 export class RopeTables {
   private cos = new Float32Array(0);
   private sin = new Float32Array(0);
   private rows = 0;
 
-  constructor(private readonly invFreq: Float64Array) {}
+  constructor(private readonly invFreq: Float32Array) {}
 
   /** Views of the first `numPositions` rows. */
   get(numPositions: number): { cos: Float32Array; sin: Float32Array } {
@@ -136,7 +137,7 @@ export class RopeTables {
     this.sin = new Float32Array(rows * half);
     for (let p = 0; p < rows; p++) {
       for (let i = 0; i < half; i++) {
-        const angle = p * this.invFreq[i]; // theta_{p,i} = p * inv_freq[i], in float64
+        const angle = Math.fround(p * this.invFreq[i]); // angle = pos * inv_freq[i], in float32 like HF
         this.cos[p * half + i] = Math.cos(angle);
         this.sin[p * half + i] = Math.sin(angle);
       }

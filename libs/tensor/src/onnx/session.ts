@@ -15,13 +15,18 @@ import * as ort from 'onnxruntime-node';
 export interface OrtSessionOptions {
   /** Intra-op threads (the MLAS thread pool). Must be a positive integer. */
   threads: number;
+  /**
+   * Benchmarks only: record a per-node profile (ORT's chrome-trace JSON), written to
+   * `<prefix>_<timestamp>.json` when `session.endProfiling()` is called. Adds overhead to every run.
+   */
+  profileFilePrefix?: string;
 }
 
 /** The ORT session type the platform passes around. */
 export type OrtSession = ort.InferenceSession;
 
 /** Session options shared by every platform session (see the file comment for why). */
-export function ortSessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+export function ortSessionOptions(threads: number, profileFilePrefix?: string): ort.InferenceSession.SessionOptions {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`createOrtSession: threads must be a positive integer, got ${threads}`);
   }
@@ -32,12 +37,13 @@ export function ortSessionOptions(threads: number): ort.InferenceSession.Session
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     extra: { session: { intra_op: { allow_spinning: '0' } } },
+    ...(profileFilePrefix ? { enableProfiling: true, profileFilePrefix } : {}),
   };
 }
 
 /** Opens a CPU session over serialised ONNX bytes. Errors name the graph problem ORT reports. */
 export async function createOrtSession(modelBytes: Uint8Array, opts: OrtSessionOptions): Promise<OrtSession> {
-  const options = ortSessionOptions(opts.threads);
+  const options = ortSessionOptions(opts.threads, opts.profileFilePrefix);
   try {
     return await ort.InferenceSession.create(modelBytes, options);
   } catch (e) {
