@@ -8,6 +8,9 @@
 
 /** Bad input to a MoE call; `field` names the argument or config key that was wrong. */
 export class MoeInputError extends Error {
+  /** The status name services answer with (libs/platform toServerError reads it). */
+  readonly code = 'INVALID_ARGUMENT';
+
   constructor(
     readonly field: string,
     message: string,

@@ -1,0 +1,50 @@
+/**
+ * Router service settings: flag > environment > default (libs/platform config). A router replica
+ * serves the MoE layers of one model directory, hosts a subset of the experts (all by default)
+ * and fans the rest out to peer replicas by address.
+ */
+import { defineConfig, type ConfigOf } from '@llm/platform';
+import { DEFAULT_PORTS } from '@llm/proto';
+
+export const routerConfigSchema = defineConfig({
+  host: { type: 'string', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in containers)' },
+  grpcPort: { type: 'int', default: DEFAULT_PORTS.router, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
+  modelDir: { type: 'string', env: 'MODEL_DIR', description: 'Hugging Face model directory with MoE layers (e.g. Mixtral)' },
+  hostedExperts: {
+    type: 'string',
+    default: 'all',
+    description: "experts this replica runs: 'all', or ids and ranges such as '0-3' or '0,2,4-5'",
+  },
+  peers: {
+    type: 'string',
+    default: '',
+    description: 'comma-separated host:port of router replicas hosting the other experts (empty = none)',
+  },
+  peerDeadlineMs: { type: 'int', default: 10_000, min: 1, description: 'deadline of each RunExperts call to a peer (ms)' },
+  capacityFactor: {
+    type: 'float',
+    default: 0,
+    min: 0,
+    description: 'per-expert capacity = ceil(factor * T * k / E) assignments; 0 = dropless',
+  },
+  threads: { type: 'int', default: 2, min: 1, description: 'ONNX Runtime intra-op threads per expert session' },
+});
+
+export type RouterConfig = ConfigOf<typeof routerConfigSchema>;
+
+/** Parses 'all' | '0-3' | '0,2,4-5' into ascending expert ids < numExperts. */
+export function parseExpertList(spec: string, numExperts: number, field = 'hostedExperts'): number[] {
+  if (spec.trim() === 'all') return Array.from({ length: numExperts }, (_, e) => e);
+  const ids = new Set<number>();
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new Error(`${field} '${spec}': '${part}' is not an expert id or range (expected e.g. '0-3' or '0,2,5')`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi >= numExperts) {
+      throw new Error(`${field} '${spec}': '${part}' is outside 0..${numExperts - 1} (the model has ${numExperts} experts)`);
+    }
+    for (let e = lo; e <= hi; e++) ids.add(e);
+  }
+  return [...ids].sort((a, b) => a - b);
+}

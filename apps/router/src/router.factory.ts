@@ -1,0 +1,38 @@
+/**
+ * The router's composition from its config: load the model directory (libs/model), build the MoE
+ * layers for the hosted experts on ONNX Runtime, connect the peers over gRPC with deadlines.
+ * Used by main.ts (standalone) and by composition roots that embed the router.
+ */
+import { basename, resolve } from 'node:path';
+import { loadModelDir } from '@llm/model';
+import { ortExpertBackend } from '@llm/moe';
+import { connectGrpc, type GrpcConnection } from '@llm/platform';
+import { router } from '@llm/proto';
+import { buildMoeModel } from './moe-weights';
+import { RouterMoe, type RouterPeer } from './router-moe';
+import { parseExpertList, type RouterConfig } from './router.config';
+
+export interface RouterParts {
+  moe: RouterMoe;
+  /** Peer channels; close them on shutdown. */
+  connections: GrpcConnection<typeof router.RouterDefinition>[];
+}
+
+export async function createRouterMoe(config: RouterConfig): Promise<RouterParts> {
+  if (!config.modelDir) throw new Error('the router needs a model: pass --model-dir or set MODEL_DIR (a Hugging Face MoE model directory)');
+  const dir = resolve(config.modelDir);
+  const loaded = await loadModelDir(dir);
+  const raw = loaded.config.raw;
+  const numExperts = loaded.config.numExperts;
+  if (numExperts === 0) throw new Error(`model dir ${dir} is a dense model (${loaded.config.architecture}); the router serves MoE models such as Mixtral`);
+  const model = buildMoeModel(raw, loaded.weights, {
+    hostedExperts: parseExpertList(config.hostedExperts, numExperts),
+    capacityFactor: config.capacityFactor > 0 ? config.capacityFactor : undefined,
+    backend: ortExpertBackend({ threads: config.threads }),
+  });
+  const addresses = config.peers.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  const connections = addresses.map((a) => connectGrpc(router.RouterDefinition, a, { deadlineMs: config.peerDeadlineMs }));
+  const peers: RouterPeer[] = connections.map((c, i) => ({ address: addresses[i], client: c.client }));
+  const moe = new RouterMoe({ modelId: basename(dir), model, peers, peerDeadlineMs: config.peerDeadlineMs });
+  return { moe, connections };
+}
