@@ -6,6 +6,8 @@
  */
 import { createRng } from '@llm/tensor';
 import { initRandomModel } from '../init-random';
+import { ReferenceMoeExecutor } from '../transformer/moe';
+import { Transformer } from '../transformer/transformer';
 import type { Arch } from '../config';
 import { buildFlatBatch } from './flat-batch';
 import { createKvPool } from './kv-pool';
@@ -16,10 +18,16 @@ import type { KvPool } from './types';
 
 const BLOCK = 4;
 
+const models = new Map<string, ReturnType<typeof initRandomModel>>();
+
+/** A backend over the (arch, seed) random model (weights built once) with a fresh, empty pool. */
 function backendFor(arch: Arch, seed: number) {
-  const { config, weights } = initRandomModel(arch, {}, seed);
+  const key = `${arch}/${seed}`;
+  if (!models.has(key)) models.set(key, initRandomModel(arch, {}, seed));
+  const { config, weights } = models.get(key) as ReturnType<typeof initRandomModel>;
   const pool = createKvPool({ numBlocks: 64, blockSize: BLOCK, numLayers: config.numLayers, numKvHeads: config.numKvHeads, headDim: config.headDim });
-  return { config, pool, backend: new TsBackend(tsDecoderFromModel(config, weights)) };
+  const moe = config.numExperts > 0 ? new ReferenceMoeExecutor(config, weights) : undefined;
+  return { config, weights, pool, backend: new TsBackend(tsDecoderFromModel(config, weights), moe) };
 }
 
 /** Random distinct physical blocks (never the null block 0) for a context of n tokens. */
@@ -52,7 +60,19 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-describe.each<Arch>(['llama', 'qwen2', 'gpt2'])('TsBackend (%s)', (arch) => {
+describe.each<Arch>(['llama', 'qwen2', 'mixtral', 'gpt2'])('TsBackend (%s)', (arch) => {
+  it('equals the reference Transformer forward on every row of a chunked prompt', async () => {
+    const m = backendFor(arch, 3);
+    const prompt = Array.from({ length: 9 }, (_, i) => (i * 53 + 11) % 500);
+    const want = await new Transformer(m.config, m.weights).forward(prompt); // (T, V)
+    const blocks = randomBlocks(prompt.length, new Set(), createRng(5).next, 64);
+    const parts: Float32Array[] = [];
+    for (const [a, b] of [[0, 4], [4, 5], [5, 9]]) parts.push(await run(m.backend, m.pool, [chunk('s', prompt.slice(a, b), a, blocks)], true));
+    const got = new Float32Array(want.length);
+    parts.reduce((off, p) => (got.set(p, off), off + p.length), 0);
+    expect(maxDiff(got, want)).toBeLessThan(1e-4);
+  });
+
   it('chunked prefill over random blocks gives the logits of one contiguous pass', async () => {
     const rand = createRng(7).next;
     const prompt = Array.from({ length: 11 }, (_, i) => (i * 37 + 5) % 500);
