@@ -9,5 +9,6 @@ export * from './config';
 export * from './io';
 export * from './weights';
 export * from './init-random';
+export * from './transformer';
 export * from './runner';
 export * from './onnx';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { ModelConfig, parseConfig, configToHf, GenerationDefaults, DEFAULT_GENERATION, parseGenerationConfig, generationConfigToHf } from '../config';
 import { ModelWeights, Weight, hfToInternal, internalToHf } from '../weights';
-import { SafetensorsError, StoredDType, encodeSafetensors, readSafetensors } from './safetensors';
+import { StoredDType, encodeSafetensors, readSafetensors } from './safetensors';
 
 export interface LoadedModel {
   dir: string;

@@ -1,0 +1,1 @@
+export { plainForward } from './plain-forward';
