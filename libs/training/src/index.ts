@@ -28,3 +28,6 @@ export * from './data/tasks';
 export * from './data/task-data';
 export * from './checkpoint';
 export * from './trainer';
+export * from './export';
+export * from './convert-gqa';
+export * from './job';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { registerTrain } from './train';
 
 /** A command module adds one subcommand (or a few related ones) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every subcommand of `llm`, in the order `llm --help` lists them. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerTrain];

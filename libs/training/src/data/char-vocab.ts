@@ -1,25 +1,14 @@
 /*
  * A character-level vocabulary for synthetic tasks, and its Hugging Face tokenizer.json:
- * a BPE model with no merges whose vocabulary is the special tokens followed by the task's
- * characters, with the GPT-2 ByteLevel pre-tokenizer and decoder (so any HF-compatible
- * loader encodes "12+34=" to exactly the ids used in training). Characters must be single
- * bytes (ASCII); each is stored under its GPT-2 byte-to-unicode spelling (space -> "Ġ").
+ * a BPE model with no merges and no pre-tokenizer whose vocabulary is the special tokens
+ * followed by the task's characters, decoded with the Fuse decoder (tokens concatenated).
+ * Any HF-compatible loader then splits "12+34=" into characters and finds exactly the ids
+ * used in training, and decodes them back to the same text.
  *
- * Not a trained tokenizer: corpora go through the tokenizer library's BPE trainer.
- * Reference: GPT-2 encoder.py bytes_to_unicode; HF tokenizers' tokenizer.json schema.
+ * Not byte-level: characters outside the alphabet have no id (text from the task's alphabet
+ * only). Corpora go through the tokenizer library's byte-level BPE trainer instead.
+ * Reference: HF tokenizers' tokenizer.json schema (models::bpe, decoders::fuse).
  */
-
-/** GPT-2's reversible byte -> printable unicode map. */
-export function byteToUnicode(): string[] {
-  const keep: number[] = [];
-  for (let b = 33; b <= 126; b++) keep.push(b);
-  for (let b = 161; b <= 172; b++) keep.push(b);
-  for (let b = 174; b <= 255; b++) keep.push(b);
-  const map: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) map[b] = keep.includes(b) ? String.fromCharCode(b) : String.fromCharCode(256 + extra++);
-  return map;
-}
 
 export const EOS_TOKEN = '<|endoftext|>';
 
@@ -33,9 +22,6 @@ export class CharVocab {
     readonly specials: string[] = [EOS_TOKEN],
   ) {
     const uniq = [...new Set(chars)];
-    for (const ch of uniq) {
-      if (ch.charCodeAt(0) > 127 || ch.length !== 1) throw new Error(`CharVocab: character ${JSON.stringify(ch)} is not ASCII`);
-    }
     this.tokens = [...specials, ...uniq];
     this.tokens.forEach((t, i) => this.ids.set(t, i));
   }
@@ -65,12 +51,10 @@ export class CharVocab {
     return s;
   }
 
-  /** The tokenizer.json object (HF tokenizers schema, BPE without merges, ByteLevel). */
+  /** The tokenizer.json object (HF tokenizers schema: BPE without merges, Fuse decoder). */
   toTokenizerJson(): Record<string, unknown> {
-    const b2u = byteToUnicode();
     const vocab: Record<string, number> = {};
-    this.tokens.forEach((t, i) => (vocab[i < this.specials.length ? t : b2u[t.charCodeAt(0)]] = i));
-    const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+    this.tokens.forEach((t, i) => (vocab[t] = i));
     return {
       version: '1.0',
       truncation: null,
@@ -79,9 +63,9 @@ export class CharVocab {
         id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
       })),
       normalizer: null,
-      pre_tokenizer: byteLevel,
+      pre_tokenizer: null,
       post_processor: null,
-      decoder: byteLevel,
+      decoder: { type: 'Fuse' },
       model: {
         type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
         fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [],
