@@ -71,7 +71,11 @@ export function paramsFromWeights(c: ModelConfig, w: ModelWeights): ParamMap {
 /** The parameters as model-library weights (float32 copies; a tied lm_head aliases the embedding). */
 export function paramsToWeights(c: ModelConfig, params: ParamMap): ModelWeights {
   const w: ModelWeights = {};
-  for (const s of paramSpecs(c)) w[s.name] = { shape: [...s.shape], data: Float32Array.from(getParam(params, s.name).data) };
+  for (const s of paramSpecs(c)) {
+    const p = getParam(params, s.name);
+    if (p.shape.join(',') !== s.shape.join(',')) throw new Error(`model parameters: ${s.name} has shape [${p.shape}], expected [${s.shape}]`);
+    w[s.name] = { shape: [...s.shape], data: Float32Array.from(p.data) };
+  }
   if (c.tieWordEmbeddings) w['lm_head.weight'] = w['model.embed_tokens.weight'];
   return w;
 }
