@@ -12,6 +12,8 @@ import { decodeMatrix, encodeMatrix } from './tensor-codec';
 export class RouterDispatchExecutor {
   /** Assignments dropped by the capacity limit over all calls. */
   numDroppedAssignments = 0;
+  /** Router-side time (DispatchResponse.compute_ns) summed over all calls. */
+  computeNs = 0;
 
   constructor(
     private readonly client: RouterClient,
@@ -27,6 +29,7 @@ export class RouterDispatchExecutor {
       { deadline: this.deadlineMs },
     );
     this.numDroppedAssignments += res.numDroppedAssignments;
+    this.computeNs += res.computeNs;
     try {
       const { data, rows } = decodeMatrix(res.output, 'output', C);
       if (rows !== numTokens) throw new Error(`${rows} rows for ${numTokens} tokens`);
