@@ -10,5 +10,6 @@ export * from './io';
 export * from './weights';
 export * from './init-random';
 export * from './transformer';
+export * from './sampling';
 export * from './runner';
 export * from './onnx';
