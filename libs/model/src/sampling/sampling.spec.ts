@@ -58,8 +58,9 @@ describe('sampleToken', () => {
     // top-p 0.6 keeps {3, 2} (0.4 < 0.6, 0.7 >= 0.6); top-p 0.35 keeps {3}
     expect(pick(0.99, { topP: 0.6 })).toBe(2);
     expect(pick(0.99, { topP: 0.35 })).toBe(3);
-    // min-p 0.5: cut at 0.5 x 0.4 = 0.2 keeps {3, 2, 1}; their mass 0.9 -> u = 0.99 lands on 1
-    expect(pick(0.99, { minP: 0.5 })).toBe(1);
+    // min-p 0.45: cut at 0.45 x 0.4 = 0.18 keeps {3, 2, 1}; u = 0.99 of their mass lands on 1; min-p 0.6 keeps {3, 2}
+    expect(pick(0.99, { minP: 0.45 })).toBe(1);
+    expect(pick(0.99, { minP: 0.6 })).toBe(2);
     // temperature 2: p ~ sqrt([1, 2, 3, 4]); P(3) = 2 / (1 + 1.414 + 1.732 + 2) = 0.3254
     expect(pick(0.32, { temperature: 2 })).toBe(3);
     expect(pick(0.33, { temperature: 2 })).toBe(2);
