@@ -5,7 +5,7 @@
  *   q = (1 − ε) · onehot(target) + ε / V,   N' = rows whose target is not ignoreIndex.
  * Backward: dlogits_n = (softmax(logits_n) − q_n) / N'  (0 for ignored rows).
  *
- * Not materialising log-probabilities: each row keeps only its max and log-sum-exp.
+ * Keeps the (N, V) probabilities from the forward pass for the backward pass.
  */
 import { alloc, makeOut, Var } from '../autograd/var';
 
@@ -22,7 +22,7 @@ export function crossEntropy(logits: Var, targets: Int32Array, V: number, opts: 
   if (!(eps >= 0 && eps < 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1), got ${eps}`);
   const N = targets.length;
   if (logits.size !== N * V) throw new Error(`crossEntropy: logits have ${logits.size} values, expected N=${N} x V=${V}`);
-  const lse = new Float64Array(N); // log Σ exp(logits_n)
+  const probs = alloc(logits.dtype, N * V); // softmax(logits_n), kept for the backward pass
   let count = 0;
   let total = 0;
   for (let n = 0; n < N; n++) {
@@ -31,16 +31,19 @@ export function crossEntropy(logits: Var, targets: Int32Array, V: number, opts: 
     if (!(tgt >= 0 && tgt < V)) throw new Error(`crossEntropy: target ${tgt} at row ${n} is outside [0, ${V})`);
     const o = n * V;
     let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits.data[o + v]);
-    let s = 0;
     let sumLogits = 0;
     for (let v = 0; v < V; v++) {
-      s += Math.exp(logits.data[o + v] - m);
-      sumLogits += logits.data[o + v];
+      const z = logits.data[o + v];
+      if (z > m) m = z;
+      sumLogits += z;
     }
-    lse[n] = m + Math.log(s);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += probs[o + v] = Math.exp(logits.data[o + v] - m);
+    const inv = 1 / s;
+    for (let v = 0; v < V; v++) probs[o + v] *= inv;
+    const lse = m + Math.log(s); // log Σ exp(logits_n)
     // −Σ q log p = lse − (1 − ε) · logit_target − (ε / V) · Σ_v logit_v
-    total += lse[n] - (1 - eps) * logits.data[o + tgt] - (eps / V) * sumLogits;
+    total += lse - (1 - eps) * logits.data[o + tgt] - (eps / V) * sumLogits;
     count++;
   }
   const y = alloc(logits.dtype, 1);
@@ -49,12 +52,13 @@ export function crossEntropy(logits: Var, targets: Int32Array, V: number, opts: 
     if (count === 0) return;
     const scale = out.grad![0] / count;
     const g = logits.gradBuf();
+    const off = eps / V;
     for (let n = 0; n < N; n++) {
       const tgt = targets[n];
       if (tgt === ignore) continue;
       const o = n * V;
       // dlogits = softmax(logits) − q, scaled by 1/N'
-      for (let v = 0; v < V; v++) g[o + v] += scale * (Math.exp(logits.data[o + v] - lse[n]) - eps / V);
+      for (let v = 0; v < V; v++) g[o + v] += scale * (probs[o + v] - off);
       g[o + tgt] -= scale * (1 - eps);
     }
   });

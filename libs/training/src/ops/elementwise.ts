@@ -101,17 +101,21 @@ export function weightedSum(terms: Array<{ v: Var; w: number }>): Var {
   return out;
 }
 
-/** silu(x) = x·σ(x). Backward: dx += dy · σ(x) · (1 + x · (1 − σ(x))). */
+/** silu(x) = x·σ(x). Backward: dx += dy · σ(x) · (1 + x · (1 − σ(x))), σ kept from the forward pass. */
 export function silu(x: Var): Var {
   const y = alloc(x.dtype, x.size);
-  for (let i = 0; i < y.length; i++) y[i] = x.data[i] / (1 + Math.exp(-x.data[i]));
+  const sig = alloc(x.dtype, x.size);
+  for (let i = 0; i < y.length; i++) {
+    const s = 1 / (1 + Math.exp(-x.data[i]));
+    sig[i] = s;
+    y[i] = x.data[i] * s;
+  }
   const out: Var = makeOut(y, [...x.shape], [x], () => {
     const dy = out.grad!;
     const g = x.gradBuf();
     for (let i = 0; i < g.length; i++) {
-      const xi = x.data[i];
-      const s = 1 / (1 + Math.exp(-xi));
-      g[i] += dy[i] * s * (1 + xi * (1 - s));
+      const s = sig[i];
+      g[i] += dy[i] * s * (1 + x.data[i] * (1 - s));
     }
   });
   return out;
@@ -119,22 +123,33 @@ export function silu(x: Var): Var {
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
+/** tanh(u) = 1 − 2 / (e^{2u} + 1), clamped where e^{2u} overflows (faster than Math.tanh in V8). */
+function fastTanh(u: number): number {
+  if (u > 20) return 1;
+  if (u < -20) return -1;
+  return 1 - 2 / (Math.exp(2 * u) + 1);
+}
+
 /**
  * gelu(x) = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³) (GPT-2's gelu_new).
  * Backward: dx += dy · (0.5·(1 + tanh u) + 0.5·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²)).
+ * tanh u is kept from the forward pass.
  */
 export function gelu(x: Var): Var {
   const y = alloc(x.dtype, x.size);
+  const th = alloc(x.dtype, x.size);
   for (let i = 0; i < y.length; i++) {
     const xi = x.data[i];
-    y[i] = 0.5 * xi * (1 + Math.tanh(GELU_K * (xi + 0.044715 * xi * xi * xi)));
+    const t = fastTanh(GELU_K * (xi + 0.044715 * xi * xi * xi));
+    th[i] = t;
+    y[i] = 0.5 * xi * (1 + t);
   }
   const out: Var = makeOut(y, [...x.shape], [x], () => {
     const dy = out.grad!;
     const g = x.gradBuf();
     for (let i = 0; i < g.length; i++) {
       const xi = x.data[i];
-      const t = Math.tanh(GELU_K * (xi + 0.044715 * xi * xi * xi));
+      const t = th[i];
       const du = GELU_K * (1 + 3 * 0.044715 * xi * xi);
       g[i] += dy[i] * (0.5 * (1 + t) + 0.5 * xi * (1 - t * t) * du);
     }
