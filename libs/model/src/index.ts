@@ -9,6 +9,7 @@ export * from './config';
 export * from './io';
 export * from './weights';
 export * from './init-random';
+export * from './init-model-dir';
 export * from './transformer';
 export * from './sampling';
 export * from './runner';
