@@ -43,19 +43,35 @@ function startReplica(experts: string, threads: number, peers = ''): Promise<{ a
   });
 }
 
-async function timeRunner(r: Runner, x: Float32Array, T: number, budgetMs: number): Promise<{ tokensPerS: number; msPerCall: number; serverMs: number }> {
-  for (let i = 0; i < 2; i++) await r.run(x, T); // warm-up (sessions, connections)
-  const ns0 = r.serverNs?.() ?? 0;
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  let elapsedMs = 0;
-  while (elapsedMs < budgetMs || calls < 3) {
-    await r.run(x, T);
-    calls++;
-    elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
+interface Timing {
+  tokensPerS: number;
+  msPerCall: number;
+  serverMs: number;
+}
+
+/**
+ * Times the runners round-robin (one call each per round) until `budgetMs` has passed, so a
+ * change in machine load hits every path alike and the ratios stay meaningful on a shared box.
+ */
+async function timeInterleaved(runners: Runner[], x: Float32Array, T: number, budgetMs: number): Promise<Timing[]> {
+  for (const r of runners) for (let i = 0; i < 2; i++) await r.run(x, T); // warm-up (sessions, connections)
+  const ms = runners.map(() => 0);
+  const ns0 = runners.map((r) => r.serverNs?.() ?? 0);
+  let rounds = 0;
+  const start = Date.now();
+  while (Date.now() - start < budgetMs || rounds < 3) {
+    for (let i = 0; i < runners.length; i++) {
+      const t0 = process.hrtime.bigint();
+      await runners[i].run(x, T);
+      ms[i] += Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    rounds++;
   }
-  const serverMs = r.serverNs ? (r.serverNs() - ns0) / 1e6 / calls : elapsedMs / calls;
-  return { tokensPerS: (calls * T) / (elapsedMs / 1000), msPerCall: elapsedMs / calls, serverMs };
+  return runners.map((r, i) => ({
+    tokensPerS: (rounds * T) / (ms[i] / 1000),
+    msPerCall: ms[i] / rounds,
+    serverMs: r.serverNs ? (r.serverNs() - ns0[i]) / 1e6 / rounds : ms[i] / rounds,
+  }));
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -65,7 +81,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 async function main(): Promise<void> {
-  const budgetMs = Number(process.env.BENCH_MS ?? 1500);
+  const budgetMs = Number(process.env.BENCH_MS ?? 4000);
   process.stderr.write(`router bench: building the layer (E=${E}, C=${C}) and starting 3 replica processes...\n`);
   const local = await benchRouter(Array.from({ length: E }, (_, e) => e), 2).executor();
   const [all, high] = await Promise.all([startReplica('all', 2), startReplica('4-7', 1)]);
@@ -83,18 +99,18 @@ async function main(): Promise<void> {
   for (const T of BATCHES) {
     const x = fill(T * C, 1000 + T, 1);
     const ref = await runners[0].run(x, T);
-    let base = 0;
     for (const r of runners) {
       const diff = maxDiff(await r.run(x, T), ref);
       if (diff > 1e-3) throw new Error(`${r.name} disagrees with in-process at T=${T} (max |diff| ${diff})`);
-      process.stderr.write(`  T=${T} ${r.name}...\n`);
-      const { tokensPerS, msPerCall, serverMs } = await timeRunner(r, x, T, budgetMs);
-      if (r === runners[0]) base = tokensPerS;
-      rows.push(
-        `${String(T).padStart(5)}  ${r.name.padEnd(18)} ${tokensPerS.toFixed(0).padStart(9)} ${msPerCall.toFixed(2).padStart(9)} ` +
-          `${serverMs.toFixed(2).padStart(10)}   x${(tokensPerS / base).toFixed(2)}`,
-      );
     }
+    process.stderr.write(`  T=${T}: timing ${runners.length} paths round-robin for ${budgetMs} ms...\n`);
+    const timings = await timeInterleaved(runners, x, T, budgetMs);
+    timings.forEach(({ tokensPerS, msPerCall, serverMs }, i) => {
+      rows.push(
+        `${String(T).padStart(5)}  ${runners[i].name.padEnd(18)} ${tokensPerS.toFixed(0).padStart(9)} ${msPerCall.toFixed(2).padStart(9)} ` +
+          `${serverMs.toFixed(2).padStart(10)}   x${(tokensPerS / timings[0].tokensPerS).toFixed(2)}`,
+      );
+    });
   }
   process.stdout.write(`MoE layer E=${E} top-2 C=${C} I=1536, ONNX Runtime CPU experts; ratio = tokens/s vs in-process\n`);
   process.stdout.write('ms/call is what the caller waits; router ms is the time inside the (gating) router\n');
