@@ -4,14 +4,39 @@
  * requires for blocking commands.
  */
 import { Queue, QueueEvents, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
 
 export { Queue, QueueEvents, Worker };
 export type { Job, JobsOptions, Processor } from 'bullmq';
 
-/** Opens a Redis connection suitable for BullMQ from a redis:// URL. */
+/** Opens a Redis connection suitable for BullMQ from a redis:// URL (the caller closes it). */
 export function createRedisConnection(url: string): Redis {
   return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+/**
+ * ioredis options from a redis:// URL. Queues, workers and events get options rather than a
+ * connection, so BullMQ owns their connections and closes them in close().
+ */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`REDIS_URL '${url}' is not a URL (expected redis://host:port[/db])`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new Error(`REDIS_URL '${url}' must start with redis:// or rediss://`);
+  }
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
 }
 
 export interface QueueFactoryOptions {
@@ -25,7 +50,7 @@ export interface QueueFactoryOptions {
 /** A queue with sane defaults: 3 attempts with exponential backoff, completed jobs trimmed. */
 export function createQueue<T = unknown, R = unknown>(name: string, options: QueueFactoryOptions): Queue<T, R> {
   return new Queue<T, R>(name, {
-    connection: createRedisConnection(options.redisUrl),
+    connection: redisOptionsFromUrl(options.redisUrl),
     prefix: options.prefix ?? 'llm',
     defaultJobOptions: {
       attempts: 3,
@@ -45,7 +70,7 @@ export function createWorker<T = unknown, R = unknown>(
 ): Worker<T, R> {
   const { redisUrl, prefix, defaultJobOptions: _ignored, ...rest } = options;
   return new Worker<T, R>(name, processor, {
-    connection: createRedisConnection(redisUrl),
+    connection: redisOptionsFromUrl(redisUrl),
     prefix: prefix ?? 'llm',
     concurrency: 1,
     ...rest,
@@ -54,5 +79,5 @@ export function createWorker<T = unknown, R = unknown>(
 
 /** Queue events (completed, failed, progress) for waiting on jobs. */
 export function createQueueEvents(name: string, options: QueueFactoryOptions): QueueEvents {
-  return new QueueEvents(name, { connection: createRedisConnection(options.redisUrl), prefix: options.prefix ?? 'llm' });
+  return new QueueEvents(name, { connection: redisOptionsFromUrl(options.redisUrl), prefix: options.prefix ?? 'llm' });
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds a small Redis image FROM scratch out of the host's redis-server (no registry needed).
+# Usage: deploy/images/build-redis-image.sh [TAG]   (default llm-platform/redis:local)
+set -euo pipefail
+tag=${1:-llm-platform/redis:local}
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(command -v redis-server) || { echo "redis-server is not installed (apt-get install -y redis-server)" >&2; exit 1; }
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+"$here/rootfs-from-host.sh" "$ctx/rootfs" "$(readlink -f "$bin")"
+mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/data"
+cp -L "$(readlink -f "$bin")" "$ctx/rootfs/usr/local/bin/redis-server"
+cat > "$ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY rootfs/ /
+WORKDIR /data
+EXPOSE 6379
+ENV PATH=/usr/local/bin:/usr/bin:/bin
+CMD ["redis-server", "--protected-mode", "no"]
+DOCKERFILE
+docker build -q -t "$tag" "$ctx" >/dev/null
+echo "$tag"

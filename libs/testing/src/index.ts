@@ -1,0 +1,8 @@
+/**
+ * Helpers for integration tests, the project's and its users': a Redis (container or process),
+ * gRPC servers on loopback, free ports, Docker detection.
+ */
+export * from './docker';
+export * from './ports';
+export * from './redis';
+export * from './grpc';
