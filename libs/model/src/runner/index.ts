@@ -9,3 +9,6 @@ export * from './seq-state';
 export * from './decoder-weights';
 export * from './ts-decoder';
 export * from './ts-backend';
+export * from './sample-seq';
+export * from './model-runner';
+export * from './create-runner';

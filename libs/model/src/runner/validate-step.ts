@@ -164,8 +164,8 @@ function checkParams(id: string, p: StepSamplingParams, vocabSize: number): void
   if (!(Number.isFinite(p.repetitionPenalty) && p.repetitionPenalty > 0)) {
     throw f('repetition_penalty', `= ${p.repetitionPenalty} (expected > 0; 1 disables)`);
   }
-  if (!Number.isFinite(p.presencePenalty)) throw f('presence_penalty', `= ${p.presencePenalty} (expected a finite number)`);
-  if (!Number.isFinite(p.frequencyPenalty)) throw f('frequency_penalty', `= ${p.frequencyPenalty} (expected a finite number)`);
+  if (!(p.presencePenalty >= -2 && p.presencePenalty <= 2)) throw f('presence_penalty', `= ${p.presencePenalty} (expected -2..2)`);
+  if (!(p.frequencyPenalty >= -2 && p.frequencyPenalty <= 2)) throw f('frequency_penalty', `= ${p.frequencyPenalty} (expected -2..2)`);
   if (!isUnsigned(p.seed)) throw f('seed', `= ${p.seed} (expected an unsigned 64-bit integer)`);
   if (!(Number.isInteger(p.sampleIndex) && p.sampleIndex >= 0)) throw f('sample_index', `= ${p.sampleIndex} (expected an integer >= 0)`);
   if (!(Number.isInteger(p.numTopLogprobs) && p.numTopLogprobs >= 0 && p.numTopLogprobs <= Math.min(MAX_TOP_LOGPROBS, vocabSize))) {
@@ -173,7 +173,7 @@ function checkParams(id: string, p: StepSamplingParams, vocabSize: number): void
   }
   for (const [tok, bias] of p.logitBias ?? new Map<number, number>()) {
     if (!Number.isInteger(tok) || tok < 0 || tok >= vocabSize) throw f(`logit_bias[${tok}]`, `names no token (expected 0..${vocabSize - 1})`);
-    if (!Number.isFinite(bias)) throw f(`logit_bias[${tok}]`, `= ${bias} (expected a finite number)`);
+    if (!(bias >= -100 && bias <= 100)) throw f(`logit_bias[${tok}]`, `= ${bias} (expected -100..100)`);
   }
 }
 

@@ -1,0 +1,52 @@
+/*
+ * Builds a worker engine from a loaded model: the KV pool sized from a byte budget, the step
+ * backend (`ts`: TypeScript kernels + paged flash attention; `ort`: the ONNX Runtime graph), and
+ * the ModelRunner over both.
+ *
+ * What this is not: model loading (loadModelDir) or the choice of MoE transport (the caller
+ * passes an executor, e.g. the router service through the platform transport; without one the
+ * library's in-process reference experts run).
+ */
+import type { LoadedModel } from '../io';
+import { OrtBackend } from '../onnx';
+import { ReferenceMoeExecutor } from '../transformer/moe';
+import { createKvPool, numBlocksForBudget } from './kv-pool';
+import { ModelRunner } from './model-runner';
+import { TsBackend, type MoeExecutor } from './ts-backend';
+import { tsDecoderFromModel } from './ts-decoder';
+import type { StepBackend } from './types';
+
+export type BackendKind = 'ts' | 'ort';
+
+export interface CreateRunnerOptions {
+  backend: BackendKind;
+  threads: number; // intra-op threads of the ORT sessions
+  kvCacheBytes: number; // K and V of every layer
+  blockSize: number; // tokens per block
+  maxBatchSequences: number;
+  maxBatchTokens: number;
+  moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
+}
+
+/** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
+export async function createStepBackend(model: LoadedModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor): Promise<StepBackend> {
+  if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
+  if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
+  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor });
+  throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
+}
+
+export async function createModelRunner(model: LoadedModel, opts: CreateRunnerOptions): Promise<ModelRunner> {
+  const c = model.config;
+  const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
+  const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor);
+  return new ModelRunner({
+    backend,
+    pool,
+    vocabSize: c.vocabSize,
+    maxPositions: c.maxPositions,
+    maxBatchSequences: opts.maxBatchSequences,
+    maxBatchTokens: opts.maxBatchTokens,
+  });
+}
