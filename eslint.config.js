@@ -1,6 +1,7 @@
 // Lint: TypeScript rules plus Nx module boundaries, written out in full (the default
 // config enforces nothing). Pure libraries may not import NestJS, gRPC, Redis or the
-// platform lib; apps may not import each other.
+// platform lib; service apps may not import each other. The CLI is the composition root: it
+// may import the service apps' public entries to run them embedded (in one process) or apart.
 const nx = require('@nx/eslint-plugin');
 const tseslint = require('typescript-eslint');
 
@@ -36,7 +37,8 @@ module.exports = [
           allow: [],
           depConstraints: [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'kind:service', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'kind:root', onlyDependOnLibsWithTags: ['type:lib', 'kind:service'] },
             {
               sourceTag: 'scope:pure',
               onlyDependOnLibsWithTags: ['scope:pure'],
