@@ -1,4 +1,4 @@
-import { ClientError, Status, connectGrpc } from '@llm/platform';
+import { ClientError, Status, connectGrpc, metricsRegistry } from '@llm/platform';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { inProcessMoeExecutor } from '@llm/moe';
 import { router } from '@llm/proto';
@@ -69,6 +69,16 @@ describe('Router service', () => {
     expect(stats.layers[0].experts.map((e) => e.numTokensDropped)).toEqual(l.experts.map((e) => e.tokensDropped));
     expect(stats.layers[0].experts.reduce((s, e) => s + e.numTokensRouted, 0)).toBe(T * 2);
     expect((await client.stats({})).layers.map((s) => s.layerIndex)).toEqual([1]);
+    // the same numbers as Prometheus gauges
+    const gauges = await metricsRegistry().getMetricsAsJSON();
+    const value = (name: string, labels: Record<string, string>) =>
+      gauges.find((g) => g.name === name)?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    expect(value('llm_router_aux_loss', { layer: '1' })).toBeCloseTo(l.auxLoss, 12);
+    l.experts.forEach((e) => {
+      expect(value('llm_router_tokens_routed', { layer: '1', expert: String(e.expert) })).toBe(e.tokensRouted);
+      expect(value('llm_router_tokens_dropped', { layer: '1', expert: String(e.expert) })).toBe(e.tokensDropped);
+      expect(value('llm_router_mean_gate_prob', { layer: '1', expert: String(e.expert) })).toBeCloseTo(e.meanGateProb, 12);
+    });
     expect((await code(client.stats({ layerIndex: 5 }))).code).toBe(Status.INVALID_ARGUMENT);
   });
 
