@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { registerTrain } from './train';
+import { registerModel } from './model';
 
 /** A command module adds one subcommand (or a few related ones) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every subcommand of `llm`, in the order `llm --help` lists them. */
-export const commands: RegisterCommand[] = [registerTrain];
+export const commands: RegisterCommand[] = [registerTrain, registerModel];
