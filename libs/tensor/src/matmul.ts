@@ -94,9 +94,29 @@ export function matmulTransB(out: FloatArray, a: FloatArray, bT: FloatArray, M: 
       out[(i + 3) * N + j] = dot(a, a3, bT, bj, K);
     }
   }
-  for (; i < M; i++) {
-    for (let j = 0; j < N; j++) out[i * N + j] = dot(a, i * K, bT, j * K, K);
+  for (; i < M; i++) rowTimesTransB(out, a, bT, i, K, N);
+}
+
+/** One row i: out[i, :] = a[i, :] @ bT^T, four rows of bT per pass sharing each a[i, k] load. */
+function rowTimesTransB(out: FloatArray, a: FloatArray, bT: FloatArray, i: number, K: number, N: number): void {
+  const ai = i * K, o = i * N;
+  let j = 0;
+  for (; j + 3 < N; j += 4) {
+    const b0 = j * K, b1 = b0 + K, b2 = b1 + K, b3 = b2 + K;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = 0; k < K; k++) {
+      const x = a[ai + k];
+      s0 += x * bT[b0 + k];
+      s1 += x * bT[b1 + k];
+      s2 += x * bT[b2 + k];
+      s3 += x * bT[b3 + k];
+    }
+    out[o + j] = s0;
+    out[o + j + 1] = s1;
+    out[o + j + 2] = s2;
+    out[o + j + 3] = s3;
   }
+  for (; j < N; j++) out[o + j] = dot(a, ai, bT, j * K, K);
 }
 
 /**
