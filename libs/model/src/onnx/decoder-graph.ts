@@ -15,7 +15,7 @@
  * References: HF LlamaDecoderLayer / GPT2Block (pre-norm residual blocks), Mixtral sparse MoE block.
  */
 import { OnnxGraphBuilder } from '@llm/tensor';
-import { addNorm, attention, mlp, norm } from './graph-layers';
+import { addNorm, attention, attentionShared, mlp, norm, type AttentionShared } from './graph-layers';
 import type { DecoderSpec, DecoderWeights, NormWeights } from './spec';
 import { STEP } from './step-io';
 
@@ -66,7 +66,7 @@ function declareInputs(g: OnnxGraphBuilder, spec: DecoderSpec, plan: SegmentPlan
   if (plan.layers.length > 0) {
     g.input(STEP.padRows, 'int32', ['S', 'Tmax']);
     g.input(STEP.unpadRows, 'int32', ['N']);
-    g.input(STEP.pastSlots, 'int32', ['S', 'Pmax']);
+    g.input(STEP.pastRows, 'int32', ['S', NKV, 'Pmax']);
     g.input(STEP.attnMask, 'float32', ['S', 1, `${G}*Tmax`, 'Pmax+Tmax']);
   }
   if (spec.positions === 'rope' && plan.layers.length > 0) {
@@ -75,8 +75,8 @@ function declareInputs(g: OnnxGraphBuilder, spec: DecoderSpec, plan: SegmentPlan
     g.input(STEP.ropeSin, 'float32', ['P', HS / 2]);
   }
   for (const l of plan.layers) {
-    g.input(STEP.kPool(l), 'float32', ['slots', NKV, HS]);
-    g.input(STEP.vPool(l), 'float32', ['slots', NKV, HS]);
+    g.input(STEP.kPool(l), 'float32', ['slots*NKV', HS]);
+    g.input(STEP.vPool(l), 'float32', ['slots*NKV', HS]);
   }
   if (plan.last) g.input(STEP.logitRows, 'int32', ['R']);
   if (!plan.first) return { x: g.input(STEP.resid, 'float32', ['N', C]), delta: g.input(STEP.delta, 'float32', ['N', C]) };
@@ -109,11 +109,13 @@ export function buildSegmentGraph(spec: DecoderSpec, w: DecoderWeights, plan: Se
   const g = new OnnxGraphBuilder({ name: `decoder_segment_${plan.index}`, opset: 17, microsoftDomain: true });
   const st = declareInputs(g, spec, plan);
   if (plan.first) st.x = embed(g, spec, w);
+  const shared = plan.layers.length > 0 ? attentionShared(g) : undefined;
   const kNew: string[] = [];
   const vNew: string[] = [];
   for (const l of plan.layers) {
     const layer = w.layers[l];
-    const att = attention(g, spec, normStream(g, spec, st, layer.attnNorm, `layers.${l}.attn_norm`), layer, l);
+    const n = normStream(g, spec, st, layer.attnNorm, `layers.${l}.attn_norm`);
+    const att = attention(g, spec, shared as AttentionShared, n, layer, l);
     kNew.push(att.kNew);
     vNew.push(att.vNew);
     st.delta = att.out;

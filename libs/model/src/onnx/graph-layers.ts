@@ -123,14 +123,36 @@ export interface AttentionResult {
   vNew: string; // (S, Tmax, NKV*HS)
 }
 
+/** Per-graph values every layer's attention shares (computed once). */
+export interface AttentionShared {
+  /** (1) int64: Pmax, where the cached columns of the scores end. */
+  pastLen: string;
+}
+
+/** Computes the shared values from the step inputs (Pmax = dim 2 of past_rows). */
+export function attentionShared(g: OnnxGraphBuilder): AttentionShared {
+  const shape = g.op('Shape', [STEP.pastRows]); // (S, NKV, Pmax)
+  return { pastLen: g.op('Slice', [shape, g.constInt64([2]), g.constInt64([3])]) };
+}
+
 /**
- * Causal GQA attention of one layer over the pool's cached K/V plus this step's new K/V.
- * Padded per-sequence layout: S sequences, Tmax new-token rows each, Pmax cached positions each.
- *   qkv (N, (NH+2NKV)HS) --gather pad_rows--> (S, Tmax, .) --split--> q, k, v
- *   Q (S, NKV, G*Tmax, HS) x K^T (S, NKV, HS, Pmax+Tmax) -> scores; + mask; softmax; x V
- * The 1/sqrt(HS) scale is folded into Wq (RoPE is linear, so it commutes).
+ * Causal GQA attention of one layer over the pool's cached K/V plus this step's new K/V, in a
+ * padded per-sequence layout: S sequences, Tmax new rows each, Pmax cached positions each.
+ *   qkv (N, (NH+2NKV)HS) --gather pad_rows--> (S, Tmax, .) --split, RoPE--> q, k, v
+ *   cached K, V: pool rows (slot*NKV + h) gathered straight into (S, NKV, Pmax, HS), no transpose
+ *   scores = [Q Kc^T | Q Kn^T] + mask -> softmax -> P;   ctx = P[:, :Pmax] Vc + P[:, Pmax:] Vn
+ * Cached and new keys meet in the (small) scores, never in a concatenated copy of K or V.
+ * Q is (S, NKV, G*Tmax, HS): GQA by reshaping Q, not by repeating K/V. The 1/sqrt(HS) scale is
+ * folded into Wq (RoPE is linear, so it commutes).
  */
-export function attention(g: OnnxGraphBuilder, spec: DecoderSpec, n: string, w: LayerWeights, l: number): AttentionResult {
+export function attention(
+  g: OnnxGraphBuilder,
+  spec: DecoderSpec,
+  shared: AttentionShared,
+  n: string,
+  w: LayerWeights,
+  l: number,
+): AttentionResult {
   const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS } = spec;
   const G = NH / NKV;
   const scale = 1 / Math.sqrt(HS);
@@ -147,18 +169,22 @@ export function attention(g: OnnxGraphBuilder, spec: DecoderSpec, n: string, w: 
   // Q: (S, Tmax, NKV, G, HS) -> (S, NKV, G, Tmax, HS) -> (S, NKV, G*Tmax, HS)
   const q5 = g.op('Reshape', [q, g.constInt64([0, 0, NKV, G, HS])]);
   const qT = g.op('Reshape', [g.op('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constInt64([0, 0, -1, HS])]);
-  // K, V: cached (S, Pmax, NKV, HS) ++ new (S, Tmax, NKV, HS) -> (S, Pmax+Tmax, NKV, HS)
+  // new K, V: (S, Tmax, NKV, HS) -> (S, NKV, Tmax, HS)
   const kvShape = g.constInt64([0, 0, NKV, HS]);
-  const kAll = g.op('Concat', [g.op('Gather', [STEP.kPool(l), STEP.pastSlots], { axis: 0 }), g.op('Reshape', [k, kvShape])], {
-    axis: 1,
-  });
-  const vAll = g.op('Concat', [g.op('Gather', [STEP.vPool(l), STEP.pastSlots], { axis: 0 }), g.op('Reshape', [v, kvShape])], {
-    axis: 1,
-  });
-  const kT = g.op('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // (S, NKV, HS, Pmax+Tmax)
-  const vT = g.op('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // (S, NKV, Pmax+Tmax, HS)
-  const scores = g.op('Add', [g.op('MatMul', [qT, kT]), STEP.attnMask]); // (S, NKV, G*Tmax, Pmax+Tmax)
-  const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), vT]); // (S, NKV, G*Tmax, HS)
+  const heads = (x: string) => g.op('Transpose', [g.op('Reshape', [x, kvShape])], { perm: [0, 2, 1, 3] });
+  const kNew = heads(k);
+  const vNew = heads(v);
+  // cached K, V: pool viewed as (slots*NKV, HS), rows gathered by past_rows (S, NKV, Pmax) -> (S, NKV, Pmax, HS)
+  const kPast = g.op('Gather', [STEP.kPool(l), STEP.pastRows], { axis: 0 });
+  const vPast = g.op('Gather', [STEP.vPool(l), STEP.pastRows], { axis: 0 });
+  // scores (S, NKV, G*Tmax, Pmax + Tmax) = Q [Kc | Kn]^T + mask
+  const qk = (kx: string) => g.op('FusedMatMul', [qT, kx], { transB: 1, alpha: floatAttr(1) }, MS);
+  const scores = g.op('Add', [g.op('Concat', [qk(kPast), qk(kNew)], { axis: 3 }), STEP.attnMask]);
+  const probs = g.op('Softmax', [scores], { axis: -1 });
+  const axis3 = g.constInt64([3]);
+  const pPast = g.op('Slice', [probs, g.constInt64([0]), shared.pastLen, axis3]); // (S, NKV, G*Tmax, Pmax)
+  const pNew = g.op('Slice', [probs, shared.pastLen, g.constInt64([2 ** 53 - 1]), axis3]); // (S, NKV, G*Tmax, Tmax)
+  const ctx = g.op('Add', [g.op('MatMul', [pPast, vPast]), g.op('MatMul', [pNew, vNew])]); // (S, NKV, G*Tmax, HS)
   // (S, NKV, G, Tmax, HS) -> (S, Tmax, NKV, G, HS) -> (S*Tmax, C) -> gather the real rows (N, C)
   const ctx5 = g.op('Reshape', [ctx, g.constInt64([0, 0, G, -1, HS])]);
   const rows = g.op('Reshape', [g.op('Transpose', [ctx5], { perm: [0, 3, 1, 2, 4] }), g.constInt64([-1, NH * HS])]);

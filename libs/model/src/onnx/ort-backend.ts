@@ -81,7 +81,7 @@ export class OrtBackend implements StepBackend {
 
   async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
     this.checkPool(pool);
-    const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads);
+    const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads, this.spec.numKvHeads);
     const common = this.commonFeeds(layout);
     const R = batch.logitRows.length;
     let resid: Float32Array | undefined;
@@ -135,7 +135,7 @@ export class OrtBackend implements StepBackend {
     const feeds: Feeds = {
       [STEP.padRows]: ortTensor(layout.padRows, [S, T]),
       [STEP.unpadRows]: ortTensor(layout.unpadRows, [N]),
-      [STEP.pastSlots]: ortTensor(layout.pastSlots, [S, P]),
+      [STEP.pastRows]: ortTensor(layout.pastRows, [S, this.spec.numKvHeads, P]),
       [STEP.attnMask]: ortTensor(layout.attnMask, [S, 1, G * T, P + T]),
     };
     if (this.rope) {
@@ -167,11 +167,11 @@ export class OrtBackend implements StepBackend {
     feeds[STEP.positions] = ortTensor(batch.positions, [N]);
   }
 
-  /** The pool array as an ORT tensor (slots, NKV, HS); ORT reads the array's memory, no copy. */
+  /** The pool array as an ORT tensor (slots * NKV, HS); ORT reads the array's memory, no copy. */
   private poolTensor(pool: KvPool, data: Float32Array): ort.Tensor {
     let t = this.poolTensors.get(data);
     if (!t) {
-      t = ortTensor(data, [pool.numBlocks * pool.blockSize, pool.numKvHeads, pool.headDim]);
+      t = ortTensor(data, [pool.numBlocks * pool.blockSize * pool.numKvHeads, pool.headDim]);
       this.poolTensors.set(data, t);
     }
     return t;

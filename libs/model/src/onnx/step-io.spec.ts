@@ -20,7 +20,7 @@ const batch: FlatBatch = {
 };
 
 describe('stepLayout', () => {
-  const L = stepLayout(batch, 4, 2);
+  const L = stepLayout(batch, 4, 2, 2);
 
   it('pads each sequence to Tmax rows and maps flat rows back', () => {
     expect([L.numSeqs, L.maxNew, L.maxPast, L.maxPosition]).toEqual([2, 3, 5, 5]);
@@ -33,6 +33,8 @@ describe('stepLayout', () => {
     // seq 0: positions 0..3 in block 3 (slots 12..15), position 4 in block 1 (slot 4)
     // seq 1: positions 0..1 in block 2 (slots 8, 9)
     expect(Array.from(L.pastSlots)).toEqual([12, 13, 14, 15, 4, 8, 9, 0, 0, 0]);
+    // past_rows (S, NKV=2, Pmax): slot * 2 + h
+    expect(Array.from(L.pastRows)).toEqual([24, 26, 28, 30, 8, 25, 27, 29, 31, 9, 16, 18, 0, 0, 0, 17, 19, 1, 1, 1]);
   });
 
   it('masks by cache length and causally within the step, the same for each head of a group', () => {
@@ -50,7 +52,7 @@ describe('stepLayout', () => {
 
   it('rejects rows no sequence covers', () => {
     const gap = { ...batch, seqs: [batch.seqs[1]] };
-    expect(() => stepLayout(gap, 4, 2)).toThrow('flat row 0 belongs to no sequence');
+    expect(() => stepLayout(gap, 4, 2, 2)).toThrow('flat row 0 belongs to no sequence');
   });
 });
 
@@ -68,7 +70,7 @@ describe('RopeTables', () => {
 describe('writeNewKv', () => {
   it('copies row (s, t) of each layer to slotMapping of the flat row', () => {
     const pool = createKvPool({ numBlocks: 6, blockSize: 4, numLayers: 2, numKvHeads: 1, headDim: 2 });
-    const L = stepLayout(batch, 4, 1);
+    const L = stepLayout(batch, 4, 1, 1);
     // k_new (S=2, Tmax=3, Lseg=2 * D=2): value = 100 s + 10 t + layer, per float index
     const kNew = new Float32Array(2 * 3 * 2 * 2);
     for (let s = 0; s < 2; s++) for (let t = 0; t < 3; t++) for (let l = 0; l < 2; l++) kNew.fill(100 * s + 10 * t + l, ((s * 3 + t) * 2 + l) * 2, ((s * 3 + t) * 2 + l + 1) * 2);

@@ -12,6 +12,7 @@
  *   pad_rows   (S, Tmax)            flat row of new token t of sequence s (padding: the seq's first row)
  *   unpad_rows (N)                  s * Tmax + t for each flat row
  *   past_slots (S, Pmax)            pool slot of cached position p (padding: slot 0, masked)
+ *   past_rows  (S, NKV, Pmax)       row slot * NKV + h of the pool viewed as (slots * NKV, HS)
  *   attn_mask  (S, 1, G*Tmax, Pmax+Tmax)   0 where row (g, t) may attend column c, else -1e9
  *     column c < Pmax: cached position c, visible iff c < P_s
  *     column Pmax + j: new token j, visible iff j <= t and j < T_s   (causal within the step)
@@ -26,7 +27,7 @@ export const STEP = {
   delta: 'delta', // (N, C) MoE output to add to it
   padRows: 'pad_rows',
   unpadRows: 'unpad_rows',
-  pastSlots: 'past_slots',
+  pastRows: 'past_rows', // (S, NKV, Pmax) int32
   padPos: 'pad_pos', // (S, Tmax) int64 RoPE position ids
   ropeCos: 'rope_cos', // (P, HS/2) cos(p * inv_freq[i]) for positions 0..P-1
   ropeSin: 'rope_sin',
@@ -54,12 +55,13 @@ export interface StepLayout {
   padRows: Int32Array;
   unpadRows: Int32Array;
   pastSlots: Int32Array;
+  pastRows: Int32Array;
   padPos: BigInt64Array;
   attnMask: Float32Array;
 }
 
 /** Computes the padded layout of a batch (see the file comment). `group` = NH / NKV. */
-export function stepLayout(batch: FlatBatch, blockSize: number, group: number): StepLayout {
+export function stepLayout(batch: FlatBatch, blockSize: number, group: number, numKvHeads: number): StepLayout {
   const N = batch.tokenIds.length;
   const S = batch.seqs.length;
   if (N === 0 || S === 0) throw new Error('ORT backend: the batch has no tokens (expected at least one sequence with new tokens)');
@@ -93,7 +95,20 @@ export function stepLayout(batch: FlatBatch, blockSize: number, group: number): 
   const missing = unpadRows.indexOf(-1);
   if (missing >= 0) throw new Error(`ORT backend: flat row ${missing} belongs to no sequence`);
   const attnMask = buildMask(batch, S, Tmax, Pmax, group);
-  return { numTokens: N, numSeqs: S, maxNew: Tmax, maxPast: Pmax, maxPosition, padRows, unpadRows, pastSlots, padPos, attnMask };
+  const pastRows = poolRows(pastSlots, S, Pmax, numKvHeads);
+  return { numTokens: N, numSeqs: S, maxNew: Tmax, maxPast: Pmax, maxPosition, padRows, unpadRows, pastSlots, pastRows, padPos, attnMask };
+}
+
+/** past_rows[s, h, p] = past_slots[s, p] * NKV + h: the (slot, head) row of the pool as (slots*NKV, HS). */
+function poolRows(pastSlots: Int32Array, S: number, Pmax: number, NKV: number): Int32Array {
+  const rows = new Int32Array(S * NKV * Pmax);
+  for (let s = 0; s < S; s++) {
+    for (let h = 0; h < NKV; h++) {
+      const out = (s * NKV + h) * Pmax;
+      for (let p = 0; p < Pmax; p++) rows[out + p] = pastSlots[s * Pmax + p] * NKV + h;
+    }
+  }
+  return rows;
 }
 
 /** attn_mask (S, 1, G*Tmax, Pmax+Tmax); row index within a sequence is g * Tmax + t. */
