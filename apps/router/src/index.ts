@@ -7,7 +7,7 @@ export { RouterModule } from './router.module';
 export { RouterService, ROUTER_MOE } from './router.service';
 export { routerConfigSchema, parseExpertList, type RouterConfig } from './router.config';
 export { RouterMoe, type RouterMoeOptions, type RouterPeer } from './router-moe';
-export { createRouterMoe, type RouterParts } from './router.factory';
+export { createRouterMoe, routerFromModel, type RouterParts } from './router.factory';
 export { buildMoeModel, type MoeModel, type MoeBuildOptions, type NamedWeight } from './moe-weights';
 export { GrpcExpertReplica, peerError, type RouterClient } from './grpc-replica';
 export { RouterDispatchExecutor } from './dispatch-client';

@@ -33,7 +33,7 @@ export const routerConfigSchema = defineConfig({
 export type RouterConfig = ConfigOf<typeof routerConfigSchema>;
 
 /** Parses 'all' | '0-3' | '0,2,4-5' into ascending expert ids < numExperts. */
-export function parseExpertList(spec: string, numExperts: number, field = 'hostedExperts'): number[] {
+export function parseExpertList(spec: string, numExperts: number, field = '--hosted-experts'): number[] {
   if (spec.trim() === 'all') return Array.from({ length: numExperts }, (_, e) => e);
   const ids = new Set<number>();
   for (const part of spec.split(',').map((p) => p.trim())) {

@@ -4,7 +4,7 @@
  * Used by main.ts (standalone) and by composition roots that embed the router.
  */
 import { basename, resolve } from 'node:path';
-import { loadModelDir } from '@llm/model';
+import { loadModelDir, type LoadedModel } from '@llm/model';
 import { ortExpertBackend } from '@llm/moe';
 import { connectGrpc, type GrpcConnection } from '@llm/platform';
 import { router } from '@llm/proto';
@@ -18,14 +18,22 @@ export interface RouterParts {
   connections: GrpcConnection<typeof router.RouterDefinition>[];
 }
 
+/** Loads `config.modelDir` and builds the replica it describes. */
 export async function createRouterMoe(config: RouterConfig): Promise<RouterParts> {
   if (!config.modelDir) throw new Error('the router needs a model: pass --model-dir or set MODEL_DIR (a Hugging Face MoE model directory)');
   const dir = resolve(config.modelDir);
-  const loaded = await loadModelDir(dir);
-  const raw = loaded.config.raw;
+  return routerFromModel(await loadModelDir(dir), config);
+}
+
+/**
+ * The replica for a model already in memory (embedded mode shares the worker's LoadedModel);
+ * `config.modelDir` is ignored, the other settings apply.
+ */
+export function routerFromModel(loaded: LoadedModel, config: Omit<RouterConfig, 'modelDir'>): RouterParts {
+  const dir = loaded.dir;
   const numExperts = loaded.config.numExperts;
   if (numExperts === 0) throw new Error(`model dir ${dir} is a dense model (${loaded.config.architecture}); the router serves MoE models such as Mixtral`);
-  const model = buildMoeModel(raw, loaded.weights, {
+  const model = buildMoeModel(loaded.config.raw, loaded.weights, {
     hostedExperts: parseExpertList(config.hostedExperts, numExperts),
     capacityFactor: config.capacityFactor > 0 ? config.capacityFactor : undefined,
     backend: ortExpertBackend({ threads: config.threads }),
