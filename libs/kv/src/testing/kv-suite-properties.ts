@@ -49,7 +49,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       base: fc.nat(2),
       // whole blocks of a shared base prompt are the interesting case for the prefix cache
       prefixLen: fc.oneof(fc.nat(24), fc.constantFrom(4, 8, 12, 16, 24)),
-      suffix: fc.oneof(fc.constant([]), fc.array(fc.nat(50), { maxLength: 8 })),
+      suffix: fc.oneof(fc.constant<number[]>([]), fc.array(fc.nat(50), { maxLength: 8 })),
       salt: fc.nat(1),
       chunk: chunkArb,
       commit: fc.boolean(),
