@@ -1,0 +1,27 @@
+/*
+ * The attention worker's settings: flag, environment variable and default for each (libs/platform
+ * config loader). `--kv-cache-gib` sizes the KV pool; `--backend` picks the ONNX Runtime graph
+ * (`ort`, the fast path) or the TypeScript kernels (`ts`, the reference).
+ *
+ * What this is not: model configuration, which comes from the model directory's config.json.
+ */
+import { defineConfig, type ConfigOf } from '@llm/platform';
+import { DEFAULT_PORTS } from '@llm/proto';
+
+export const workerConfigSchema = defineConfig({
+  modelDir: { type: 'string', flag: 'model', env: 'MODEL_DIR', required: true, description: 'Hugging Face model directory to serve' },
+  modelId: { type: 'string', default: '', description: 'model id reported by GetModelInfo (default: the directory name)' },
+  workerId: { type: 'string', default: 'worker-0', description: "this worker's id (its KV pool's id at the kv-manager)" },
+  host: { type: 'string', default: '127.0.0.1', description: 'address the gRPC server binds' },
+  port: { type: 'int', default: DEFAULT_PORTS.worker, min: 0, max: 65535, description: 'gRPC port (0 picks a free one)' },
+  backend: { type: 'string', default: 'ort', choices: ['ort', 'ts'], description: 'execution backend: ort (ONNX Runtime) or ts (TypeScript kernels)' },
+  threads: { type: 'int', default: 2, min: 1, max: 256, description: 'intra-op threads of the ONNX Runtime sessions' },
+  kvCacheGib: { type: 'float', default: 0.5, min: 0, description: 'memory budget of the KV pool in GiB (K and V of every layer)' },
+  blockSize: { type: 'int', default: 16, min: 1, max: 1024, description: 'tokens per KV block (must match the kv-manager pool)' },
+  maxBatchSequences: { type: 'int', default: 256, min: 1, description: 'most sequences one step may carry' },
+  maxBatchTokens: { type: 'int', default: 8192, min: 1, description: 'most tokens one step may carry' },
+  kvManagerAddress: { type: 'string', default: '', description: 'kv-manager host:port to register the pool with (empty: do not register)' },
+  routerAddress: { type: 'string', default: '', description: 'router host:port for MoE layers (empty: experts run in-process)' },
+});
+
+export type WorkerConfig = ConfigOf<typeof workerConfigSchema>;

@@ -1,0 +1,77 @@
+/*
+ * The llm.worker.v1.Worker handlers: thin. Step maps the proto onto the ModelRunner (which
+ * validates, applies copy-on-write copies, runs the backend and samples) and maps the result
+ * back; runner errors keep their status code (INVALID_ARGUMENT / FAILED_PRECONDITION naming the
+ * sequence and field, UNAVAILABLE when the MoE router is down). GetModelInfo reports the model and
+ * the pool shape the kv-manager pool must match. At start-up the pool is registered with the
+ * kv-manager under the worker id, when one is configured.
+ *
+ * What this is not: a scheduler. It never decides that a sequence is finished.
+ */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { toServerError, type ServiceImplementation } from '@llm/platform';
+import { worker } from '@llm/proto';
+import type { ModelRunner } from '@llm/model';
+import { toStepInput, toStepResponse } from './step-mapping';
+import type { KvManagerClient } from './kv-registration';
+import { registerPool } from './kv-registration';
+
+export const WORKER_ENGINE = Symbol('WORKER_ENGINE');
+export const WORKER_KV_MANAGER = Symbol('WORKER_KV_MANAGER');
+
+/** The static part of GetModelInfo (the pool shape and backend come from the runner). */
+export type WorkerModelInfo = Omit<worker.GetModelInfoResponse, 'numBlocks' | 'blockSizeTokens' | 'backend' | 'maxBatchSequences' | 'maxBatchTokens'>;
+
+/** The loaded model's engine and its description. */
+export interface WorkerEngine {
+  runner: ModelRunner;
+  info: WorkerModelInfo;
+}
+
+@Injectable()
+export class AttentionWorkerService
+  implements ServiceImplementation<typeof worker.WorkerDefinition>, OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new Logger('attention-worker');
+  readonly runner: ModelRunner;
+  private readonly info: WorkerModelInfo;
+
+  constructor(
+    @Inject(WORKER_ENGINE) engine: WorkerEngine,
+    @Inject(WORKER_KV_MANAGER) private readonly kvManager: KvManagerClient | null,
+  ) {
+    this.runner = engine.runner;
+    this.info = engine.info;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.kvManager) return;
+    const { numBlocks, blockSize } = this.runner.pool;
+    const existed = await registerPool(this.kvManager, this.info.workerId, numBlocks, blockSize);
+    this.logger.log(`registered pool ${this.info.workerId} (${numBlocks} blocks x ${blockSize} tokens) with the kv-manager${existed ? ' (already there)' : ''}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.dispose();
+  }
+
+  async step(request: worker.StepRequest): Promise<worker.StepResponse> {
+    try {
+      return toStepResponse(await this.runner.step(toStepInput(request)));
+    } catch (err) {
+      throw toServerError(err);
+    }
+  }
+
+  async getModelInfo(): Promise<worker.GetModelInfoResponse> {
+    const { limits, pool, backend } = this.runner;
+    return {
+      ...this.info,
+      numBlocks: pool.numBlocks,
+      blockSizeTokens: pool.blockSize,
+      backend: backend.name,
+      maxBatchSequences: limits.maxBatchSequences,
+      maxBatchTokens: limits.maxBatchTokens,
+    };
+  }
+}

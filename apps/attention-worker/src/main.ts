@@ -1,0 +1,34 @@
+/*
+ * Standalone entry of the attention worker: load the settings (flags > env > defaults), load the
+ * model directory, size the KV pool, register it with the kv-manager when one is configured, and
+ * serve llm.worker.v1 over gRPC until SIGTERM/SIGINT.
+ *
+ * What this is not: embedded mode (`llm serve` composes every service in one process from index.ts).
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
+import { workerConfigSchema } from './attention-worker.config';
+import { AttentionWorkerModule } from './attention-worker.module';
+import { AttentionWorkerService } from './attention-worker.service';
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`attention-worker: serves llm.worker.v1 (Step, GetModelInfo)\n${describeConfig(workerConfigSchema)}\n`);
+    return;
+  }
+  const config = loadConfig(workerConfigSchema, { strict: true });
+  const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config), { logger: ['log', 'warn', 'error'] });
+  app.enableShutdownHooks();
+  const { pool, backend } = app.get(AttentionWorkerService).runner;
+  const host = app.get(GrpcServerHost);
+  process.stdout.write(
+    `attention-worker ${config.workerId} serving on ${host.address} (backend ${backend.name}, ${pool.numBlocks} blocks x ${pool.blockSize} tokens)\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`attention-worker: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+/*
+ * llm.worker.v1 messages <-> the ModelRunner's plain step types. Field for field; the only
+ * decisions are the proto3 defaults: an absent SamplingState stays absent (the runner then needs
+ * a cached state), and logit_bias's map becomes a Map of token id -> bias.
+ *
+ * What this is not: validation. The runner validates everything and names the sequence and field.
+ */
+import type { worker } from '@llm/proto';
+import type { StepInput, StepOutput, StepSamplingParams, StepSamplingState } from '@llm/model';
+
+export function toStepInput(req: worker.StepRequest): StepInput {
+  return {
+    stepId: BigInt(req.stepId ?? 0),
+    sequences: (req.sequences ?? []).map((s) => ({
+      seqId: s.seqId,
+      tokenIds: s.tokenIds ?? [],
+      startPosition: s.startPosition ?? 0,
+      blockIds: s.blockIds ?? [],
+      sample: s.sample ?? false,
+      state: s.state ? toSamplingState(s.state) : undefined,
+      appendedOutputTokenIds: s.appendedOutputTokenIds ?? [],
+    })),
+    copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
+    releaseSeqIds: req.releaseSeqIds ?? [],
+  };
+}
+
+function toSamplingState(state: worker.SamplingState): StepSamplingState {
+  return {
+    params: toSamplingParams(state.params),
+    promptTokenIds: state.promptTokenIds ?? [],
+    outputTokenIds: state.outputTokenIds ?? [],
+  };
+}
+
+/** An absent params message is proto3's all-zero one, which the runner rejects (repetition_penalty 0). */
+function toSamplingParams(p: worker.SamplingParams | undefined): StepSamplingParams {
+  const bias = new Map<number, number>();
+  for (const [k, v] of Object.entries(p?.logitBias ?? {})) bias.set(Number(k), v);
+  return {
+    temperature: p?.temperature ?? 0,
+    topK: p?.topK ?? 0,
+    topP: p?.topP ?? 0,
+    minP: p?.minP ?? 0,
+    repetitionPenalty: p?.repetitionPenalty ?? 0,
+    presencePenalty: p?.presencePenalty ?? 0,
+    frequencyPenalty: p?.frequencyPenalty ?? 0,
+    logitBias: bias,
+    seed: p?.seed ?? 0,
+    sampleIndex: p?.sampleIndex ?? 0,
+    numTopLogprobs: p?.numTopLogprobs ?? 0,
+  };
+}
+
+export function toStepResponse(out: StepOutput): worker.StepResponse {
+  return {
+    outputs: out.outputs.map((o) => ({
+      seqId: o.seqId,
+      sampled: o.sampled,
+      tokenId: o.tokenId,
+      logprob: o.logprob,
+      topLogprobs: o.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })),
+    })),
+    numTokens: out.numTokens,
+    forwardNs: Number(out.forwardNs),
+    stepNs: Number(out.stepNs),
+  };
+}

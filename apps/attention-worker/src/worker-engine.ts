@@ -1,0 +1,70 @@
+/*
+ * Loads the worker's engine from its settings: the model directory (libs/model loader), the MoE
+ * executor for MoE models (the router through the platform transport when one is configured,
+ * else the library's in-process experts), the KV pool sized from --kv-cache-gib, and the backend
+ * picked by --backend. A model the worker cannot load fails start-up with FAILED_PRECONDITION
+ * naming the directory and the reason.
+ *
+ * What this is not: the engine itself (libs/model's ModelRunner).
+ */
+import { createModelRunner, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor } from '@llm/model';
+import type { WorkerConfig } from './attention-worker.config';
+import type { WorkerEngine, WorkerModelInfo } from './attention-worker.service';
+
+const GIB = 1024 ** 3;
+
+export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hiddenSize: number) => MoeExecutor): Promise<WorkerEngine> {
+  let model: LoadedModel;
+  try {
+    model = await loadModelDir(config.modelDir);
+  } catch (err) {
+    throw new RunnerError('FAILED_PRECONDITION', `cannot load model directory ${config.modelDir}: ${(err as Error).message}`);
+  }
+  return engineForModel(model, config, routerMoe);
+}
+
+/** The engine for an already loaded model (embedded mode and tests share a model this way). */
+export async function engineForModel(
+  model: LoadedModel,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'>,
+  routerMoe?: (hiddenSize: number) => MoeExecutor,
+): Promise<WorkerEngine> {
+  const c = model.config;
+  const moeExecutor = c.numExperts > 0 ? routerMoe?.(c.hiddenSize) : undefined; // default: in-process experts
+  try {
+    const runner = await createModelRunner(model, {
+      backend: config.backend as 'ts' | 'ort',
+      threads: config.threads,
+      kvCacheBytes: config.kvCacheGib * GIB,
+      blockSize: config.blockSize,
+      maxBatchSequences: config.maxBatchSequences,
+      maxBatchTokens: config.maxBatchTokens,
+      moeExecutor,
+    });
+    return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
+  } catch (err) {
+    if (err instanceof RunnerError) throw err;
+    throw new RunnerError('FAILED_PRECONDITION', `cannot serve model ${model.dir} with backend ${config.backend}: ${(err as Error).message}`);
+  }
+}
+
+export function modelInfoOf(model: LoadedModel, workerId: string, modelId: string): WorkerModelInfo {
+  const c = model.config;
+  return {
+    workerId,
+    modelId,
+    architecture: c.architecture,
+    vocabSize: c.vocabSize,
+    maxPositionEmbeddings: c.maxPositions,
+    numLayers: c.numLayers,
+    hiddenSize: c.hiddenSize,
+    numAttentionHeads: c.numHeads,
+    numKeyValueHeads: c.numKvHeads,
+    eosTokenIds: c.eosTokenIds,
+    bosTokenId: c.bosTokenId ?? undefined,
+  };
+}
+
+function basenameOf(dir: string): string {
+  return dir.replace(/\/+$/, '').split('/').pop() || dir;
+}
