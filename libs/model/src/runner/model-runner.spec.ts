@@ -105,6 +105,16 @@ describe('ModelRunner: validation, copies and state', () => {
     expect(again.code).toBe('FAILED_PRECONDITION');
   });
 
+  it('runs a release-only step without a forward pass', async () => {
+    const { runner, pool } = runnerFor('llama');
+    await runner.step({ sequences: [withState({ seqId: 'a', tokenIds: [1, 2], startPosition: 0, blockIds: [1], sample: true })] });
+    const before = snapshot(pool);
+    const out = await runner.step({ sequences: [], releaseSeqIds: ['a'] });
+    expect(out).toMatchObject({ outputs: [], numTokens: 0, forwardNs: 0n });
+    expect(runner.numCachedSequences).toBe(0);
+    snapshot(pool).forEach((a, i) => expect(a).toEqual(before[i]));
+  });
+
   it('rejects positions that skip what the worker computed', async () => {
     const { runner } = runnerFor('llama');
     await runner.step({ sequences: [withState({ seqId: 'a', tokenIds: [1, 2], startPosition: 0, blockIds: [1], sample: false })] });

@@ -78,14 +78,17 @@ export class ModelRunner {
     applyBlockCopies(this.pool, input.copies ?? []);
     const seqStates = input.sequences.map((s) => (s.state ? this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState)));
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
-    const tf = process.hrtime.bigint();
-    let logits: Float32Array;
-    try {
-      logits = await this.backend.forward(batch, this.pool);
-    } catch (err) {
-      throw asRunnerError(err);
+    let logits = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
+    let forwardNs = 0n;
+    if (batch.tokenIds.length > 0) {
+      const tf = process.hrtime.bigint();
+      try {
+        logits = await this.backend.forward(batch, this.pool);
+      } catch (err) {
+        throw asRunnerError(err);
+      }
+      forwardNs = process.hrtime.bigint() - tf;
     }
-    const forwardNs = process.hrtime.bigint() - tf;
     const V = this.limits.vocabSize;
     if (logits.length !== batch.logitRows.length * V) {
       throw new RunnerError('INTERNAL', `backend ${this.backend.name} returned ${logits.length} logits (expected ${batch.logitRows.length} x ${V})`);
