@@ -50,8 +50,10 @@ function parseLlamaFamily(r: ConfigReader, arch: Arch): Omit<ModelConfig, 'arch'
   if (numExpertsPerTok > numExperts) r.fail('num_experts_per_tok', `at most num_local_experts=${numExperts}`);
   const attentionBias = r.bool('attention_bias', false);
   const useSliding = arch === 'qwen2' ? r.bool('use_sliding_window', false) : true;
-  const window = r.json.sliding_window;
-  const eps = r.num('rms_norm_eps', 1e-6);
+  const mistral = r.json.model_type === 'mistral' || (Array.isArray(r.json.architectures) && r.json.architectures[0] === 'MistralForCausalLM');
+  // MistralConfig defaults sliding_window to 4096; Mixtral/Qwen2 to None
+  const window = r.json.sliding_window === undefined && mistral ? 4096 : r.json.sliding_window;
+  const eps = r.num('rms_norm_eps', mixtral ? 1e-5 : 1e-6);
   return {
     vocabSize: r.int('vocab_size'),
     hiddenSize,
@@ -60,7 +62,7 @@ function parseLlamaFamily(r: ConfigReader, arch: Arch): Omit<ModelConfig, 'arch'
     numKvHeads,
     headDim,
     intermediateSize: r.int('intermediate_size'),
-    maxPositions: r.int('max_position_embeddings', arch === 'llama' ? 2048 : 32768),
+    maxPositions: r.int('max_position_embeddings', { llama: 2048, qwen2: 32768, mixtral: 131072, gpt2: 1024 }[arch]),
     normType: 'rms',
     normEps: eps,
     rmsNormEps: eps,

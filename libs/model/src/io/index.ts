@@ -1,3 +1,4 @@
+/** File formats: F16/BF16 conversion, safetensors read/write, Hugging Face model directories. */
 export * from './dtype';
 export * from './safetensors';
 export * from './model-dir';

@@ -35,7 +35,7 @@ export interface ForwardOptions {
 
 export class Transformer {
   readonly decoder: DecoderWeights;
-  private readonly rope?: RopeTables;
+  private rope?: RopeTables; // grown on demand up to maxPositions
   private readonly moe?: MoeLayerExecutor;
   private readonly mm: MatmulTransBFn;
   private readonly attend: typeof attentionFlash;
@@ -44,7 +44,7 @@ export class Transformer {
     this.decoder = resolveDecoder(config, weights);
     this.mm = opts.matmulTransB ?? jsMatmulTransB;
     this.attend = opts.attention === 'naive' ? attentionNaive : attentionFlash;
-    if (config.positionEmbedding === 'rope') this.rope = ropeTables(config.headDim, config.maxPositions, config.ropeTheta, config.ropeScaling ?? undefined);
+
     if (config.numExperts > 0) this.moe = opts.moeExecutor ?? new ReferenceMoeExecutor(config, weights, this.mm);
   }
 
@@ -116,9 +116,10 @@ export class Transformer {
     const q = await applyLinear(this.mm, h, L.q, T); // (T, NH*HS)
     const k = await applyLinear(this.mm, h, L.k, T); // (T, NKV*HS)
     const v = await applyLinear(this.mm, h, L.v, T); // (T, NKV*HS)
-    if (this.rope) {
-      applyRope(q, T, NH, HS, positions, this.rope);
-      applyRope(k, T, NKV, HS, positions, this.rope);
+    if (this.config.positionEmbedding === 'rope') {
+      const tables = this.ropeFor(positions[T - 1] + 1);
+      applyRope(q, T, NH, HS, positions, tables);
+      applyRope(k, T, NKV, HS, positions, tables);
     }
     let keys = k, values = v, S = T;
     if (cache) {
@@ -130,6 +131,16 @@ export class Transformer {
     const out = new Float32Array(T * NH * HS);
     this.attend(out, q, keys, values, { numQueries: T, numKeys: S, numHeads: NH, numKvHeads: NKV, headDim: HS }); // (T, NH, HS)
     return applyLinear(this.mm, out, L.o, T); // (T, NH*HS) x (NH*HS, C) -> (T, C)
+  }
+
+  /** cos/sin tables covering `needed` positions (doubling, capped at max_position_embeddings). */
+  private ropeFor(needed: number): RopeTables {
+    const c = this.config;
+    if (!this.rope || this.rope.maxPositions < needed) {
+      const size = Math.min(c.maxPositions, Math.max(needed, 2 * (this.rope?.maxPositions ?? 1024)));
+      this.rope = ropeTables(c.headDim, size, c.ropeTheta, c.ropeScaling ?? undefined);
+    }
+    return this.rope;
   }
 
   private activation(out: Float32Array, x: Float32Array, n: number): void {
