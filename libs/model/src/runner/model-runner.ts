@@ -78,7 +78,7 @@ export class ModelRunner {
     applyBlockCopies(this.pool, input.copies ?? []);
     const seqStates = input.sequences.map((s) => (s.state ? this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState)));
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
-    let logits = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
+    let logits: Float32Array = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
     let forwardNs = 0n;
     if (batch.tokenIds.length > 0) {
       const tf = process.hrtime.bigint();
