@@ -52,7 +52,7 @@ describe('tasks', () => {
     expect(yes).toBeLessThan(140);
   });
   it('unknown task names list the known ones', () => {
-    expect(() => getTask('fly')).toThrow(/unknown task 'fly' \(known: copy, reverse, sort, add, dyck/);
+    expect(() => getTask('fly')).toThrow(/unknown task 'fly' \(known: copy, reverse, sort, add, sum, dyck/);
   });
   it('batches learn only the answer and the closing eos', () => {
     const data = new TaskBatches(getTask('copy3'), 2, 1);

@@ -52,13 +52,15 @@ describe('elementwise ops', () => {
 
 describe('matrix ops', () => {
   const rng = new Rng(2);
-  it('linear and matmul', async () => {
+  it('linear (with and without bias) and matmul', async () => {
     const x = param(rng, [5, 4]);
     const w = param(rng, [3, 4]);
     expect(await check([x, w], () => linear(engine, x, w))).toBeLessThan(TOL);
+    const b = param(rng, [3]);
+    expect(await check([x, w, b], () => linear(engine, x, w, b))).toBeLessThan(TOL);
     const a = param(rng, [3, 5]);
-    const b = param(rng, [5, 2]);
-    expect(await check([a, b], () => matmul(engine, a, b, 3, 5, 2))).toBeLessThan(TOL);
+    const bm = param(rng, [5, 2]);
+    expect(await check([a, bm], () => matmul(engine, a, bm, 3, 5, 2))).toBeLessThan(TOL);
   });
   it('embedding and gatherRows (repeated rows accumulate)', async () => {
     const table = param(rng, [6, 3]);

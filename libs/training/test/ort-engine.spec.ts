@@ -37,6 +37,20 @@ describe('OrtEngine', () => {
     expect(engine.ortFlops).toBeGreaterThan(0);
   });
 
+  it('gemm with a bias row equals jsGemm', async () => {
+    const rng = new Rng(3);
+    const [M, K, N] = [9, 6, 5];
+    const a = rand(rng, M * K), b = rand(rng, N * K), bias = rand(rng, N);
+    const want = new Float32Array(M * N), got = new Float32Array(M * N);
+    jsGemm(want, a, b, M, K, N, { transB: true, bias });
+    await engine.gemm(got, a, b, M, K, N, { transB: true, bias });
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
+    // and the bias really is added: row 0, column 2 by hand
+    let dot = bias[2];
+    for (let k = 0; k < K; k++) dot += a[k] * b[2 * K + k];
+    expect(got[2]).toBeCloseTo(dot, 4);
+  });
+
   it('bgemm equals the batched JavaScript gemm', async () => {
     const rng = new Rng(2);
     const [Bt, M, K, N] = [3, 6, 4, 5];

@@ -65,7 +65,7 @@ describe('llm train', () => {
   it('names an unknown task and lists the known ones', async () => {
     const { err } = await llm('train', '--arch', 'llama', '--task', 'juggle', '--steps', '5', '--out', join(tmp, 'x'));
     expect(err).toBeInstanceOf(CliError);
-    expect((err as Error).message).toMatch(/unknown task 'juggle' \(known: copy, reverse, sort, add, dyck/);
+    expect((err as Error).message).toMatch(/unknown task 'juggle' \(known: copy, reverse, sort, add, sum, dyck/);
     expect(existsSync(join(tmp, 'x'))).toBe(false);
   });
 

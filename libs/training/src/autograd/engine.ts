@@ -15,6 +15,8 @@ export interface GemmOpts {
   transB?: boolean;
   /** Add into C instead of overwriting it (gradient accumulation). */
   accumulate?: boolean;
+  /** (N) added to every row of the product (a linear layer's bias); not with accumulate. */
+  bias?: Arr;
 }
 
 export interface MatmulEngine {
@@ -95,7 +97,11 @@ function gemmTT(c: Arr, a: Arr, b: Arr, M: number, K: number, N: number): void {
 export function jsGemm(c: Arr, a: Arr, b: Arr, M: number, K: number, N: number, opts: GemmOpts = {}): void {
   checkSizes(c, a, b, M, K, N);
   if (!opts.accumulate) c.fill(0);
-  const { transA = false, transB = false } = opts;
+  const { transA = false, transB = false, bias } = opts;
+  if (bias) {
+    if (opts.accumulate || bias.length !== N) throw new Error(`gemm: bias must have N=${N} values and cannot be combined with accumulate`);
+    for (let i = 0; i < M; i++) c.set(bias, i * N);
+  }
   if (!transA && !transB) gemmNN(c, a, b, M, K, N);
   else if (!transA && transB) gemmNT(c, a, b, M, K, N);
   else if (transA && !transB) gemmTN(c, a, b, M, K, N);

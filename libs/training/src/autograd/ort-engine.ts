@@ -2,13 +2,15 @@
  * The float32 training engine: every gemm of the forward and backward passes runs on ONNX
  * Runtime's CPU sgemm (MLAS), one cached session per (batched?, transA, transB) variant,
  * operands fed as graph inputs with symbolic dims so one session serves every shape.
- * ONNX Gemm takes transA/transB as attributes; the batched variant is Transpose + MatMul.
+ * ONNX Gemm takes transA/transB as attributes and an optional C added with beta = 1, which
+ * carries both gradient accumulation (C = the old values) and a bias (C = (N), broadcast);
+ * the batched variant is Transpose + MatMul.
  *
  * Not used for float64 (gradient checks) or for tiny products, where the ~0.1 ms fixed
  * cost of a session run exceeds the work: those go to the JavaScript loops.
  * Reference: ONNX Operators.md (Gemm, MatMul, Transpose).
  */
-import { createOrtSession, OnnxGraphBuilder, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
+import { createOrtSession, floatAttr, OnnxGraphBuilder, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import { type GemmOpts, jsBatchedGemm, jsGemm, type MatmulEngine } from './engine';
 import type { Arr } from './var';
 
@@ -19,12 +21,17 @@ export interface OrtEngineOptions {
   minFlops?: number;
 }
 
-function gemmGraph(transA: boolean, transB: boolean): Uint8Array {
-  const g = new OnnxGraphBuilder({ name: `train_gemm_${+transA}${+transB}` });
+type Addend = 'none' | 'acc' | 'bias';
+
+function gemmGraph(transA: boolean, transB: boolean, addend: Addend): Uint8Array {
+  const g = new OnnxGraphBuilder({ name: `train_gemm_${+transA}${+transB}_${addend}` });
   const a = g.input('A', 'float32', transA ? ['K', 'M'] : ['M', 'K']);
   const b = g.input('B', 'float32', transB ? ['N', 'K'] : ['K', 'N']);
-  // op(A) (M, K) x op(B) (K, N) -> (M, N)
-  g.output(g.op('Gemm', [a, b], { transA: +transA, transB: +transB }), 'C', 'float32', ['M', 'N']);
+  const inputs = [a, b];
+  if (addend !== 'none') inputs.push(g.input('C0', 'float32', addend === 'acc' ? ['M', 'N'] : ['N']));
+  // op(A) (M, K) x op(B) (K, N) (+ C0) -> (M, N)
+  const attrs = { transA: +transA, transB: +transB, alpha: floatAttr(1), beta: floatAttr(1) };
+  g.output(g.op('Gemm', inputs, attrs), 'C', 'float32', ['M', 'N']);
   return g.toBytes();
 }
 
@@ -51,18 +58,18 @@ export class OrtEngine implements MatmulEngine {
     private readonly minFlops: number,
   ) {}
 
+  /** An engine; sessions are created on first use of each variant. */
   static async create(opts: OrtEngineOptions = {}): Promise<OrtEngine> {
     const engine = new OrtEngine(opts.threads ?? 2, opts.minFlops ?? 2e5);
-    for (const batched of [false, true])
-      for (const ta of [false, true]) for (const tb of [false, true]) await engine.session(batched, ta, tb);
+    await engine.session(false, false, true, 'none'); // fail early if ONNX Runtime cannot start
     return engine;
   }
 
-  private async session(batched: boolean, ta: boolean, tb: boolean): Promise<OrtSession> {
-    const key = `${+batched}${+ta}${+tb}`;
+  private async session(batched: boolean, ta: boolean, tb: boolean, addend: Addend): Promise<OrtSession> {
+    const key = `${+batched}${+ta}${+tb}${addend}`;
     let s = this.sessions.get(key);
     if (!s) {
-      s = await createOrtSession(batched ? batchedGraph(ta, tb) : gemmGraph(ta, tb), { threads: this.threads });
+      s = await createOrtSession(batched ? batchedGraph(ta, tb) : gemmGraph(ta, tb, addend), { threads: this.threads });
       this.sessions.set(key, s);
     }
     return s;
@@ -80,10 +87,14 @@ export class OrtEngine implements MatmulEngine {
     }
     const ta = !!opts.transA;
     const tb = !!opts.transB;
-    const s = await this.session(false, ta, tb);
-    const res = await s.run({ A: ortTensor(a, ta ? [K, M] : [M, K]), B: ortTensor(b, tb ? [N, K] : [K, N]) });
+    if (opts.bias && (opts.accumulate || opts.bias.length !== N)) throw new Error(`gemm: bias must have N=${N} values and cannot be combined with accumulate`);
+    const addend: Addend = opts.accumulate ? 'acc' : opts.bias ? 'bias' : 'none';
+    const feeds: Record<string, ReturnType<typeof ortTensor>> = { A: ortTensor(a, ta ? [K, M] : [M, K]), B: ortTensor(b, tb ? [N, K] : [K, N]) };
+    if (addend === 'acc') feeds.C0 = ortTensor(c as Float32Array, [M, N]);
+    if (addend === 'bias') feeds.C0 = ortTensor(opts.bias as Float32Array, [N]);
+    const res = await (await this.session(false, ta, tb, addend)).run(feeds);
     this.ortFlops += f;
-    store(c, outputF32(res, 'C'), !!opts.accumulate);
+    c.set(outputF32(res, 'C'));
   }
 
   async bgemm(c: Arr, a: Arr, b: Arr, batch: number, M: number, K: number, N: number, opts: GemmOpts = {}): Promise<void> {
@@ -98,7 +109,7 @@ export class OrtEngine implements MatmulEngine {
     }
     const ta = !!opts.transA;
     const tb = !!opts.transB;
-    const s = await this.session(true, ta, tb);
+    const s = await this.session(true, ta, tb, 'none');
     const res = await s.run({
       A: ortTensor(a, ta ? [batch, K, M] : [batch, M, K]),
       B: ortTensor(b, tb ? [batch, N, K] : [batch, K, N]),

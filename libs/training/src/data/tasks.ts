@@ -10,6 +10,8 @@
  *   add      "037+485="    -> "2250"  (operands zero-padded to D digits; the D+1-digit sum
  *                                       is written least-significant digit first, which makes
  *                                       carries causal - the usual format for small models)
+ *   sum      "037+485="    -> "0522"  (the same sum in the usual digit order: harder, since the
+ *                                       first digit depends on every carry)
  *   dyck     "(()(?"       -> "N"     (is the bracket string balanced: Y/N; half of them are)
  *
  * Not a benchmark suite: sizes are chosen so a tiny model learns them in seconds to minutes.
@@ -48,16 +50,17 @@ function copyLike(name: string, n: number, f: (s: string) => string, chars: stri
   };
 }
 
-function addTask(D: number): SyntheticTask {
+function addTask(D: number, reversed: boolean): SyntheticTask {
   return {
-    name: `add${D}`,
+    name: `${reversed ? 'add' : 'sum'}${D}`,
     alphabet: '0123456789+=',
     maxLen: 2 * D + 2 + D + 1,
     sample: (rng) => {
       const a = rng.int(10 ** D);
       const b = rng.int(10 ** D);
       const pad = (x: number, w: number) => String(x).padStart(w, '0');
-      return { prompt: `${pad(a, D)}+${pad(b, D)}=`, answer: [...pad(a + b, D + 1)].reverse().join('') };
+      const sum = pad(a + b, D + 1);
+      return { prompt: `${pad(a, D)}+${pad(b, D)}=`, answer: reversed ? [...sum].reverse().join('') : sum };
     },
   };
 }
@@ -110,7 +113,8 @@ const TASKS: Record<string, (n?: number) => SyntheticTask> = {
   copy: (n = 4) => copyLike(`copy${n}`, n, (s) => s, 'abcdef'),
   reverse: (n = 4) => copyLike(`reverse${n}`, n, reverse, 'abcdef'),
   sort: (n = 4) => copyLike(`sort${n}`, n, sortChars, '0123456789'),
-  add: (n = 2) => addTask(n),
+  add: (n = 2) => addTask(n, true),
+  sum: (n = 2) => addTask(n, false),
   dyck: (n = 8) => dyckTask(n % 2 === 0 ? n : n + 1),
 };
 

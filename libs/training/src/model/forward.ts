@@ -17,7 +17,7 @@ import type { ModelConfig } from '@llm/model';
 import type { MatmulEngine } from '../autograd/engine';
 import { alloc, Var } from '../autograd/var';
 import { causalAttention } from '../ops/attention';
-import { add, addBias, gelu, mul, silu } from '../ops/elementwise';
+import { add, gelu, mul, silu } from '../ops/elementwise';
 import { embedding, gatherRows, linear } from '../ops/linear';
 import { moeAuxLoss, moeCombine, moeGate, rowsPerExpert } from '../ops/moe';
 import { layerNorm, rmsNorm, rope } from '../ops/norm';
@@ -43,9 +43,8 @@ interface Ctx {
 const w = (ctx: Ctx, name: string): Var => getParam(ctx.P, name);
 
 /** x · Wᵀ (+ b when `bias`). */
-async function proj(ctx: Ctx, x: Var, name: string, bias: boolean): Promise<Var> {
-  const y = await linear(ctx.engine, x, w(ctx, `${name}.weight`));
-  return bias ? addBias(y, w(ctx, `${name}.bias`)) : y;
+function proj(ctx: Ctx, x: Var, name: string, bias: boolean): Promise<Var> {
+  return linear(ctx.engine, x, w(ctx, `${name}.weight`), bias ? w(ctx, `${name}.bias`) : undefined);
 }
 
 function norm(ctx: Ctx, x: Var, name: string): Var {

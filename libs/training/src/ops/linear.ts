@@ -15,19 +15,24 @@ function dims2(op: string, v: Var, cols: number): number {
 }
 
 /**
- * y (N, M) = x (N, K) · Wᵀ, W (M, K).
- * Backward: dx (N, K) += dy (N, M) · W (M, K);  dW (M, K) += dyᵀ (M, N) · x (N, K).
+ * y (N, M) = x (N, K) · Wᵀ (+ b), W (M, K), b (M).
+ * Backward: dx (N, K) += dy (N, M) · W (M, K);  dW (M, K) += dyᵀ (M, N) · x (N, K);  db += Σ_rows dy.
  */
-export async function linear(engine: MatmulEngine, x: Var, w: Var): Promise<Var> {
+export async function linear(engine: MatmulEngine, x: Var, w: Var, b?: Var): Promise<Var> {
   if (w.shape.length !== 2) throw new Error(`linear: weight ${w.name ?? ''} must be 2-D (out, in), got [${w.shape}]`);
   const [M, K] = w.shape;
   const N = dims2(`linear(${w.name ?? ''})`, x, K);
+  if (b && b.size !== M) throw new Error(`linear: bias ${b.name ?? ''} has ${b.size} values, expected ${M}`);
   const y = alloc(x.dtype, N * M);
-  await engine.gemm(y, x.data, w.data, N, K, M, { transB: true });
-  const out: Var = makeOut(y, [N, M], [x, w], async () => {
+  await engine.gemm(y, x.data, w.data, N, K, M, { transB: true, bias: b?.data });
+  const out: Var = makeOut(y, [N, M], b ? [x, w, b] : [x, w], async () => {
     const dy = out.grad!;
     if (x.requiresGrad) await engine.gemm(x.gradBuf(), dy, w.data, N, M, K, { accumulate: true });
     if (w.requiresGrad) await engine.gemm(w.gradBuf(), dy, x.data, M, N, K, { transA: true, accumulate: true });
+    if (b?.requiresGrad) {
+      const gb = b.gradBuf();
+      for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) gb[m] += dy[n * M + m];
+    }
   });
   return out;
 }
