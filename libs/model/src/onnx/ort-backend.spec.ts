@@ -21,8 +21,8 @@ import { maxAbsDiff, scenarioBatches, scenarioPool, type ScenarioOptions } from 
 
 const TOL = 1e-4;
 
-function modelFor(arch: Arch, seed: number) {
-  const model = initRandomModel(arch, {}, seed);
+function modelFor(arch: Arch, seed: number, overrides: Record<string, unknown> = {}) {
+  const model = initRandomModel(arch, overrides, seed);
   const moe = model.config.numExperts > 0 ? new ReferenceMoeExecutor(model.config, model.weights) : undefined;
   return { model, moe };
 }
@@ -35,8 +35,20 @@ async function replay(be: StepBackend, batches: FlatBatch[], pool: KvPool): Prom
 }
 
 describe('OrtBackend vs TsBackend', () => {
-  it.each<Arch>(['llama', 'qwen2', 'gpt2', 'mixtral'])('%s: same logits and pool over random mixed prefill/decode steps', async (arch) => {
-    const { model, moe } = modelFor(arch, 7);
+  const cases: Array<[string, Arch, Record<string, unknown>]> = [
+    ['llama', 'llama', {}],
+    ['qwen2', 'qwen2', {}],
+    ['gpt2', 'gpt2', {}],
+    ['mixtral', 'mixtral', {}],
+    ['gpt2 with exact (erf) gelu', 'gpt2', { activation_function: 'gelu' }],
+    ['llama with attention and mlp biases, llama3 rope scaling', 'llama', {
+      attention_bias: true,
+      mlp_bias: true,
+      rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
+    }],
+  ];
+  it.each(cases)('%s: same logits and pool over random mixed prefill/decode steps', async (_name, arch, overrides) => {
+    const { model, moe } = modelFor(arch, 7, overrides);
     const c = model.config;
     const ort = await OrtBackend.create(model, { threads: 1, moeExecutor: moe });
     const ts = new TsBackend(tsDecoderFromModel(c, model.weights), moe);
