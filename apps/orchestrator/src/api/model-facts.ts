@@ -1,0 +1,64 @@
+/*
+ * ModelFacts: what the orchestrator knows about the served model and the worker's pool, read once
+ * at start-up (the worker's GetModelInfo, the model directory's tokenizer.json,
+ * tokenizer_config.json and config.json). Requests are validated against these numbers.
+ *
+ * What it is not: a model loader. Only the tokenizer and small JSON files are read; the weights
+ * stay with the worker.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig as loadModelConfig } from '@llm/model';
+import type { worker } from '@llm/proto';
+import { loadTokenizerConfig, loadTokenizerJson, type Tokenizer, type TokenizerConfig } from '@llm/tokenizer';
+
+export interface ModelFacts {
+  modelId: string;
+  architecture: string;
+  vocabSize: number; // V
+  maxContextTokens: number;
+  numLayers: number; // L
+  hiddenSize: number; // C
+  numHeads: number; // NH
+  numKvHeads: number; // NKV
+  numExperts: number; // E
+  eosTokenIds: number[];
+  bosTokenId: number | undefined;
+  /** Physical blocks of the worker's pool (the null block included). */
+  numBlocks: number;
+  blockSize: number;
+  workerId: string;
+  tokenizer: Tokenizer;
+  /** tokenizer_config.json, when the model directory has one. */
+  tokenizerConfig: TokenizerConfig | null;
+}
+
+/** Reads the model directory's tokenizer files and merges them with the worker's description. */
+export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse): ModelFacts {
+  const tokPath = join(modelDir, 'tokenizer.json');
+  if (!existsSync(tokPath)) {
+    throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory; pass --model <dir>)`);
+  }
+  const tokenizer = loadTokenizerJson(readFileSync(tokPath, 'utf8'), tokPath);
+  const cfgPath = join(modelDir, 'tokenizer_config.json');
+  const tokenizerConfig = existsSync(cfgPath) ? loadTokenizerConfig(readFileSync(cfgPath, 'utf8')) : null;
+  const numExperts = existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
+  return {
+    modelId: modelId || info.modelId,
+    architecture: info.architecture,
+    vocabSize: info.vocabSize,
+    maxContextTokens: info.maxPositionEmbeddings,
+    numLayers: info.numLayers,
+    hiddenSize: info.hiddenSize,
+    numHeads: info.numAttentionHeads,
+    numKvHeads: info.numKeyValueHeads,
+    numExperts,
+    eosTokenIds: [...info.eosTokenIds],
+    bosTokenId: info.bosTokenId,
+    numBlocks: info.numBlocks,
+    blockSize: info.blockSizeTokens,
+    workerId: info.workerId,
+    tokenizer,
+    tokenizerConfig,
+  };
+}

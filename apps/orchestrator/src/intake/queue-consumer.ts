@@ -1,0 +1,142 @@
+/*
+ * QueueConsumer: the distributed scheduler role. It takes its worker's lease in Redis (and keeps
+ * its kv-manager lease alive on the same timer), then consumes `generate` jobs with a BullMQ
+ * Worker: each job's processor reads what the request's stream already holds (tokens produced by
+ * a scheduler that died), feeds the request into the local scheduler loop resuming from there,
+ * appends every new delta to the stream, and resolves when the request finishes. Counter-based
+ * sampling makes a resumed sample draw exactly the tokens the dead scheduler would have.
+ *
+ * A scheduler that dies stops renewing its job locks: BullMQ's stalled-job check re-delivers the
+ * job to another scheduler. Its kv-manager lease expires and the kv-manager frees its blocks.
+ * What it is not: the api side (queue-intake.ts).
+ */
+import { createRedisConnection, createWorker, Status, type Job, type Worker } from '@llm/platform';
+import { inference } from '@llm/proto';
+import type { Redis } from 'ioredis';
+import { ServerError } from 'nice-grpc-common';
+import { finishReasonOf, Generation, type ResumeState } from '../api/generation';
+import type { ModelFacts } from '../api/model-facts';
+import type { Scheduler } from '../scheduler/scheduler';
+import type { QueueJobData } from './queue-intake';
+import { cancelChannel, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, workerLeaseKey, type StreamFailure } from './redis-keys';
+import { WorkerLease } from './worker-lease';
+
+export interface QueueConsumerOptions {
+  redisUrl: string;
+  prefix: string;
+  scheduler: Scheduler;
+  facts: ModelFacts;
+  poolId: string;
+  /** Requests one scheduler works on at once (its max_num_seqs is a good value). */
+  concurrency: number;
+  /** Lease length for the worker lease, the kv-manager lease and BullMQ job locks. */
+  leaseTtlMs: number;
+  /** How often BullMQ looks for stalled jobs (a dead scheduler's). */
+  stalledIntervalMs: number;
+  /** RenewLease at the kv-manager. */
+  renewKvLease: (ttlMs: number) => Promise<void>;
+  onError?: (err: unknown) => void;
+}
+
+export class QueueConsumer {
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private readonly lease: WorkerLease;
+  private worker: Worker<QueueJobData> | undefined;
+  private readonly active = new Map<string, Generation>();
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly opts: QueueConsumerOptions) {
+    this.redis = createRedisConnection(opts.redisUrl);
+    this.sub = createRedisConnection(opts.redisUrl);
+    this.lease = new WorkerLease({
+      redis: this.redis,
+      key: workerLeaseKey(opts.prefix, opts.poolId),
+      ownerId: opts.scheduler.ownerId,
+      ttlMs: opts.leaseTtlMs,
+      onRenew: () => opts.renewKvLease(opts.leaseTtlMs),
+      onLost: () => void this.stopConsuming(),
+      onError: opts.onError,
+    });
+  }
+
+  /** Waits for the worker's lease, then starts consuming. */
+  async start(): Promise<void> {
+    await this.lease.acquire(this.stopping.signal);
+    await this.sub.subscribe(cancelChannel(this.opts.prefix));
+    this.sub.on('message', (_channel: string, requestId: string) => this.active.get(requestId)?.cancel());
+    this.worker = createWorker<QueueJobData>(GENERATE_QUEUE, (job) => this.process(job), {
+      redisUrl: this.opts.redisUrl,
+      prefix: this.opts.prefix,
+      concurrency: this.opts.concurrency,
+      lockDuration: this.opts.leaseTtlMs,
+      stalledInterval: this.opts.stalledIntervalMs,
+      maxStalledCount: 3,
+    });
+    this.worker.on('error', (err) => this.opts.onError?.(err));
+  }
+
+  private async process(job: Job<QueueJobData>): Promise<void> {
+    const request = job.data.request;
+    const key = deltaStreamKey(this.opts.prefix, request.requestId);
+    const resume = await this.readProduced(key, request.n);
+    if (resume === 'done') return;
+    const generation = new Generation(request, this.opts.facts, this.opts.scheduler, resume);
+    this.active.set(request.requestId, generation);
+    try {
+      generation.start();
+      for await (const msg of generation.responses()) {
+        await this.redis.multi().xadd(key, '*', 'd', JSON.stringify(msg)).expire(key, DELTA_STREAM_TTL_S).exec();
+      }
+    } catch (err) {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 >= attempts) await this.writeFailure(key, err);
+      throw err;
+    } finally {
+      this.active.delete(request.requestId);
+    }
+  }
+
+  /** Tokens already in the stream per sample (de-duplicated by offset), or 'done' if the request finished. */
+  private async readProduced(key: string, n: number): Promise<ResumeState | 'done'> {
+    const entries = await this.redis.xrange(key, '-', '+');
+    const state: ResumeState = { outputIds: Array.from({ length: n }, () => []), finished: new Array(n).fill(undefined) };
+    for (const [, fields] of entries) {
+      const msg = JSON.parse(fields[1]) as inference.GenerateResponse | StreamFailure;
+      if ('error' in msg) return 'done';
+      if (msg.usage) return 'done';
+      const out = state.outputIds[msg.index];
+      if (msg.tokenOffset !== out.length) continue;
+      out.push(...msg.tokenIds);
+      if (msg.finishReason !== inference.FinishReason.FINISH_REASON_UNSPECIFIED) state.finished[msg.index] = finishReasonOf(msg.finishReason);
+    }
+    return state;
+  }
+
+  private async writeFailure(key: string, err: unknown): Promise<void> {
+    const code = err instanceof ServerError ? err.code : Status.UNAVAILABLE;
+    const message = err instanceof ServerError ? err.details : err instanceof Error ? err.message : String(err);
+    const failure: StreamFailure = { error: { code, message } };
+    await this.redis.xadd(key, '*', 'd', JSON.stringify(failure)).catch(() => undefined);
+  }
+
+  /** Stops taking jobs; jobs in flight are left to BullMQ's stalled-job recovery (another scheduler resumes them). */
+  private async stopConsuming(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.close(true);
+  }
+
+  /** Stops consuming and gives the worker's lease back; the caller then closes the scheduler. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.stopConsuming();
+    await this.lease.release();
+    await this.sub.quit().catch(() => undefined);
+  }
+
+  /** Closes the Redis connection used for stream writes (after the scheduler has stopped). */
+  async disconnect(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}

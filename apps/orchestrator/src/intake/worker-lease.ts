@@ -1,0 +1,71 @@
+/*
+ * WorkerLease: "each worker is driven by exactly one scheduler at a time". A Redis key per worker
+ * (SET key owner NX PX ttl), renewed by its holder every ttl/3 with a compare-and-extend script;
+ * if the holder dies the key expires and another scheduler may take the worker. The same timer
+ * renews the scheduler's lease at the kv-manager (RenewLease), so a dead scheduler's sequences are
+ * freed there too.
+ * What it is not: a fencing-token lock; a scheduler that loses its lease stops consuming (onLost).
+ */
+import type { Redis } from 'ioredis';
+
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export interface WorkerLeaseOptions {
+  redis: Redis;
+  key: string;
+  ownerId: string;
+  ttlMs: number;
+  /** Extra work on every renewal (the kv-manager's RenewLease). */
+  onRenew?: () => Promise<void>;
+  onLost?: () => void;
+  onError?: (err: unknown) => void;
+}
+
+export class WorkerLease {
+  private timer: NodeJS.Timeout | undefined;
+  private held = false;
+
+  constructor(private readonly opts: WorkerLeaseOptions) {}
+
+  /** Waits until the lease is ours (polling every ttl/3) or `signal` aborts; then keeps renewing. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    const { redis, key, ownerId, ttlMs } = this.opts;
+    while (!signal?.aborted) {
+      const ok = await redis.set(key, ownerId, 'PX', ttlMs, 'NX');
+      if (ok === 'OK') break;
+      await new Promise((r) => setTimeout(r, Math.max(50, ttlMs / 3)));
+    }
+    if (signal?.aborted) throw new Error(`gave up waiting for worker lease ${key}`);
+    this.held = true;
+    await this.opts.onRenew?.();
+    this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(ttlMs / 3)));
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const ok = await this.opts.redis.eval(RENEW, 1, this.opts.key, this.opts.ownerId, String(this.opts.ttlMs));
+      if (ok !== 1) {
+        this.stop();
+        this.opts.onLost?.();
+        return;
+      }
+      await this.opts.onRenew?.();
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.held = false;
+  }
+
+  /** Stops renewing and gives the worker back. */
+  async release(): Promise<void> {
+    const wasHeld = this.held;
+    this.stop();
+    if (wasHeld) await this.opts.redis.eval(RELEASE, 1, this.opts.key, this.opts.ownerId).catch(() => undefined);
+  }
+}

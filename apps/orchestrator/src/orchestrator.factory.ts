@@ -1,0 +1,117 @@
+/*
+ * createOrchestrator: the plain factory the composition root (`llm serve`, tests, main.ts) calls.
+ * Given the config and clients of the tokenizer, kv-manager and worker (in-process or gRPC), it
+ * reads the worker's model description and the model directory's tokenizer, builds the scheduler
+ * (unless role=api), the intake for the role, the Inference implementation, and starts the
+ * OpenAI-compatible HTTP server (unless role=scheduler or httpPort=-1).
+ *
+ *   role=all, no redisUrl : InferenceService -> DirectIntake -> Scheduler            (embedded)
+ *   role=all, redisUrl    : InferenceService -> QueueIntake ~Redis~ QueueConsumer -> Scheduler
+ *   role=api              : InferenceService -> QueueIntake ~Redis~
+ *   role=scheduler        :                               ~Redis~ QueueConsumer -> Scheduler
+ *
+ * What it is not: the gRPC server (main.ts / the composition root serve `inference` with
+ * libs/platform's startGrpcServer, so the same object runs embedded or standalone).
+ */
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { createLogger, type Client } from '@llm/platform';
+import type { kv, tokenizer, worker } from '@llm/proto';
+import { Generation } from './api/generation';
+import { InferenceService } from './api/inference.service';
+import { loadModelFacts, type ModelFacts } from './api/model-facts';
+import { createOpenAiHandler } from './http/openai-server';
+import { DirectIntake, type Intake } from './intake/intake';
+import { QueueConsumer } from './intake/queue-consumer';
+import { QueueIntake } from './intake/queue-intake';
+import { refreshMetrics } from './metrics';
+import type { OrchestratorConfig } from './orchestrator.config';
+import { Scheduler } from './scheduler/scheduler';
+
+export interface OrchestratorDeps {
+  tokenizer?: Client<tokenizer.TokenizerDefinition>;
+  kv: Client<kv.KvManagerDefinition>;
+  worker: Client<worker.WorkerDefinition>;
+  /** Overrides config.redisUrl. */
+  redisUrl?: string;
+}
+
+export interface Orchestrator {
+  /** The llm.inference.v1.Inference implementation (serve it with startGrpcServer). */
+  inference: InferenceService;
+  /** host:port of the OpenAI-compatible HTTP server, when one was started. */
+  http?: string;
+  /** The scheduler (absent for role=api). */
+  scheduler?: Scheduler;
+  facts: ModelFacts;
+  close(): Promise<void>;
+}
+
+export async function createOrchestrator(config: OrchestratorConfig, deps: OrchestratorDeps): Promise<Orchestrator> {
+  const log = createLogger('orchestrator');
+  if (!config.model) throw new Error('orchestrator: --model (MODEL_DIR) is required: the model directory holding tokenizer.json');
+  const redisUrl = deps.redisUrl ?? config.redisUrl;
+  if ((config.role === 'api' || config.role === 'scheduler') && !redisUrl) {
+    throw new Error(`orchestrator: --role ${config.role} needs --redis-url (REDIS_URL): requests travel through BullMQ in distributed mode`);
+  }
+  const info = await deps.worker.getModelInfo({});
+  const facts = loadModelFacts(config.model, config.modelId, info);
+  const poolId = config.poolId || info.workerId;
+  const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
+  const onError = (err: unknown) => log.warn({ err }, 'scheduler error');
+  const scheduler =
+    config.role === 'api'
+      ? undefined
+      : new Scheduler({ poolId, ownerId, maxNumSeqs: config.maxNumSeqs, maxNumBatchedTokens: config.maxNumBatchedTokens, kv: deps.kv, worker: deps.worker, onError });
+  let intake: Intake;
+  let consumer: QueueConsumer | undefined;
+  if (redisUrl) {
+    intake = new QueueIntake({ redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests });
+    if (scheduler) {
+      consumer = new QueueConsumer({
+        redisUrl, prefix: config.queuePrefix, scheduler, facts, poolId,
+        concurrency: config.maxNumSeqs, leaseTtlMs: config.leaseTtlMs, stalledIntervalMs: config.stalledIntervalMs,
+        renewKvLease: async (ttlMs) => void (await deps.kv.renewLease({ ownerId, ttlMs })),
+        onError,
+      });
+      void consumer.start().catch(onError);
+    }
+  } else {
+    const s = scheduler as Scheduler;
+    intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
+  }
+  const inference = new InferenceService(facts, intake, { maxN: config.maxN });
+  let server: Server | undefined;
+  let http: string | undefined;
+  if (config.role !== 'scheduler' && config.httpPort >= 0) {
+    server = createServer(createOpenAiHandler({ service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler) }));
+    http = await listen(server, config.host, config.httpPort);
+  }
+  return {
+    inference, http, scheduler, facts,
+    async close() {
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
+      await consumer?.close();
+      await intake.close();
+      await scheduler?.close();
+      await consumer?.disconnect();
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      resolve(`${host.includes(':') ? `[${host}]` : host}:${p}`);
+    });
+  });
+}

@@ -1,0 +1,296 @@
+/*
+ * Scheduler: the continuous-batching loop. Each iteration plans one step (planner.ts), asks the
+ * kv-manager for slots (committing the previous step's filled blocks in the same call), runs the
+ * step on the worker, hands each sampled token to its Sequence (which decides whether it
+ * finished) and frees finished, cancelled and preempted sequences.
+ *
+ *   loop: reap cancelled -> Free -> plan -> AllocateSlots(commit, seqs) --OUT_OF_BLOCKS--> preempt newest, retry
+ *                                            -> Step(ids, positions, tables, sampling) -> accept tokens
+ *
+ * Preemption is by recompute (vLLM v1): the newest running sequence is freed on the kv-manager,
+ * its worker state released, and it re-enters the waiting queue ahead of new requests as a new
+ * incarnation that recomputes prompt + output (prefix-cache hits skip what is still cached).
+ *
+ * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
+ * one async loop per scheduler drives one worker; steps never overlap.
+ * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
+ */
+import { Status } from '@llm/platform';
+import { kv } from '@llm/proto';
+import { ServerError } from 'nice-grpc-common';
+import { planStep, type PlannedSequence } from './planner';
+import type { KvPort, WorkerPort } from './ports';
+import type { Sequence } from './sequence';
+
+export interface SchedulerOptions {
+  /** The worker's pool id at the kv-manager. */
+  poolId: string;
+  /** This scheduler's id (the kv-manager's owner / lease id). */
+  ownerId: string;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  kv: KvPort;
+  worker: WorkerPort;
+  /** Reports failures that are not any one request's (e.g. a Free that failed). */
+  onError?: (err: unknown) => void;
+}
+
+export interface SchedulerStats {
+  numSteps: number;
+  numPreemptions: number;
+  /** Tokens computed by the worker (prefill + decode). */
+  numComputedTokens: number;
+  /** Tokens sampled. */
+  numSampledTokens: number;
+  /** Sequences in the last step. */
+  lastStepSequences: number;
+  /** Tokens in the last step. */
+  lastStepTokens: number;
+}
+
+interface Allocated {
+  seq: Sequence;
+  start: number; // first position computed in this step
+  count: number; // tokens computed in this step
+  blockIds: number[];
+}
+
+export class Scheduler {
+  readonly stats: SchedulerStats = { numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0 };
+  private running: Sequence[] = [];
+  private waiting: Sequence[] = [];
+  private toFree: string[] = [];
+  private toRelease: string[] = [];
+  private lastStepIds: string[] = [];
+  private stepId = 0;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private closed = false;
+
+  get ownerId(): string {
+    return this.opts.ownerId;
+  }
+
+  constructor(private readonly opts: SchedulerOptions) {
+    if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
+      throw new RangeError(`maxNumBatchedTokens (${opts.maxNumBatchedTokens}) must be >= maxNumSeqs (${opts.maxNumSeqs}) so every running sequence can decode each step`);
+    }
+  }
+
+  get numRunning(): number {
+    return this.running.length;
+  }
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  /** Queues samples; the loop starts on first use. */
+  add(seqs: readonly Sequence[]): void {
+    if (this.closed) throw new ServerError(Status.UNAVAILABLE, 'the scheduler is shutting down; retry on another orchestrator');
+    for (const s of seqs) if (s.status !== 'finished') this.waiting.push(s);
+    this.loopDone ??= this.loop();
+    this.poke();
+  }
+
+  /** Marks samples cancelled; the next step frees their blocks and ends them with 'abort'. */
+  cancel(seqs: readonly Sequence[]): void {
+    for (const s of seqs) s.cancelled = true;
+    this.poke();
+  }
+
+  /** Stops the loop after the current step; unfinished samples end with UNAVAILABLE. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.poke();
+    await this.loopDone;
+    const err = new ServerError(Status.UNAVAILABLE, 'the orchestrator shut down before the request finished');
+    for (const s of [...this.running, ...this.waiting]) this.drop(s, err);
+    this.running = [];
+    this.waiting = [];
+    await this.flushFrees();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      this.reapCancelled();
+      await this.flushFrees();
+      const plan = planStep(this.running, this.waiting, this.opts);
+      if (plan.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      try {
+        await this.runStep(plan);
+      } catch (err) {
+        this.failStep(plan, err);
+      }
+    }
+  }
+
+  private reapCancelled(): void {
+    for (const s of [...this.running, ...this.waiting]) if (s.cancelled) this.drop(s);
+    this.running = this.running.filter((s) => s.status === 'running');
+    this.waiting = this.waiting.filter((s) => s.status === 'waiting');
+  }
+
+  /** Ends a sample with 'abort' and schedules its kv blocks and worker state for release. */
+  private drop(s: Sequence, error?: Error): void {
+    this.forget(s);
+    s.abort(error);
+  }
+
+  private forget(s: Sequence): void {
+    if (s.numTokensAtKv > 0) this.toFree.push(s.seqId);
+    if (s.workerHasState) this.toRelease.push(s.seqId);
+    s.numTokensAtKv = 0;
+    s.workerHasState = false;
+  }
+
+  private async flushFrees(): Promise<void> {
+    if (this.toFree.length === 0) return;
+    const seqIds = this.toFree;
+    this.toFree = [];
+    try {
+      await this.opts.kv.free({ poolId: this.opts.poolId, seqIds });
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+
+  private async runStep(plan: PlannedSequence[]): Promise<void> {
+    const { allocated, copies } = await this.allocate(plan);
+    if (allocated.length === 0) return this.refuseUnfittable(plan);
+    const releaseSeqIds = this.toRelease;
+    this.toRelease = [];
+    const res = await this.opts.worker.step({
+      stepId: ++this.stepId,
+      sequences: allocated.map((a) => this.stepSequence(a)),
+      copies,
+      releaseSeqIds,
+    });
+    this.lastStepIds = allocated.map((a) => a.seq.seqId);
+    this.stats.numSteps++;
+    this.stats.lastStepSequences = allocated.length;
+    this.stats.lastStepTokens = 0;
+    allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
+    this.running = this.running.filter((s) => s.status === 'running');
+  }
+
+  private stepSequence(a: Allocated) {
+    const s = a.seq;
+    const sample = a.start + a.count === s.numTokens;
+    const state = s.workerHasState
+      ? undefined
+      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds] };
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state };
+  }
+
+  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] } | undefined): void {
+    const s = a.seq;
+    s.workerHasState = true;
+    s.numComputedTokens = a.start + a.count;
+    this.stats.numComputedTokens += a.count;
+    this.stats.lastStepTokens += a.count;
+    if (!out?.sampled || s.cancelled || s.status !== 'running') return;
+    this.stats.numSampledTokens++;
+    s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
+    if (s.isFinished) this.forget(s);
+  }
+
+  /**
+   * AllocateSlots for the plan, in priority order. A running sequence refused for lack of blocks
+   * makes the newest running sequence give its blocks back (preemption by recompute); the refused
+   * ones are retried. A refused waiting sequence just keeps waiting.
+   */
+  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[] }> {
+    let pending = plan;
+    let allocated: Allocated[] = [];
+    const copies: { srcBlockId: number; dstBlockId: number }[] = [];
+    let commitSeqIds = this.lastStepIds;
+    this.lastStepIds = [];
+    while (pending.length > 0) {
+      const res = await this.opts.kv.allocateSlots({
+        poolId: this.opts.poolId,
+        ownerId: this.opts.ownerId,
+        commitSeqIds,
+        sequences: pending.map((p) => ({
+          seqId: p.seq.seqId,
+          newTokenIds: p.seq.tokens(p.seq.numTokensAtKv, p.seq.numTokens),
+          cacheSalt: p.seq.cacheSalt,
+          numTokensToCompute: p.numTokensToCompute,
+        })),
+      });
+      commitSeqIds = [];
+      copies.push(...res.copies);
+      const failedAt = res.sequences.findIndex((r) => r.status !== kv.AllocationStatus.ALLOCATION_STATUS_OK);
+      const okCount = failedAt < 0 ? pending.length : failedAt;
+      for (let i = 0; i < okCount; i++) allocated.push(this.admit(pending[i], res.sequences[i]));
+      if (failedAt < 0) break;
+      const refusedRunning = pending.slice(failedAt).filter((p) => !p.isNew);
+      if (refusedRunning.length === 0) break;
+      const victim = this.newestRunning();
+      if (!victim) break;
+      this.preempt(victim);
+      allocated = allocated.filter((a) => a.seq !== victim);
+      await this.flushFrees();
+      pending = refusedRunning.filter((p) => p.seq !== victim);
+    }
+    return { allocated, copies };
+  }
+
+  private admit(p: PlannedSequence, slots: kv.SequenceSlots): Allocated {
+    const s = p.seq;
+    const start = slots.numComputedTokens;
+    if (p.isNew) {
+      if (s.incarnation === 0) s.numCachedPromptTokens = Math.min(start, s.promptIds.length);
+      s.status = 'running';
+      this.waiting = this.waiting.filter((w) => w !== s);
+      this.running.push(s);
+    }
+    s.numTokensAtKv = s.numTokens;
+    s.numComputedTokens = start;
+    const count = Math.min(p.numTokensToCompute, s.numTokens - start);
+    return { seq: s, start, count, blockIds: slots.blockIds };
+  }
+
+  private newestRunning(): Sequence | undefined {
+    let newest: Sequence | undefined;
+    for (const s of this.running) if (s.status === 'running' && (!newest || s.arrival > newest.arrival)) newest = s;
+    return newest;
+  }
+
+  private preempt(s: Sequence): void {
+    this.forget(s);
+    s.restart();
+    s.numPreemptions++;
+    this.stats.numPreemptions++;
+    this.running = this.running.filter((r) => r !== s);
+    this.waiting.unshift(s);
+  }
+
+  /** Nothing could be allocated: with nothing running, the first sample can never fit. */
+  private refuseUnfittable(plan: PlannedSequence[]): void {
+    if (this.running.some((s) => s.status === 'running')) return;
+    const s = plan[0].seq;
+    this.waiting = this.waiting.filter((w) => w !== s);
+    s.abort(new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
+  }
+
+  /** A kv-manager or worker call failed: the step's samples end with the error. */
+  private failStep(plan: PlannedSequence[], err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.opts.onError?.(error);
+    for (const p of plan) {
+      this.drop(p.seq, error);
+    }
+    this.running = this.running.filter((s) => s.status === 'running');
+    this.waiting = this.waiting.filter((s) => s.status === 'waiting');
+  }
+}
