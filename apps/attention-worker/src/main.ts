@@ -7,10 +7,13 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
+import { ConfigError, connectGrpc, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
+import { router } from '@llm/proto';
 import { workerConfigSchema } from './attention-worker.config';
 import { AttentionWorkerModule } from './attention-worker.module';
 import { AttentionWorkerService } from './attention-worker.service';
+import { RouterMoeExecutor } from './router-moe-executor';
+import { loadWorkerEngine } from './worker-engine';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -18,7 +21,14 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(workerConfigSchema, { strict: true });
-  const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config), { logger: ['log', 'warn', 'error'] });
+  // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
+  const routerConn = config.routerAddress ? connectGrpc(router.RouterDefinition, config.routerAddress) : undefined;
+  const moe = routerConn ? (hiddenSize: number) => new RouterMoeExecutor(routerConn.client, hiddenSize) : undefined;
+  const engine = await loadWorkerEngine(config, moe);
+  const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config, { engine, router: routerConn?.client }), {
+    logger: ['log', 'warn'],
+    abortOnError: false, // start-up errors reach the one-line handler below
+  });
   app.enableShutdownHooks();
   const { pool, backend } = app.get(AttentionWorkerService).runner;
   const host = app.get(GrpcServerHost);

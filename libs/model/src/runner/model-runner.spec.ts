@@ -115,6 +115,17 @@ describe('ModelRunner: validation, copies and state', () => {
     snapshot(pool).forEach((a, i) => expect(a).toEqual(before[i]));
   });
 
+  it('serialises concurrent steps: a step sent before the previous one finished sees its effects', async () => {
+    const { runner } = runnerFor('llama');
+    const first = runner.step({ sequences: [withState({ seqId: 'a', tokenIds: [1, 2, 3], startPosition: 0, blockIds: [1], sample: true })] });
+    const second = runner.step({ sequences: [{ seqId: 'a', tokenIds: [4], startPosition: 3, blockIds: [1], sample: true }] });
+    const [r1, r2] = await Promise.all([first, second]);
+    const solo = runnerFor('llama').runner;
+    const s1 = await solo.step({ sequences: [withState({ seqId: 'a', tokenIds: [1, 2, 3], startPosition: 0, blockIds: [1], sample: true })] });
+    const s2 = await solo.step({ sequences: [{ seqId: 'a', tokenIds: [4], startPosition: 3, blockIds: [1], sample: true }] });
+    expect([r1.outputs[0].tokenId, r2.outputs[0].tokenId]).toEqual([s1.outputs[0].tokenId, s2.outputs[0].tokenId]);
+  });
+
   it('rejects positions that skip what the worker computed', async () => {
     const { runner } = runnerFor('llama');
     await runner.step({ sequences: [withState({ seqId: 'a', tokenIds: [1, 2], startPosition: 0, blockIds: [1], sample: false })] });
