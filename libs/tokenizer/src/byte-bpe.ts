@@ -11,16 +11,13 @@
 import { bytesToLatin1, utf8Encode, utf8Latin1 } from './bytes';
 import { mergeSymbols, type MergeObserver } from './bpe';
 import { PairTable } from './pair-table';
-
-/** Pieces longer than this (UTF-16 units) are not cached. */
-const MAX_CACHED_PIECE = 64;
-/** The cache is cleared when it reaches this many pieces (bounds memory). */
-const MAX_CACHE_ENTRIES = 1 << 18;
+import { PieceCache } from './piece-cache';
+import type { PieceSplitter } from './splitter';
 
 export class ByteBpe {
   /** byte value -> id of the single-byte token. */
   readonly byteIds = new Int32Array(256).fill(-1);
-  private cache = new Map<string, number | number[]>();
+  private readonly cache = new PieceCache();
 
   /**
    * @param pairs merge table (ids of the two parts -> rank, merged id)
@@ -41,18 +38,36 @@ export class ByteBpe {
 
   /** Appends the ids of one piece to `out`. */
   encodePiece(piece: string, out: number[]): void {
-    const hit = this.cache.get(piece);
-    if (hit !== undefined) {
-      if (typeof hit === 'number') out.push(hit);
-      else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
+    this.encodeSpan(piece, 0, piece.length, out);
+  }
+
+  /** Appends the ids of the piece text[start, end) to `out` (no substring on a cache hit). */
+  encodeSpan(text: string, start: number, end: number, out: number[]): void {
+    const cache = this.cache;
+    const h = PieceCache.hash(text, start, end);
+    const slot = cache.find(text, start, end, h);
+    if (slot >= 0) return cache.emit(slot, out);
+    const piece = start === 0 && end === text.length ? text : text.slice(start, end);
+    const ids = this.encodeUncached(piece);
+    cache.insert(piece, h, ids);
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+
+  /** Pre-tokenizes `text` with `splitter` and appends the ids of every piece. */
+  encodeText(text: string, splitter: PieceSplitter, out: number[], scratch: string[] = []): void {
+    const n = text.length;
+    if (splitter.next) {
+      for (let i = 0; i < n; ) {
+        const end = splitter.next(text, i, n);
+        this.encodeSpan(text, i, end, out);
+        i = end;
+      }
       return;
     }
-    const ids = this.encodeUncached(piece);
-    if (piece.length <= MAX_CACHED_PIECE) {
-      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-      this.cache.set(piece, ids.length === 1 ? ids[0] : ids);
-    }
-    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+    scratch.length = 0;
+    splitter.split(text, scratch);
+    for (let i = 0; i < scratch.length; i++) this.encodePiece(scratch[i], out);
+    scratch.length = 0;
   }
 
   /** Ids of one piece, bypassing the cache. */

@@ -15,6 +15,11 @@ export interface PieceSplitter {
   readonly pattern: string;
   /** Appends the pieces of `text` to `out`. */
   split(text: string, out: string[]): void;
+  /**
+   * Optional fast path: end of the piece starting at `i` (pieces are contiguous and cover
+   * the text). Scanners implement it so encoders can work on spans without substrings.
+   */
+  next?(text: string, i: number, n: number): number;
 }
 
 /** Splits with a RegExp translated from the pattern. */

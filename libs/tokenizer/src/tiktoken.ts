@@ -50,12 +50,7 @@ export class TiktokenTokenizer implements Tokenizer {
   }
 
   private encodeOrdinaryInto(text: string, out: number[]): void {
-    const pieces = this.pieces;
-    pieces.length = 0;
-    this.splitter.split(text, pieces);
-    const bpe = this.bpe;
-    for (let i = 0; i < pieces.length; i++) bpe.encodePiece(pieces[i], out);
-    pieces.length = 0;
+    this.bpe.encodeText(text, this.splitter, out, this.pieces);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

@@ -1,0 +1,107 @@
+/*
+ * Tokenizer benchmark (`nx run tokenizer:bench`): encode throughput on the same
+ * multi-megabyte text for this project, `tiktoken` (OpenAI's Rust core as wasm),
+ * `js-tiktoken` and `gpt-tokenizer`, single-threaded, printed as MB/s and as ratios to the
+ * fastest of them; every library's ids are compared with tiktoken's (the reference), and
+ * ours must be identical or the benchmark fails. Then BPE
+ * training time for 8k merges on 10 MB of text.
+ *
+ * Protocol: each encoder encodes the whole text once to warm up (JIT and piece caches,
+ * which every library here has except tiktoken's wasm), then RUNS timed runs; the median
+ * is reported. Progress goes to stderr.
+ */
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { get_encoding } from 'tiktoken';
+import { getEncoding as jsGetEncoding } from 'js-tiktoken';
+import { getEncoding, trainBpe } from '@llm/tokenizer';
+import { benchText } from './text';
+
+const ROOT = join(__dirname, '../../../..');
+const RUNS = 3;
+
+type Encoder = { name: string; encode: (s: string) => ArrayLike<number> };
+
+function loadGptTokenizer(name: string): (s: string) => number[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(`gpt-tokenizer/cjs/encoding/${name}`) as { encode: (s: string, o?: object) => number[] };
+  return (s) => mod.encode(s, { disallowedSpecial: new Set() });
+}
+
+function encoders(name: 'cl100k_base' | 'o200k_base'): Encoder[] {
+  const ours = getEncoding(name);
+  const wasm = get_encoding(name);
+  const js = jsGetEncoding(name);
+  return [
+    { name: '@llm/tokenizer', encode: (s) => ours.encodeOrdinary(s) },
+    { name: 'tiktoken (wasm)', encode: (s) => wasm.encode_ordinary(s) },
+    { name: 'js-tiktoken', encode: (s) => js.encode(s, [], []) },
+    { name: 'gpt-tokenizer', encode: loadGptTokenizer(name) },
+  ];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function benchEncoding(name: 'cl100k_base' | 'o200k_base', text: string, mb: number): void {
+  process.stderr.write(`[${name}] loading encoders...\n`);
+  const list = encoders(name);
+  const results: Array<{ name: string; mbps: number; exact: boolean }> = [];
+  const reference = list[1].encode(text); // tiktoken (wasm)
+  for (const enc of list) {
+    process.stderr.write(`[${name}] ${enc.name}: warm-up`);
+    const exact = sameIds(enc.encode(text), reference);
+    if (enc === list[0] && !exact) throw new Error(`@llm/tokenizer ids differ from tiktoken's on ${name}`);
+    const times: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      enc.encode(text);
+      times.push((performance.now() - t0) / 1000);
+      process.stderr.write('.');
+    }
+    process.stderr.write('\n');
+    results.push({ name: enc.name, mbps: mb / median(times), exact });
+  }
+  const fastestOther = Math.max(...results.slice(1).map((r) => r.mbps));
+  console.log(`\nencode ${name}: ${mb.toFixed(2)} MB, ${reference.length} tokens`);
+  for (const r of results) {
+    const ratio = (r.mbps / fastestOther).toFixed(2);
+    console.log(`  ${r.name.padEnd(18)} ${r.mbps.toFixed(2).padStart(8)} MB/s   x${ratio} vs fastest other   ids == tiktoken: ${r.exact ? 'yes' : 'NO'}`);
+  }
+}
+
+function benchTraining(text: string): void {
+  const corpus = text.length >= 10_000_000 ? text.slice(0, 10_000_000) : text.repeat(Math.ceil(10_000_000 / text.length)).slice(0, 10_000_000);
+  const mb = Buffer.byteLength(corpus) / 1e6;
+  process.stderr.write(`[train] 8000 merges on ${mb.toFixed(1)} MB\n`);
+  const t0 = performance.now();
+  let last = 0;
+  trainBpe(corpus, {
+    vocabSize: 256 + 8000,
+    onProgress: (done, total) => {
+      if (done - last >= 1000 || done === total) {
+        process.stderr.write(`[train] ${done}/${total} merges, ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+        last = done;
+      }
+    },
+  });
+  console.log(`\ntrain: 8000 merges on ${mb.toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+function main(): void {
+  const text = benchText(ROOT, 4_000_000);
+  const mb = Buffer.byteLength(text) / 1e6;
+  benchEncoding('cl100k_base', text, mb);
+  benchEncoding('o200k_base', text, mb);
+  if (!process.argv.includes('--no-train')) benchTraining(benchText(ROOT, 10_000_000));
+}
+
+main();
