@@ -1,9 +1,10 @@
 /*
- * Timing helpers for the benchmark: median wall time of a step over repetitions, tokens/s of
- * prefill and batched decode on a StepBackend, and progress lines on stderr.
- * Not a statistics package: medians only, no confidence intervals.
+ * Timing helpers for the benchmark: median wall time of steps, measured round-robin across
+ * several step runners so that every variant sees the same machine load (the 2-core machine is
+ * shared; load swings move absolute numbers by several x within a minute, ratios much less).
+ * Not a statistics package: medians only.
  */
-import type { KvPool, StepBackend } from '@llm/model';
+import type { FlatBatch, KvPool } from '@llm/model';
 import { decodeBatch, prefillBatch } from './workload';
 
 export function progress(msg: string): void {
@@ -14,41 +15,49 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median ms of `reps` prefill steps of n tokens (after one warm-up). */
-export async function prefillMs(be: StepBackend, pool: KvPool, n: number, vocab: number, maxContext: number, reps: number): Promise<number> {
-  const batch = prefillBatch(n, vocab, maxContext);
-  await be.forward(batch, pool);
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = nowMs();
-    await be.forward(batch, pool);
-    times.push(nowMs() - t0);
-  }
-  return median(times);
+/** Anything that runs a step: a StepBackend, or the GEMM-only floor graph. */
+export interface StepRunner {
+  forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array>;
 }
 
-/** Median ms of decode steps of b sequences, contexts context, context+1, ... (after 2 warm-ups). */
-export async function decodeMs(
-  be: StepBackend,
-  pool: KvPool,
-  b: number,
-  context: number,
-  steps: number,
-  vocab: number,
-  maxContext: number,
-): Promise<number> {
-  for (let i = 0; i < 2; i++) await be.forward(decodeBatch(b, context, vocab, maxContext), pool);
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const batch = decodeBatch(b, context + i, vocab, maxContext);
-    const t0 = nowMs();
-    await be.forward(batch, pool);
-    times.push(nowMs() - t0);
+/** One kind of step: the batches of successive repetitions (decode advances one position per rep). */
+export interface Workload {
+  name: string;
+  tokensPerStep: number;
+  pool: KvPool;
+  batch(rep: number): FlatBatch;
+}
+
+export function prefillWorkload(n: number, vocab: number, pool: KvPool, maxContext: number): Workload {
+  const batch = prefillBatch(n, vocab, maxContext);
+  return { name: `prefill ${n}`, tokensPerStep: n, pool, batch: () => batch };
+}
+
+export function decodeWorkload(b: number, context: number, vocab: number, pool: KvPool, maxContext: number): Workload {
+  return { name: `decode batch ${b}`, tokensPerStep: b, pool, batch: (rep) => decodeBatch(b, context + rep, vocab, maxContext) };
+}
+
+/** Median ms per step of each runner: one warm-up each, then `reps` rounds of one step per runner. */
+export async function roundRobinMs(runners: StepRunner[], w: Workload, reps: number): Promise<number[]> {
+  return (await roundRobinTimes(runners, w, reps)).map(median);
+}
+
+/** Every timed step's ms, per runner (warm-ups excluded). */
+export async function roundRobinTimes(runners: StepRunner[], w: Workload, reps: number): Promise<number[][]> {
+  const times = runners.map(() => [] as number[]);
+  for (const r of runners) await r.forward(w.batch(0), w.pool);
+  for (let rep = 0; rep < reps; rep++) {
+    const batch = w.batch(rep);
+    for (let i = 0; i < runners.length; i++) {
+      const t0 = nowMs();
+      await runners[i].forward(batch, w.pool);
+      times[i].push(nowMs() - t0);
+    }
   }
-  return median(times);
+  return times;
 }
