@@ -14,15 +14,25 @@ export interface OpsResult {
   /** What one op is, for the printout. */
   unit: string;
   numOps: number;
+  /** Wall-clock ops per second. */
   opsPerSec: number;
+  /** CPU microseconds per op (user + system): stable when other processes share the cores. */
+  cpuUsPerOp: number;
 }
 
-/** Runs `body(i)` for i < n after `warm` warm-up calls; returns ops per second. */
-function timeIt(n: number, warm: number, body: (i: number) => void): number {
+interface Timing {
+  perSec: number;
+  cpuUs: number;
+}
+
+/** Runs `body(i)` for i < n after `warm` warm-up calls; returns wall ops/s and CPU us per call. */
+function timeIt(n: number, warm: number, body: (i: number) => void): Timing {
   for (let i = 0; i < warm; i++) body(i);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = warm; i < warm + n; i++) body(i);
-  return n / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: n / ((performance.now() - t0) / 1000), cpuUs: (cpu.user + cpu.system) / n };
 }
 
 /** Decode steps: a batch of `batch` running sequences appends one token each per call. */
@@ -31,13 +41,14 @@ export function benchDecodeSteps(batch: number, steps: number): OpsResult {
   const rand = mulberry32(1);
   const ids = Array.from({ length: batch }, (_, i) => `d${i}`);
   m.allocateSlots(ids.map((seqId) => ({ seqId, newTokenIds: randomTokens(rand, 512) })));
-  const stepsPerSec = timeIt(steps, Math.min(50, steps), (i) => {
+  const t = timeIt(steps, Math.min(50, steps), (i) => {
     m.allocateSlots(
       ids.map((seqId) => ({ seqId, newTokenIds: [i] })),
       { commit: ids },
     );
   });
-  return { name: `decode step, batch ${batch}`, unit: 'sequence-steps', numOps: steps * batch, opsPerSec: stepsPerSec * batch };
+  const name = `decode step, batch ${batch}`;
+  return { name, unit: 'sequence-steps', numOps: steps * batch, opsPerSec: t.perSec * batch, cpuUsPerOp: t.cpuUs / batch };
 }
 
 /** Admission of a 512-token prompt sharing a 256-token system prompt, commit, then free. */
@@ -46,13 +57,14 @@ export function benchAdmitFree(n: number): OpsResult {
   const rand = mulberry32(2);
   const system = randomTokens(rand, 256);
   const prompts = Array.from({ length: 64 }, () => system.concat(randomTokens(rand, 256)));
-  const opsPerSec = timeIt(n, 200, (i) => {
+  const t = timeIt(n, 200, (i) => {
     const seqId = `p${i}`;
     m.allocateSlots([{ seqId, newTokenIds: prompts[i % prompts.length] }]);
     m.commit([seqId]);
     m.free([seqId]);
   });
-  return { name: 'admit 512-token prompt (256 cached) + commit + free', unit: 'requests', numOps: n, opsPerSec };
+  const name = 'admit 512-token prompt (256 cached) + commit + free';
+  return { name, unit: 'requests', numOps: n, opsPerSec: t.perSec, cpuUsPerOp: t.cpuUs };
 }
 
 /** Parallel sampling: fork a 300-token sequence into 4, each writes one token (copy-on-write), free all. */
@@ -60,7 +72,7 @@ export function benchForkCow(n: number): OpsResult {
   const m = new KvCacheManager({ numBlocks: 4097, blockSize: 16 });
   const rand = mulberry32(3);
   const prompt = randomTokens(rand, 300);
-  const opsPerSec = timeIt(n, 200, (i) => {
+  const t = timeIt(n, 200, (i) => {
     const parent = `f${i}`;
     const kids = [1, 2, 3].map((k) => `${parent}.${k}`);
     m.allocateSlots([{ seqId: parent, newTokenIds: prompt }]);
@@ -68,7 +80,7 @@ export function benchForkCow(n: number): OpsResult {
     m.allocateSlots([parent, ...kids].map((seqId, k) => ({ seqId, newTokenIds: [k] })));
     m.free([parent, ...kids]);
   });
-  return { name: 'fork n=4 + copy-on-write step + free', unit: 'forks', numOps: n, opsPerSec };
+  return { name: 'fork n=4 + copy-on-write step + free', unit: 'forks', numOps: n, opsPerSec: t.perSec, cpuUsPerOp: t.cpuUs };
 }
 
 /** Prefix hits pull free blocks out of the middle of the queue: linked list vs array splice. */
@@ -89,7 +101,7 @@ export function benchQueueRemoval(numBlocks: number, n: number): { list: OpsResu
   });
   const name = `free-queue middle removal, ${numBlocks} blocks`;
   return {
-    list: { name: `${name}: intrusive list`, unit: 'removals', numOps: n, opsPerSec: listOps },
-    array: { name: `${name}: array indexOf+splice`, unit: 'removals', numOps: n, opsPerSec: arrayOps },
+    list: { name: `${name}: intrusive list`, unit: 'removals', numOps: n, opsPerSec: listOps.perSec, cpuUsPerOp: listOps.cpuUs },
+    array: { name: `${name}: array indexOf+splice`, unit: 'removals', numOps: n, opsPerSec: arrayOps.perSec, cpuUsPerOp: arrayOps.cpuUs },
   };
 }
