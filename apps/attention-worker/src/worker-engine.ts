@@ -60,8 +60,9 @@ export function modelInfoOf(model: LoadedModel, workerId: string, modelId: strin
     hiddenSize: c.hiddenSize,
     numAttentionHeads: c.numHeads,
     numKeyValueHeads: c.numKvHeads,
-    eosTokenIds: c.eosTokenIds,
-    bosTokenId: c.bosTokenId ?? undefined,
+    // config.json's and generation_config.json's end ids (transformers stops on either)
+    eosTokenIds: [...new Set([...c.eosTokenIds, ...model.generation.eosTokenIds])],
+    bosTokenId: c.bosTokenId ?? model.generation.bosTokenId ?? undefined,
   };
 }
 

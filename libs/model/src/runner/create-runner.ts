@@ -45,7 +45,9 @@ export async function createModelRunner(model: LoadedModel, opts: CreateRunnerOp
     backend,
     pool,
     vocabSize: c.vocabSize,
-    maxPositions: c.maxPositions,
+    // NOTE: sliding-window attention is not implemented, so a context past the window is refused
+    // like one past the position limit (as the reference forward refuses it).
+    maxPositions: c.slidingWindow !== null ? Math.min(c.maxPositions, c.slidingWindow) : c.maxPositions,
     maxBatchSequences: opts.maxBatchSequences,
     maxBatchTokens: opts.maxBatchTokens,
   });
