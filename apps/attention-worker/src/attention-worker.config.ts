@@ -13,7 +13,7 @@ export const workerConfigSchema = defineConfig({
   modelId: { type: 'string', default: '', description: 'model id reported by GetModelInfo (default: the directory name)' },
   workerId: { type: 'string', default: 'worker-0', description: "this worker's id (its KV pool's id at the kv-manager)" },
   host: { type: 'string', default: '127.0.0.1', description: 'address the gRPC server binds' },
-  port: { type: 'int', default: DEFAULT_PORTS.worker, min: 0, max: 65535, description: 'gRPC port (0 picks a free one)' },
+  grpcPort: { type: 'int', default: DEFAULT_PORTS.worker, min: 0, max: 65535, description: 'gRPC port (0 picks a free one)' },
   backend: { type: 'string', default: 'ort', choices: ['ort', 'ts'], description: 'execution backend: ort (ONNX Runtime) or ts (TypeScript kernels)' },
   threads: { type: 'int', default: 2, min: 1, max: 256, description: 'intra-op threads of the ONNX Runtime sessions' },
   kvCacheGib: { type: 'float', default: 0.5, min: 0, description: 'memory budget of the KV pool in GiB (K and V of every layer)' },

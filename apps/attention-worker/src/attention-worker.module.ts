@@ -66,7 +66,7 @@ export class AttentionWorkerModule {
     ];
     if (deps.serveGrpc ?? true) {
       providers.push(
-        { provide: GRPC_SERVER_OPTIONS, useValue: { host: config.host, port: config.port, name: 'attention-worker' } },
+        { provide: GRPC_SERVER_OPTIONS, useValue: { host: config.host, port: config.grpcPort, name: 'attention-worker' } },
         {
           provide: GRPC_SERVICES,
           useFactory: (svc: AttentionWorkerService) => [{ definition: worker.WorkerDefinition, implementation: svc }],
