@@ -7,7 +7,8 @@
  * passes an executor, e.g. the router service through the platform transport; without one the
  * library's in-process reference experts run).
  */
-import type { LoadedModel } from '../io';
+import type { ModelConfig } from '../config';
+import type { ModelWeights } from '../weights';
 import { OrtBackend } from '../onnx';
 import { ReferenceMoeExecutor } from '../transformer/moe';
 import { createKvPool, numBlocksForBudget } from './kv-pool';
@@ -17,6 +18,12 @@ import { tsDecoderFromModel } from './ts-decoder';
 import type { StepBackend } from './types';
 
 export type BackendKind = 'ts' | 'ort';
+
+/** What the engine needs of a model: a LoadedModel, or initRandomModel's { config, weights }. */
+export interface RunnerModel {
+  config: ModelConfig;
+  weights: ModelWeights;
+}
 
 export interface CreateRunnerOptions {
   backend: BackendKind;
@@ -29,14 +36,14 @@ export interface CreateRunnerOptions {
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
-export async function createStepBackend(model: LoadedModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor): Promise<StepBackend> {
+export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor): Promise<StepBackend> {
   if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
   if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
   if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor });
   throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
 }
 
-export async function createModelRunner(model: LoadedModel, opts: CreateRunnerOptions): Promise<ModelRunner> {
+export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOptions): Promise<ModelRunner> {
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
