@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { OrtMatMul } from '@llm/tensor';
-import { MatmulTransBFn, Transformer, makeConfig, randomWeights } from '@llm/model';
+import { MatmulTransBFn, Transformer, makeConfig, randomWeights } from '../src';
 
 const SMOLLM = {
   vocab_size: 49152, hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3,
