@@ -6,6 +6,7 @@
 export * from './spec';
 export * from './from-loaded';
 export * from './step-io';
+export * from './batch-split';
 export * from './decoder-graph';
 export * from './ort-backend';
 export * from './ffn-executor';

@@ -12,6 +12,7 @@
 import type * as ort from 'onnxruntime-node';
 import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
+import { splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
 import { validateDecoder, type DecoderSpec, type DecoderWeights } from './spec';
@@ -79,8 +80,25 @@ export class OrtBackend implements StepBackend {
     return this.segments.length;
   }
 
+  /**
+   * One step. Sequences whose new-token counts differ a lot (a long prefill chunk next to
+   * decodes) run as separate sub-batches (batch-split.ts), so padding stays under 2x.
+   */
   async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
     this.checkPool(pool);
+    const parts = splitBatch(batch);
+    if (parts.length === 1) return this.forwardDense(batch, pool);
+    const V = this.spec.vocabSize;
+    const logits = new Float32Array(batch.logitRows.length * V);
+    for (const part of parts) {
+      const got = await this.forwardDense(part.batch, pool);
+      part.logitIndex.forEach((r, i) => logits.set(got.subarray(i * V, (i + 1) * V), r * V));
+    }
+    return logits;
+  }
+
+  /** One run per segment over a batch whose padded layout is dense enough. */
+  private async forwardDense(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
     const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads, this.spec.numKvHeads);
     const common = this.commonFeeds(layout);
     const R = batch.logitRows.length;
