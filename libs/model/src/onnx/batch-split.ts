@@ -7,6 +7,9 @@
  * weights per extra group, hence groups are merged while padding stays under 2x.
  *
  * Not a scheduler: it never drops or reorders work, only which run computes which sequence.
+ * NOTE: only new-token counts are balanced. Cached-context lengths are padded to the group's
+ * longest (Pmax), which costs gathered K/V rows, not scores; splitting on them too would pay
+ * off only when the padded K/V bytes exceed one more pass over the weights.
  */
 import type { FlatBatch } from '../runner/types';
 
