@@ -8,7 +8,8 @@
  * What it is not: pre-tokenization or special tokens.
  * Reference: openai/tiktoken src/lib.rs (byte_pair_encode, the encoder shortcut).
  */
-import { bytesToLatin1, utf8Encode, utf8Latin1 } from './bytes';
+import { utf8Encode } from './bytes';
+import { ByteTable } from './byte-table';
 import { mergeSymbols, type MergeObserver } from './bpe';
 import { PairTable } from './pair-table';
 import { PieceCache } from './piece-cache';
@@ -22,12 +23,12 @@ export class ByteBpe {
   /**
    * @param pairs merge table (ids of the two parts -> rank, merged id)
    * @param tokenBytes bytes of each id (holes allowed)
-   * @param direct latin1 byte string -> id for the whole-piece shortcut, or null
+   * @param direct bytes -> id for the whole-piece shortcut, or null
    */
   constructor(
     readonly pairs: PairTable,
     readonly tokenBytes: ReadonlyArray<Uint8Array | undefined>,
-    readonly direct: ReadonlyMap<string, number> | null,
+    readonly direct: ByteTable | null,
   ) {
     tokenBytes.forEach((b, id) => {
       if (b && b.length === 1 && this.byteIds[b[0]] < 0) this.byteIds[b[0]] = id;
@@ -72,11 +73,12 @@ export class ByteBpe {
 
   /** Ids of one piece, bypassing the cache. */
   encodeUncached(piece: string, observe?: MergeObserver): number[] {
+    const bytes = utf8Encode(piece);
     if (this.direct) {
-      const id = this.direct.get(utf8Latin1(piece));
-      if (id !== undefined) return [id];
+      const id = this.direct.lookup(bytes);
+      if (id >= 0) return [id];
     }
-    return this.mergeBytes(utf8Encode(piece), observe);
+    return this.mergeBytes(bytes, observe);
   }
 
   /** One piece for explain(): initial byte symbols, merged ids, and whether the shortcut applied. */
@@ -84,8 +86,8 @@ export class ByteBpe {
     const bytes = utf8Encode(piece);
     const initial = Array.from(bytes, (b) => this.byteIds[b]);
     if (this.direct) {
-      const id = this.direct.get(bytesToLatin1(bytes));
-      if (id !== undefined) return { initial, ids: [id], direct: true };
+      const id = this.direct.lookup(bytes);
+      if (id >= 0) return { initial, ids: [id], direct: true };
     }
     return { initial, ids: this.mergeBytes(bytes, observe), direct: false };
   }
@@ -104,24 +106,11 @@ export class ByteBpe {
  * this table is exactly tiktoken's rule over byte concatenations, because every part that
  * rule ever holds is itself a token.
  */
-export function pairsFromRanks(tokenBytes: ReadonlyArray<Uint8Array | undefined>): {
-  pairs: PairTable;
-  encoder: Map<string, number>;
-} {
-  const encoder = new Map<string, number>();
+export function pairsFromRanks(tokenBytes: ReadonlyArray<Uint8Array | undefined>): { pairs: PairTable; encoder: ByteTable } {
+  const encoder = new ByteTable(tokenBytes);
+  const pairs = new PairTable(tokenBytes.length * 3);
   tokenBytes.forEach((b, id) => {
-    if (b) encoder.set(bytesToLatin1(b), id);
-  });
-  const pairs = new PairTable(tokenBytes.length * 2);
-  tokenBytes.forEach((b, id) => {
-    if (!b || b.length < 2) return;
-    const s = bytesToLatin1(b);
-    for (let k = 1; k < s.length; k++) {
-      const left = encoder.get(s.slice(0, k));
-      if (left === undefined) continue;
-      const right = encoder.get(s.slice(k));
-      if (right !== undefined) pairs.set(left, right, id, id);
-    }
+    if (b && b.length >= 2) encoder.forEachSplit(b, (left, right) => pairs.set(left, right, id, id));
   });
   return { pairs, encoder };
 }

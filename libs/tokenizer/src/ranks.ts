@@ -56,7 +56,7 @@ export function parseCompressedRanks(text: string, source: string): Array<Uint8A
     const parts = line.split(' ');
     const offset = Number.parseInt(parts[1], 10);
     if (!Number.isInteger(offset) || offset < 0) throw new Error(`${source}: bad rank offset ${JSON.stringify(parts[1])}`);
-    for (let i = 2; i < parts.length; i++) out[offset + i - 2] = new Uint8Array(Buffer.from(parts[i], 'base64'));
+    for (let i = 2; i < parts.length; i++) out[offset + i - 2] = base64Decode(parts[i], source);
   }
   return out;
 }
@@ -74,7 +74,7 @@ export function parseTiktokenFile(text: string, source = 'rank file'): Array<Uin
       throw new Error(`${source} line ${n + 1}: expected "<base64 token> <rank>", got ${JSON.stringify(line.slice(0, 80))}`);
     }
     if (out[rank] !== undefined) throw new Error(`${source} line ${n + 1}: rank ${rank} appears twice`);
-    out[rank] = new Uint8Array(Buffer.from(b64, 'base64'));
+    out[rank] = base64Decode(b64, `${source} line ${n + 1}`);
   }
   return out;
 }
@@ -83,7 +83,32 @@ export function parseTiktokenFile(text: string, source = 'rank file'): Array<Uin
 export function formatTiktokenFile(tokenBytes: ReadonlyArray<Uint8Array | undefined>): string {
   const lines: string[] = [];
   tokenBytes.forEach((b, rank) => {
-    if (b) lines.push(`${Buffer.from(b).toString('base64')} ${rank}`);
+    if (b) lines.push(`${Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64')} ${rank}`);
   });
   return lines.join('\n') + '\n';
+}
+
+const B64 = new Int8Array(128).fill(-1);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (B64[c.charCodeAt(0)] = i));
+
+/** Decodes standard padded base64 (a token of a rank file). */
+export function base64Decode(s: string, source: string): Uint8Array {
+  let n = s.length;
+  while (n > 0 && s.charCodeAt(n - 1) === 61) n--; // strip '='
+  const out = new Uint8Array((n * 3) >> 2);
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B64[c] : -1;
+    if (v < 0) throw new Error(`${source}: invalid base64 token ${JSON.stringify(s.slice(0, 40))}`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
 }

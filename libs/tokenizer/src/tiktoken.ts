@@ -9,7 +9,8 @@
  * Reference: openai/tiktoken core.py (Encoding) and src/lib.rs (CoreBPE).
  */
 import { ByteBpe, pairsFromRanks } from './byte-bpe';
-import { byteLevelToBytes, bytesToByteLevel, bytesToLatin1, concatBytes, utf8Decode } from './bytes';
+import { byteLevelToBytes, bytesToByteLevel, concatBytes, utf8Decode } from './bytes';
+import type { ByteTable } from './byte-table';
 import { explainPieces } from './explain';
 import { loadEncodingData, type EncodingName, type RankData } from './ranks';
 import { scannerFor } from './scanners';
@@ -24,7 +25,7 @@ export class TiktokenTokenizer implements Tokenizer {
   readonly splitter: PieceSplitter;
   readonly bpe: ByteBpe;
   private readonly specialById = new Map<number, string>();
-  private readonly encoder: Map<string, number>;
+  private readonly encoder: ByteTable;
   private readonly pieces: string[] = [];
 
   constructor(data: RankData, splitter?: PieceSplitter) {
@@ -95,8 +96,9 @@ export class TiktokenTokenizer implements Tokenizer {
   tokenToId(token: string): number | undefined {
     const special = this.specialTokens.get(token);
     if (special !== undefined) return special;
-    const bytes = latin1FromByteLevel(token);
-    return bytes === null ? undefined : this.encoder.get(bytes);
+    const bytes = byteLevelToBytes(token);
+    const id = bytes === null ? -1 : this.encoder.lookup(bytes);
+    return id >= 0 ? id : undefined;
   }
 
   idToToken(id: number): string | undefined {
@@ -117,11 +119,6 @@ export class TiktokenTokenizer implements Tokenizer {
       tokenName: (id) => this.idToToken(id) ?? `<${id}>`,
     });
   }
-}
-
-function latin1FromByteLevel(token: string): string | null {
-  const bytes = byteLevelToBytes(token);
-  return bytes === null ? null : bytesToLatin1(bytes);
 }
 
 const cache = new Map<string, TiktokenTokenizer>();

@@ -12,7 +12,8 @@
  */
 import { ByteBpe } from '../byte-bpe';
 import { mergeSymbols, type MergeObserver } from '../bpe';
-import { byteLevelToBytes, bytesToLatin1, utf8Encode } from '../bytes';
+import { byteLevelToBytes, utf8Encode } from '../bytes';
+import { ByteTable } from '../byte-table';
 import { PairTable } from '../pair-table';
 import { arr, bool, obj, optStr, TokenizerJsonError, unsupported, type Json, type JsonObject } from './fields';
 
@@ -81,12 +82,7 @@ export class HfBpeModel {
 
   private buildByteBpe(): ByteBpe {
     const tokenBytes: Array<Uint8Array | undefined> = this.idToToken.map((t) => (t === undefined ? undefined : (byteLevelToBytes(t) ?? undefined)));
-    let direct: Map<string, number> | null = null;
-    if (this.ignoreMerges) {
-      direct = new Map();
-      tokenBytes.forEach((b, id) => b && direct!.set(bytesToLatin1(b), id));
-    }
-    return new ByteBpe(this.pairs, tokenBytes, direct);
+    return new ByteBpe(this.pairs, tokenBytes, this.ignoreMerges ? new ByteTable(tokenBytes) : null);
   }
 
   /** Appends the ids of one pre-tokenized piece. */
