@@ -6,7 +6,7 @@
  * kv-manager app's bench for the loopback numbers).
  */
 import { performance } from 'node:perf_hooks';
-import { FreeBlockQueue, KvCacheManager } from '@llm/kv';
+import { FreeBlockQueue, KvCacheManager } from '../src';
 import { mulberry32, randomTokens } from './rng';
 
 export interface OpsResult {

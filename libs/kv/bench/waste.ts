@@ -10,7 +10,7 @@
  * ones reserve, per request, either the model's max context or prompt + max_tokens.
  * Deliberately no attention compute: only slot accounting.
  */
-import { KvCacheManager } from '@llm/kv';
+import { KvCacheManager } from '../src';
 import { logNormal, mulberry32, randomTokens } from './rng';
 
 export interface WasteResult {

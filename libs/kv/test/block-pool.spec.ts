@@ -1,5 +1,5 @@
 // BlockPool: ref counts, the eviction order of the free queue, and cache-entry bookkeeping.
-import { BlockPool, NULL_BLOCK_ID } from '@llm/kv';
+import { BlockPool, NULL_BLOCK_ID } from '../src';
 
 describe('BlockPool', () => {
   it('never hands out the null block and refuses more blocks than are free', () => {

@@ -1,6 +1,6 @@
 // FreeBlockQueue against a plain array as the reference model (fast-check).
 import fc from 'fast-check';
-import { FreeBlockQueue } from '@llm/kv';
+import { FreeBlockQueue } from '../src';
 
 type QOp = { op: 'append' | 'prepend' | 'remove' | 'popLeft'; id: number };
 
@@ -13,17 +13,25 @@ describe('FreeBlockQueue', () => {
         const model: number[] = [];
         for (const { op, id } of ops) {
           const inModel = model.includes(id);
-          if (op === 'append' && !inModel) (q.append(id), model.push(id));
-          else if (op === 'prepend' && !inModel) (q.prepend(id), model.unshift(id));
-          else if (op === 'remove' && inModel) (q.remove(id), model.splice(model.indexOf(id), 1));
-          else if (op === 'popLeft') expect(q.popLeft()).toBe(model.length ? model.shift() : -1);
+          if (op === 'append' && !inModel) {
+            q.append(id);
+            model.push(id);
+          } else if (op === 'prepend' && !inModel) {
+            q.prepend(id);
+            model.unshift(id);
+          } else if (op === 'remove' && inModel) {
+            q.remove(id);
+            model.splice(model.indexOf(id), 1);
+          } else if (op === 'popLeft') {
+            expect(q.popLeft()).toBe(model.length ? model.shift() : -1);
+          }
           expect(q.toArray()).toEqual(model);
           expect(q.numFreeBlocks).toBe(model.length);
           expect(q.peekLeft()).toBe(model.length ? model[0] : -1);
           for (let b = 0; b < 16; b++) expect(q.has(b)).toBe(model.includes(b));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 

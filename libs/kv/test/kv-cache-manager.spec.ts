@@ -1,6 +1,6 @@
 // KvCacheManager behaviour the gRPC contract does not expose: explicit isNew, owners,
 // commit of freed sequences, prefix caching off, input validation.
-import { KvCacheManager, KvError } from '@llm/kv';
+import { KvCacheManager, KvError } from '../src';
 
 const range = (start: number, n: number): number[] => Array.from({ length: n }, (_, i) => start + i);
 

@@ -1,5 +1,5 @@
 // KvPools: pools by worker id, leases on an injected clock, summed stats.
-import { KvPools, sumStats } from '@llm/kv';
+import { KvPools, sumStats } from '../src';
 
 const range = (start: number, n: number): number[] => Array.from({ length: n }, (_, i) => start + i);
 
