@@ -1,8 +1,10 @@
 /**
  * Helpers for integration tests, the project's and its users': a Redis (container or process),
- * gRPC servers on loopback, free ports, Docker detection.
+ * gRPC servers on loopback, free ports, Docker detection, and the whole platform in containers
+ * (startPlatform).
  */
 export * from './docker';
 export * from './ports';
 export * from './redis';
 export * from './grpc';
+export * from './platform';
