@@ -19,6 +19,7 @@ import { decodeWorkload, nowMs, prefillWorkload, progress, roundRobinMs, roundRo
 import { meanBreakdown, runBreakdowns, takeProfiles, type RunBreakdown } from './profile';
 import { report, type BenchRow, type ProfileRow } from './report';
 import { benchPool, smolLmModel } from './workload';
+import { inputCopyMs } from './zero-copy';
 
 const THREADS = 2;
 const DECODE_CONTEXT = 128; // cached tokens per sequence when decode starts
@@ -106,11 +107,12 @@ async function main(): Promise<void> {
   const mm = await OrtMatMul.create({ threads: THREADS });
   const { gflops } = await timeOrtMatMul(mm, 512, 576, 1536, 7);
   await mm.dispose();
+  const copy = await inputCopyMs(THREADS);
   const { rows, buildS, backend } = await sideBySide(model);
   const ts = await tsVsOrt(model, backend);
   await backend.dispose();
   const prof = await profiled(model);
-  report({ rows, prof, ts, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
+  report({ rows, prof, ts, copy, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
   progress(`done in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
 }
 

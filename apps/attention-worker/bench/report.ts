@@ -32,6 +32,7 @@ export interface BenchReport {
   rows: BenchRow[];
   prof: ProfileRow[];
   ts: { tsPrefill: number; ortPrefill: number; tsDecode: number; ortDecode: number };
+  copy: { smallMs: number; largeMs: number; largeMb: number };
   tsPrefillTokens: number;
   gflops: number;
   buildS: number;
@@ -77,6 +78,11 @@ export function report(r: BenchReport): void {
   console.log(
     `machine: load average ${f(r.load[0], 2)} at start, ${f(r.load[1], 2)} at end (2 cores); in-run ORT sgemm 512x576x1536 ` +
       `${f(r.gflops)} GFLOP/s = ${f(r.gflops / IDLE_SGEMM_GFLOPS, 2)}x of the ${IDLE_SGEMM_GFLOPS} GFLOP/s of an idle machine`,
+  );
+  console.log(
+    `graph input copy check: a run reading one row of a 1 MB input takes ${f(r.copy.smallMs, 3)} ms, of a ` +
+      `${f(r.copy.largeMb, 0)} MB input ${f(r.copy.largeMs, 3)} ms (copying ${f(r.copy.largeMb, 0)} MB would take ~${f(r.copy.largeMb / 20, 0)} ms ` +
+      'at 20 GB/s: the KV pool reaches ORT without a copy)',
   );
   stepTable(r.rows);
   const { tsPrefill, ortPrefill, tsDecode, ortDecode } = r.ts;
