@@ -86,6 +86,19 @@ describe.each<Transport>(['grpc', 'in-process'])('attention worker over %s', (tr
       }
     });
 
+    it('returns the chosen logprob and the requested top logprobs, most likely first', async () => {
+      const p = prompt(5, 6);
+      const state = { params: { ...GREEDY, numTopLogprobs: 3 }, promptTokenIds: p, outputTokenIds: [] };
+      const res = await w.client.step({ sequences: [{ seqId: 'lp', tokenIds: p, startPosition: 0, blockIds: [1, 2], sample: true, appendedOutputTokenIds: [], state }], releaseSeqIds: ['lp'] });
+      const out = res.outputs[0];
+      expect(out.topLogprobs).toHaveLength(3);
+      expect(out.topLogprobs[0]).toEqual({ tokenId: out.tokenId, logprob: out.logprob }); // greedy picks the most likely
+      expect(out.topLogprobs[0].logprob).toBeGreaterThanOrEqual(out.topLogprobs[1].logprob);
+      expect(out.topLogprobs[1].logprob).toBeGreaterThanOrEqual(out.topLogprobs[2].logprob);
+      expect(out.logprob).toBeLessThan(0);
+      expect(res.numTokens).toBe(6);
+    });
+
     it('rejects bad input naming sequence and field, leaving the pool and other sequences unaffected', async () => {
       const info = await w.client.getModelInfo({});
       const p = prompt(77, 7);
