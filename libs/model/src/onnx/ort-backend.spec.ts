@@ -150,6 +150,7 @@ describe('OrtBackend segments and contract', () => {
     const wrongPool = scenarioPool(o, c.numLayers + 1, c.numKvHeads, c.headDim);
     await expect(ort.forward(first, wrongPool)).rejects.toThrow(/KV pool is \(L 3, NKV 2, HS 16\) but the model needs \(L 2, NKV 2, HS 16\)/);
     await ort.dispose();
+    await expect(ort.forward(first, pool)).rejects.toThrow('forward() after dispose()');
     const mix = initRandomModel('mixtral', {}, 1);
     await expect(OrtBackend.create(mix, { threads: 1 })).rejects.toThrow(/2 MoE layers; pass opts.moeExecutor/);
   });

@@ -85,6 +85,7 @@ export class OrtBackend implements StepBackend {
    * decodes) run as separate sub-batches (batch-split.ts), so padding stays under 2x.
    */
   async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+    if (this.segments.length === 0) throw new Error('OrtBackend: forward() after dispose() (create a new backend)');
     this.checkPool(pool);
     const parts = splitBatch(batch);
     if (parts.length === 1) return this.forwardDense(batch, pool);
