@@ -9,7 +9,7 @@ export { FreeBlockQueue } from './free-block-queue';
 export { hashBlock, hashFullBlocks } from './block-hash';
 export type { BlockHash } from './block-hash';
 export { BlockPool, NULL_BLOCK_ID } from './block-pool';
-export { KvCacheManager } from './kv-cache-manager';
+export { KvCacheManager, MAX_NUM_BLOCKS, MAX_BLOCK_SIZE } from './kv-cache-manager';
 export type { AllocateOptions, OwnerOption, ForkOptions, BlockTableInfo } from './kv-cache-manager';
 export { KvPools, sumStats } from './kv-pools';
 export type { KvPoolsOptions, ExpiredLease } from './kv-pools';

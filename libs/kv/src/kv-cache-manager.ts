@@ -14,6 +14,11 @@ import { Sequence, appendTokenHashes, blocksFor, checkSeqId, forkSequence, newSe
 import { SequenceRegistry } from './sequence-registry';
 import { BlockCopy, KvPoolConfig, KvStats, SlotAllocation, SlotRequest } from './types';
 
+/** Largest pool: 2^22 blocks keeps the per-block arrays near 100 MB. */
+export const MAX_NUM_BLOCKS = 1 << 22;
+/** Largest block: far above any kernel's tile (vLLM uses 16 by default). */
+export const MAX_BLOCK_SIZE = 1 << 16;
+
 /** Who is calling: when set, it must be the owner of every sequence the call names. */
 export interface OwnerOption {
   owner?: string;
@@ -86,11 +91,13 @@ export class KvCacheManager {
 
   constructor(config: KvPoolConfig) {
     const { numBlocks, blockSize } = config ?? ({} as KvPoolConfig);
-    if (!Number.isInteger(blockSize) || blockSize < 1) {
-      throw invalidArgument(`blockSize must be a positive integer number of tokens, got ${blockSize}`);
+    if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+      throw invalidArgument(`blockSize must be an integer number of tokens in 1..${MAX_BLOCK_SIZE}, got ${blockSize}`);
     }
-    if (!Number.isInteger(numBlocks) || numBlocks < 2) {
-      throw invalidArgument(`numBlocks must be an integer >= 2 (block 0 is reserved), got ${numBlocks}`);
+    if (!Number.isInteger(numBlocks) || numBlocks < 2 || numBlocks > MAX_NUM_BLOCKS) {
+      throw invalidArgument(
+        `numBlocks must be an integer in 2..${MAX_NUM_BLOCKS} (block 0 is reserved; use larger blocks for more), got ${numBlocks}`,
+      );
     }
     this.blockSize = blockSize;
     this.enablePrefixCaching = config.enablePrefixCaching ?? true;

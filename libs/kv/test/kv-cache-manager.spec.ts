@@ -73,6 +73,8 @@ describe('KvCacheManager', () => {
     expect(() => m.evictCached(-1)).toThrow(/non-negative/);
     expect(() => new KvCacheManager({ numBlocks: 8, blockSize: 0 })).toThrow(/blockSize/);
     expect(() => new KvCacheManager({ numBlocks: 1, blockSize: 4 })).toThrow(/numBlocks/);
+    expect(() => new KvCacheManager({ numBlocks: 2 ** 22 + 1, blockSize: 4 })).toThrow(/numBlocks must be an integer in 2..4194304/);
+    expect(() => new KvCacheManager({ numBlocks: 8, blockSize: 2 ** 16 + 1 })).toThrow(/blockSize/);
     expect(m.numSequences).toBe(0);
   });
 });
