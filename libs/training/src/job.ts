@@ -1,7 +1,7 @@
 /*
  * One training run end to end, as `llm train` (and a queued training job) performs it:
- * resolve the data (a synthetic task with its character vocabulary, or a corpus file with a
- * tokenizer.json), build or load the model, optionally resume the checkpoint in OUT, train
+ * resolve the data (a synthetic task with its character vocabulary or a given tokenizer.json,
+ * or a corpus file with a tokenizer.json), build or load the model, optionally resume the checkpoint in OUT, train
  * with progress reports and periodic checkpoints, export OUT as a Hugging Face model
  * directory, and for tasks report exact match on a held-out set.
  *
@@ -9,13 +9,14 @@
  * Error whose message names the flag or file; nothing in OUT is written before all checks
  * have passed, and a NaN loss leaves OUT with only the last good checkpoint.
  */
-import { loadTokenizerJson } from '@llm/tokenizer';
+import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MatmulEngine } from './autograd/engine';
 import { OrtEngine } from './autograd/ort-engine';
 import { getTask } from './data/tasks';
-import { evalSet, exactMatch, type ExactMatchResult, TaskBatches } from './data/task-data';
+import { CharVocab } from './data/char-vocab';
+import { evalSet, exactMatch, type ExactMatchResult, TaskBatches, tokenizerCodec } from './data/task-data';
 import { TokenWindows } from './data/windows';
 import { exportModelDir, loadInitialModel } from './export';
 import { type ModelConfig, trainConfig, type VocabInfo } from './model/config';
@@ -88,14 +89,23 @@ function positiveInt(name: string, v: number | undefined, fallback: number): num
   return x;
 }
 
+function readTokenizer(file: string): { text: string; tok: Tokenizer } {
+  if (!existsSync(file)) throw new Error(`--tokenizer ${file} does not exist`);
+  const text = readFileSync(file, 'utf8');
+  return { text, tok: loadTokenizerJson(text, file) };
+}
+
+/** A task over its own character vocabulary, or over --tokenizer (e.g. byte-level, so every prompt encodes). */
 function planTask(spec: TrainJobSpec, B: number, seed: number): DataPlan {
   const task = getTask(spec.task!);
-  const data = new TaskBatches(task, B, seed);
+  const given = spec.tokenizer ? readTokenizer(spec.tokenizer) : null;
+  const chars = new CharVocab(task.alphabet);
+  const data = new TaskBatches(task, B, seed, given ? tokenizerCodec(given.tok, `--tokenizer ${spec.tokenizer}`) : chars);
   const n = spec.evalExamples ?? 200;
   return {
     source: data,
     vocab: { vocabSize: data.vocab.size, bosTokenId: null, eosTokenId: data.vocab.eosId },
-    tokenizerJson: data.vocab.toTokenizerJson(),
+    tokenizerJson: given ? given.text : chars.toTokenizerJson(),
     T: data.T,
     meta: { task: task.name, batchSize: B, seed },
     evaluate: (m) => exactMatch((p, k, e) => m.greedy(p, k, e), data.vocab, evalSet(task, n, seed + 7919)),
@@ -104,11 +114,8 @@ function planTask(spec: TrainJobSpec, B: number, seed: number): DataPlan {
 
 function planCorpus(spec: TrainJobSpec, B: number, T: number): DataPlan {
   if (!spec.tokenizer) throw new Error('--corpus needs --tokenizer FILE (a tokenizer.json, e.g. from `llm train-tokenizer`)');
-  for (const [flag, f] of [['--corpus', spec.corpus!], ['--tokenizer', spec.tokenizer]]) {
-    if (!existsSync(f)) throw new Error(`${flag} ${f} does not exist`);
-  }
-  const tokText = readFileSync(spec.tokenizer, 'utf8');
-  const tok = loadTokenizerJson(tokText, spec.tokenizer);
+  if (!existsSync(spec.corpus!)) throw new Error(`--corpus ${spec.corpus} does not exist`);
+  const { text: tokText, tok } = readTokenizer(spec.tokenizer);
   const ids = tok.encode(readFileSync(spec.corpus!, 'utf8'), { allowedSpecial: 'all' });
   const eos = tok.specialTokens.get('<|endoftext|>') ?? tok.specialTokens.get('</s>') ?? null;
   return {

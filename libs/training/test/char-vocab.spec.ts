@@ -2,10 +2,10 @@
  * The synthetic tasks' character vocabulary, its tokenizer.json read back by the platform's
  * tokenizer library (same ids both ways), corpus windows, and task batches.
  */
-import { loadTokenizerJson } from '@llm/tokenizer';
+import { loadTokenizerJson, toTokenizerJson, trainBpe } from '@llm/tokenizer';
 import { CharVocab, EOS_TOKEN } from '../src/data/char-vocab';
 import { getTask, TASK_NAMES } from '../src/data/tasks';
-import { IGNORE_INDEX, TaskBatches } from '../src/data/task-data';
+import { IGNORE_INDEX, TaskBatches, tokenizerCodec } from '../src/data/task-data';
 import { TokenWindows } from '../src/data/windows';
 import { Rng } from '../src/rng';
 
@@ -38,6 +38,9 @@ describe('tasks', () => {
     const add = getTask('add3').sample(rng);
     const [a, b] = add.prompt.slice(0, -1).split('+').map(Number);
     expect(Number([...add.answer].reverse().join(''))).toBe(a + b);
+    const sum = getTask('sum3').sample(rng);
+    const [x, y] = sum.prompt.slice(0, -1).split('+').map(Number);
+    expect(sum.answer).toBe(String(x + y).padStart(4, '0'));
     const sort = getTask('sort6').sample(rng);
     expect(sort.answer).toBe([...sort.prompt.slice(0, -1)].sort().join(''));
     let yes = 0;
@@ -60,6 +63,26 @@ describe('tasks', () => {
     const [a, b, c, gt] = data.vocab.encode('abc>');
     expect(r.inputs).toEqual([a, b, c, gt, a, b, c]);
     expect(r.targets).toEqual([IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, a, b, c, data.vocab.eosId]);
+  });
+});
+
+describe('tasks over a byte-level tokenizer', () => {
+  const bytes = loadTokenizerJson(toTokenizerJson(trainBpe('0123456789+=', { vocabSize: 257, specialTokens: [EOS_TOKEN] })));
+  it('rows are the byte tokens of prompt and answer, closed by the tokenizer eos', () => {
+    const codec = tokenizerCodec(bytes, 'bytes');
+    const data = new TaskBatches(getTask('add2'), 1, 1, codec);
+    const r = data.encodeRow({ prompt: '12+34=', answer: '640' });
+    const ids = bytes.encodeOrdinary('12+34=640');
+    expect(ids).toHaveLength(9); // one token per byte, no merges
+    expect(r.inputs).toEqual(ids.slice(0, 9));
+    expect(r.targets).toEqual([...Array(5).fill(IGNORE_INDEX), ...ids.slice(6), codec.eosId]);
+    expect(codec.decode([...ids, codec.eosId])).toBe('12+34=640');
+    // any text encodes, unlike the character vocabulary
+    expect(bytes.decode(codec.encode('héllo'))).toBe('héllo');
+  });
+  it('a tokenizer without an end-of-text token is refused', () => {
+    const plain = loadTokenizerJson(toTokenizerJson(trainBpe('abc', { vocabSize: 256 })));
+    expect(() => tokenizerCodec(plain, '--tokenizer t.json')).toThrow(/--tokenizer t.json has no <\|endoftext\|> or <\/s> special token/);
   });
 });
 

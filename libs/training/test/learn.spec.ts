@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrtEngine } from '../src/autograd/ort-engine';
+import { CharVocab } from '../src/data/char-vocab';
 import { evalSet, exactMatch, TaskBatches } from '../src/data/task-data';
 import { getTask } from '../src/data/tasks';
 import { exportModelDir } from '../src/export';
@@ -51,7 +52,8 @@ describe('a tiny model learns sort4 and serves the same answers', () => {
 
   it('>= 95% exact match, and the exported directory agrees with the training model', async () => {
     const task = getTask('sort4');
-    const data = new TaskBatches(task, 32, 11);
+    const vocab = new CharVocab(task.alphabet);
+    const data = new TaskBatches(task, 32, 11, vocab);
     const cfg = trainConfig('llama', ['hidden_size=48', 'intermediate_size=96', 'num_attention_heads=4', 'num_key_value_heads=2'], {
       vocabSize: data.vocab.size, bosTokenId: null, eosTokenId: data.vocab.eosId,
     });
@@ -69,7 +71,7 @@ describe('a tiny model learns sort4 and serves the same answers', () => {
     expect(em.accuracy).toBeGreaterThanOrEqual(0.95);
 
     const dir = join(tmp, 'sort4');
-    exportModelDir(dir, cfg, model.params, { tokenizerJson: data.vocab.toTokenizerJson(), eosTokenId: data.vocab.eosId });
+    exportModelDir(dir, cfg, model.params, { tokenizerJson: vocab.toTokenizerJson(), eosTokenId: data.vocab.eosId });
     const loaded = await loadModelDir(dir);
     const tf = new Transformer(loaded.config, loaded.weights);
     let compared = 0;

@@ -126,7 +126,7 @@ export const registerTrain: RegisterCommand = (program: Command) => {
     .option('--init <dir>', 'start from this model directory (e.g. the output of convert-gqa)')
     .option('--task <name>', `synthetic task: ${TASK_NAMES.join(', ')} (a size may follow: sort6, add3)`)
     .option('--corpus <file>', 'text corpus to train on (needs --tokenizer)')
-    .option('--tokenizer <file>', 'tokenizer.json for --corpus')
+    .option('--tokenizer <file>', 'tokenizer.json for --corpus (or for --task instead of its character vocabulary)')
     .requiredOption('--steps <n>', 'optimisation steps', num('--steps', true))
     .requiredOption('--out <dir>', 'output model directory (checkpoint in DIR/checkpoint)')
     .option('--batch-size <n>', 'sequences per step (default 32 for tasks, 8 for corpora)', num('--batch-size', true))

@@ -1,6 +1,8 @@
 /*
- * Batches and evaluation for synthetic tasks. A row is prompt + answer + <eos> over the
- * task's character vocabulary; inputs are the row without its last token, padded with
+ * Batches and evaluation for synthetic tasks. A row is prompt + answer + <eos>, encoded by a
+ * TaskCodec: the task's character vocabulary by default, or any tokenizer (e.g. byte-level, so
+ * a served model accepts every prompt; prompt and answer are encoded separately, as at serving
+ * time the prompt is encoded alone and the answer generated). Inputs are the row without its last token, padded with
  * <eos>; targets are the row shifted by one, with ignoreIndex on prompt positions and
  * padding, so only the answer and the closing <eos> are learned.
  *   row      p0 p1 p2 a0 a1 eos
@@ -14,12 +16,34 @@
 import type { Batch } from '../model/loss';
 import { Rng } from '../rng';
 import { CharVocab } from './char-vocab';
+import type { Tokenizer } from '@llm/tokenizer';
 import type { SyntheticTask, TaskExample } from './tasks';
 
 export const IGNORE_INDEX = -100;
 
+/** Text <-> ids for task rows; eosId ends every answer. */
+export interface TaskCodec {
+  readonly size: number;
+  readonly eosId: number;
+  encode(text: string): number[];
+  /** Text of the ids, special tokens left out. */
+  decode(ids: ArrayLike<number>): string;
+}
+
+/** A tokenizer as a task codec; it must have an end-of-text special token. */
+export function tokenizerCodec(tok: Tokenizer, source: string): TaskCodec {
+  const eosId = tok.specialTokens.get('<|endoftext|>') ?? tok.specialTokens.get('</s>');
+  if (eosId === undefined) throw new Error(`${source} has no <|endoftext|> or </s> special token (task answers end with one)`);
+  return {
+    size: tok.vocabSize,
+    eosId,
+    encode: (text) => tok.encodeOrdinary(text),
+    decode: (ids) => tok.decode(Array.from(ids), { skipSpecialTokens: true }),
+  };
+}
+
 export class TaskBatches {
-  readonly vocab: CharVocab;
+  readonly vocab: TaskCodec;
   readonly T: number;
   private readonly rng: Rng;
 
@@ -27,8 +51,9 @@ export class TaskBatches {
     readonly task: SyntheticTask,
     readonly B: number,
     seed: number,
+    codec?: TaskCodec,
   ) {
-    this.vocab = new CharVocab(task.alphabet);
+    this.vocab = codec ?? new CharVocab(task.alphabet);
     this.T = task.maxLen;
     this.rng = new Rng(seed);
   }
@@ -89,7 +114,7 @@ export interface ExactMatchResult {
   failures: Array<{ prompt: string; expected: string; got: string }>;
 }
 
-export async function exactMatch(greedy: BatchGreedy, vocab: CharVocab, examples: TaskExample[]): Promise<ExactMatchResult> {
+export async function exactMatch(greedy: BatchGreedy, vocab: TaskCodec, examples: TaskExample[]): Promise<ExactMatchResult> {
   const byLen = new Map<number, number[]>();
   examples.forEach((ex, i) => {
     const l = ex.prompt.length;

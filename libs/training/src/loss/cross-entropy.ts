@@ -65,9 +65,3 @@ export function crossEntropy(logits: Var, targets: Int32Array, V: number, opts: 
   return out;
 }
 
-/** The number of rows that count towards the mean (targets other than ignoreIndex). */
-export function countTargets(targets: Int32Array, ignoreIndex = -100): number {
-  let c = 0;
-  for (const t of targets) if (t !== ignoreIndex) c++;
-  return c;
-}

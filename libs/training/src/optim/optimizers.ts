@@ -8,7 +8,7 @@
  *
  * Not holding the learning rate: the caller passes it per step (see ./schedule.ts).
  */
-import { alloc, type Arr, type Var } from '../autograd/var';
+import type { Arr, Var } from '../autograd/var';
 
 export interface OptimizerState {
   kind: 'sgd' | 'adamw';
@@ -156,7 +156,3 @@ export function clipGradNorm(params: Iterable<Var>, maxNorm: number): number {
   return norm;
 }
 
-/** A zero buffer like a parameter (for tests and state construction). */
-export function zerosLike(p: Var): Arr {
-  return alloc(p.dtype, p.size);
-}
