@@ -65,16 +65,16 @@ function topKBySort(values: ArrayLike<number>, k: number, n: number): TopK {
   return { indices, values: vals };
 }
 
-/** Index of the largest of values[off .. off+n) relative to off (lowest index on ties). */
+/** Index of the largest of values[off .. off+n) relative to off (lowest index on ties; NaN never wins; -1 if none). */
 export function argmax(values: ArrayLike<number>, off = 0, n: number = values.length - off): number {
   let best = -1;
   let bv = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = values[off + i];
-    if (v > bv || best < 0) {
-      if (best < 0 && v !== v) continue;
-      bv = v;
+    if (v !== v) continue;
+    if (best < 0 || v > bv) {
       best = i;
+      bv = v;
     }
   }
   return best;
