@@ -9,6 +9,7 @@
  * and tensor. Deliberately not: memory mapping or lazy loading (whole files are read), integer dtypes.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, fstatSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
 
 export type StoredDType = 'F32' | 'F16' | 'BF16';
@@ -30,6 +31,8 @@ interface HeaderEntry {
 }
 
 const BYTES: Record<ReadableDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+/** safetensors data is little-endian; on such hosts F32 bytes are copied as they are */
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Thrown for malformed or truncated files; the message names the file (and tensor). */
 export class SafetensorsError extends Error {
@@ -110,6 +113,9 @@ function checkOverlaps(file: string, entries: Map<string, HeaderEntry>): void {
 
 function decode(bytes: Uint8Array, start: number, e: HeaderEntry): Float32Array {
   const n = elementCount(e.shape);
+  if (e.dtype === 'F32' && LITTLE_ENDIAN) {
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + 4 * n)); // an aligned copy
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, n * BYTES[e.dtype as ReadableDType]);
   const out = new Float32Array(n);
   switch (e.dtype) {
@@ -175,7 +181,7 @@ export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; 
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
-    if (!(t.dtype in BYTES) || t.dtype === ('F64' as string)) throw new SafetensorsError(`tensor "${name}": cannot write dtype ${t.dtype} (expected F32, F16 or BF16)`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new SafetensorsError(`tensor "${name}": cannot write dtype ${t.dtype as string} (expected F32, F16 or BF16)`);
     const n = elementCount(t.shape);
     if (t.data.length !== n) throw new SafetensorsError(`tensor "${name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${n}`);
     const bytes = n * BYTES[t.dtype];
@@ -191,6 +197,10 @@ export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; 
   let p = 8 + hlen;
   for (const name of names) {
     const t = tensors[name];
+    if (t.dtype === 'F32' && LITTLE_ENDIAN) {
+      p += Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(buf, p); // bytes as they are
+      continue;
+    }
     for (let i = 0; i < t.data.length; i++) {
       if (t.dtype === 'F32') p = buf.writeFloatLE(t.data[i], p);
       else p = buf.writeUInt16LE(t.dtype === 'F16' ? f32ToF16Bits(t.data[i]) : f32ToBf16Bits(t.data[i]), p);
