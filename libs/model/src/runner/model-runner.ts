@@ -9,6 +9,10 @@
  * never decides that a sequence has finished and never allocates blocks). Full logits never
  * leave it: only sampled ids and logprobs do.
  *
+ * NOTE: a step that fails inside the backend (e.g. the MoE router is down) may have written some
+ * of its new K/V slots; only slots of that step's new tokens, which the scheduler rewrites when it
+ * retries, so no other sequence's context changes. Sampling states are updated only on success.
+ *
  * Follows the vLLM v1 worker's split (scheduler output -> input batch -> model runner -> sampler)
  * and ARCHITECTURE.md's step protocol (copies before writes; state resent when unknown;
  * counter-based randomness u = hash(seed, sample index, output position)).
