@@ -54,8 +54,10 @@ export function pagedAttention(
   const scratch = { s: new Float64Array(blockSize), acc: new Float64Array(HS) }; // f64 accumulators
   for (let si = 0; si < seqs.length; si++) {
     const seq = seqs[si];
-    const lastPos = positions[seq.start + seq.numNewTokens - 1];
-    checkBlockTable(seq.blockTable, Math.floor(lastPos / blockSize) + 1, numBlocks, si);
+    if (seq.numNewTokens <= 0) continue;
+    let maxPos = 0;
+    for (let i = seq.start; i < seq.start + seq.numNewTokens; i++) maxPos = Math.max(maxPos, positions[i]);
+    checkBlockTable(seq.blockTable, Math.floor(maxPos / blockSize) + 1, numBlocks, si);
     for (let i = seq.start; i < seq.start + seq.numNewTokens; i++) {
       for (let h = 0; h < NH; h++) {
         const g = Math.floor(h / (NH / NKV));
