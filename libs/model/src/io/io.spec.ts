@@ -62,6 +62,19 @@ describe('safetensors', () => {
     expect(t.b).toEqual({ dtype: 'F16', shape: [1, 1], data: Float32Array.from([-2]) });
   });
 
+  it('reads integer and boolean buffers as f32 values', () => {
+    const header = JSON.stringify({ m: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] }, i: { dtype: 'I64', shape: [1], data_offsets: [2, 10] } });
+    const buf = Buffer.alloc(8 + header.length + 10);
+    buf.writeBigUInt64LE(BigInt(header.length), 0);
+    buf.write(header, 8);
+    buf.writeUInt8(1, 8 + header.length);
+    buf.writeBigInt64LE(-7n, 10 + header.length);
+    const path = join(tmp(), 'int.safetensors');
+    writeFileSync(path, buf);
+    const t = readSafetensors(path);
+    expect([Array.from(t.m.data), Array.from(t.i.data), t.i.dtype]).toEqual([[1, 0], [-7], 'I64']);
+  });
+
   it.each(['F32', 'F16', 'BF16'] as const)('writes and reads back %s with an aligned header', (dtype) => {
     const data = Float32Array.from([0.1, -0.25, 3, 1e-3, 70000 * (dtype === 'F16' ? 0 : 1)]);
     const path = join(tmp(), 'm.safetensors');
@@ -98,7 +111,7 @@ describe('safetensors', () => {
       return p;
     };
     expect(() => readSafetensors(write({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow(/"a" spans 8 bytes but F32 \[3\] needs 12/);
-    expect(() => readSafetensors(write({ a: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, 1))).toThrow(/"a" has dtype "I8" \(expected one of F32, F16, BF16, F64\)/);
+    expect(() => readSafetensors(write({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1))).toThrow(/"a" has dtype "F8_E4M3" \(expected one of F32, F16, BF16, F64, BOOL/);
     expect(() => readSafetensors(write({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8))).toThrow(/"a" and "b" overlap/);
     expect(() => readSafetensors(join(tmp(), 'none.safetensors'))).toThrow(/cannot read safetensors file .*none.safetensors: ENOENT/);
   });

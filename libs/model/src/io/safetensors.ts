@@ -3,21 +3,22 @@
  *   [u64 little-endian N][N bytes of JSON header][data]
  *   header: { "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, "__metadata__": {..} }
  *   offsets are relative to the start of the data section; tensors are row-major little-endian.
- * Every tensor is returned as float32 whatever its stored dtype (F32, F16, BF16, F64), with the
- * stored dtype recorded. The header is validated against the file size: a truncated file, an
+ * Every tensor is returned as float32 whatever its stored dtype (F32, F16, BF16, F64, and integer
+ * or BOOL buffers such as GPT-2's attention mask), with the stored dtype recorded. The header is validated against the file size: a truncated file, an
  * offset range that does not match dtype x shape, or overlapping tensors are errors naming the file
- * and tensor. Deliberately not: memory mapping or lazy loading (whole files are read), integer dtypes.
+ * and tensor. Deliberately not: memory mapping or lazy loading (whole files are read), writing integer dtypes, F8 formats.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, fstatSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
 
 export type StoredDType = 'F32' | 'F16' | 'BF16';
-export type ReadableDType = StoredDType | 'F64';
+/** Integer and boolean tensors (e.g. GPT-2's stored attn.bias mask) are read as f32 values too. */
+export type ReadableDType = StoredDType | 'F64' | 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'I64' | 'U64';
 
 /** One tensor: f32 data (row-major), its shape, and the dtype it is (to be) stored in. */
 export interface SafeTensor {
-  dtype: StoredDType | 'F64';
+  dtype: ReadableDType;
   shape: number[];
   data: Float32Array;
 }
@@ -30,7 +31,7 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-const BYTES: Record<ReadableDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const BYTES: Record<ReadableDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8 };
 /** safetensors data is little-endian; on such hosts F32 bytes are copied as they are */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
@@ -83,7 +84,7 @@ function validateEntry(file: string, name: string, raw: unknown, dataLen: number
   const e = raw as Partial<HeaderEntry> | null;
   if (!e || typeof e !== 'object') throw new SafetensorsError(`${file}: tensor "${name}" has no header entry object`);
   if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
-    throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(e.dtype)} (expected one of F32, F16, BF16, F64)`);
+    throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(e.dtype)} (expected one of ${Object.keys(BYTES).join(', ')})`);
   }
   if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new SafetensorsError(`${file}: tensor "${name}" has shape ${JSON.stringify(e.shape)} (expected an array of non-negative integers)`);
@@ -128,10 +129,30 @@ function decode(bytes: Uint8Array, start: number, e: HeaderEntry): Float32Array 
     case 'F16':
       for (let i = 0; i < n; i++) out[i] = f16BitsToF32(view.getUint16(2 * i, true));
       break;
-    default:
+    case 'BF16':
       for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(view.getUint16(2 * i, true));
+      break;
+    default:
+      decodeInteger(view, e.dtype as ReadableDType, out);
   }
   return out;
+}
+
+function decodeInteger(view: DataView, dtype: ReadableDType, out: Float32Array): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) {
+    switch (dtype) {
+      case 'BOOL':
+      case 'U8': out[i] = view.getUint8(i); break;
+      case 'I8': out[i] = view.getInt8(i); break;
+      case 'I16': out[i] = view.getInt16(2 * i, true); break;
+      case 'U16': out[i] = view.getUint16(2 * i, true); break;
+      case 'I32': out[i] = view.getInt32(4 * i, true); break;
+      case 'U32': out[i] = view.getUint32(4 * i, true); break;
+      case 'I64': out[i] = Number(view.getBigInt64(8 * i, true)); break;
+      default: out[i] = Number(view.getBigUint64(8 * i, true));
+    }
+  }
 }
 
 /** Reads one file or several shards into one name -> tensor record (f32 data). Duplicate names are an error. */
