@@ -10,7 +10,7 @@
  * have passed, and a NaN loss leaves OUT with only the last good checkpoint.
  */
 import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MatmulEngine } from './autograd/engine';
 import { OrtEngine } from './autograd/ort-engine';
@@ -128,6 +128,7 @@ function planCorpus(spec: TrainJobSpec, B: number, T: number): DataPlan {
 }
 
 function checkOut(spec: TrainJobSpec, ckDir: string): void {
+  if (existsSync(spec.out) && !statSync(spec.out).isDirectory()) throw new Error(`--out ${spec.out} is a file (expected a new or empty directory)`);
   const busy = existsSync(spec.out) && readdirSync(spec.out).length > 0;
   if (spec.resume && !existsSync(join(ckDir, 'checkpoint.json'))) {
     throw new Error(`--resume: ${ckDir} has no checkpoint.json (nothing to resume; drop --resume to start a new run)`);

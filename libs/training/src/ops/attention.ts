@@ -19,8 +19,11 @@ export interface AttnDims {
   HS: number;
 }
 
-// (B·T, H·HS) rows <-> head-major blocks (B, NKV, G, T, HS) (G = 1 for K and V).
-function toHeads(src: Arr, dst: Arr, d: AttnDims, H: number, G: number, accumulate: boolean, reverse: boolean): void {
+/**
+ * (B·T, H·HS) rows -> head-major blocks (B, NKV, G, T, HS) (G = 1 for K and V), or back with
+ * `back` (dst += block values when accumulating, the gradient direction).
+ */
+function toHeads(src: Arr, dst: Arr, d: AttnDims, H: number, G: number, accumulate: boolean, back: boolean): void {
   const { B, T, HS } = d;
   const NKV = H / G;
   for (let b = 0; b < B; b++)
@@ -29,11 +32,9 @@ function toHeads(src: Arr, dst: Arr, d: AttnDims, H: number, G: number, accumula
         for (let t = 0; t < T; t++) {
           const row = (b * T + t) * H * HS + (kh * G + j) * HS;
           const blk = (((b * NKV + kh) * G + j) * T + t) * HS;
-          for (let e = 0; e < HS; e++) {
-            if (!reverse) dst[blk + e] = src[row + e];
-            else if (accumulate) dst[row + e] += src[blk + e];
-            else dst[row + e] = src[blk + e];
-          }
+          if (!back) dst.set(src.subarray(row, row + HS), blk);
+          else if (!accumulate) dst.set(src.subarray(blk, blk + HS), row);
+          else for (let e = 0; e < HS; e++) dst[row + e] += src[blk + e];
         }
 }
 
