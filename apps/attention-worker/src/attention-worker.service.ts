@@ -9,9 +9,10 @@
  * What this is not: a scheduler. It never decides that a sequence is finished.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { toServerError, type ServiceImplementation } from '@llm/platform';
+import { Status, toServerError, type ServiceImplementation } from '@llm/platform';
 import { worker } from '@llm/proto';
 import type { ModelRunner } from '@llm/model';
+import { WorkerMetrics } from './attention-worker.metrics';
 import { toStepInput, toStepResponse } from './step-mapping';
 import type { KvManagerClient } from './kv-registration';
 import { registerPool } from './kv-registration';
@@ -35,6 +36,7 @@ export class AttentionWorkerService
   private readonly logger = new Logger('attention-worker');
   readonly runner: ModelRunner;
   private readonly info: WorkerModelInfo;
+  private readonly metrics: WorkerMetrics;
 
   constructor(
     @Inject(WORKER_ENGINE) engine: WorkerEngine,
@@ -42,6 +44,7 @@ export class AttentionWorkerService
   ) {
     this.runner = engine.runner;
     this.info = engine.info;
+    this.metrics = new WorkerMetrics(engine.info.workerId, engine.runner.pool.numBlocks);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,9 +60,13 @@ export class AttentionWorkerService
 
   async step(request: worker.StepRequest): Promise<worker.StepResponse> {
     try {
-      return toStepResponse(await this.runner.step(toStepInput(request)));
+      const out = await this.runner.step(toStepInput(request));
+      this.metrics.stepOk(out, this.runner.numCachedSequences);
+      return toStepResponse(out);
     } catch (err) {
-      throw toServerError(err);
+      const e = toServerError(err);
+      this.metrics.stepFailed(Status[e.code]);
+      throw e;
     }
   }
 

@@ -10,6 +10,7 @@
  */
 import { ClientError, Status } from 'nice-grpc';
 import type { worker } from '@llm/proto';
+import { metricsRegistry } from '@llm/platform';
 import { createRng } from '@llm/tensor';
 import { loadModelDir, Transformer, type Arch } from '@llm/model';
 import { bootWorker, referenceGreedy, workerConfig, writeModelDir, type BootedWorker, type Transport } from './harness';
@@ -84,6 +85,21 @@ describe.each<Transport>(['grpc', 'in-process'])('attention worker over %s', (tr
         const alone = await new TestScheduler(w.client, 4, info.numBlocks, createRng(10).next).generate([{ ...s, id: `${s.id}-alone` }]);
         expect(together.get(s.id)?.tokens).toEqual(alone.get(`${s.id}-alone`)?.tokens);
       }
+    });
+
+    it('counts steps, tokens and rejections in its Prometheus metrics', async () => {
+      const value = async (name: string, labels: Record<string, string>) => {
+        const m = (await metricsRegistry().getSingleMetric(name)?.get())?.values ?? [];
+        return m.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+      };
+      const before = { ok: await value('llm_worker_steps_total', { outcome: 'ok' }), bad: await value('llm_worker_steps_total', { outcome: 'FAILED_PRECONDITION' }), tokens: await value('llm_worker_step_tokens_total', {}) };
+      const p = prompt(6, 5);
+      await w.client.step({ sequences: [{ seqId: 'mt', tokenIds: p, startPosition: 0, blockIds: [1, 2], sample: true, appendedOutputTokenIds: [], state: { params: GREEDY, promptTokenIds: p, outputTokenIds: [] } }], releaseSeqIds: ['mt'] });
+      await statusOf(w.client.step({ sequences: [{ seqId: 'unknown', tokenIds: [1], startPosition: 0, blockIds: [1], sample: true, appendedOutputTokenIds: [] }] }));
+      expect(await value('llm_worker_steps_total', { outcome: 'ok' })).toBe(before.ok + 1);
+      expect(await value('llm_worker_steps_total', { outcome: 'FAILED_PRECONDITION' })).toBe(before.bad + 1);
+      expect(await value('llm_worker_step_tokens_total', {})).toBe(before.tokens + 5);
+      expect(await value('llm_worker_kv_pool_blocks', { worker: 'worker-test' })).toBe((await w.client.getModelInfo({})).numBlocks);
     });
 
     it('returns the chosen logprob and the requested top logprobs, most likely first', async () => {

@@ -1,0 +1,42 @@
+/*
+ * Prometheus metrics of the attention worker (shared process registry of libs/platform), labelled
+ * by worker id so several workers composed in one process stay apart:
+ *   llm_worker_steps_total{worker,outcome}      steps answered: ok, or the gRPC status name
+ *   llm_worker_step_tokens_total{worker}        tokens computed
+ *   llm_worker_step_seconds{worker}             whole step (validation, copies, forward, sampling)
+ *   llm_worker_forward_seconds{worker}          model forward of a step
+ *   llm_worker_kv_pool_blocks{worker}           physical KV blocks (null block included)
+ *   llm_worker_cached_sequences{worker}         sequences whose sampling state is cached
+ *
+ * What this is not: the kv-manager's block usage (which blocks are in use is its state).
+ */
+import { counter, gauge, histogram } from '@llm/platform';
+import type { StepOutput } from '@llm/model';
+
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class WorkerMetrics {
+  private readonly steps = counter('llm_worker_steps_total', 'Worker steps answered, by outcome (ok or gRPC status)', ['worker', 'outcome']);
+  private readonly tokens = counter('llm_worker_step_tokens_total', 'Tokens computed by worker steps', ['worker']);
+  private readonly stepSeconds = histogram('llm_worker_step_seconds', 'Whole worker step time', ['worker'], SECONDS);
+  private readonly forwardSeconds = histogram('llm_worker_forward_seconds', 'Model forward time of a worker step', ['worker'], SECONDS);
+  private readonly poolBlocks = gauge('llm_worker_kv_pool_blocks', 'Physical KV blocks of the worker pool (null block included)', ['worker']);
+  private readonly cached = gauge('llm_worker_cached_sequences', 'Sequences whose sampling state the worker caches', ['worker']);
+
+  constructor(private readonly worker: string, numBlocks: number) {
+    this.poolBlocks.set({ worker }, numBlocks);
+  }
+
+  stepOk(out: StepOutput, numCachedSequences: number): void {
+    const worker = this.worker;
+    this.steps.inc({ worker, outcome: 'ok' });
+    this.tokens.inc({ worker }, out.numTokens);
+    this.stepSeconds.observe({ worker }, Number(out.stepNs) / 1e9);
+    if (out.numTokens > 0) this.forwardSeconds.observe({ worker }, Number(out.forwardNs) / 1e9);
+    this.cached.set({ worker }, numCachedSequences);
+  }
+
+  stepFailed(outcome: string): void {
+    this.steps.inc({ worker: this.worker, outcome });
+  }
+}
