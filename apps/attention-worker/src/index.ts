@@ -2,6 +2,7 @@
 export * from './attention-worker.config';
 export * from './attention-worker.module';
 export * from './attention-worker.service';
+export * from './attention-worker.metrics';
 export * from './worker-engine';
 export * from './router-moe-executor';
 export * from './kv-registration';
