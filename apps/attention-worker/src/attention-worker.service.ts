@@ -74,6 +74,7 @@ export class AttentionWorkerService
     const { limits, pool, backend } = this.runner;
     return {
       ...this.info,
+      maxPositionEmbeddings: limits.maxPositions, // the context this worker accepts (a sliding window lowers it)
       numBlocks: pool.numBlocks,
       blockSizeTokens: pool.blockSize,
       backend: backend.name,
