@@ -6,7 +6,7 @@
  * measured round-robin with it (same load): the GEMM-only floor (the model's weight matmuls and
  * nothing else), one ORT session per half-layer (2L + 1 runs per step: the Mixtral-style
  * segmented path with dense FFN sessions as the "experts"), and the TypeScript backend on a few
- * tokens. The load average and the in-run sgemm rate are printed: on a shared machine they
+ * tokens; plus the A/B behind the FFN's two-Gemm layout (ffn-ab.ts). The load average and the in-run sgemm rate are printed: on a shared machine they
  * explain most of the spread against the idle-machine reference numbers.
  * Not a test: no assertions; goals are printed next to the measured ratios.
  */
@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decoderFromLoaded, OrtBackend, OrtFfnExecutor, splitAtEveryLayer, TsBackend, tsDecoderFromModel } from '@llm/model';
 import { OrtMatMul, timeOrtMatMul } from '@llm/tensor';
+import { ffnLayoutAb } from './ffn-ab';
 import { GemmFloor } from './gemm-floor';
 import { decodeWorkload, nowMs, prefillWorkload, progress, roundRobinMs, roundRobinTimes, type Workload } from './measure';
 import { meanBreakdown, runBreakdowns, takeProfiles, type RunBreakdown } from './profile';
@@ -108,11 +109,13 @@ async function main(): Promise<void> {
   const { gflops } = await timeOrtMatMul(mm, 512, 576, 1536, 7);
   await mm.dispose();
   const copy = await inputCopyMs(THREADS);
+  progress('FFN layout A/B: fused gate|up + Split vs two Gemms');
+  const ffn = await ffnLayoutAb(THREADS, [1, 32, 128], 12);
   const { rows, buildS, backend } = await sideBySide(model);
   const ts = await tsVsOrt(model, backend);
   await backend.dispose();
   const prof = await profiled(model);
-  report({ rows, prof, ts, copy, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
+  report({ rows, prof, ts, copy, ffn, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
   progress(`done in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
 }
 

@@ -33,6 +33,7 @@ export interface BenchReport {
   prof: ProfileRow[];
   ts: { tsPrefill: number; ortPrefill: number; tsDecode: number; ortDecode: number };
   copy: { smallMs: number; largeMs: number; largeMb: number };
+  ffn: Array<{ rows: number; fusedMs: number; twoMs: number }>;
   tsPrefillTokens: number;
   gflops: number;
   buildS: number;
@@ -93,4 +94,8 @@ export function report(r: BenchReport): void {
       `${f(tps(1, ortDecode))} (${f(tsDecode / ortDecode)}x)`,
   );
   profileTable(r.prof);
+  console.log('\nFFN layout (30 SwiGLU layers, round-robin): fused gate|up Gemm + Split vs two Gemms');
+  for (const x of r.ffn) {
+    console.log(`  ${String(x.rows).padStart(4)} rows: fused ${f(x.fusedMs, 2)} ms, two Gemms ${f(x.twoMs, 2)} ms (${f(x.fusedMs / x.twoMs, 2)}x)`);
+  }
 }

@@ -103,17 +103,17 @@ function activation(g: OnnxGraphBuilder, spec: DecoderSpec, x: string): string {
   return g.op('Gelu', [x], {}, MS); // 0.5 x (1 + erf(x / sqrt(2)))
 }
 
-/** Dense FFN on (N, C): gated down(act(gate x) * up x) with gate|up fused, or down(act(up x)). */
+/**
+ * Dense FFN on (N, C): gated down(act(gate x) * up x), or down(act(up x)). Gate and up stay two
+ * Gemms: a fused (C, 2I) Gemm would need a Split that copies (N, 2I) once more.
+ */
 export function mlp(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: MlpWeights, name: string): string {
   const C = spec.hiddenSize;
   const I = spec.intermediateSize;
-  if (spec.mlpGated) {
-    const gu = fusedLinear(g, x, [w.gate as LinearWeights, w.up], [1, 1], `${name}.gate_up`, C); // (N, 2I)
-    const [gate, up] = g.node('Split', [gu, g.constInt64([I, I])], 2, { axis: 1 }); // (N, I), (N, I)
-    return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
-  }
-  const h = activation(g, spec, linear(g, x, w.up, `${name}.up`, C)); // (N, I)
-  return linear(g, h, w.down, `${name}.down`, I);
+  const up = linear(g, x, w.up, `${name}.up`, C); // (N, I)
+  if (!spec.mlpGated) return linear(g, activation(g, spec, up), w.down, `${name}.down`, I);
+  const gate = linear(g, x, w.gate as LinearWeights, `${name}.gate`, C); // (N, I)
+  return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
 }
 
 /** Which KV values one layer's attention produced: padded (S, Tmax, NKV*HS), for the step's outputs. */
