@@ -138,7 +138,7 @@ function samplingFrom(f: GenerateFlags, model: LoadedModel): SamplingParams {
     repetitionPenalty: f.repetitionPenalty ?? g.repetitionPenalty,
     presencePenalty: f.presencePenalty,
     frequencyPenalty: f.frequencyPenalty,
-    seed: f.seed ?? 0,
+    seed: f.seed, // none: a random seed per run
   };
 }
 
