@@ -1,15 +1,16 @@
 /*
  * The decoder's layers as ONNX nodes: norms (RMSNorm / LayerNorm, fused with the residual add),
- * the attention block over the paged KV pool, and the dense FFN (SwiGLU or GELU-tanh). Each
- * function appends nodes to an OnnxGraphBuilder and returns value names.
+ * the attention block over the paged KV pool, and the dense FFN (gated like SwiGLU, or plain
+ * like GPT-2; silu, gelu_tanh or exact gelu). Each function appends nodes to an
+ * OnnxGraphBuilder and returns value names.
  *
  * Not a general exporter: shapes and names follow the step inputs declared in step-io.ts.
  * Weights stay in torch Linear layout (out, in) and run through Gemm with transB = 1, which
  * ORT prepacks once at session creation.
  * References: Llama / Qwen2 / GPT-2 modeling code in Hugging Face transformers (RMSNorm,
  * rotate-half RoPE, repeat_kv GQA where q head h uses kv head floor(h / G)); ORT contrib ops
- * SkipSimplifiedLayerNormalization, SkipLayerNormalization, RotaryEmbedding, QuickGelu and
- * FastGelu (onnxruntime docs/ContribOperators.md).
+ * SkipSimplifiedLayerNormalization, SkipLayerNormalization, RotaryEmbedding, FusedMatMul,
+ * QuickGelu, FastGelu and Gelu (onnxruntime docs/ContribOperators.md).
  */
 import { floatAttr, type OnnxGraphBuilder } from '@llm/tensor';
 import type { DecoderSpec, LayerWeights, LinearWeights, MlpWeights, NormWeights } from './spec';
