@@ -68,44 +68,65 @@ function pairRank(table: PairTable, a: number, b: number): number {
 // key = rank * 2^31 + position: exact in a double while rank < 2^22 and position < 2^31
 const POS_SCALE = 2147483648;
 
-/** Heap path: linked list over the symbols, min-heap of (rank, left position). */
+/**
+ * Heap path: linked list over the symbols, min-heap of (rank, left position).
+ * rank[i] / merged[i] hold the pair (i, next[i]) as of its last change (-1: no merge), so
+ * a popped entry is valid iff symbol i is alive, has a right neighbour, and rank[i] still
+ * equals the entry's rank; stale entries are skipped without a table lookup.
+ */
 function mergeByHeap(symbols: number[], table: PairTable): number[] {
   const n = symbols.length;
   const ids = Int32Array.from(symbols);
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
+  const rank = new Int32Array(n).fill(-1);
+  const merged = new Int32Array(n);
+  const initial = new Float64Array(n);
+  let numInitial = 0;
   for (let i = 0; i < n; i++) {
     next[i] = i + 1 < n ? i + 1 : -1;
     prev[i] = i - 1;
+    if (i + 1 < n && setPair(table, ids, rank, merged, i, i + 1)) initial[numInitial++] = rank[i] * POS_SCALE + i;
   }
-  const heap = new MinHeap(n);
-  for (let i = 0; i < n - 1; i++) pushPair(heap, table, ids, i, i + 1);
+  const heap = MinHeap.heapify(initial, numInitial);
+  mergeStats.heapPushes += numInitial;
   while (heap.size > 0) {
     const key = heap.pop();
     mergeStats.heapPops++;
-    const rank = Math.floor(key / POS_SCALE);
-    const i = key - rank * POS_SCALE;
+    const r = Math.floor(key / POS_SCALE);
+    const i = key - r * POS_SCALE;
     const j = next[i];
-    if (ids[i] < 0 || j < 0) continue; // stale: left symbol absorbed, or no right neighbour
-    const slot = table.find(ids[i], ids[j]);
-    if (slot < 0 || table.rankAt(slot) !== rank) continue; // stale: the pair changed
-    ids[i] = table.mergedAt(slot);
+    if (ids[i] < 0 || j < 0 || rank[i] !== r) continue; // stale entry
+    ids[i] = merged[i];
     ids[j] = -1; // j is absorbed into i
     const k = next[j];
     next[i] = k;
     if (k >= 0) prev[k] = i;
-    if (prev[i] >= 0) pushPair(heap, table, ids, prev[i], i);
-    if (k >= 0) pushPair(heap, table, ids, i, k);
+    const p = prev[i];
+    if (p >= 0 && setPair(table, ids, rank, merged, p, i)) push(heap, rank[p] * POS_SCALE + p);
+    if (k >= 0) {
+      if (setPair(table, ids, rank, merged, i, k)) push(heap, rank[i] * POS_SCALE + i);
+    } else rank[i] = -1;
   }
   const out: number[] = [];
   for (let i = 0; i >= 0; i = next[i]) out.push(ids[i]);
   return out;
 }
 
-function pushPair(heap: MinHeap, table: PairTable, ids: Int32Array, i: number, j: number): void {
+/** Records the pair (i, j) in rank/merged; true when it merges. */
+function setPair(table: PairTable, ids: Int32Array, rank: Int32Array, merged: Int32Array, i: number, j: number): boolean {
   const slot = table.find(ids[i], ids[j]);
-  if (slot < 0) return;
-  heap.push(table.rankAt(slot) * POS_SCALE + i);
+  if (slot < 0) {
+    rank[i] = -1;
+    return false;
+  }
+  rank[i] = table.rankAt(slot);
+  merged[i] = table.mergedAt(slot);
+  return true;
+}
+
+function push(heap: MinHeap, key: number): void {
+  heap.push(key);
   mergeStats.heapPushes++;
 }
 
@@ -116,6 +137,15 @@ class MinHeap {
 
   constructor(capacity: number) {
     this.data = new Float64Array(Math.max(16, capacity));
+  }
+
+  /** Builds a heap from the first `size` values of `data` in O(n) (Floyd), taking ownership. */
+  static heapify(data: Float64Array, size: number): MinHeap {
+    const h = new MinHeap(0);
+    h.data = data.length >= 16 ? data : Float64Array.from({ length: 16 }, (_, i) => data[i] ?? 0);
+    h.size = size;
+    for (let i = (size >> 1) - 1; i >= 0; i--) h.siftDown(i, h.data[i]);
+    return h;
   }
 
   push(v: number): void {
@@ -136,20 +166,24 @@ class MinHeap {
   }
 
   pop(): number {
+    const top = this.data[0];
+    const last = this.data[--this.size];
+    if (this.size > 0) this.siftDown(0, last);
+    return top;
+  }
+
+  /** Places v at i or below, moving smaller children up. */
+  private siftDown(i: number, v: number): void {
     const d = this.data;
-    const top = d[0];
-    const last = d[--this.size];
-    let i = 0;
     const n = this.size;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
       if (c + 1 < n && d[c + 1] < d[c]) c++;
-      if (d[c] >= last) break;
+      if (d[c] >= v) break;
       d[i] = d[c];
       i = c;
     }
-    d[i] = last;
-    return top;
+    d[i] = v;
   }
 }
