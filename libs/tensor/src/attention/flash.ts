@@ -60,37 +60,74 @@ export function attentionFlash(out: FloatArray, q: FloatArray, k: FloatArray, v:
 function foldKeyTile(q: FloatArray, k: FloatArray, v: FloatArray, r: ResolvedShape, h: number, t0: number, rows: number, j0: number, cols: number, Bk: number, sc: Scratch): void {
   const { NH, NKV, HS, scale } = r;
   const kvh = Math.floor(h / r.group);
+  const kStride = NKV * HS; // from key j to key j+1
+  const base = (j0 * NKV + kvh) * HS; // key j0 of this kv head
   for (let i = 0; i < rows; i++) {
     const seen = visibleKeys(r, t0 + i) - j0; // keys of this tile row i may see
     if (seen <= 0) continue;
     const n = Math.min(cols, seen);
     const qo = ((t0 + i) * NH + h) * HS;
     const so = i * Bk;
-    // S_tile[i, :] = q_i K_tile^T * scale; tile max
+    // S_tile[i, :] = q_i K_tile^T * scale
+    scoreRow(q, qo, k, base, kStride, HS, n, scale, sc.s, so);
     let tileMax = -Infinity;
-    for (let c = 0; c < n; c++) {
-      const ko = ((j0 + c) * NKV + kvh) * HS;
-      let s = 0;
-      for (let d = 0; d < HS; d++) s += q[qo + d] * k[ko + d];
-      s *= scale;
-      sc.s[so + c] = s;
-      if (s > tileMax) tileMax = s;
-    }
+    for (let c = 0; c < n; c++) if (sc.s[so + c] > tileMax) tileMax = sc.s[so + c];
     // m' = max(m, rowmax); rescale l and acc by e^(m - m')
     const mOld = sc.m[i];
     const mNew = mOld > tileMax ? mOld : tileMax;
     const corr = Math.exp(mOld - mNew); // e^(-inf) = 0 on the first tile
     const ao = i * HS;
     if (corr !== 1) for (let d = 0; d < HS; d++) sc.acc[ao + d] *= corr;
+    // P = e^(S - m'); l = corr * l + rowsum(P)
     let l = sc.l[i] * corr;
-    // P = e^(S - m'); l += rowsum(P); acc += P V_tile
     for (let c = 0; c < n; c++) {
-      const p = Math.exp(sc.s[so + c] - mNew);
-      l += p;
-      const vo = ((j0 + c) * NKV + kvh) * HS;
-      for (let d = 0; d < HS; d++) sc.acc[ao + d] += p * v[vo + d];
+      const pc = Math.exp(sc.s[so + c] - mNew);
+      sc.s[so + c] = pc;
+      l += pc;
     }
     sc.l[i] = l;
     sc.m[i] = mNew;
+    // acc += P V_tile
+    accumulateRow(sc.s, so, v, base, kStride, HS, n, sc.acc, ao);
+  }
+}
+
+/** s[so + c] = scale * q[qo ..] . k[kb + c * stride ..] for c < n, four keys per pass sharing each q load. */
+function scoreRow(q: FloatArray, qo: number, k: FloatArray, kb: number, stride: number, HS: number, n: number, scale: number, s: Float64Array, so: number): void {
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    const k0 = kb + c * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let d = 0; d < HS; d++) {
+      const x = q[qo + d];
+      s0 += x * k[k0 + d];
+      s1 += x * k[k1 + d];
+      s2 += x * k[k2 + d];
+      s3 += x * k[k3 + d];
+    }
+    s[so + c] = s0 * scale;
+    s[so + c + 1] = s1 * scale;
+    s[so + c + 2] = s2 * scale;
+    s[so + c + 3] = s3 * scale;
+  }
+  for (; c < n; c++) {
+    const k0 = kb + c * stride;
+    let s0 = 0;
+    for (let d = 0; d < HS; d++) s0 += q[qo + d] * k[k0 + d];
+    s[so + c] = s0 * scale;
+  }
+}
+
+/** acc[ao ..] += sum_c p[po + c] * v[vb + c * stride ..] for c < n, four values per pass sharing each acc update. */
+function accumulateRow(p: Float64Array, po: number, v: FloatArray, vb: number, stride: number, HS: number, n: number, acc: Float64Array, ao: number): void {
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    const p0 = p[po + c], p1 = p[po + c + 1], p2 = p[po + c + 2], p3 = p[po + c + 3];
+    const v0 = vb + c * stride, v1 = v0 + stride, v2 = v1 + stride, v3 = v2 + stride;
+    for (let d = 0; d < HS; d++) acc[ao + d] += p0 * v[v0 + d] + p1 * v[v1 + d] + p2 * v[v2 + d] + p3 * v[v3 + d];
+  }
+  for (; c < n; c++) {
+    const pc = p[po + c], v0 = vb + c * stride;
+    for (let d = 0; d < HS; d++) acc[ao + d] += pc * v[v0 + d];
   }
 }
