@@ -11,8 +11,13 @@ import type { kv } from '@llm/proto';
 
 export type KvManagerClient = Client<typeof kv.KvManagerDefinition, { deadline?: Date | number }>;
 
-/** Returns whether a pool of this id and shape already existed (a worker restart). */
+/**
+ * Returns whether a pool of this id and shape already existed (a worker restart). A restarted
+ * worker's memory is empty, so the kv-manager's view of that pool (sequences, prefix-cache
+ * entries pointing at K/V that no longer exist) is reset.
+ */
 export async function registerPool(client: KvManagerClient, workerId: string, numBlocks: number, blockSize: number): Promise<boolean> {
   const res = await client.registerPool({ poolId: workerId, numBlocks, blockSizeTokens: blockSize });
+  if (res.existed) await client.reset({ poolId: workerId });
   return res.existed;
 }
