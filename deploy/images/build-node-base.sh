@@ -19,7 +19,8 @@ if [ -n "$ort" ]; then
   done
 fi
 mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/home/node" "$ctx/rootfs/models"
-cp -L "$node_bin" "$ctx/rootfs/usr/local/bin/node"
+# rootfs-from-host.sh already copied the binary at its own path: link it, do not copy it twice.
+[ "$node_bin" = /usr/local/bin/node ] || ln -s "$node_bin" "$ctx/rootfs/usr/local/bin/node"
 [ -d /etc/ssl/certs ] && mkdir -p "$ctx/rootfs/etc/ssl" && cp -rL /etc/ssl/certs "$ctx/rootfs/etc/ssl/" 2>/dev/null || true
 cat > "$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch

@@ -1,0 +1,106 @@
+/**
+ * The distributed platform in containers (startPlatform): Redis and the five apps from the app
+ * image, Generate over gRPC on 127.0.0.1 returns the reference transformer's greedy tokens (compared
+ * only where the reference's top-2 logit gap clears the numerical tolerance), the HTTP front
+ * answers, and a worker container stopped mid-stream ends the request with UNAVAILABLE instead of a
+ * hang. Every container and the network are removed afterwards.
+ *
+ * Needs a Docker engine (skipped without one) and the app image: LLM_IMAGE (default
+ * llm-platform/app:local, built by deploy/images/build-app-image.sh); REDIS_IMAGE where no registry
+ * is reachable (deploy/images/build-redis-image.sh).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientError, Status, createChannel, createClient, type Channel } from 'nice-grpc';
+import { initModelDir } from '@llm/model';
+import { inference } from '@llm/proto';
+import { startPlatform, type StartedPlatform } from '../src';
+import { referenceGreedy, TIE_TOLERANCE } from './platform-reference';
+
+const engineUp = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 10_000 }).status === 0;
+const describeContainers = engineUp ? describe : describe.skip;
+if (!engineUp) process.stderr.write('platform.spec: no Docker engine answers; the container tests are skipped\n');
+
+jest.setTimeout(120_000);
+
+const PROMPT = [17, 301, 42, 99, 5];
+const NUM_GREEDY = 8;
+
+describeContainers('startPlatform: the distributed platform in containers', () => {
+  let dir: string;
+  let platform: StartedPlatform | undefined;
+  let channel: Channel;
+  let client: inference.InferenceClient;
+  let expected: { tokens: number[]; minMargin: number };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llm-platform-'));
+    const model = join(dir, 'model');
+    initModelDir(model, 'mixtral', { seed: 3 });
+    chmodSync(model, 0o755);
+    expected = await referenceGreedy(model, PROMPT, NUM_GREEDY);
+    platform = await startPlatform({ model, onProgress: (l) => process.stderr.write(`[platform] ${l}\n`) });
+    channel = createChannel(platform.grpcAddress);
+    client = createClient(inference.InferenceDefinition, channel);
+  }, 360_000);
+
+  afterAll(async () => {
+    channel?.close();
+    await platform?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    const left = spawnSync('docker', ['ps', '-aq', '--filter', 'label=llm-platform.service'], { encoding: 'utf8' }).stdout.trim();
+    expect(left).toBe('');
+  }, 60_000);
+
+  it('runs every service: Redis, kv-manager, tokenizer-service, router, attention-worker, both orchestrator roles', () => {
+    expect(Object.keys(platform?.containers ?? {}).sort()).toEqual(
+      ['attention-worker', 'kv-manager', 'orchestrator-api', 'orchestrator-scheduler', 'redis', 'router', 'tokenizer-service'].sort(),
+    );
+    expect(platform?.grpcAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('Generate over gRPC returns the reference greedy tokens', async () => {
+    expect(expected.minMargin).toBeGreaterThan(TIE_TOLERANCE); // the comparison is meaningful only away from near-ties
+    const tokens: number[] = [];
+    const stream = client.generate(
+      { promptTokenIds: PROMPT, sampling: { temperature: 0, maxTokens: NUM_GREEDY, ignoreEos: true } },
+      { signal: AbortSignal.timeout(60_000) },
+    );
+    for await (const msg of stream) tokens.push(...msg.tokenIds);
+    expect(tokens).toEqual(expected.tokens);
+  });
+
+  it('the OpenAI-compatible HTTP front answers /v1/models with the model', async () => {
+    const res = await fetch(`${platform?.httpUrl}/v1/models`, { signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: Array<{ id: string }> };
+    expect(body.data.map((m) => m.id)).toEqual(['default']); // the model directory's name in the container
+  });
+
+  it('a worker stopped mid-stream ends the request with UNAVAILABLE, not a hang', async () => {
+    const p = platform as StartedPlatform;
+    const stream = client.generate(
+      { promptTokenIds: PROMPT, sampling: { temperature: 0, maxTokens: 500, ignoreEos: true } },
+      { signal: AbortSignal.timeout(90_000) },
+    );
+    let received = 0;
+    let stopping: Promise<void> | undefined;
+    const outcome = await (async () => {
+      try {
+        for await (const msg of stream) {
+          received += msg.tokenIds.length;
+          stopping ??= p.stopService('attention-worker', 1_000);
+        }
+        return 'finished';
+      } catch (err) {
+        return err instanceof ClientError ? Status[err.code] : String(err);
+      }
+    })();
+    await stopping;
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(500);
+    expect(outcome).toBe('UNAVAILABLE');
+  });
+});
