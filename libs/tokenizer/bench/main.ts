@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { get_encoding } from 'tiktoken';
 import { getEncoding as jsGetEncoding } from 'js-tiktoken';
-import { getEncoding, trainBpe } from '@llm/tokenizer';
+import { getEncoding, trainBpe } from '../src';
 import { benchText } from './text';
 
 const ROOT = join(__dirname, '../../../..');

@@ -28,7 +28,8 @@ export function explainPieces(normalized: string, segments: readonly Segment[], 
   for (const [i, seg] of segments.entries()) {
     if (seg.special >= 0) {
       const name = ex.tokenName(seg.special);
-      pieces.push({ text: seg.text, special: true, initial: [name], merges: [], direct: true, ids: [seg.special], tokens: [name] });
+      const ids = [seg.special];
+      pieces.push({ text: seg.text, special: true, initial: [name], initialIds: ids, merges: [], direct: true, ids, tokens: [name] });
       continue;
     }
     for (const text of ex.split(seg.text, i)) pieces.push(explainPiece(text, ex));
@@ -39,15 +40,17 @@ export function explainPieces(normalized: string, segments: readonly Segment[], 
 function explainPiece(text: string, ex: PieceExplainer): ExplainedPiece {
   const merges: MergeStep[] = [];
   const { initial, ids, direct } = ex.bpePiece(text, (left, right, merged, rank, index) => {
-    merges.push({ left: ex.tokenName(left), right: ex.tokenName(right), merged: ex.tokenName(merged), rank, index, symbols: [] });
+    const names = { left: ex.tokenName(left), right: ex.tokenName(right), merged: ex.tokenName(merged) };
+    merges.push({ ...names, leftId: left, rightId: right, mergedId: merged, rank, index, symbols: [], symbolIds: [] });
   });
-  const initialNames = initial.map((id) => ex.tokenName(id));
   // replay the merges on the symbol list so each step shows the symbols after it
-  let symbols = initialNames;
+  let symbolIds = initial.slice();
   for (const m of merges) {
-    symbols = symbols.slice();
-    symbols.splice(m.index, 2, m.merged);
-    m.symbols = symbols;
+    symbolIds = symbolIds.slice();
+    symbolIds.splice(m.index, 2, m.mergedId);
+    m.symbolIds = symbolIds;
+    m.symbols = symbolIds.map((id) => ex.tokenName(id));
   }
-  return { text, special: false, initial: initialNames, merges, direct, ids, tokens: ids.map((id) => ex.tokenName(id)) };
+  const tokens = ids.map((id) => ex.tokenName(id));
+  return { text, special: false, initial: initial.map((id) => ex.tokenName(id)), initialIds: initial, merges, direct, ids, tokens };
 }

@@ -10,6 +10,8 @@
  * Reference: openai/tiktoken load.py load_tiktoken_bpe; js-tiktoken core.ts.
  */
 
+import { TokenizerError } from './errors';
+
 export type EncodingName = 'r50k_base' | 'p50k_base' | 'cl100k_base' | 'o200k_base';
 export const ENCODING_NAMES: readonly EncodingName[] = ['r50k_base', 'p50k_base', 'cl100k_base', 'o200k_base'];
 
@@ -30,7 +32,7 @@ interface JsTiktokenRanks {
 /** Reads an encoding's rank data from the js-tiktoken package. */
 export function loadEncodingData(name: string): RankData {
   if (!(ENCODING_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`unknown encoding ${JSON.stringify(name)} (expected one of ${ENCODING_NAMES.join(', ')})`);
+    throw new TokenizerError(`unknown encoding ${JSON.stringify(name)} (expected one of ${ENCODING_NAMES.join(', ')})`, 'NOT_FOUND');
   }
   let mod: JsTiktokenRanks & { default?: JsTiktokenRanks };
   try {

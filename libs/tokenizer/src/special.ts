@@ -7,6 +7,7 @@
  * What it is not: encoding of the ordinary text between specials.
  * Reference: openai/tiktoken tiktoken/core.py Encoding.encode.
  */
+import { TokenizerError } from './errors';
 import type { SpecialSet } from './types';
 
 /** A piece of text between specials, or an allowed special token. */
@@ -44,7 +45,7 @@ export function resolveSpecial(
 ): Set<string> {
   const allowed = toSet(allowedSpecial ?? defaultAllowed, specials);
   for (const t of allowed) {
-    if (!specials.has(t)) throw new Error(`allowedSpecial: ${JSON.stringify(t)} is not a special token of this tokenizer`);
+    if (!specials.has(t)) throw new TokenizerError(`allowedSpecial: ${JSON.stringify(t)} is not a special token of this tokenizer`);
   }
   let disallowed: Set<string>;
   if (disallowedSpecial === undefined || disallowedSpecial === 'all') {
@@ -56,7 +57,7 @@ export function resolveSpecial(
     const re = specialRegex(disallowed);
     const m = re ? re.exec(text) : null;
     if (m) {
-      throw new Error(
+      throw new TokenizerError(
         `text contains the disallowed special token ${JSON.stringify(m[0])} at offset ${m.index}; ` +
           'pass it in allowedSpecial to encode it as a special token, or disallowedSpecial: [] to encode it as plain text',
       );

@@ -8,6 +8,7 @@
  * What it is not: the rank data itself (read from the js-tiktoken package at run time).
  * Reference: openai/tiktoken core.py (Encoding) and src/lib.rs (CoreBPE).
  */
+import { TokenizerError } from './errors';
 import { ByteBpe, pairsFromRanks } from './byte-bpe';
 import { byteLevelToBytes, bytesToByteLevel, concatBytes, utf8Decode } from './bytes';
 import type { ByteTable } from './byte-table';
@@ -71,7 +72,7 @@ export class TiktokenTokenizer implements Tokenizer {
     if (b) return b;
     const special = this.specialById.get(id);
     if (special !== undefined) return new TextEncoder().encode(special);
-    throw new Error(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1}, without holes)`);
+    throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1}, without holes)`);
   }
 
   decodeBytes(ids: readonly number[], opts: DecodeOptions = {}): Uint8Array {
@@ -105,6 +106,10 @@ export class TiktokenTokenizer implements Tokenizer {
     const b = this.bpe.tokenBytes[id];
     if (b) return bytesToByteLevel(b);
     return this.specialById.get(id);
+  }
+
+  tokenText(id: number): string {
+    return utf8Decode(this.bytesOf(id));
   }
 
   explain(text: string, opts: EncodeOptions = {}): Explanation {

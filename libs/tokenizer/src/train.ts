@@ -12,6 +12,7 @@
  * huggingface/tokenizers models/bpe/trainer.rs.
  */
 import { concatBytes, utf8Encode } from './bytes';
+import { TokenizerError } from './errors';
 import { RegexSplitter } from './splitter';
 
 /** GPT-2's split pattern (the Hugging Face ByteLevel pre-tokenizer's regex). */
@@ -48,6 +49,24 @@ interface Words {
 
 /** Learns byte-level BPE merges from `corpus` up to exactly `opts.vocabSize` ids. */
 export function trainBpe(corpus: string, opts: TrainOptions): TrainedBpe {
+  const steps = trainSteps(corpus, opts);
+  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+}
+
+/**
+ * trainBpe that yields to the event loop between batches of merges, so a server stays
+ * responsive and progress can be streamed while it trains. Same result as trainBpe.
+ */
+export async function trainBpeAsync(corpus: string, opts: TrainOptions): Promise<TrainedBpe> {
+  const steps = trainSteps(corpus, opts);
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The training loop as a generator: yields after every batch of merges (~1% of them). */
+function* trainSteps(corpus: string, opts: TrainOptions): Generator<number, TrainedBpe, void> {
   const specials = opts.specialTokens ?? [];
   const pattern = opts.pattern ?? GPT2_PATTERN;
   validate(opts, specials);
@@ -65,7 +84,7 @@ export function trainBpe(corpus: string, opts: TrainOptions): TrainedBpe {
   while (merges.length < numMerges) {
     const key = popBest(heap, counts);
     if (key < 0) {
-      throw new Error(
+      throw new TokenizerError(
         `trainBpe: the corpus has only enough distinct pairs for ${merges.length} merges, ` +
           `vocabSize ${opts.vocabSize} needs ${numMerges} (use a larger corpus or a smaller vocabSize)`,
       );
@@ -76,7 +95,10 @@ export function trainBpe(corpus: string, opts: TrainOptions): TrainedBpe {
     merges.push([a, b]);
     tokenBytes.push(concatBytes([tokenBytes[a], tokenBytes[b]]));
     applyMerge(words, a, b, id, counts, where, heap);
-    if (opts.onProgress && (merges.length % step === 0 || merges.length === numMerges)) opts.onProgress(merges.length, numMerges);
+    if (merges.length % step === 0 || merges.length === numMerges) {
+      opts.onProgress?.(merges.length, numMerges);
+      yield merges.length;
+    }
   }
   return {
     vocabSize: opts.vocabSize,
@@ -89,11 +111,11 @@ export function trainBpe(corpus: string, opts: TrainOptions): TrainedBpe {
 
 function validate(opts: TrainOptions, specials: string[]): void {
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 256 + specials.length) {
-    throw new Error(`trainBpe: vocabSize must be an integer >= ${256 + specials.length} (256 bytes + special tokens), got ${opts.vocabSize}`);
+    throw new TokenizerError(`trainBpe: vocabSize must be an integer >= ${256 + specials.length} (256 bytes + special tokens), got ${opts.vocabSize}`);
   }
-  if (opts.vocabSize > KEY) throw new Error(`trainBpe: vocabSize must be at most ${KEY}, got ${opts.vocabSize}`);
+  if (opts.vocabSize > KEY) throw new TokenizerError(`trainBpe: vocabSize must be at most ${KEY}, got ${opts.vocabSize}`);
   if (new Set(specials).size !== specials.length || specials.some((s) => s.length === 0)) {
-    throw new Error('trainBpe: specialTokens must be distinct non-empty strings');
+    throw new TokenizerError('trainBpe: specialTokens must be distinct non-empty strings');
   }
 }
 

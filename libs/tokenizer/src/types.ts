@@ -36,11 +36,16 @@ export interface MergeStep {
   left: string;
   right: string;
   merged: string;
+  leftId: number;
+  rightId: number;
+  mergedId: number;
   rank: number;
   /** Index of the left symbol in the piece's symbol list just before the merge. */
   index: number;
   /** The piece's symbols after this merge. */
   symbols: string[];
+  /** Their ids. */
+  symbolIds: number[];
 }
 
 /** One pre-tokenized piece and how BPE turned it into tokens. */
@@ -50,6 +55,7 @@ export interface ExplainedPiece {
   special: boolean;
   /** Initial symbols (bytes or characters, in the vocabulary's spelling). */
   initial: string[];
+  initialIds: number[];
   merges: MergeStep[];
   /** True when the whole piece was found in the vocabulary (no merges applied). */
   direct: boolean;
@@ -81,7 +87,10 @@ export interface Tokenizer {
    */
   streamBytes(id: number, position: number, opts?: DecodeOptions): Uint8Array;
   tokenToId(token: string): number | undefined;
+  /** The token's spelling in the vocabulary ("Ġthe" for byte-level vocabularies). */
   idToToken(id: number): string | undefined;
+  /** The token as display text: its bytes as UTF-8 (U+FFFD where not valid alone) or its string. */
+  tokenText(id: number): string;
   /** Pre-tokenized pieces and the merges applied to each. */
   explain(text: string, opts?: EncodeOptions): Explanation;
 }

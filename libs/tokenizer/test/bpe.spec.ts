@@ -34,7 +34,7 @@ describe('mergeSymbols', () => {
         const heap = mergeSymbols(ids.slice(), pairs);
         expect(heap).toEqual(byScan(ids, pairs));
       }),
-      { numRuns: 200 },
+      { numRuns: 60 },
     );
   });
 

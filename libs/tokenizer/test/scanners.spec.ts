@@ -29,7 +29,7 @@ describe.each([
 
   it('splits random strings like the regex', () => {
     const arb = fc.array(fc.constantFrom(...ALPHABET, ...EXTRA), { maxLength: 30 }).map((a) => a.join(''));
-    fc.assert(fc.property(arb, (s) => expect(split(scanner, s)).toEqual(split(regex, s))), { numRuns: 3000 });
+    fc.assert(fc.property(arb, (s) => expect(split(scanner, s)).toEqual(split(regex, s))), { numRuns: 1000 });
   });
 });
 

@@ -18,7 +18,7 @@ describe('StreamDecoder', () => {
         expect(deltas.join('') + d.flush()).toBe(s);
         for (const delta of deltas) expect(delta).not.toContain('\ufffd');
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 

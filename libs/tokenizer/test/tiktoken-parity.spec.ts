@@ -36,7 +36,7 @@ describe.each(ENCODING_NAMES)('%s', (name) => {
         expect(enc.encodeOrdinary(s)).toEqual(Array.from(ref().encode_ordinary(s)));
         expect(enc.decode(enc.encode(s, { disallowedSpecial: [] }))).toBe(s);
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 

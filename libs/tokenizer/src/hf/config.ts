@@ -72,6 +72,15 @@ function tokenName(o: Record<string, Json>, key: string): string | null {
   throw new TokenizerJsonError(`tokenizer_config.json ${key}`, 'a string, {"content": string} or null', v);
 }
 
+/**
+ * The documented default for models without a chat_template: ChatML,
+ *   <|im_start|>{role}\n{content}<|im_end|>\n   per message, then <|im_start|>assistant\n
+ * when a generation prompt is asked for.
+ */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
 export interface ChatTemplateOptions {
   addGenerationPrompt?: boolean;
   /** Use a named template instead of the default one. */

@@ -11,6 +11,7 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 export type JsonObject = { [k: string]: Json };
 
 export class TokenizerJsonError extends Error {
+  readonly code = 'INVALID_ARGUMENT';
   constructor(path: string, expected: string, got?: unknown) {
     const shown = got === undefined ? 'missing' : JSON.stringify(got)?.slice(0, 60);
     super(`tokenizer.json: ${path} must be ${expected} (got ${shown})`);

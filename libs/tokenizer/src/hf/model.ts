@@ -10,6 +10,7 @@
  * continuing_subword_prefix / end_of_word_suffix (reported as unsupported).
  * Reference: huggingface/tokenizers src/models/bpe/model.rs and word.rs.
  */
+import { TokenizerError } from '../errors';
 import { ByteBpe } from '../byte-bpe';
 import { mergeSymbols, type MergeObserver } from '../bpe';
 import { byteLevelToBytes, utf8Encode } from '../bytes';
@@ -130,7 +131,7 @@ export class HfBpeModel {
           continue;
         }
       }
-      if (this.unkId < 0) throw new Error(`tokenizer.json: cannot encode ${JSON.stringify(ch)}: not in model.vocab and model.unk_token is null`);
+      if (this.unkId < 0) throw new TokenizerError(`tokenizer.json: cannot encode ${JSON.stringify(ch)}: not in model.vocab and model.unk_token is null`);
       if (!(this.fuseUnk && lastUnk)) out.push(this.unkId);
       lastUnk = true;
     }

@@ -10,6 +10,7 @@
  * Reference: huggingface/tokenizers src/tokenizer/mod.rs (encode pipeline) and
  * added_vocabulary.rs (lstrip/rstrip, split before normalization).
  */
+import { TokenizerError } from '../errors';
 import { utf8Decode } from '../bytes';
 import { explainPieces } from '../explain';
 import { resolveSpecial, splitOnSpecials, type Segment } from '../special';
@@ -124,7 +125,7 @@ export class HfTokenizer implements Tokenizer {
       }
       const t = this.model.idToToken[id];
       if (t === undefined || !Number.isInteger(id)) {
-        throw new Error(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
+        throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
       }
       out.push(t);
     }
@@ -156,6 +157,16 @@ export class HfTokenizer implements Tokenizer {
 
   idToToken(id: number): string | undefined {
     return this.added.get(id)?.content ?? this.model.idToToken[id];
+  }
+
+  tokenText(id: number): string {
+    const added = this.added.get(id);
+    if (added) return added.content;
+    const bytes = this.model.byteBpe?.tokenBytes[id];
+    if (bytes) return utf8Decode(bytes);
+    const t = this.model.idToToken[id];
+    if (t === undefined) throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
+    return t;
   }
 
   explain(text: string, opts: EncodeOptions = {}): Explanation {
