@@ -5,8 +5,8 @@
  * (deploy/Dockerfile) on a private Docker network, with the model directory mounted read-only at
  * /models/default. Returns the orchestrator's gRPC and HTTP endpoints on 127.0.0.1.
  *
- *   stage 1:  redis   kv-manager   tokenizer-service   router (MoE only)     (in parallel)
- *   stage 2:  attention-worker  --registers its pool with-->  kv-manager
+ *   stage 1:  redis   kv-manager   router (MoE only)                         (in parallel)
+ *   stage 2:  attention-worker (registers its pool with the kv-manager)   tokenizer-service (Redis)
  *   stage 3:  orchestrator --role scheduler   orchestrator --role api          (in parallel)
  *
  * Services reach each other by container IP on the network, not by name: engines started with
@@ -129,9 +129,8 @@ class PlatformRun {
   async startAll(): Promise<void> {
     this.network = await new Network().start();
     const withRouter = this.options.router ?? hasExperts(this.modelDir);
-    const stage1: PlatformService[] = ['redis', 'kv-manager', 'tokenizer-service', ...(withRouter ? (['router'] as const) : [])];
-    await this.startStage(stage1);
-    await this.startStage(['attention-worker']);
+    await this.startStage(['redis', 'kv-manager', ...(withRouter ? (['router'] as const) : [])]);
+    await this.startStage(['attention-worker', 'tokenizer-service']);
     await this.startStage(['orchestrator-scheduler', 'orchestrator-api']);
     const api = this.containers['orchestrator-api'] as StartedTestContainer;
     await waitForPort('127.0.0.1', api.getMappedPort(PORTS.orchestrator), 10_000);
@@ -192,14 +191,18 @@ class PlatformRun {
     return c.getIpAddress((this.network as StartedNetwork).getName());
   }
 
+  private redisUrl(): string {
+    return `redis://${this.ip('redis')}:${PORTS.redis}`;
+  }
+
   /** Command, environment (the apps' env names, ARCHITECTURE.md's ports) and exposed ports of an app service. */
   private appSpec(service: Exclude<PlatformService, 'redis'>): [string[], Record<string, string>, number[]] {
     const base = { HOST: '0.0.0.0', MODEL_DIR: MODEL_PATH };
     switch (service) {
       case 'kv-manager':
         return [['kv-manager'], { ...base, GRPC_PORT: String(PORTS.kv) }, []];
-      case 'tokenizer-service':
-        return [['tokenizer-service'], { ...base, GRPC_PORT: String(PORTS.tokenizer) }, []];
+      case 'tokenizer-service': // serves the model's tokenizer.json (MODEL); Train runs as BullMQ jobs
+        return [['tokenizer-service'], { ...base, MODEL: MODEL_PATH, GRPC_PORT: String(PORTS.tokenizer), REDIS_URL: this.redisUrl() }, []];
       case 'router':
         return [['router'], { ...base, GRPC_PORT: String(PORTS.router), THREADS: '1' }, []];
       case 'attention-worker': {
@@ -215,7 +218,7 @@ class PlatformRun {
           ROLE: role,
           GRPC_PORT: String(PORTS.orchestrator),
           HTTP_PORT: role === 'api' ? String(PORTS.http) : '-1',
-          REDIS_URL: `redis://${this.ip('redis')}:${PORTS.redis}`,
+          REDIS_URL: this.redisUrl(),
           KV_MANAGER_ADDRESS: `${this.ip('kv-manager')}:${PORTS.kv}`,
           WORKER_ADDRESS: `${this.ip('attention-worker')}:${PORTS.worker}`,
           TOKENIZER_ADDRESS: `${this.ip('tokenizer-service')}:${PORTS.tokenizer}`,
