@@ -31,7 +31,9 @@ async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 20));
 }
 
-function req(partial: Partial<inference.GenerateRequest> & { sampling?: Partial<inference.SamplingParams> }): inference.GenerateRequest {
+type PartialRequest = Omit<Partial<inference.GenerateRequest>, 'sampling'> & { sampling?: Partial<inference.SamplingParams> };
+
+function req(partial: PartialRequest): inference.GenerateRequest {
   return inference.GenerateRequest.fromPartial(partial);
 }
 
@@ -134,7 +136,7 @@ describe('embedded Generate', () => {
 });
 
 describe('bad input', () => {
-  const cases: [string, Partial<inference.GenerateRequest> & { sampling?: Partial<inference.SamplingParams> }, string][] = [
+  const cases: [string, PartialRequest, string][] = [
     ['empty prompt', { prompt: '' }, "field 'prompt'"],
     ['prompt longer than the context', { promptTokenIds: new Array(300).fill(5) }, "field 'prompt_token_ids'"],
     ['max_tokens 0', { prompt: 'hi', sampling: { maxTokens: 0 } }, "field 'sampling.max_tokens'"],

@@ -27,6 +27,13 @@ async function post(path: string, body: unknown): Promise<Response> {
   return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
+/** OpenAI JSON bodies, read loosely as the SDKs do. */
+type Json = any;
+
+async function json(res: Response): Promise<Json> {
+  return res.json();
+}
+
 /** Parses an SSE body into its data payloads (the last is [DONE]). */
 function sseEvents(text: string): string[] {
   return text
@@ -40,7 +47,7 @@ describe('/v1/completions', () => {
     const body = { model: 'tiny-llama', prompt: 'The quick brown', max_tokens: 8, temperature: 0, ignore_eos: true };
     const res = await post('/v1/completions', body);
     expect(res.status).toBe(200);
-    const whole = await res.json();
+    const whole = await json(res);
     expect(whole).toMatchObject({ object: 'text_completion', model: 'tiny-llama', choices: [{ index: 0, finish_reason: 'length', logprobs: null }] });
     expect(whole.usage.completion_tokens).toBe(8);
     expect(whole.usage.total_tokens).toBe(whole.usage.prompt_tokens + 8);
@@ -48,7 +55,7 @@ describe('/v1/completions', () => {
     expect(streamed.headers.get('content-type')).toBe('text/event-stream');
     const events = sseEvents(await streamed.text());
     expect(events[events.length - 1]).toBe('[DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Json);
     const usage = chunks.pop();
     // The second run of the same prompt hits the prefix cache (one full block of 4 tokens).
     expect(usage.usage).toEqual({ ...whole.usage, prompt_tokens_details: { cached_tokens: 4 } });
@@ -58,7 +65,7 @@ describe('/v1/completions', () => {
 
   it('takes the prompt as token ids and returns logprobs when asked', async () => {
     const res = await post('/v1/completions', { prompt: [5, 17, 42, 99], max_tokens: 3, temperature: 0, logprobs: 2, ignore_eos: true });
-    const whole = await res.json();
+    const whole = await json(res);
     expect(whole.usage.prompt_tokens).toBe(4);
     const lp = whole.choices[0].logprobs;
     expect(lp.tokens).toHaveLength(3);
@@ -79,13 +86,13 @@ describe('/v1/chat/completions', () => {
   it('renders the default ChatML template and answers as the assistant', async () => {
     const messages = [{ role: 'user', content: 'Say something' }];
     const res = await post('/v1/chat/completions', { messages, max_tokens: 5, temperature: 0 });
-    const whole = await res.json();
+    const whole = await json(res);
     expect(whole).toMatchObject({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant' } }] });
     const prompt = new Template(DEFAULT_CHAT_TEMPLATE).render({ messages, add_generation_prompt: true });
     expect(prompt).toBe('<|im_start|>user\nSay something<|im_end|>\n<|im_start|>assistant\n');
     expect(whole.usage.prompt_tokens).toBe(p.orch.facts.tokenizer.encode(prompt, { addSpecialTokens: false }).length);
     const streamed = await post('/v1/chat/completions', { messages, max_tokens: 5, temperature: 0, stream: true });
-    const chunks = sseEvents(await streamed.text()).slice(0, -1).map((e) => JSON.parse(e));
+    const chunks = sseEvents(await streamed.text()).slice(0, -1).map((e) => JSON.parse(e) as Json);
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(whole.choices[0].message.content);
   });
@@ -93,7 +100,7 @@ describe('/v1/chat/completions', () => {
 
 describe('other routes', () => {
   it('lists the model, answers health and exposes Prometheus metrics', async () => {
-    expect(await (await fetch(`${base}/v1/models`)).json()).toMatchObject({ object: 'list', data: [{ id: 'tiny-llama', object: 'model' }] });
+    expect(await json(await fetch(`${base}/v1/models`))).toMatchObject({ object: 'list', data: [{ id: 'tiny-llama', object: 'model' }] });
     expect((await fetch(`${base}/health`)).status).toBe(200);
     await post('/v1/completions', { prompt: 'hi', max_tokens: 2 });
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -114,8 +121,8 @@ describe('HTTP errors', () => {
   it.each(cases)('%s -> %i with the OpenAI error shape', async (_name, body, status, param) => {
     const res = await post('/v1/completions', body);
     expect(res.status).toBe(status);
-    const json = await res.json();
-    expect(json.error).toMatchObject({ message: expect.any(String), type: expect.any(String), param });
+    const body2 = await json(res);
+    expect(body2.error).toMatchObject({ message: expect.any(String), type: expect.any(String), param });
   });
 
   it('a client that disconnects mid-stream cancels the request (blocks freed)', async () => {

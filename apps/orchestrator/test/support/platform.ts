@@ -1,7 +1,7 @@
 /*
  * An in-test platform built ONLY from the pure libraries: a kv-manager implementation over
- * libs/kv's KvPools and a worker implementation over libs/model's ModelRunner (TS backend), both
- * behind libs/platform's in-process transport, plus the orchestrator under test wired to them.
+ * libs/kv's KvPools and a worker implementation over libs/model's ModelRunner (TS backend; both
+ * in bench/services.ts, which the benchmark shares), behind libs/platform's in-process transport, plus the orchestrator under test wired to them.
  * The model is a tiny random llama written by initModelDir (with its byte-level BPE tokenizer).
  *
  * What it is not: the real apps/kv-manager or apps/attention-worker (the orchestrator may not
@@ -11,10 +11,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvPools } from '@llm/kv';
-import { bytesPerBlock, createModelRunner, initModelDir, loadModelDir, type LoadedModel, type ModelRunner, type StepInput } from '@llm/model';
-import { createInProcessClient, loadConfig, type Client, type ServiceImplementation } from '@llm/platform';
+import { bytesPerBlock, createModelRunner, initModelDir, loadModelDir, type LoadedModel, type ModelRunner } from '@llm/model';
+import { createInProcessClient, loadConfig, type Client } from '@llm/platform';
 import { kv, worker } from '@llm/proto';
 import { createOrchestrator, orchestratorConfigSchema, type Orchestrator, type OrchestratorConfig } from '../../src';
+import { kvImplementation, workerImplementation } from '../../bench/services';
+
+export { kvImplementation, workerImplementation };
 
 export const MODEL_OVERRIDES = { vocab_size: 384, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, max_position_embeddings: 256 };
 
@@ -29,82 +32,6 @@ export function modelDir(seed = 0): string {
     modelDirs.set(seed, dir);
   }
   return dir;
-}
-
-type KvImpl = ServiceImplementation<kv.KvManagerDefinition>;
-
-/** llm.kv.v1.KvManager over KvPools (the subset the orchestrator calls, plus Stats). */
-export function kvImplementation(pools: KvPools): KvImpl {
-  return {
-    async registerPool(req) {
-      return { existed: pools.registerPool(req.poolId, { numBlocks: req.numBlocks, blockSize: req.blockSizeTokens }) };
-    },
-    async allocateSlots(req) {
-      const out = pools.allocateSlots(
-        req.poolId,
-        req.sequences.map((s) => ({ seqId: s.seqId, newTokenIds: s.newTokenIds, salt: s.cacheSalt, numTokensToCompute: s.numTokensToCompute })),
-        { owner: req.ownerId || undefined, commit: req.commitSeqIds },
-      );
-      return {
-        sequences: out.map((a) => ({
-          seqId: a.seqId,
-          status: a.ok ? kv.AllocationStatus.ALLOCATION_STATUS_OK : kv.AllocationStatus.ALLOCATION_STATUS_OUT_OF_BLOCKS,
-          blockIds: a.blockTable,
-          numComputedTokens: a.numComputedTokens,
-          numTokens: a.numTokens,
-        })),
-        copies: out.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst }))),
-      };
-    },
-    async free(req) {
-      return { numBlocksReleased: pools.free(req.poolId, req.seqIds) };
-    },
-    async renewLease(req) {
-      return { numSequencesExpiredTotal: pools.renewLease(req.ownerId, req.ttlMs) };
-    },
-  };
-}
-
-/** llm.worker.v1.Worker over a ModelRunner. */
-export function workerImplementation(runner: ModelRunner, model: LoadedModel, workerId: string): ServiceImplementation<worker.WorkerDefinition> {
-  return {
-    async step(req) {
-      const input: StepInput = {
-        stepId: BigInt(req.stepId),
-        sequences: req.sequences.map((s) => ({
-          seqId: s.seqId,
-          tokenIds: s.tokenIds,
-          startPosition: s.startPosition,
-          blockIds: s.blockIds,
-          sample: s.sample,
-          state: s.state && {
-            params: { ...(s.state.params as worker.SamplingParams), logitBias: new Map(Object.entries(s.state.params?.logitBias ?? {}).map(([k, v]) => [Number(k), v])) },
-            promptTokenIds: s.state.promptTokenIds,
-            outputTokenIds: s.state.outputTokenIds,
-          },
-          appendedOutputTokenIds: s.appendedOutputTokenIds,
-        })),
-        copies: req.copies.map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
-        releaseSeqIds: req.releaseSeqIds,
-      };
-      const out = await runner.step(input);
-      return {
-        outputs: out.outputs.map((o) => ({ seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs })),
-        numTokens: out.numTokens,
-        forwardNs: Number(out.forwardNs),
-        stepNs: Number(out.stepNs),
-      };
-    },
-    async getModelInfo() {
-      const c = model.config;
-      return {
-        workerId, modelId: 'tiny-llama', architecture: c.architecture, vocabSize: c.vocabSize, maxPositionEmbeddings: c.maxPositions,
-        numLayers: c.numLayers, hiddenSize: c.hiddenSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads,
-        numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: 'ts', eosTokenIds: c.eosTokenIds,
-        bosTokenId: c.bosTokenId ?? undefined, maxBatchSequences: runner.limits.maxBatchSequences, maxBatchTokens: runner.limits.maxBatchTokens,
-      };
-    },
-  };
 }
 
 export interface TestWorker {

@@ -1,0 +1,107 @@
+/*
+ * Service implementations built ONLY from the pure libraries, shared by the orchestrator's tests
+ * and benchmark: llm.kv.v1.KvManager over libs/kv's KvPools and llm.worker.v1.Worker over
+ * libs/model's ModelRunner, field for field. Serve them with startGrpcServer or wrap them with
+ * createInProcessClient.
+ *
+ * What it is not: apps/kv-manager or apps/attention-worker (an app may not import another app);
+ * no lease sweeping timer, no metrics, no validation beyond the libraries' own.
+ */
+import type { KvPools } from '@llm/kv';
+import type { LoadedModel, ModelRunner, StepInput } from '@llm/model';
+import type { ServiceImplementation } from '@llm/platform';
+import { kv, worker } from '@llm/proto';
+
+type KvImpl = ServiceImplementation<kv.KvManagerDefinition>;
+
+/** llm.kv.v1.KvManager over KvPools, field for field. */
+export function kvImplementation(pools: KvPools): KvImpl {
+  return {
+    async registerPool(req) {
+      return { existed: pools.registerPool(req.poolId, { numBlocks: req.numBlocks, blockSize: req.blockSizeTokens }) };
+    },
+    async allocateSlots(req) {
+      const out = pools.allocateSlots(
+        req.poolId,
+        req.sequences.map((s) => ({ seqId: s.seqId, newTokenIds: s.newTokenIds, salt: s.cacheSalt, numTokensToCompute: s.numTokensToCompute })),
+        { owner: req.ownerId || undefined, commit: req.commitSeqIds },
+      );
+      return {
+        sequences: out.map((a) => ({
+          seqId: a.seqId,
+          status: a.ok ? kv.AllocationStatus.ALLOCATION_STATUS_OK : kv.AllocationStatus.ALLOCATION_STATUS_OUT_OF_BLOCKS,
+          blockIds: a.blockTable,
+          numComputedTokens: a.numComputedTokens,
+          numTokens: a.numTokens,
+        })),
+        copies: out.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst }))),
+      };
+    },
+    async free(req) {
+      return { numBlocksReleased: pools.free(req.poolId, req.seqIds) };
+    },
+    async renewLease(req) {
+      return { numSequencesExpiredTotal: pools.renewLease(req.ownerId, req.ttlMs) };
+    },
+    async fork(req) {
+      const out = pools.fork(req.poolId, req.parentSeqId, req.childSeqIds, { childOwner: req.ownerId || undefined });
+      return { blockIds: out[0]?.blockTable ?? [] };
+    },
+    async getBlockTable(req) {
+      const t = pools.getBlockTable(req.poolId, req.seqId);
+      return { blockIds: t.blockTable, numTokens: t.numTokens, numComputedTokens: t.numComputedTokens };
+    },
+    async stats(req) {
+      const s = req.poolId ? pools.stats(req.poolId) : pools.statsAll();
+      return {
+        numBlocks: s.numBlocks, numUsedBlocks: s.numUsedBlocks, numFreeBlocks: s.numFreeBlocks, numCachedBlocks: s.numCachedFreeBlocks,
+        numSequences: s.numSequences, prefixHitRate: s.prefixHitRate, internalFragmentationSlots: s.numWastedSlots, blockSizeTokens: s.blockSize,
+      };
+    },
+    async reset(req) {
+      return { numSequencesFreed: pools.reset(req.poolId) };
+    },
+  };
+}
+
+/** llm.worker.v1.Worker over a ModelRunner. */
+export function workerImplementation(runner: ModelRunner, model: LoadedModel, workerId: string): ServiceImplementation<worker.WorkerDefinition> {
+  return {
+    async step(req) {
+      const input: StepInput = {
+        stepId: BigInt(req.stepId),
+        sequences: req.sequences.map((s) => ({
+          seqId: s.seqId,
+          tokenIds: s.tokenIds,
+          startPosition: s.startPosition,
+          blockIds: s.blockIds,
+          sample: s.sample,
+          state: s.state && {
+            params: { ...(s.state.params as worker.SamplingParams), logitBias: new Map(Object.entries(s.state.params?.logitBias ?? {}).map(([k, v]) => [Number(k), v])) },
+            promptTokenIds: s.state.promptTokenIds,
+            outputTokenIds: s.state.outputTokenIds,
+          },
+          appendedOutputTokenIds: s.appendedOutputTokenIds,
+        })),
+        copies: req.copies.map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
+        releaseSeqIds: req.releaseSeqIds,
+      };
+      const out = await runner.step(input);
+      return {
+        outputs: out.outputs.map((o) => ({ seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs })),
+        numTokens: out.numTokens,
+        forwardNs: Number(out.forwardNs),
+        stepNs: Number(out.stepNs),
+      };
+    },
+    async getModelInfo() {
+      const c = model.config;
+      return {
+        workerId, modelId: 'tiny-llama', architecture: c.architecture, vocabSize: c.vocabSize, maxPositionEmbeddings: c.maxPositions,
+        numLayers: c.numLayers, hiddenSize: c.hiddenSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads,
+        numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: 'ts', eosTokenIds: c.eosTokenIds,
+        bosTokenId: c.bosTokenId ?? undefined, maxBatchSequences: runner.limits.maxBatchSequences, maxBatchTokens: runner.limits.maxBatchTokens,
+      };
+    },
+  };
+}
