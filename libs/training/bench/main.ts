@@ -85,7 +85,7 @@ async function throughput(label: string, sets: string[], engine: MatmulEngine, s
 async function benchThroughput(ort: OrtEngine): Promise<void> {
   console.log('## training throughput, gpt2 architecture, B=8 T=128, AdamW, 2 threads');
   const small = ['n_embd=128', 'n_layer=4', 'n_head=4', 'n_inner=512'];
-  const base = await throughput('1M js', small, new JsEngine(), 2);
+  const base = await throughput('1M js', small, new JsEngine(), 1);
   const r1 = await throughput('1M ort', small, ort, 8);
   const r10 = await throughput('10M ort', ['n_embd=320', 'n_layer=7', 'n_head=5', 'n_inner=1280'], ort, 4);
   const row = (name: string, r: Throughput, extra = ''): void =>
