@@ -7,7 +7,8 @@
  * For 1, 8 and 32 concurrent clients (greedy, 32-token prompts, 16 output tokens): output
  * tokens/s and time to first token p50/p99. Then the prefix-cache speed-up on a shared-prefix
  * workload (embedded: the same requests with caching defeated by distinct cache salts vs shared),
- * and the distributed/embedded throughput ratio, both measured in this run.
+ * and the distributed/embedded throughput ratio, both measured in this run. Leases are long here
+ * because the worker computes in this same process, so a long prefill step delays the renewal timer.
  * Progress goes to stderr. What it is not: a kernel benchmark (apps/attention-worker has one).
  */
 import { KvPools } from '@llm/kv';
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const pools = new KvPools();
   pools.registerPool('worker-0', { numBlocks: runner.pool.numBlocks, blockSize: BLOCK_SIZE });
   const kvImpl = kvImplementation(pools);
-  const workerImpl = workerImplementation(runner, model, 'worker-0');
+  const workerImpl = workerImplementation(runner, model, 'worker-0', 'smollm-135m-shape');
 
   const embedded = await createOrchestrator(config({ model: dir }), { kv: createInProcessClient(kv.KvManagerDefinition, kvImpl), worker: createInProcessClient(worker.WorkerDefinition, workerImpl) });
   const embGen: GenerateFn = (r) => embedded.inference.generate(r);
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
   const workerServer = await startGrpcServer({ port: 0, services: [{ definition: worker.WorkerDefinition, implementation: workerImpl }] });
   const kvConn = connectGrpc(kv.KvManagerDefinition, kvServer.address);
   const workerConn = connectGrpc(worker.WorkerDefinition, workerServer.address);
-  const dist = await createOrchestrator(config({ model: dir, redisUrl: redis.url, queuePrefix: `bench${process.pid}` }), { kv: kvConn.client, worker: workerConn.client });
+  const dist = await createOrchestrator(config({ model: dir, redisUrl: redis.url, queuePrefix: `bench${process.pid}`, leaseTtlMs: 300_000 }), { kv: kvConn.client, worker: workerConn.client });
   const front = await startGrpcServer({ port: 0, services: [{ definition: inference.InferenceDefinition, implementation: dist.inference }] });
   const client = connectGrpc(inference.InferenceDefinition, front.address);
   const distRes = await runLoads('distributed', (r) => client.client.generate(r));

@@ -9,14 +9,29 @@
  */
 import type { KvPools } from '@llm/kv';
 import type { LoadedModel, ModelRunner, StepInput } from '@llm/model';
-import type { ServiceImplementation } from '@llm/platform';
+import { toServerError, type ServiceImplementation } from '@llm/platform';
 import { kv, worker } from '@llm/proto';
 
 type KvImpl = ServiceImplementation<kv.KvManagerDefinition>;
 
+/** Library errors (KvError, RunnerError carry a status name as `code`) become gRPC status errors. */
+function mapped<T extends object>(impl: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl)) {
+    out[name] = async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        throw toServerError(err);
+      }
+    };
+  }
+  return out as T;
+}
+
 /** llm.kv.v1.KvManager over KvPools, field for field. */
 export function kvImplementation(pools: KvPools): KvImpl {
-  return {
+  return mapped<KvImpl>({
     async registerPool(req) {
       return { existed: pools.registerPool(req.poolId, { numBlocks: req.numBlocks, blockSize: req.blockSizeTokens }) };
     },
@@ -61,12 +76,12 @@ export function kvImplementation(pools: KvPools): KvImpl {
     async reset(req) {
       return { numSequencesFreed: pools.reset(req.poolId) };
     },
-  };
+  });
 }
 
 /** llm.worker.v1.Worker over a ModelRunner. */
-export function workerImplementation(runner: ModelRunner, model: LoadedModel, workerId: string): ServiceImplementation<worker.WorkerDefinition> {
-  return {
+export function workerImplementation(runner: ModelRunner, model: LoadedModel, workerId: string, modelId = 'tiny-llama'): ServiceImplementation<worker.WorkerDefinition> {
+  return mapped<ServiceImplementation<worker.WorkerDefinition>>({
     async step(req) {
       const input: StepInput = {
         stepId: BigInt(req.stepId),
@@ -97,11 +112,11 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
     async getModelInfo() {
       const c = model.config;
       return {
-        workerId, modelId: 'tiny-llama', architecture: c.architecture, vocabSize: c.vocabSize, maxPositionEmbeddings: c.maxPositions,
+        workerId, modelId, architecture: c.architecture, vocabSize: c.vocabSize, maxPositionEmbeddings: c.maxPositions,
         numLayers: c.numLayers, hiddenSize: c.hiddenSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads,
-        numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: 'ts', eosTokenIds: c.eosTokenIds,
+        numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: runner.backend.name, eosTokenIds: c.eosTokenIds,
         bosTokenId: c.bosTokenId ?? undefined, maxBatchSequences: runner.limits.maxBatchSequences, maxBatchTokens: runner.limits.maxBatchTokens,
       };
     },
-  };
+  });
 }

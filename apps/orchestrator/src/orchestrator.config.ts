@@ -28,7 +28,7 @@ export const orchestratorConfigSchema = defineConfig({
   workerAddress: { type: 'string', default: '127.0.0.1:50054', description: 'attention worker host:port' },
   poolId: { type: 'string', default: '', description: "the worker's KV pool id at the kv-manager (default: the worker's id)" },
   schedulerId: { type: 'string', default: '', description: 'this scheduler\'s owner id at the kv-manager (default: host, pid and a random part)' },
-  leaseTtlMs: { type: 'int', default: 10000, min: 100, description: 'scheduler role: worker lease, kv-manager lease and job lock length in ms' },
+  leaseTtlMs: { type: 'int', default: 30000, min: 100, description: 'scheduler role: worker lease, kv-manager lease and job lock length in ms' },
   stalledIntervalMs: { type: 'int', default: 5000, min: 50, description: "scheduler role: how often BullMQ re-delivers a dead scheduler's requests, in ms" },
 });
 

@@ -62,7 +62,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   const scheduler =
     config.role === 'api'
       ? undefined
-      : new Scheduler({ poolId, ownerId, maxNumSeqs: config.maxNumSeqs, maxNumBatchedTokens: config.maxNumBatchedTokens, kv: deps.kv, worker: deps.worker, onError });
+      : new Scheduler({ poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError });
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
   if (redisUrl) {
@@ -103,6 +103,13 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       await consumer?.disconnect();
     },
   };
+}
+
+/** The configured step limits, never above what the worker accepts in one step. */
+function stepLimits(config: OrchestratorConfig, info: worker.GetModelInfoResponse): { maxNumSeqs: number; maxNumBatchedTokens: number } {
+  const maxNumBatchedTokens = Math.min(config.maxNumBatchedTokens, info.maxBatchTokens || Infinity);
+  const maxNumSeqs = Math.min(config.maxNumSeqs, info.maxBatchSequences || Infinity, maxNumBatchedTokens);
+  return { maxNumSeqs, maxNumBatchedTokens };
 }
 
 function listen(server: Server, host: string, port: number): Promise<string> {

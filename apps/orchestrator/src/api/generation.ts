@@ -38,6 +38,8 @@ export function finishReasonOf(r: inference.FinishReason): FinishReason | undefi
   return undefined;
 }
 
+let generationCounter = 0;
+
 export class Generation {
   readonly sequences: Sequence[];
   private readonly queue = new AsyncQueue<inference.GenerateResponse>();
@@ -51,6 +53,8 @@ export class Generation {
     resume?: ResumeState,
   ) {
     const seqs: Sequence[] = [];
+    // Unique per attempt: a re-delivered request never reuses ids the kv-manager saw freed.
+    const seqIdPrefix = `${scheduler.ownerId}.${(generationCounter++).toString(36)}:`;
     for (let i = 0; i < request.n; i++) {
       const seq = new Sequence({
         requestId: request.requestId,
@@ -61,7 +65,7 @@ export class Generation {
         tokenizer: facts.tokenizer,
         skipSpecialTokens: request.skipSpecialTokens,
         cacheSalt: request.cacheSalt,
-        seqIdPrefix: `${scheduler.ownerId}:`,
+        seqIdPrefix,
         logprobs: request.logprobs,
         onDelta: (s, d) => this.onDelta(s, d),
         resumeOutputIds: resume?.outputIds[i],
