@@ -32,11 +32,35 @@ describe('splitBatch', () => {
     expect(groupSequences([7, 6, 5])).toEqual([[0, 1, 2]]); // 3 * 7 <= 2 * 18: dense enough
   });
 
-  it('covers every row once with its data, pads under 2x, and maps logit rows back', () => {
+  it('cuts a 512-token chunk into two pieces, the second seeing the first as cached context', () => {
+    const parts = splitBatch(batchOf([512], [true]), 256);
+    expect(parts.map((p) => p.batch.seqs[0])).toEqual([
+      { start: 0, numNewTokens: 256, contextLen: 100 + 256, blockTable: Int32Array.of(1) },
+      { start: 0, numNewTokens: 256, contextLen: 100 + 512, blockTable: Int32Array.of(1) },
+    ]);
+  });
+
+  it('covers every row once with its data, in sequence order, pads under 2x, and maps logit rows back', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }), (numNew, pick) => {
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }),
+        fc.integer({ min: 1, max: 50 }),
+        (numNew, pick, maxRows) => {
         const batch = batchOf(numNew, pick);
-        const parts = splitBatch(batch);
+        const parts = splitBatch(batch, maxRows);
+        const nextRow = batch.seqs.map((s) => s.start); // each sequence's rows must come in order
+        for (const { batch: b } of parts) {
+          for (const s of b.seqs) {
+            const orig = b.tokenIds[s.start] - 1000;
+            const k = batch.seqs.findIndex((q) => orig >= q.start && orig < q.start + q.numNewTokens);
+            expect(orig).toBe(nextRow[k]);
+            expect(s.numNewTokens).toBeLessThanOrEqual(maxRows);
+            nextRow[k] += s.numNewTokens;
+            const q = batch.seqs[k];
+            expect(s.contextLen).toBe(q.contextLen - q.numNewTokens + (nextRow[k] - q.start)); // cached = rows before
+          }
+        }
         const seen: number[] = [];
         const logitSeen = new Array(batch.logitRows.length).fill(0);
         for (const { batch: b, logitIndex } of parts) {
@@ -54,7 +78,9 @@ describe('splitBatch', () => {
         }
         expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: batch.tokenIds.length }, (_, r) => r));
         expect(logitSeen.every((n) => n === 1)).toBe(true);
-      }),
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

@@ -1,5 +1,6 @@
 /*
- * Splits a step's FlatBatch into sub-batches whose padded attention layout stays dense. The
+ * Splits a step's FlatBatch into sub-batches whose padded attention layout stays dense, and
+ * long prefill chunks into pieces that run one after the other (see `rounds`). The
  * graph pads every sequence to the step's longest new-token run (Tmax), so one 512-token prefill
  * chunk next to 31 decodes would pad all 32 sequences to 512 rows: 32x the attention work and a
  * (S, NKV, G*Tmax, Pmax+Tmax) scores tensor of gigabytes. Sequences never interact in a decoder,
@@ -11,7 +12,7 @@
  * longest (Pmax), which costs gathered K/V rows, not scores; splitting on them too would pay
  * off only when the padded K/V bytes exceed one more pass over the weights.
  */
-import type { FlatBatch } from '../runner/types';
+import type { FlatBatch, FlatSeq } from '../runner/types';
 
 /** One run's share of a step. */
 export interface SubBatch {
@@ -22,6 +23,12 @@ export interface SubBatch {
 
 /** Padded rows may be at most this multiple of the real rows within a group. */
 const MAX_PADDING = 2;
+/**
+ * Most new tokens of one sequence per run. A 512-token prompt runs as two 256-token pieces: the
+ * second attends to the first through the pool, so attention computes 3/8 of the 512 x 512
+ * scores instead of all of them, for one more (compute-bound) pass over the weights.
+ */
+export const MAX_ROWS_PER_SEQ = 256;
 
 /** Groups of sequence indices: sorted by new tokens, closed when padding would pass MAX_PADDING. */
 export function groupSequences(numNew: number[]): number[][] {
@@ -46,16 +53,15 @@ export function groupSequences(numNew: number[]): number[][] {
   return groups.map((g) => g.sort((a, b) => a - b));
 }
 
-/** The batch restricted to sequences `seqIdx`, rows renumbered, plus where its logit rows go. */
-function subBatch(batch: FlatBatch, seqIdx: number[]): SubBatch {
+/** The batch restricted to `pieces` (runs of rows of its sequences), rows renumbered, plus where its logit rows go. */
+function subBatch(batch: FlatBatch, pieces: FlatSeq[]): SubBatch {
   const rowMap = new Map<number, number>(); // old flat row -> new flat row
-  const seqs: FlatBatch['seqs'] = [];
+  const seqs: FlatSeq[] = [];
   let next = 0;
-  for (const s of seqIdx) {
-    const seq = batch.seqs[s];
-    for (let t = 0; t < seq.numNewTokens; t++) rowMap.set(seq.start + t, next + t);
-    seqs.push({ ...seq, start: next });
-    next += seq.numNewTokens;
+  for (const piece of pieces) {
+    for (let t = 0; t < piece.numNewTokens; t++) rowMap.set(piece.start + t, next + t);
+    seqs.push({ ...piece, start: next });
+    next += piece.numNewTokens;
   }
   const pick = (src: Int32Array) => {
     const out = new Int32Array(next);
@@ -83,13 +89,38 @@ function subBatch(batch: FlatBatch, seqIdx: number[]): SubBatch {
   };
 }
 
-/** The sub-batches of a step; a batch that is already dense comes back whole. */
-export function splitBatch(batch: FlatBatch): SubBatch[] {
-  const groups = groupSequences(batch.seqs.map((s) => s.numNewTokens));
-  if (groups.length <= 1) return [{ batch, logitIndex: Int32Array.from(batch.logitRows, (_, r) => r) }];
+/**
+ * Cuts each sequence's new tokens into pieces of at most maxRows (balanced sizes); piece k of
+ * every sequence goes to round k. Round k + 1 runs after round k has written its K/V, so a
+ * piece sees the earlier pieces of its sequence as cached context: causal attention then skips
+ * most of the masked upper triangle that one padded run would compute.
+ */
+function rounds(batch: FlatBatch, maxRows: number): FlatSeq[][] {
+  const out: FlatSeq[][] = [];
+  for (const seq of batch.seqs) {
+    const T = seq.numNewTokens;
+    const past = seq.contextLen - T;
+    const n = Math.max(1, Math.ceil(T / maxRows));
+    const size = Math.ceil(T / n);
+    for (let k = 0; k * size < T; k++) {
+      const end = Math.min(T, (k + 1) * size);
+      (out[k] ??= []).push({ start: seq.start + k * size, numNewTokens: end - k * size, contextLen: past + end, blockTable: seq.blockTable });
+    }
+  }
+  return out;
+}
+
+/**
+ * The sub-batches of a step, in the order they must run; a batch that is already dense comes
+ * back whole. maxRowsPerSeq caps one sequence's rows per run (see `rounds`).
+ */
+export function splitBatch(batch: FlatBatch, maxRowsPerSeq = MAX_ROWS_PER_SEQ): SubBatch[] {
   const covered = batch.seqs.reduce((n, s) => n + s.numNewTokens, 0);
   if (covered !== batch.tokenIds.length) {
     throw new Error(`ORT backend: the sequences cover ${covered} of the batch's ${batch.tokenIds.length} rows (expected every row once)`);
   }
-  return groups.map((g) => subBatch(batch, g));
+  const byRound = rounds(batch, maxRowsPerSeq);
+  const plan = byRound.map((round) => groupSequences(round.map((p) => p.numNewTokens)).map((g) => g.map((i) => round[i])));
+  if (plan.length <= 1 && plan[0].length <= 1) return [{ batch, logitIndex: Int32Array.from(batch.logitRows, (_, r) => r) }];
+  return plan.flat().map((pieces) => subBatch(batch, pieces));
 }

@@ -47,10 +47,16 @@ describe('OrtBackend vs TsBackend', () => {
       rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
     }],
   ];
-  it.each(cases)('%s: same logits and pool over random mixed prefill/decode steps', async (_name, arch, overrides) => {
+  // Every row has 4 entries (jest passes `done` to a test function with more parameters than the row).
+  const withPieces: Array<[string, Arch, Record<string, unknown>, number | undefined]> = [
+    ...cases.map(([name, arch, overrides]): [string, Arch, Record<string, unknown>, undefined] => [name, arch, overrides, undefined]),
+    ['llama, prefill chunks cut into pieces of 3 rows', 'llama', {}, 3],
+    ['mixtral, prefill chunks cut into pieces of 2 rows', 'mixtral', {}, 2],
+  ];
+  it.each(withPieces)('%s: same logits and pool over random mixed prefill/decode steps', async (_name, arch, overrides, maxRowsPerSeq) => {
     const { model, moe } = modelFor(arch, 7, overrides);
     const c = model.config;
-    const ort = await OrtBackend.create(model, { threads: 1, moeExecutor: moe });
+    const ort = await OrtBackend.create(model, { threads: 1, moeExecutor: moe, maxRowsPerSeq });
     const ts = new TsBackend(tsDecoderFromModel(c, model.weights), moe);
     try {
       await fc.assert(

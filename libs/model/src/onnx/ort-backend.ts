@@ -12,7 +12,7 @@
 import type * as ort from 'onnxruntime-node';
 import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
-import { splitBatch } from './batch-split';
+import { MAX_ROWS_PER_SEQ, splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
 import { validateDecoder, type DecoderSpec, type DecoderWeights } from './spec';
@@ -28,6 +28,8 @@ export interface OrtBackendOptions {
   threads: number;
   /** Required when the model has MoE layers. */
   moeExecutor?: MoeLayerRunner;
+  /** Most new tokens of one sequence per run (default MAX_ROWS_PER_SEQ); longer chunks run in pieces. */
+  maxRowsPerSeq?: number;
   /** Benchmarks only: profile every node to `<prefix>_<segment>_<time>.json` (see endProfiling). */
   profileFilePrefix?: string;
 }
@@ -47,7 +49,8 @@ export class OrtBackend implements StepBackend {
   private constructor(
     readonly spec: DecoderSpec,
     private readonly segments: Segment[],
-    private readonly moe?: MoeLayerRunner,
+    private readonly moe: MoeLayerRunner | undefined,
+    private readonly maxRowsPerSeq: number,
   ) {
     if (spec.ropeInvFreq) this.rope = new RopeTables(spec.ropeInvFreq);
   }
@@ -72,7 +75,9 @@ export class OrtBackend implements StepBackend {
       const session = await createOrtSession(buildSegmentGraph(spec, weights, plan), { threads: opts.threads, profileFilePrefix });
       segments.push({ plan, session });
     }
-    return new OrtBackend(spec, segments, opts.moeExecutor);
+    const maxRows = opts.maxRowsPerSeq ?? MAX_ROWS_PER_SEQ;
+    if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`OrtBackend: maxRowsPerSeq must be a positive integer, got ${maxRows}`);
+    return new OrtBackend(spec, segments, opts.moeExecutor, maxRows);
   }
 
   /** Number of session runs per step (1 for a dense model). */
@@ -82,12 +87,13 @@ export class OrtBackend implements StepBackend {
 
   /**
    * One step. Sequences whose new-token counts differ a lot (a long prefill chunk next to
-   * decodes) run as separate sub-batches (batch-split.ts), so padding stays under 2x.
+   * decodes) run as separate sub-batches, so padding stays under 2x, and chunks longer than
+   * maxRowsPerSeq run in pieces, one after the other (batch-split.ts).
    */
   async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
     if (this.segments.length === 0) throw new Error('OrtBackend: forward() after dispose() (create a new backend)');
     this.checkPool(pool);
-    const parts = splitBatch(batch);
+    const parts = splitBatch(batch, this.maxRowsPerSeq);
     if (parts.length === 1) return this.forwardDense(batch, pool);
     const V = this.spec.vocabSize;
     const logits = new Float32Array(batch.logitRows.length * V);
