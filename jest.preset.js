@@ -21,6 +21,7 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
+    '^@llm/(orchestrator|tokenizer-service|router|attention-worker|kv-manager)$': path.join(root, 'apps/$1/src/index.ts'),
     '^@llm/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
     '^@llm/([a-z-]+)/testing$': path.join(root, 'libs/$1/src/testing/index.ts'),
   },

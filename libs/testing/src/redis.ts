@@ -7,6 +7,7 @@
  * 2. Else `redis-server` on PATH -> spawned on a free 127.0.0.1 port, no persistence.
  * 3. Else an error that says what to install.
  * `LLM_TEST_REDIS=container|process` forces one way (container fails if no engine answers).
+ * A container that cannot start (say, its image cannot be pulled) falls back to redis-server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
@@ -31,7 +32,16 @@ export interface StartRedisOptions {
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<StartedRedis> {
   const forced = options.prefer ?? (process.env.LLM_TEST_REDIS as 'container' | 'process' | undefined);
-  if (forced !== 'process' && (await dockerAvailable())) return startRedisContainer(options.image);
+  if (forced !== 'process' && (await dockerAvailable())) {
+    try {
+      return await startRedisContainer(options.image);
+    } catch (err) {
+      // e.g. the image is not present and no registry is reachable: use a local redis-server if there is one.
+      if (forced === 'container' || !hasRedisServer()) throw err;
+      process.stderr.write(`startRedis: container failed (${(err as Error).message.split('\n')[0]}); using redis-server from PATH\n`);
+      return startRedisProcess();
+    }
+  }
   if (forced === 'container') {
     throw new Error('startRedis: a container was requested but no Docker engine answers (start dockerd or unset LLM_TEST_REDIS)');
   }

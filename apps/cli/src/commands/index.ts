@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { registerTrain } from './train';
 import { registerModel } from './model';
+import { registerServe } from './serve';
 import { registerTokenize } from './tokenize';
 
 /** A command module adds one subcommand (or a few related ones) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every subcommand of `llm`, in the order `llm --help` lists them. */
-export const commands: RegisterCommand[] = [registerTrain, registerModel, registerTokenize];
+export const commands: RegisterCommand[] = [registerServe, registerTrain, registerModel, registerTokenize];

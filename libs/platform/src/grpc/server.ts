@@ -42,7 +42,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.add(HealthDefinition, HealthServiceImpl(health));
   const names = options.services.map((s) => s.definition.fullName);
   server.add(ServerReflectionService, ServerReflection(readFileSync(DESCRIPTOR_SET_PATH), names));
-  for (const s of options.services) server.add(s.definition, completeImplementation(s.definition, s.implementation));
+  for (const s of options.services) server.add(s.definition, completeImplementation(s.definition, s.implementation) as any);
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const port = await server.listen(`${bindHost}:${options.port}`);

@@ -1,0 +1,182 @@
+/**
+ * `llm serve --distributed`: the five apps as separate processes on 127.0.0.1, gRPC between
+ * them, BullMQ on Redis for intake (REDIS_URL, or a redis-server this command starts on a free
+ * port). Each app is its own compiled entry point (apps/<app>/dist/src/main.js) configured through
+ * environment variables, the same way containers configure them. The orchestrator runs the api
+ * and scheduler roles in one process (`--role all` with Redis); run more `--role scheduler`
+ * processes by hand to scale.
+ *
+ * What it is not: a process supervisor. A child that exits stops the whole platform.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { loadModelDir } from '@llm/model';
+import { CliError } from '../errors';
+import { repoRoot } from './default-model';
+
+export interface DistributedOptions {
+  modelDir: string;
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  backend: 'ort' | 'ts';
+  threads: number;
+  kvCacheGib: number;
+  blockSize: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  redisUrl?: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface DistributedPlatform {
+  grpcAddress: string;
+  httpAddress?: string;
+  modelId: string;
+  /** host:port of each app's gRPC server. */
+  addresses: Record<string, string>;
+  /** The child processes by app name (tests kill them to check recovery). */
+  processes: Record<string, ChildProcess>;
+  redisUrl: string;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess, name = 'process'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new CliError(`${name} exited with code ${child.exitCode} during start-up (see its output above)`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = createConnection({ host: '127.0.0.1', port }, () => {
+        c.end();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CliError(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startDistributed(opts: DistributedOptions): Promise<DistributedPlatform> {
+  const say = opts.onProgress ?? (() => undefined);
+  const root = repoRoot();
+  const processes: Record<string, ChildProcess> = {};
+  const addresses: Record<string, string> = {};
+  const closeAll = async () => {
+    for (const name of ['orchestrator', 'attention-worker', 'router', 'tokenizer-service', 'kv-manager', 'redis']) {
+      if (processes[name]) await stop(processes[name]);
+    }
+  };
+  const launch = (name: string, env: Record<string, string>): ChildProcess => {
+    const main = join(root, 'apps', name, 'dist', 'src', 'main.js');
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    processes[name] = child;
+    return child;
+  };
+  try {
+    const model = await loadModelDir(opts.modelDir);
+    let redisUrl = opts.redisUrl;
+    if (!redisUrl) {
+      const port = await freePort();
+      say(`starting redis-server on 127.0.0.1:${port}`);
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child.on('error', () => undefined);
+      processes.redis = child;
+      await waitForPort(port, 10_000, child, 'redis-server (install it with `apt-get install -y redis-server`, or pass --redis-url)');
+      redisUrl = `redis://127.0.0.1:${port}`;
+    }
+    const ports = { kv: await freePort(), tok: await freePort(), router: await freePort(), worker: await freePort() };
+    addresses['kv-manager'] = `127.0.0.1:${ports.kv}`;
+    addresses['tokenizer-service'] = `127.0.0.1:${ports.tok}`;
+    addresses['attention-worker'] = `127.0.0.1:${ports.worker}`;
+
+    say('starting kv-manager and tokenizer-service');
+    const kvChild = launch('kv-manager', { GRPC_PORT: String(ports.kv) });
+    const tokChild = launch('tokenizer-service', { GRPC_PORT: String(ports.tok), MODEL: opts.modelDir, REDIS_URL: redisUrl });
+    await waitForPort(ports.kv, 60_000, kvChild, 'kv-manager');
+    await waitForPort(ports.tok, 60_000, tokChild, 'tokenizer-service');
+
+    const workerEnv: Record<string, string> = {
+      GRPC_PORT: String(ports.worker),
+      MODEL_DIR: opts.modelDir,
+      BACKEND: opts.backend,
+      THREADS: String(opts.threads),
+      KV_CACHE_GIB: String(opts.kvCacheGib),
+      BLOCK_SIZE: String(opts.blockSize),
+      KV_MANAGER_ADDRESS: addresses['kv-manager'],
+    };
+    if (model.config.numExperts > 0) {
+      say('starting router');
+      addresses.router = `127.0.0.1:${ports.router}`;
+      const r = launch('router', { GRPC_PORT: String(ports.router), MODEL_DIR: opts.modelDir, THREADS: String(opts.threads) });
+      await waitForPort(ports.router, 120_000, r, 'router');
+      workerEnv.ROUTER_ADDRESS = addresses.router;
+    }
+    say('starting attention-worker');
+    const w = launch('attention-worker', workerEnv);
+    await waitForPort(ports.worker, 180_000, w, 'attention-worker');
+
+    say('starting orchestrator (api + scheduler roles, BullMQ intake)');
+    const orchEnv: Record<string, string> = {
+      GRPC_PORT: String(opts.grpcPort),
+      HTTP_PORT: String(opts.httpPort),
+      HOST: opts.host,
+      MODEL_DIR: opts.modelDir,
+      ROLE: 'all',
+      REDIS_URL: redisUrl,
+      KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      WORKER_ADDRESS: addresses['attention-worker'],
+      TOKENIZER_ADDRESS: addresses['tokenizer-service'],
+      MAX_NUM_SEQS: String(opts.maxNumSeqs),
+      MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
+    };
+    const o = launch('orchestrator', orchEnv);
+    const grpcPort = opts.grpcPort === 0 ? undefined : opts.grpcPort;
+    if (grpcPort === undefined) throw new CliError('--distributed needs a fixed --grpc-port (not 0)');
+    await waitForPort(grpcPort, 120_000, o, 'orchestrator');
+    if (opts.httpPort > 0) await waitForPort(opts.httpPort, 30_000, o, 'orchestrator (HTTP)');
+    addresses.orchestrator = `127.0.0.1:${grpcPort}`;
+    const modelId = opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
+    return {
+      grpcAddress: `${opts.host}:${grpcPort}`,
+      httpAddress: opts.httpPort > 0 ? `${opts.host}:${opts.httpPort}` : undefined,
+      modelId,
+      addresses,
+      processes,
+      redisUrl,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
