@@ -75,7 +75,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
   };
 }
 
-function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string): void {
+function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, modelDir: string): void {
   const lines = [
     `llm serve (${mode}): model '${modelId}'`,
     `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on)`,
@@ -85,7 +85,7 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     http
       ? `  curl -s http://${http}/v1/completions -H 'content-type: application/json' -d '{"model":"${modelId}","prompt":"Hello","max_tokens":16,"temperature":0}'`
       : '',
-    `  npx llm generate --model <dir> --prompt Hello --max-tokens 16`,
+    `  npx llm generate --model ${modelDir} --prompt Hello --max-tokens 16`,
   ];
   process.stdout.write(`${lines.filter((l) => l !== '').join('\n')}\n`);
 }
@@ -120,14 +120,14 @@ export const registerServe: RegisterCommand = (program: Command) => {
       if (flags.distributed) {
         const { startDistributed } = await import('../serve/distributed');
         const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, onProgress: say });
-        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed');
+        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings.modelDir);
         say(`stopping on ${await waitForSignal()}`);
         await platform.close();
         return;
       }
       const { startEmbedded } = await import('../serve/embedded');
       const platform = await startEmbedded({ ...settings, onProgress: say });
-      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded');
+      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings.modelDir);
       say(`stopping on ${await waitForSignal()}`);
       await platform.close();
     });
