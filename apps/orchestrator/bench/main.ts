@@ -5,7 +5,8 @@
  *   distributed - gRPC client -> orchestrator (api) -> BullMQ/Redis -> scheduler role
  *                 -> gRPC kv-manager and gRPC worker (all on this machine)
  * For 1, 8 and 32 concurrent clients (greedy, 32-token prompts, 16 output tokens): output
- * tokens/s and time to first token p50/p99. Then the prefix-cache speed-up on a shared-prefix
+ * tokens/s and time to first token p50/p99; each level runs embedded, distributed, distributed,
+ * embedded so both modes meet the same machine load. Then the prefix-cache speed-up on a shared-prefix
  * workload (embedded: the same requests with caching defeated by distinct cache salts vs shared),
  * and the distributed/embedded throughput ratio, both measured in this run. Leases are long here
  * because the worker computes in this same process, so a long prefill step delays the renewal timer.
@@ -82,13 +83,28 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
-async function runLoads(label: string, gen: GenerateFn): Promise<LoadResult[]> {
-  progress(`${label}: warm-up`);
-  await timed(gen, request(prompt(PROMPT_TOKENS), 4));
-  const out: LoadResult[] = [];
+/** Sums two runs of the same load (for the E, D, D, E order that evens out machine load). */
+function merge(a: LoadResult, b: LoadResult): LoadResult {
+  return { clients: a.clients, requests: a.requests + b.requests, outputTokens: a.outputTokens + b.outputTokens, wallS: a.wallS + b.wallS, ttftMs: [...a.ttftMs, ...b.ttftMs] };
+}
+
+/** Each load level runs embedded, distributed, distributed, embedded, so both see the same machine load. */
+async function runLoads(emb: GenerateFn, dist: GenerateFn): Promise<{ emb: LoadResult[]; dist: LoadResult[] }> {
+  progress('warm-up (embedded, distributed)');
+  await timed(emb, request(prompt(PROMPT_TOKENS), 4));
+  await timed(dist, request(prompt(PROMPT_TOKENS), 4));
+  const out = { emb: [] as LoadResult[], dist: [] as LoadResult[] };
   for (const c of CONCURRENCY) {
-    progress(`${label}: ${c} concurrent client(s)`);
-    out.push(await load(gen, c, c === 1 ? 3 : 1));
+    const perClient = c === 1 ? 2 : 1;
+    progress(`${c} concurrent client(s): embedded`);
+    const e1 = await load(emb, c, perClient);
+    progress(`${c} concurrent client(s): distributed (x2)`);
+    const d1 = await load(dist, c, perClient);
+    const d2 = await load(dist, c, perClient);
+    progress(`${c} concurrent client(s): embedded`);
+    const e2 = await load(emb, c, perClient);
+    out.emb.push(merge(e1, e2));
+    out.dist.push(merge(d1, d2));
   }
   return out;
 }
@@ -130,15 +146,10 @@ async function main(): Promise<void> {
   const kvImpl = kvImplementation(pools);
   const workerImpl = workerImplementation(runner, model, 'worker-0', 'smollm-135m-shape');
 
-  const embedded = await createOrchestrator(config({ model: dir }), { kv: createInProcessClient(kv.KvManagerDefinition, kvImpl), worker: createInProcessClient(worker.WorkerDefinition, workerImpl) });
+  const embedded = await createOrchestrator(config({ model: dir, schedulerId: 'embedded' }), {
+    kv: createInProcessClient(kv.KvManagerDefinition, kvImpl), worker: createInProcessClient(worker.WorkerDefinition, workerImpl),
+  });
   const embGen: GenerateFn = (r) => embedded.inference.generate(r);
-  const emb = await runLoads('embedded', embGen);
-  progress('embedded: shared-prefix workload');
-  pools.reset('worker-0');
-  const noCache = await prefixWorkload(embGen, false);
-  const cached = await prefixWorkload(embGen, true);
-  await embedded.close();
-  pools.reset('worker-0');
 
   progress('distributed: Redis, gRPC kv-manager, worker and public API');
   const redis = await startRedis({ prefer: 'process' });
@@ -146,13 +157,26 @@ async function main(): Promise<void> {
   const workerServer = await startGrpcServer({ port: 0, services: [{ definition: worker.WorkerDefinition, implementation: workerImpl }] });
   const kvConn = connectGrpc(kv.KvManagerDefinition, kvServer.address);
   const workerConn = connectGrpc(worker.WorkerDefinition, workerServer.address);
-  const dist = await createOrchestrator(config({ model: dir, redisUrl: redis.url, queuePrefix: `bench${process.pid}`, leaseTtlMs: 300_000 }), { kv: kvConn.client, worker: workerConn.client });
+  const dist = await createOrchestrator(config({ model: dir, redisUrl: redis.url, queuePrefix: `bench${process.pid}`, leaseTtlMs: 300_000, schedulerId: 'distributed' }), {
+    kv: kvConn.client, worker: workerConn.client,
+  });
   const front = await startGrpcServer({ port: 0, services: [{ definition: inference.InferenceDefinition, implementation: dist.inference }] });
   const client = connectGrpc(inference.InferenceDefinition, front.address);
-  const distRes = await runLoads('distributed', (r) => client.client.generate(r));
+
+  const { emb, dist: distRes } = await runLoads(embGen, (r) => client.client.generate(r));
+  progress('embedded: shared-prefix workload (no sharing, shared, shared, no sharing)');
+  pools.reset('worker-0');
+  const n1 = await prefixWorkload(embGen, false);
+  const c1 = await prefixWorkload(embGen, true);
+  const c2 = await prefixWorkload(embGen, true);
+  const n2 = await prefixWorkload(embGen, false);
+  const noCache = { wallS: n1.wallS + n2.wallS, ttftMs: [...n1.ttftMs, ...n2.ttftMs] };
+  const cached = { wallS: c1.wallS + c2.wallS, ttftMs: [...c1.ttftMs, ...c2.ttftMs] };
+
   client.close();
   await front.close(100);
   await dist.close();
+  await embedded.close();
   kvConn.close();
   workerConn.close();
   await workerServer.close(100);
@@ -170,7 +194,7 @@ async function main(): Promise<void> {
     console.log(`${String(CONCURRENCY[i]).padStart(7)} clients: ${f(ratio, 2)}x`);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log('\nprefix caching: 6 sequential requests, 128-token shared prefix + 8 own tokens, 4 output tokens (embedded)');
+  console.log('\nprefix caching: 2 x 6 sequential requests, 128-token shared prefix + 8 own tokens, 4 output tokens (embedded)');
   console.log(`  no sharing (distinct cache salts): wall ${f(noCache.wallS, 2)} s, mean TTFT ${f(mean(noCache.ttftMs))} ms`);
   console.log(`  shared prefix:                     wall ${f(cached.wallS, 2)} s, mean TTFT ${f(mean(cached.ttftMs))} ms`);
   console.log(`  speed-up: ${f(noCache.wallS / cached.wallS, 2)}x wall, ${f(mean(noCache.ttftMs) / mean(cached.ttftMs), 2)}x TTFT`);
