@@ -6,7 +6,8 @@
  * measured round-robin with it (same load): the GEMM-only floor (the model's weight matmuls and
  * nothing else), one ORT session per half-layer (2L + 1 runs per step: the Mixtral-style
  * segmented path with dense FFN sessions as the "experts"), and the TypeScript backend on a few
- * tokens; plus the A/B behind the FFN's two-Gemm layout (ffn-ab.ts). The load average and the in-run sgemm rate are printed: on a shared machine they
+ * tokens; plus the A/Bs behind two design choices: the FFN's two-Gemm layout (ffn-ab.ts) and
+ * running a 512-token prefill as two 256-token pieces (batch-split.ts). The load average and the in-run sgemm rate are printed: on a shared machine they
  * explain most of the spread against the idle-machine reference numbers.
  * Not a test: no assertions; goals are printed next to the measured ratios.
  */
@@ -64,6 +65,16 @@ async function sideBySide(model: Model): Promise<{ rows: BenchRow[]; buildS: num
   return { rows, buildS, backend };
 }
 
+/** Prefill 512 with the 256-row pieces (default) vs in one padded run, side by side. */
+async function piecesAb(model: Model, backend: OrtBackend): Promise<{ piecesMs: number; wholeMs: number }> {
+  progress('prefill 512: in two 256-token pieces (default) vs one run');
+  const whole = await OrtBackend.create(model, { threads: THREADS, maxRowsPerSeq: 1 << 30 });
+  const w = prefillWorkload(512, model.config.vocabSize, benchPool(model.config, 1, 512), 512);
+  const [piecesMs, wholeMs] = await roundRobinMs([backend, whole], w, 2);
+  await whole.dispose();
+  return { piecesMs, wholeMs };
+}
+
 /** TypeScript backend vs ORT on a short prefill and one decode step, side by side. */
 async function tsVsOrt(model: Model, ort: OrtBackend) {
   const ts = new TsBackend(tsDecoderFromModel(model.config, model.weights));
@@ -112,10 +123,11 @@ async function main(): Promise<void> {
   progress('FFN layout A/B: fused gate|up + Split vs two Gemms');
   const ffn = await ffnLayoutAb(THREADS, [1, 32, 128], 12);
   const { rows, buildS, backend } = await sideBySide(model);
+  const pieces = await piecesAb(model, backend);
   const ts = await tsVsOrt(model, backend);
   await backend.dispose();
   const prof = await profiled(model);
-  report({ rows, prof, ts, copy, ffn, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
+  report({ rows, prof, ts, copy, ffn, pieces, tsPrefillTokens: TS_PREFILL, gflops, buildS, load: [loadStart, loadavg()[0]], threads: THREADS });
   progress(`done in ${((nowMs() - t0) / 1000).toFixed(1)} s`);
 }
 
