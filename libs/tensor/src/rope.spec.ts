@@ -49,6 +49,12 @@ describe('rope', () => {
     expect(Math.abs(mid[1] - ((1 - smooth) * f / 8 + smooth * f))).toBeLessThan(1e-8);
   });
 
+  it('linear scaling divides every frequency by the factor', () => {
+    const plain = ropeInvFreq(8, 10000);
+    const lin = ropeInvFreq(8, 10000, { type: 'linear', factor: 4 });
+    for (let i = 0; i < 4; i++) expect(Math.abs(lin[i] - plain[i] / 4)).toBeLessThan(1e-9);
+  });
+
   it('rejects positions beyond the table', () => {
     const tables = ropeTables(4, 8, 10000);
     expect(() => applyRope(new Float32Array(4), 1, 1, 4, [8], tables)).toThrow(/position 8 of row 0 is outside \[0, 8\)/);

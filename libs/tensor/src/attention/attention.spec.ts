@@ -148,3 +148,24 @@ describe('KvCache incremental decoding', () => {
     expect(maxAbsDiff(full, inc)).toBeLessThan(1e-6);
   });
 });
+
+describe('KvCache', () => {
+  it('truncate then re-append holds exactly what one clean pass holds', () => {
+    const rng = createRng(8);
+    const NKV = 2, HS = 3, row = NKV * HS;
+    const k = rng.normalArray(6 * row), v = rng.normalArray(6 * row);
+    const cache = new KvCache(1, NKV, HS, 1); // capacity 1: every write grows it
+    cache.write(0, 0, k, v, 2);
+    cache.advance(2);
+    cache.write(0, 2, rng.normalArray(4 * row), rng.normalArray(4 * row), 4); // a suffix later dropped
+    cache.advance(4);
+    cache.truncate(2);
+    expect(() => cache.write(0, 3, k, v, 1)).toThrow(/start=3 but the cache holds 2 tokens/);
+    cache.write(0, 2, k.subarray(2 * row), v.subarray(2 * row), 4);
+    cache.advance(4);
+    expect(cache.length).toBe(6);
+    expect(Array.from(cache.k(0).subarray(0, 6 * row))).toEqual(Array.from(k));
+    expect(Array.from(cache.v(0).subarray(0, 6 * row))).toEqual(Array.from(v));
+    expect(() => cache.truncate(7)).toThrow(/outside \[0, 6\]/);
+  });
+});
