@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientError, Status, createChannel, createClient, type Channel } from 'nice-grpc';
+import { ClientError, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
 import { initModelDir } from '@llm/model';
 import { inference } from '@llm/proto';
 import { startPlatform, type StartedPlatform } from '../src';
@@ -32,7 +32,7 @@ describeContainers('startPlatform: the distributed platform in containers', () =
   let dir: string;
   let platform: StartedPlatform | undefined;
   let channel: Channel;
-  let client: inference.InferenceClient;
+  let client: Client<inference.InferenceDefinition>;
   let expected: { tokens: number[]; minMargin: number };
   let containerIds: string[] = [];
 
