@@ -26,7 +26,13 @@ export const mergeStats = { heapPushes: 0, heapPops: 0 };
 export function mergeSymbols(symbols: number[], table: PairTable, observe?: MergeObserver): number[] {
   if (symbols.length < 2) return symbols;
   if (symbols.length <= HEAP_THRESHOLD || observe) return mergeByScan(symbols, table, observe);
-  return mergeByHeap(symbols, table);
+  return mergeByHeap(Int32Array.from(symbols), table);
+}
+
+/** Merges a long symbol sequence held in an Int32Array (modified in place; no number[] copy). */
+export function mergeIds(ids: Int32Array, table: PairTable): number[] {
+  if (ids.length <= HEAP_THRESHOLD) return mergeSymbols(Array.from(ids), table);
+  return mergeByHeap(ids, table);
 }
 
 /** tiktoken-style scan: ranks[i] is the rank of (symbols[i], symbols[i+1]). */
@@ -74,9 +80,8 @@ const POS_SCALE = 2147483648;
  * a popped entry is valid iff symbol i is alive, has a right neighbour, and rank[i] still
  * equals the entry's rank; stale entries are skipped without a table lookup.
  */
-function mergeByHeap(symbols: number[], table: PairTable): number[] {
-  const n = symbols.length;
-  const ids = Int32Array.from(symbols);
+function mergeByHeap(ids: Int32Array, table: PairTable): number[] {
+  const n = ids.length;
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
   const rank = new Int32Array(n).fill(-1);

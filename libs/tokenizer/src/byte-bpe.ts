@@ -10,7 +10,7 @@
  */
 import { utf8Encode } from './bytes';
 import { ByteTable } from './byte-table';
-import { mergeSymbols, type MergeObserver } from './bpe';
+import { HEAP_THRESHOLD, mergeIds, mergeSymbols, type MergeObserver } from './bpe';
 import { PairTable } from './pair-table';
 import { PieceCache } from './piece-cache';
 import type { PieceSplitter } from './splitter';
@@ -94,6 +94,11 @@ export class ByteBpe {
 
   /** BPE over raw bytes (no shortcut). */
   mergeBytes(bytes: Uint8Array, observe?: MergeObserver): number[] {
+    if (!observe && bytes.length > HEAP_THRESHOLD) {
+      const ids = new Int32Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) ids[i] = this.byteIds[bytes[i]];
+      return mergeIds(ids, this.pairs);
+    }
     const symbols: number[] = new Array(bytes.length);
     for (let i = 0; i < bytes.length; i++) symbols[i] = this.byteIds[bytes[i]];
     return mergeSymbols(symbols, this.pairs, observe);

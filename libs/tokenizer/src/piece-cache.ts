@@ -53,9 +53,13 @@ export class PieceCache {
   /** Appends the ids stored in `slot` to out. */
   emit(slot: number, out: number[]): void {
     const off = this.offsets[slot];
-    const end = off + this.lengths[slot];
+    const len = this.lengths[slot];
+    if (len === 1) {
+      out.push(this.pool[off]); // most pieces are one token
+      return;
+    }
     const pool = this.pool;
-    for (let i = off; i < end; i++) out.push(pool[i]);
+    for (let i = off; i < off + len; i++) out.push(pool[i]);
   }
 
   insert(piece: string, h: number, ids: readonly number[]): void {

@@ -13,7 +13,7 @@
  * random strings.
  * Reference: openai/tiktoken tiktoken_ext/openai_public.py (the patterns).
  */
-import { CRLF, L, LO, N, UP, WS, cpLen, flagsAt } from './char-class';
+import { BMP_FLAGS, CRLF, L, LO, N, UP, WS, cpLen, flagsAt } from './char-class';
 import type { PieceSplitter } from './splitter';
 
 export const R50K_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -55,15 +55,33 @@ function contraction(s: string, i: number, n: number, caseless: boolean): number
   return 0;
 }
 
-/** End of the run of chars having any of `mask` from i. */
+/** End of the run of chars having any of `mask` from i (BMP chars inline, surrogates slow path). */
 function run(s: string, i: number, n: number, mask: number): number {
-  while (i < n && flagsAt(s, i) & mask) i += cpLen(s, i);
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) {
+      if (!(BMP_FLAGS[c] & mask)) break;
+      i++;
+    } else {
+      if (!(flagsAt(s, i) & mask)) break;
+      i += cpLen(s, i);
+    }
+  }
   return i;
 }
 
 /** End of the run of "other" chars from i. */
 function otherRun(s: string, i: number, n: number): number {
-  while (i < n && (flagsAt(s, i) & OTHER) === 0) i += cpLen(s, i);
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) {
+      if (BMP_FLAGS[c] & OTHER) break;
+      i++;
+    } else {
+      if (flagsAt(s, i) & OTHER) break;
+      i += cpLen(s, i);
+    }
+  }
   return i;
 }
 
