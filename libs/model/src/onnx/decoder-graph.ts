@@ -16,7 +16,7 @@
  */
 import { OnnxGraphBuilder } from '@llm/tensor';
 import { addNorm, attention, attentionShared, mlp, norm, type AttentionShared } from './graph-layers';
-import type { DecoderSpec, DecoderWeights, NormWeights } from './spec';
+import type { GraphSpec, GraphWeights, GraphNorm } from './spec';
 import { STEP } from './step-io';
 
 /** One graph's share of the model. */
@@ -31,7 +31,7 @@ export interface SegmentPlan {
 }
 
 /** Splits the layers at each MoE layer (see the file comment). */
-export function planSegments(spec: DecoderSpec): SegmentPlan[] {
+export function planSegments(spec: GraphSpec): SegmentPlan[] {
   const plans: SegmentPlan[] = [];
   let layers: number[] = [];
   for (let l = 0; l < spec.numLayers; l++) {
@@ -52,7 +52,7 @@ interface Stream {
 }
 
 /** n = norm(x + delta) (and x := x + delta) with one fused node when a delta is pending. */
-function normStream(g: OnnxGraphBuilder, spec: DecoderSpec, st: Stream, w: NormWeights, name: string): string {
+function normStream(g: OnnxGraphBuilder, spec: GraphSpec, st: Stream, w: GraphNorm, name: string): string {
   if (!st.delta) return norm(g, spec, st.x, w, name);
   const [n, sum] = addNorm(g, spec, st.x, st.delta, w, name);
   st.x = sum;
@@ -60,7 +60,7 @@ function normStream(g: OnnxGraphBuilder, spec: DecoderSpec, st: Stream, w: NormW
   return n;
 }
 
-function declareInputs(g: OnnxGraphBuilder, spec: DecoderSpec, plan: SegmentPlan): Stream {
+function declareInputs(g: OnnxGraphBuilder, spec: GraphSpec, plan: SegmentPlan): Stream {
   const { hiddenSize: C, numKvHeads: NKV, headDim: HS } = spec;
   const G = spec.numHeads / NKV;
   if (plan.layers.length > 0) {
@@ -84,7 +84,7 @@ function declareInputs(g: OnnxGraphBuilder, spec: DecoderSpec, plan: SegmentPlan
   return { x: '' };
 }
 
-function embed(g: OnnxGraphBuilder, spec: DecoderSpec, w: DecoderWeights): string {
+function embed(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights): string {
   const C = spec.hiddenSize;
   const tok = g.op('Gather', [g.initializer('embed', w.embed, [spec.vocabSize, C]), STEP.tokenIds], { axis: 0 }); // (N, C)
   if (spec.positions !== 'learned') return tok;
@@ -94,7 +94,7 @@ function embed(g: OnnxGraphBuilder, spec: DecoderSpec, w: DecoderWeights): strin
 }
 
 /** logits (R, V) = lm_head(final_norm(x + delta)) on the requested rows only. */
-function head(g: OnnxGraphBuilder, spec: DecoderSpec, w: DecoderWeights, st: Stream): string {
+function head(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights, st: Stream): string {
   const rows = (v: string) => g.op('Gather', [v, STEP.logitRows], { axis: 0 }); // (N, C) -> (R, C)
   const picked: Stream = { x: rows(st.x), delta: st.delta ? rows(st.delta) : undefined };
   const n = normStream(g, spec, picked, w.finalNorm, 'final_norm');
@@ -104,7 +104,7 @@ function head(g: OnnxGraphBuilder, spec: DecoderSpec, w: DecoderWeights, st: Str
 }
 
 /** Builds the ONNX bytes of one segment (see planSegments). */
-export function buildSegmentGraph(spec: DecoderSpec, w: DecoderWeights, plan: SegmentPlan): Uint8Array {
+export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: SegmentPlan): Uint8Array {
   const { numKvHeads: NKV, headDim: HS, hiddenSize: C } = spec;
   const g = new OnnxGraphBuilder({ name: `decoder_segment_${plan.index}`, opset: 17, microsoftDomain: true });
   const st = declareInputs(g, spec, plan);

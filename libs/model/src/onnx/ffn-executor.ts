@@ -10,15 +10,15 @@
 import { createOrtSession, OnnxGraphBuilder, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import { mlp } from './graph-layers';
 import type { MoeLayerRunner } from './ort-backend';
-import type { DecoderSpec, DecoderWeights } from './spec';
+import type { GraphSpec, GraphWeights } from './spec';
 
 /** The spec with every layer treated as a segment boundary (its FFN runs outside the graph). */
-export function splitAtEveryLayer(spec: DecoderSpec): DecoderSpec {
+export function splitAtEveryLayer(spec: GraphSpec): GraphSpec {
   return { ...spec, moeLayers: spec.moeLayers.map(() => true) };
 }
 
 /** ONNX bytes of layer l's dense FFN: x (T, C) -> ffn(x) (T, C). */
-export function buildFfnGraph(spec: DecoderSpec, weights: DecoderWeights, l: number): Uint8Array {
+export function buildFfnGraph(spec: GraphSpec, weights: GraphWeights, l: number): Uint8Array {
   const w = weights.layers[l].mlp;
   if (!w) throw new Error(`buildFfnGraph: layers[${l}] has no dense FFN weights`);
   const g = new OnnxGraphBuilder({ name: `ffn_${l}`, microsoftDomain: true });
@@ -34,7 +34,7 @@ export class OrtFfnExecutor implements MoeLayerRunner {
   ) {}
 
   /** One session per dense layer of `weights`. */
-  static async create(spec: DecoderSpec, weights: DecoderWeights, opts: { threads: number }): Promise<OrtFfnExecutor> {
+  static async create(spec: GraphSpec, weights: GraphWeights, opts: { threads: number }): Promise<OrtFfnExecutor> {
     const sessions = new Map<number, OrtSession>();
     for (let l = 0; l < spec.numLayers; l++) {
       if (weights.layers[l].mlp) sessions.set(l, await createOrtSession(buildFfnGraph(spec, weights, l), opts));

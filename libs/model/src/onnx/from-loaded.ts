@@ -1,7 +1,7 @@
 /*
- * decoderFromLoaded: a LoadedModel (helper B's internal weight naming, f32, Linear layout
- * [out, in], GPT-2's Conv1D already transposed by the loader) as the DecoderSpec /
- * DecoderWeights pair the ONNX graph builder takes. Arrays are shared, not copied.
+ * decoderFromLoaded: a LoadedModel (the library's internal weight naming, f32, Linear layout
+ * [out, in], GPT-2's Conv1D already transposed by the loader) as the GraphSpec /
+ * GraphWeights pair the ONNX graph builder takes. Arrays are shared, not copied.
  *
  * Not a loader and not a validator of checkpoint files: loadModelDir does that; here only the
  * sizes the graph depends on are checked (validateDecoder).
@@ -10,7 +10,7 @@
 import { ropeInvFreq } from '@llm/tensor';
 import type { ModelConfig } from '../config';
 import { getWeight, layerPrefix, type ModelWeights } from '../weights';
-import type { DecoderSpec, DecoderWeights, LayerWeights, LinearWeights, NormWeights } from './spec';
+import type { GraphSpec, GraphWeights, GraphLayerWeights, GraphLinear, GraphNorm } from './spec';
 
 /** What the ORT backend needs of a model: a LoadedModel or initRandomModel's result. */
 export interface ModelSource {
@@ -22,16 +22,16 @@ function opt(w: ModelWeights, name: string): Float32Array | undefined {
   return w[name]?.data;
 }
 
-function linearOf(w: ModelWeights, name: string, out: number, inp: number): LinearWeights {
+function linearOf(w: ModelWeights, name: string, out: number, inp: number): GraphLinear {
   return { weight: getWeight(w, `${name}.weight`, [out, inp]), bias: opt(w, `${name}.bias`) };
 }
 
-function normOf(w: ModelWeights, name: string, C: number): NormWeights {
+function normOf(w: ModelWeights, name: string, C: number): GraphNorm {
   return { weight: getWeight(w, `${name}.weight`, [C]), bias: opt(w, `${name}.bias`) };
 }
 
 /** The spec (sizes, norm, positions, activation, MoE layers) of a normalised config. */
-export function specFromConfig(c: ModelConfig): DecoderSpec {
+export function specFromConfig(c: ModelConfig): GraphSpec {
   if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) {
     throw new Error(`ORT backend: sliding-window attention (${c.slidingWindow} < ${c.maxPositions} positions) is not supported`);
   }
@@ -55,7 +55,7 @@ export function specFromConfig(c: ModelConfig): DecoderSpec {
   };
 }
 
-function layerOf(c: ModelConfig, w: ModelWeights, l: number): LayerWeights {
+function layerOf(c: ModelConfig, w: ModelWeights, l: number): GraphLayerWeights {
   const p = layerPrefix(l);
   const C = c.hiddenSize;
   const q = c.numHeads * c.headDim;
@@ -80,13 +80,13 @@ function layerOf(c: ModelConfig, w: ModelWeights, l: number): LayerWeights {
 }
 
 /** Spec and weights of a model, sharing its arrays; lm_head is omitted when tied to the embedding. */
-export function decoderFromLoaded(model: ModelSource): { spec: DecoderSpec; weights: DecoderWeights } {
+export function decoderFromLoaded(model: ModelSource): { spec: GraphSpec; weights: GraphWeights } {
   const c = model.config;
   const w = model.weights;
   const C = c.hiddenSize;
   const embed = getWeight(w, 'model.embed_tokens.weight', [c.vocabSize, C]);
   const lmHead = getWeight(w, 'lm_head.weight', [c.vocabSize, C]);
-  const weights: DecoderWeights = {
+  const weights: GraphWeights = {
     embed,
     posEmbed: c.positionEmbedding === 'learned' ? getWeight(w, 'model.embed_positions.weight', [c.maxPositions, C]) : undefined,
     layers: Array.from({ length: c.numLayers }, (_, l) => layerOf(c, w, l)),

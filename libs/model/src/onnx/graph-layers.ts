@@ -13,7 +13,7 @@
  * QuickGelu, FastGelu and Gelu (onnxruntime docs/ContribOperators.md).
  */
 import { floatAttr, type OnnxGraphBuilder } from '@llm/tensor';
-import type { DecoderSpec, LayerWeights, LinearWeights, MlpWeights, NormWeights } from './spec';
+import type { GraphSpec, GraphLayerWeights, GraphLinear, GraphMlp, GraphNorm } from './spec';
 import { STEP } from './step-io';
 
 const MS = 'com.microsoft';
@@ -22,7 +22,7 @@ const MS = 'com.microsoft';
  * Stacks (out_i, in) matrices into one (sum out_i, in), each block times scales[i]; biases
  * likewise (a missing bias counts as zeros when another block has one).
  */
-export function concatRows(parts: LinearWeights[], scales: number[], inFeatures: number): LinearWeights {
+export function concatRows(parts: GraphLinear[], scales: number[], inFeatures: number): GraphLinear {
   const outs = parts.map((p) => p.weight.length / inFeatures);
   const totalOut = outs.reduce((a, b) => a + b, 0);
   const weight = new Float32Array(totalOut * inFeatures);
@@ -38,7 +38,7 @@ export function concatRows(parts: LinearWeights[], scales: number[], inFeatures:
 }
 
 /** y (rows, out) = x (rows, in) W^T + b, W given (out, in). */
-export function linear(g: OnnxGraphBuilder, x: string, w: LinearWeights, name: string, inFeatures: number): string {
+export function linear(g: OnnxGraphBuilder, x: string, w: GraphLinear, name: string, inFeatures: number): string {
   const outFeatures = w.weight.length / inFeatures;
   const inputs = [x, g.initializer(`${name}.weight`, w.weight, [outFeatures, inFeatures])];
   if (w.bias) inputs.push(g.initializer(`${name}.bias`, w.bias, [outFeatures]));
@@ -49,7 +49,7 @@ export function linear(g: OnnxGraphBuilder, x: string, w: LinearWeights, name: s
 export function fusedLinear(
   g: OnnxGraphBuilder,
   x: string,
-  parts: LinearWeights[],
+  parts: GraphLinear[],
   scales: number[],
   name: string,
   inFeatures: number,
@@ -58,7 +58,7 @@ export function fusedLinear(
 }
 
 /** n = norm(x) with the model's norm; names its weights under `name`. */
-export function norm(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: NormWeights, name: string): string {
+export function norm(g: OnnxGraphBuilder, spec: GraphSpec, x: string, w: GraphNorm, name: string): string {
   const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
   if (spec.norm === 'rms') {
     // x / sqrt(mean(x^2) + eps) * gamma
@@ -75,10 +75,10 @@ export function norm(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: NormW
  */
 export function addNorm(
   g: OnnxGraphBuilder,
-  spec: DecoderSpec,
+  spec: GraphSpec,
   x: string,
   delta: string,
-  w: NormWeights,
+  w: GraphNorm,
   name: string,
 ): [string, string] {
   const gamma = g.initializer(`${name}.weight`, w.weight, [spec.hiddenSize]);
@@ -96,7 +96,7 @@ export function addNorm(
 }
 
 /** act(x) as one contrib node: silu = QuickGelu(alpha 1), gelu_tanh = FastGelu, gelu = Gelu (erf). */
-function activation(g: OnnxGraphBuilder, spec: DecoderSpec, x: string): string {
+function activation(g: OnnxGraphBuilder, spec: GraphSpec, x: string): string {
   // silu(x) = x * sigmoid(x)
   if (spec.hiddenAct === 'silu') return g.op('QuickGelu', [x], { alpha: floatAttr(1) }, MS);
   // gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -108,12 +108,12 @@ function activation(g: OnnxGraphBuilder, spec: DecoderSpec, x: string): string {
  * Dense FFN on (N, C): gated down(act(gate x) * up x), or down(act(up x)). Gate and up stay two
  * Gemms: a fused (C, 2I) Gemm would need a Split that copies (N, 2I) once more.
  */
-export function mlp(g: OnnxGraphBuilder, spec: DecoderSpec, x: string, w: MlpWeights, name: string): string {
+export function mlp(g: OnnxGraphBuilder, spec: GraphSpec, x: string, w: GraphMlp, name: string): string {
   const C = spec.hiddenSize;
   const I = spec.intermediateSize;
   const up = linear(g, x, w.up, `${name}.up`, C); // (N, I)
   if (!spec.mlpGated) return linear(g, activation(g, spec, up), w.down, `${name}.down`, I);
-  const gate = linear(g, x, w.gate as LinearWeights, `${name}.gate`, C); // (N, I)
+  const gate = linear(g, x, w.gate as GraphLinear, `${name}.gate`, C); // (N, I)
   return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
 }
 
@@ -148,10 +148,10 @@ export function attentionShared(g: OnnxGraphBuilder): AttentionShared {
  */
 export function attention(
   g: OnnxGraphBuilder,
-  spec: DecoderSpec,
+  spec: GraphSpec,
   shared: AttentionShared,
   n: string,
-  w: LayerWeights,
+  w: GraphLayerWeights,
   l: number,
 ): AttentionResult {
   const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS } = spec;

@@ -15,8 +15,8 @@ import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
 import { MAX_ROWS_PER_SEQ, splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
-import { validateDecoder, type DecoderSpec, type DecoderWeights } from './spec';
-import { RopeTables, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
+import { validateDecoder, type GraphSpec, type GraphWeights } from './spec';
+import { RopeTableCache, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
 
 /** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output. */
 export interface MoeLayerRunner {
@@ -43,16 +43,16 @@ interface Segment {
 
 export class OrtBackend implements StepBackend {
   readonly name = 'ort' as const;
-  private readonly rope?: RopeTables;
+  private readonly rope?: RopeTableCache;
   private readonly poolTensors = new WeakMap<Float32Array, ort.Tensor>();
 
   private constructor(
-    readonly spec: DecoderSpec,
+    readonly spec: GraphSpec,
     private readonly segments: Segment[],
     private readonly moe: MoeLayerRunner | undefined,
     private readonly maxRowsPerSeq: number,
   ) {
-    if (spec.ropeInvFreq) this.rope = new RopeTables(spec.ropeInvFreq);
+    if (spec.ropeInvFreq) this.rope = new RopeTableCache(spec.ropeInvFreq);
   }
 
   /** The backend for a LoadedModel (or initRandomModel's { config, weights }). */
@@ -62,7 +62,7 @@ export class OrtBackend implements StepBackend {
   }
 
   /** Builds and opens the segment sessions (one for a dense model). */
-  static async fromDecoder(spec: DecoderSpec, weights: DecoderWeights, opts: OrtBackendOptions): Promise<OrtBackend> {
+  static async fromDecoder(spec: GraphSpec, weights: GraphWeights, opts: OrtBackendOptions): Promise<OrtBackend> {
     validateDecoder(spec, weights);
     const plans = planSegments(spec);
     if (plans.length > 1 && !opts.moeExecutor) {

@@ -1,57 +1,56 @@
 /*
- * DecoderSpec / DecoderWeights: the plain description of a decoder-only transformer that the
+ * GraphSpec / GraphWeights: the plain description of a decoder-only transformer that the
  * ONNX graph builder consumes (sizes, norms, positional scheme, which layers are MoE, and f32
  * weights in Hugging Face Linear layout (out, in)). `decoderFromLoaded` (from-loaded.ts) fills
  * it from a LoadedModel; benchmarks fill it with random weights directly.
  *
- * Deliberately not a config parser (helper B's loader reads config.json) and not a weight
+ * Deliberately not a config parser (loadModelDir reads config.json) and not a weight
  * store: it only points at arrays owned elsewhere.
  * Follows the Hugging Face modeling code of LlamaForCausalLM, Qwen2ForCausalLM,
  * MixtralForCausalLM and GPT2LMHeadModel for what each field means.
  */
-
-export type DecoderArch = 'llama' | 'qwen2' | 'mixtral' | 'gpt2';
+import type { Arch } from '../config';
 
 /** A linear layer y = x W^T + b, W stored (out, in) row-major as in torch.nn.Linear. */
-export interface LinearWeights {
+export interface GraphLinear {
   weight: Float32Array; // (out, in)
   bias?: Float32Array; // (out)
 }
 
 /** RMSNorm (weight only) or LayerNorm (weight and bias). */
-export interface NormWeights {
+export interface GraphNorm {
   weight: Float32Array; // (C)
   bias?: Float32Array; // (C), LayerNorm only
 }
 
 /** A dense feed-forward block: gated down(act(gate x) * up x), or down(act(up x)) (gpt2 c_fc, c_proj). */
-export interface MlpWeights {
-  gate?: LinearWeights; // (I, C), gated MLPs only
-  up: LinearWeights; // (I, C)
-  down: LinearWeights; // (C, I)
+export interface GraphMlp {
+  gate?: GraphLinear; // (I, C), gated MLPs only
+  up: GraphLinear; // (I, C)
+  down: GraphLinear; // (C, I)
 }
 
-export interface LayerWeights {
-  attnNorm: NormWeights;
-  q: LinearWeights; // (NH*HS, C)
-  k: LinearWeights; // (NKV*HS, C)
-  v: LinearWeights; // (NKV*HS, C)
-  o: LinearWeights; // (C, NH*HS)
-  mlpNorm: NormWeights;
+export interface GraphLayerWeights {
+  attnNorm: GraphNorm;
+  q: GraphLinear; // (NH*HS, C)
+  k: GraphLinear; // (NKV*HS, C)
+  v: GraphLinear; // (NKV*HS, C)
+  o: GraphLinear; // (C, NH*HS)
+  mlpNorm: GraphNorm;
   /** Absent on MoE layers: their FFN runs through a MoeLayerExecutor, outside the graph. */
-  mlp?: MlpWeights;
+  mlp?: GraphMlp;
 }
 
-export interface DecoderWeights {
+export interface GraphWeights {
   embed: Float32Array; // (V, C) token embeddings
   posEmbed?: Float32Array; // (maxPositions, C) learned positions (gpt2)
-  layers: LayerWeights[]; // L
-  finalNorm: NormWeights;
+  layers: GraphLayerWeights[]; // L
+  finalNorm: GraphNorm;
   lmHead?: Float32Array; // (V, C); absent when tied to embed
 }
 
-export interface DecoderSpec {
-  arch: DecoderArch;
+export interface GraphSpec {
+  arch: Arch;
   hiddenSize: number; // C
   numLayers: number; // L
   numHeads: number; // NH
@@ -80,13 +79,13 @@ function expectLength(what: string, a: Float32Array | undefined, n: number): voi
   if (a.length !== n) throw new Error(`decoder weights: ${what} has ${a.length} floats, expected ${n}`);
 }
 
-function checkLinear(what: string, w: LinearWeights, out: number, inp: number, bias: boolean): void {
+function checkLinear(what: string, w: GraphLinear, out: number, inp: number, bias: boolean): void {
   expectLength(`${what}.weight (${out}x${inp})`, w.weight, out * inp);
   if (bias || w.bias) expectLength(`${what}.bias`, w.bias, out);
 }
 
 /** Throws a clear error naming the first weight whose size disagrees with the spec. */
-export function validateDecoder(spec: DecoderSpec, w: DecoderWeights): void {
+export function validateDecoder(spec: GraphSpec, w: GraphWeights): void {
   const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: I, vocabSize: V } = spec;
   if (NH % NKV !== 0) throw new Error(`decoder spec: numHeads ${NH} is not a multiple of numKvHeads ${NKV}`);
   if (spec.positions === 'rope' && (!spec.ropeInvFreq || spec.ropeInvFreq.length !== HS / 2)) {

@@ -2,11 +2,11 @@
  * stepLayout on a hand-worked batch (block size 4, GQA group 2):
  *   seq 0: one decode token at position 5 (cached 0..4), blocks [3, 1], row 0
  *   seq 1: a prefill chunk of 3 tokens at positions 2..4 (cached 0..1), blocks [2, 5], rows 1..3
- * so S = 2, Tmax = 3, Pmax = 5. Plus RopeTables against cos/sin of pos * inv_freq, and writeNewKv.
+ * so S = 2, Tmax = 3, Pmax = 5. Plus RopeTableCache against cos/sin of pos * inv_freq, and writeNewKv.
  */
 import { createKvPool } from '../runner/kv-pool';
 import type { FlatBatch } from '../runner/types';
-import { MASK_NEG, RopeTables, stepLayout, writeNewKv } from './step-io';
+import { MASK_NEG, RopeTableCache, stepLayout, writeNewKv } from './step-io';
 
 const batch: FlatBatch = {
   tokenIds: Int32Array.of(10, 11, 12, 13),
@@ -56,10 +56,10 @@ describe('stepLayout', () => {
   });
 });
 
-describe('RopeTables', () => {
+describe('RopeTableCache', () => {
   it('holds cos/sin(f32(pos * inv_freq)) and grows on demand', () => {
     const inv = Float32Array.of(1, 0.1);
-    const tables = new RopeTables(inv);
+    const tables = new RopeTableCache(inv);
     const { cos, sin } = tables.get(300);
     expect(cos.length).toBe(600);
     expect(cos[2 * 299 + 1]).toBeCloseTo(Math.cos(Math.fround(299 * Math.fround(0.1))), 6);

@@ -132,7 +132,7 @@ function buildMask(batch: FlatBatch, S: number, Tmax: number, Pmax: number, G: n
  * handed out as views (no copy per step). Same numbers as @llm/tensor's ropeTables, which
  * needs its size up front.
  */
-export class RopeTables {
+export class RopeTableCache {
   private cos = new Float32Array(0);
   private sin = new Float32Array(0);
   private rows = 0;
