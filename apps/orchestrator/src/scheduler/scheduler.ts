@@ -123,6 +123,7 @@ export class Scheduler {
       await this.flushFrees();
       const plan = planStep(this.running, this.waiting, this.opts);
       if (plan.length === 0) {
+        if (this.closed) break; // close() may have poked while this iteration was awaiting
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
