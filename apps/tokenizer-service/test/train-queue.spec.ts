@@ -22,8 +22,7 @@ async function service(cfg: Partial<TokenizerServiceConfig>): Promise<TokenizerS
 }
 
 beforeAll(async () => {
-  // a Docker engine without a reachable registry or local image cannot start a container
-  redis = await startRedis().catch(() => startRedis({ prefer: 'process' }));
+  redis = await startRedis();
 }, 120_000);
 
 afterAll(async () => {
