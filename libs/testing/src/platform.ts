@@ -18,7 +18,7 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { configureTestcontainersEnv, dockerAvailable } from './docker';
 import { waitForPort } from './redis';
 
@@ -243,8 +243,21 @@ class PlatformRun {
     this.stopped = true;
     const running = Object.keys(this.containers) as PlatformService[];
     await Promise.allSettled(running.map((s) => this.stopService(s, 2_000)));
+    await this.removeLeftovers();
     await this.network?.stop().catch(() => undefined);
     this.network = undefined;
+  }
+
+  /** Any running container of this run not in `containers` (e.g. one whose start was interrupted) is removed by its label. */
+  private async removeLeftovers(): Promise<void> {
+    const client = await getContainerRuntimeClient();
+    const mine = (await client.container.list()).filter((c) => c.Labels?.['llm-platform.run'] === this.runId);
+    const removeOne = async (id: string) => {
+      const c = client.container.getById(id);
+      await client.container.stop(c, { timeout: 0 });
+      await client.container.remove(c, { removeVolumes: true });
+    };
+    await Promise.allSettled(mine.map((c) => removeOne(c.Id)));
   }
 
   handle(): StartedPlatform {
