@@ -11,7 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
 import { orchestratorConfigSchema } from './orchestrator.config';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
-import type { Orchestrator } from './orchestrator.factory';
+import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig(orchestratorConfigSchema, { strict: true });
+  checkRoleConfig(config); // one clear line before the container starts, not a DI trace
   const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), { logger: ['log', 'warn'], abortOnError: false });
   app.enableShutdownHooks();
   const orch = app.get<Orchestrator>(ORCHESTRATOR);

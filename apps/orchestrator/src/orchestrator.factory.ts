@@ -49,12 +49,11 @@ export interface Orchestrator {
 
 export async function createOrchestrator(config: OrchestratorConfig, deps: OrchestratorDeps): Promise<Orchestrator> {
   const log = createLogger('orchestrator');
-  if (!config.model) throw new Error('orchestrator: --model (MODEL_DIR) is required: the model directory holding tokenizer.json');
   const redisUrl = deps.redisUrl ?? config.redisUrl;
-  if ((config.role === 'api' || config.role === 'scheduler') && !redisUrl) {
-    throw new Error(`orchestrator: --role ${config.role} needs --redis-url (REDIS_URL): requests travel through BullMQ in distributed mode`);
-  }
-  const info = await deps.worker.getModelInfo({});
+  checkRoleConfig({ ...config, redisUrl });
+  const info = await deps.worker.getModelInfo({}).catch((err: Error) => {
+    throw new Error(`could not ask the attention worker for its model (check --worker-address ${config.workerAddress}): ${err.message}`);
+  });
   const facts = loadModelFacts(config.model, config.modelId, info);
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
@@ -103,6 +102,14 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       await consumer?.disconnect();
     },
   };
+}
+
+/** Settings that only make sense together; throws one line naming the flag to fix. */
+export function checkRoleConfig(config: Pick<OrchestratorConfig, 'model' | 'role' | 'redisUrl'>): void {
+  if (!config.model) throw new Error('--model (MODEL_DIR) is required: the model directory holding tokenizer.json');
+  if ((config.role === 'api' || config.role === 'scheduler') && !config.redisUrl) {
+    throw new Error(`--role ${config.role} needs --redis-url (REDIS_URL): requests travel through BullMQ in distributed mode`);
+  }
 }
 
 /** The configured step limits, never above what the worker accepts in one step. */
