@@ -78,7 +78,7 @@ export class Trainer {
     this.optimizer =
       opts.optimizer === 'sgd'
         ? new Sgd(named, { momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0 })
-        : new AdamW(named, { weightDecay: opts.weightDecay ?? 0.01, beta2: 0.99 });
+        : new AdamW(named, { weightDecay: opts.weightDecay ?? 0.01, beta2: 0.99 }); // β2 = 0.99 as nanoGPT uses for small models
   }
 
   /** One optimisation step. Throws NonFiniteLossError before touching the weights if anything is NaN/Inf. */

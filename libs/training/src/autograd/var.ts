@@ -37,6 +37,9 @@ export class Var {
   grad: Arr | null = null;
   parents: Var[];
   backwardFn: BackwardFn | null;
+  /** False for constants and for values computed only from constants: backward skips them. */
+  readonly requiresGrad: boolean;
+  readonly name: string | undefined;
 
   constructor(
     readonly data: Arr,
@@ -51,9 +54,6 @@ export class Var {
     this.requiresGrad = opts.requiresGrad ?? this.parents.some((p) => p.requiresGrad);
     this.name = opts.name;
   }
-
-  readonly requiresGrad: boolean;
-  readonly name: string | undefined;
 
   get dtype(): DType {
     return dtypeOf(this.data);
