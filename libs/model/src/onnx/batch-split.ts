@@ -24,11 +24,12 @@ export interface SubBatch {
 /** Padded rows may be at most this multiple of the real rows within a group. */
 const MAX_PADDING = 2;
 /**
- * Most new tokens of one sequence per run. A 512-token prompt runs as two 256-token pieces: the
- * second attends to the first through the pool, so attention computes 3/8 of the 512 x 512
- * scores instead of all of them, for one more (compute-bound) pass over the weights.
+ * Most new tokens of one sequence per run. Longer prefill chunks run as pieces, each attending
+ * to the earlier ones through the pool: the (S, NKV, G*T, P+T) scores stay bounded by the piece
+ * size, and the masked upper triangle is mostly skipped (pieces of 512 compute 3/4 of one run's
+ * scores at 1024 tokens, 9/16 at 2048), for one more pass over the weights per piece.
  */
-export const MAX_ROWS_PER_SEQ = 256;
+export const MAX_ROWS_PER_SEQ = 512;
 
 /** Groups of sequence indices: sorted by new tokens, closed when padding would pass MAX_PADDING. */
 export function groupSequences(numNew: number[]): number[][] {
