@@ -68,6 +68,14 @@ describe('embedded Generate', () => {
     lps.forEach((lp, i) => expect(lp).toBeCloseTo(ref.samples[i].logprob, 3));
   });
 
+  it('penalties and seeded top-k/top-p sampling equal the reference generate with the same seed', async () => {
+    const { prompt } = await promptWithMargins(4);
+    const sampling = { temperature: 0.8, topK: 40, topP: 0.9, minP: 0.01, repetitionPenalty: 1.2, presencePenalty: 0.5, frequencyPenalty: 0.3, seed: 4242 };
+    const ref = await generate(transformer, prompt, { maxTokens: 10, sampling, stopTokenIds: p.model.config.eosTokenIds });
+    const res = await p.orch.inference.complete(req({ promptTokenIds: prompt, sampling: { ...sampling, maxTokens: 10 } }));
+    expect(res.choices[0].tokenIds).toEqual(ref.tokens);
+  });
+
   it('streamed deltas concatenate to the unary Complete text, with offsets in order', async () => {
     const { prompt } = await promptWithMargins(10);
     const r = req({ promptTokenIds: prompt, sampling: { temperature: 0, maxTokens: 10 } });
