@@ -24,16 +24,20 @@ for dir in libs/* apps/*; do
   [ -d "$dir/dist" ] && cp -r "$dir/dist" "$app/$dir/"
   [ -d "$dir/bin" ] && cp -r "$dir/bin" "$app/$dir/"
 done
-cp -a node_modules "$app/"
-(cd "$app" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --offline >/dev/null 2>&1) || {
-  echo "npm prune failed" >&2; exit 1; }
-# onnxruntime-node ships binaries for every platform; keep this machine's.
+# Production dependencies only (npm's own view of the tree, dev dependencies left out), copied
+# package by package; workspace packages stay symlinks into the staged libs/ and apps/.
 arch=$(node -p 'process.arch')
-ort="$app/node_modules/onnxruntime-node/bin"
-if [ -d "$ort" ]; then
-  find "$ort" -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} +
-  find "$ort" -mindepth 3 -maxdepth 3 -type d ! -name "$arch" -exec rm -rf {} +
-fi
+npm ls --omit=dev --all --parseable 2>/dev/null | sed "s#^$root/##" | grep '^node_modules/' \
+  | grep -v '^node_modules/.*/node_modules/' | while read -r pkg; do
+  mkdir -p "$app/$(dirname "$pkg")"
+  if [ "$pkg" = node_modules/onnxruntime-node ]; then
+    # onnxruntime-node ships binaries for every platform; keep this machine's (no CUDA on CPU).
+    tar -C "$root" --exclude='bin/napi-v*/darwin' --exclude='bin/napi-v*/win32' \
+      --exclude="bin/napi-v*/linux/$([ "$arch" = x64 ] && echo arm64 || echo x64)" -cf - "$pkg" | tar -C "$app" -xf -
+  else
+    cp -a "$pkg" "$app/$pkg"
+  fi
+done
 find "$app/node_modules" \( -name '*.md' -o -name '*.map' -o -name '*.ts' ! -name '*.d.ts' \) -type f -delete 2>/dev/null || true
 find "$app" -path '*/dist/*' -name '*.map' -delete
 cp deploy/Dockerfile "$ctx/Dockerfile"
