@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors';
-import { resolveDefaultModel } from '../serve/default-model';
+import { repoRoot, resolveDefaultModel } from '../serve/default-model';
 import type { RegisterCommand } from './index';
 
 interface ServeFlags {
@@ -76,6 +76,10 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
 }
 
 function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, modelDir: string): void {
+  // The bundled default model adds two-digit numbers (answer digits reversed, see models/default/README.md).
+  const isDefault = modelDir === resolve(repoRoot(), 'models', 'default');
+  const prompt = isDefault ? '37+48=' : 'Hello';
+  const maxTokens = isDefault ? 4 : 16;
   const lines = [
     `llm serve (${mode}): model '${modelId}'`,
     `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on)`,
@@ -83,9 +87,9 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     '',
     'Try:',
     http
-      ? `  curl -s http://${http}/v1/completions -H 'content-type: application/json' -d '{"model":"${modelId}","prompt":"Hello","max_tokens":16,"temperature":0}'`
+      ? `  curl -s http://${http}/v1/completions -H 'content-type: application/json' -d '{"model":"${modelId}","prompt":"${prompt}","max_tokens":${maxTokens},"temperature":0}'`
       : '',
-    `  npx llm generate --model ${modelDir} --prompt Hello --max-tokens 16`,
+    `  npx llm generate --model ${modelDir} --prompt '${prompt}' --max-tokens ${maxTokens} --temperature 0`,
   ];
   process.stdout.write(`${lines.filter((l) => l !== '').join('\n')}\n`);
 }
