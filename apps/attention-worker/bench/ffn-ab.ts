@@ -1,8 +1,8 @@
 /*
  * Why the gated FFN runs as two Gemms (gate, up) rather than one fused (C, 2I) Gemm plus a
  * Split: the two layouts, 30 FFN layers of the SmolLM shape each, timed round-robin on the same
- * input at decode-like and prefill-like row counts. Weights are a fixed pattern (sgemm time does
- * not depend on values). Not a model.
+ * input at decode-like and prefill-like row counts. Weights are a fixed non-zero-heavy pattern
+ * (the same in both layouts). Not a model.
  */
 import { createOrtSession, floatAttr, OnnxGraphBuilder, ortTensor, type OrtSession } from '@llm/tensor';
 import { median, nowMs } from './measure';

@@ -3,12 +3,24 @@
  * fused gate|up, down per layer, and the tied lm_head on the logit rows) and nothing else, run
  * on the step's N rows. A step's time over this floor's time, measured side by side, says how
  * much the rest (attention, norms, RoPE, gathers, the binding) costs, whatever the machine's load.
- * Not a model: the matrices are zeros (sgemm time does not depend on values) and the layers are
- * chained only so that nothing is pruned.
+ * Not a model: the matrices hold pseudo-random values (NOT zeros: all-zero weight pages ran 2x
+ * faster here at batch 1, presumably deduplicated zero pages served from cache, which made a
+ * floor no real model can reach) and the layers are chained only so that nothing is pruned.
  */
 import type { FlatBatch, ModelConfig } from '@llm/model';
 import { createOrtSession, OnnxGraphBuilder, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
 import type { StepRunner } from './measure';
+
+/** Uniform values in [-0.02, 0.02) from a 32-bit LCG (x' = 1664525 x + 1013904223 mod 2^32). */
+function noise(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = (x / 4294967296 - 0.5) * 0.04;
+  }
+  return out;
+}
 
 function buildFloorGraph(c: ModelConfig): Uint8Array {
   const C = c.hiddenSize;
@@ -16,8 +28,9 @@ function buildFloorGraph(c: ModelConfig): Uint8Array {
   const qkv = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
   const g = new OnnxGraphBuilder({ name: 'gemm_floor' });
   let x = g.input('x', 'float32', ['N', C]);
+  let seed = 1;
   const gemm = (a: string, out: number, inp: number, name: string) =>
-    g.op('Gemm', [a, g.initializer(name, new Float32Array(out * inp), [out, inp])], { transB: 1 });
+    g.op('Gemm', [a, g.initializer(name, noise(out * inp, seed++), [out, inp])], { transB: 1 });
   const cols = (a: string, n: number) => g.op('Slice', [a, g.constInt64([0]), g.constInt64([n]), g.constInt64([1])]);
   for (let l = 0; l < c.numLayers; l++) {
     const h = cols(gemm(x, qkv, C, `qkv${l}`), c.numHeads * c.headDim); // (N, NH*HS)
