@@ -1,17 +1,19 @@
 /*
  * Why the gated FFN runs as two Gemms (gate, up) rather than one fused (C, 2I) Gemm plus a
  * Split: the two layouts, 30 FFN layers of the SmolLM shape each, timed round-robin on the same
- * input at decode-like and prefill-like row counts. Weights are a fixed non-zero-heavy pattern
- * (the same in both layouts). Not a model.
+ * input at decode-like and prefill-like row counts. Weights are pseudo-random (repeating or
+ * zero pages can be deduplicated by the host and read from cache). Not a model.
  */
 import { createOrtSession, floatAttr, OnnxGraphBuilder, ortTensor, type OrtSession } from '@llm/tensor';
+import { noise } from './gemm-floor';
 import { median, nowMs } from './measure';
 
 const C = 576;
 const I = 1536;
 const LAYERS = 30;
 
-const pattern = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) * 0.01);
+let seed = 100;
+const pattern = (n: number) => noise(n, seed++);
 
 function buildFfnStack(fused: boolean): Uint8Array {
   const g = new OnnxGraphBuilder({ name: fused ? 'ffn_fused' : 'ffn_two_gemms', microsoftDomain: true });

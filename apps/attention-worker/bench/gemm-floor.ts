@@ -12,7 +12,7 @@ import { createOrtSession, OnnxGraphBuilder, ortTensor, outputF32, type OrtSessi
 import type { StepRunner } from './measure';
 
 /** Uniform values in [-0.02, 0.02) from a 32-bit LCG (x' = 1664525 x + 1013904223 mod 2^32). */
-function noise(n: number, seed: number): Float32Array {
+export function noise(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let x = seed >>> 0;
   for (let i = 0; i < n; i++) {
