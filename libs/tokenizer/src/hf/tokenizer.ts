@@ -20,7 +20,8 @@ import { bool, int, obj, str, TokenizerJsonError, type Json } from './fields';
 import { HfBpeModel } from './model';
 import { buildNormalizer, type Normalizer } from './normalizers';
 import { buildPostProcessor, type PostProcessor } from './post-processors';
-import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers';
+import { buildPreTokenizer, fastByteLevelSplitter, type PreTokenizer } from './pre-tokenizers';
+import type { PieceSplitter } from '../splitter';
 
 interface AddedToken {
   id: number;
@@ -41,6 +42,8 @@ export class HfTokenizer implements Tokenizer {
   private readonly preTokenizer: PreTokenizer;
   private readonly postProcessor: PostProcessor | null;
   private readonly decoder: Decoder | null;
+  /** Set when the pre-tokenizer is one scanner over a byte-level model (the fast path). */
+  private readonly fastSplitter: PieceSplitter | null;
 
   constructor(json: Json, name = 'tokenizer.json') {
     const root = obj(json, '(root)');
@@ -52,6 +55,7 @@ export class HfTokenizer implements Tokenizer {
     this.model = new HfBpeModel(root.model, pre.byteLevel);
     this.postProcessor = buildPostProcessor(root.post_processor ?? null);
     this.decoder = buildDecoder(root.decoder ?? null);
+    this.fastSplitter = this.model.byteBpe ? fastByteLevelSplitter(root.pre_tokenizer ?? null) : null;
     this.readAddedTokens(root.added_tokens ?? []);
     this.specialTokens = new Map([...this.addedByContent].map(([c, t]) => [c, t.id]));
     let maxId = this.model.idToToken.length - 1;
@@ -98,6 +102,7 @@ export class HfTokenizer implements Tokenizer {
   private encodeSegment(text: string, first: boolean, out: number[]): void {
     if (text.length === 0) return;
     const normalized = this.normalizer ? this.normalizer(text) : text;
+    if (this.fastSplitter) return this.model.byteBpe!.encodeText(normalized, this.fastSplitter, out);
     for (const piece of this.preTokenizer([normalized], first)) {
       if (piece.length > 0) this.model.encodePiece(piece, out);
     }
