@@ -7,7 +7,7 @@
  * nothing else), one ORT session per half-layer (2L + 1 runs per step: the Mixtral-style
  * segmented path with dense FFN sessions as the "experts"), and the TypeScript backend on a few
  * tokens; plus the A/Bs behind two design choices: the FFN's two-Gemm layout (ffn-ab.ts) and
- * the prefill piece size (batch-split.ts: 512 tokens in one run vs two 256-token pieces). The load average and the in-run sgemm rate are printed: on a shared machine they
+ * the prefill piece size (batch-split.ts: 512 tokens as two 256-token pieces vs one run). The load average and the in-run sgemm rate are printed: on a shared machine they
  * explain most of the spread against the idle-machine reference numbers.
  * Not a test: no assertions; goals are printed next to the measured ratios.
  */
@@ -65,13 +65,13 @@ async function sideBySide(model: Model): Promise<{ rows: BenchRow[]; buildS: num
   return { rows, buildS, backend };
 }
 
-/** Prefill 512 in one run (the default, MAX_ROWS_PER_SEQ = 512) vs as two 256-token pieces, side by side. */
+/** Prefill 512 as two 256-token pieces (the default, MAX_ROWS_PER_SEQ) vs in one run, side by side. */
 async function piecesAb(model: Model, backend: OrtBackend): Promise<{ piecesMs: number; wholeMs: number }> {
-  progress('prefill 512: one run (default) vs two 256-token pieces');
-  const pieces = await OrtBackend.create(model, { threads: THREADS, maxRowsPerSeq: 256 });
+  progress('prefill 512: two 256-token pieces (default) vs one run');
+  const whole = await OrtBackend.create(model, { threads: THREADS, maxRowsPerSeq: 512 });
   const w = prefillWorkload(512, model.config.vocabSize, benchPool(model.config, 1, 512), 512);
-  const [wholeMs, piecesMs] = await roundRobinMs([backend, pieces], w, 3);
-  await pieces.dispose();
+  const [piecesMs, wholeMs] = await roundRobinMs([backend, whole], w, 3);
+  await whole.dispose();
   return { piecesMs, wholeMs };
 }
 

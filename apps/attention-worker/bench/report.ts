@@ -97,7 +97,7 @@ export function report(r: BenchReport): void {
   profileTable(r.prof);
   const p = r.pieces;
   console.log(
-    `\nprefill 512 in one run (default): ${f(p.wholeMs, 1)} ms vs as two 256-token pieces ${f(p.piecesMs, 1)} ms (pieces/one run ${f(p.piecesMs / p.wholeMs, 2)}x)`,
+    `\nprefill 512 as two 256-token pieces (default): ${f(p.piecesMs, 1)} ms vs one run ${f(p.wholeMs, 1)} ms (pieces/one run ${f(p.piecesMs / p.wholeMs, 2)}x)`,
   );
   console.log('FFN layout (30 SwiGLU layers, round-robin): fused gate|up Gemm + Split vs two Gemms');
   for (const x of r.ffn) {

@@ -33,8 +33,8 @@ describe('splitBatch', () => {
   });
 
   it('cuts a 512-token chunk into two pieces, the second seeing the first as cached context', () => {
-    expect(splitBatch(batchOf([512], [true]))).toHaveLength(1); // the default piece size is 512
-    expect(splitBatch(batchOf([513], [true])).map((p) => p.batch.seqs[0].numNewTokens)).toEqual([257, 256]);
+    expect(splitBatch(batchOf([256], [true]))).toHaveLength(1); // the default piece size is 256
+    expect(splitBatch(batchOf([257], [true])).map((p) => p.batch.seqs[0].numNewTokens)).toEqual([129, 128]);
     const parts = splitBatch(batchOf([512], [true]), 256);
     expect(parts.map((p) => p.batch.seqs[0])).toEqual([
       { start: 0, numNewTokens: 256, contextLen: 100 + 256, blockTable: Int32Array.of(1) },

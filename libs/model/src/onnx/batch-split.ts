@@ -26,10 +26,12 @@ const MAX_PADDING = 2;
 /**
  * Most new tokens of one sequence per run. Longer prefill chunks run as pieces, each attending
  * to the earlier ones through the pool: the (S, NKV, G*T, P+T) scores stay bounded by the piece
- * size, and the masked upper triangle is mostly skipped (pieces of 512 compute 3/4 of one run's
- * scores at 1024 tokens, 9/16 at 2048), for one more pass over the weights per piece.
+ * size, and most of the masked upper triangle is skipped (two 256-token pieces compute 3/4 of
+ * the scores of one 512-token run), for one more (compute-bound) pass over the weights per piece.
+ * The bench's side-by-side A/B measured 512 tokens as two pieces 0.73-0.94x the time of one run
+ * in three of four runs on a loaded 2-core machine.
  */
-export const MAX_ROWS_PER_SEQ = 512;
+export const MAX_ROWS_PER_SEQ = 256;
 
 /** Groups of sequence indices: sorted by new tokens, closed when padding would pass MAX_PADDING. */
 export function groupSequences(numNew: number[]): number[][] {
