@@ -28,8 +28,8 @@ const MAX_PADDING = 2;
  * to the earlier ones through the pool: the (S, NKV, G*T, P+T) scores stay bounded by the piece
  * size, and most of the masked upper triangle is skipped (two 256-token pieces compute 3/4 of
  * the scores of one 512-token run), for one more (compute-bound) pass over the weights per piece.
- * The bench's side-by-side A/B measured 512 tokens as two pieces 0.73-0.94x the time of one run
- * in three of four runs on a loaded 2-core machine.
+ * Measured side by side on the bench's model (8 rounds): two pieces 0.96x the time of one run
+ * at 512 tokens; the bench's 3-round A/B swings between 0.73x and 1.13x on a shared machine.
  */
 export const MAX_ROWS_PER_SEQ = 256;
 
