@@ -18,6 +18,8 @@ const transportPackages = [
   'prom-client',
 ];
 
+const servicePackages = ['@llm/orchestrator', '@llm/tokenizer-service', '@llm/router', '@llm/attention-worker', '@llm/kv-manager'];
+
 module.exports = [
   { ignores: ['**/dist/**', '**/node_modules/**', 'libs/proto/src/gen/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -48,6 +50,21 @@ module.exports = [
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contract', 'scope:pure'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:contract', 'scope:platform', 'scope:pure'] },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The composition root (`llm serve`, embedded and distributed) imports the service apps'
+    // public entries; Nx refuses imports of application projects unless they are allowed by name.
+    files: ['apps/cli/src/serve/**/*.ts', 'apps/cli/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: servicePackages,
+          depConstraints: [{ sourceTag: 'kind:root', onlyDependOnLibsWithTags: ['type:lib', 'kind:service'] }],
         },
       ],
     },
