@@ -25,11 +25,20 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Builds a regex matching any of `tokens`, longest first at each position. */
+const regexCache = new Map<string, RegExp | null>();
+
+/** Builds (or reuses) a regex matching any of `tokens`, longest first at each position. */
 export function specialRegex(tokens: Iterable<string>): RegExp | null {
-  const list = [...tokens].filter((t) => t.length > 0).sort((a, b) => b.length - a.length);
-  if (list.length === 0) return null;
-  return new RegExp(list.map(escapeRegExp).join('|'), 'g');
+  const list = [...tokens].filter((t) => t.length > 0).sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+  const key = list.join('\u0000');
+  let re = regexCache.get(key);
+  if (re === undefined) {
+    re = list.length === 0 ? null : new RegExp(list.map(escapeRegExp).join('|'), 'g');
+    if (regexCache.size >= 64) regexCache.clear();
+    regexCache.set(key, re);
+  }
+  if (re) re.lastIndex = 0;
+  return re;
 }
 
 /**
