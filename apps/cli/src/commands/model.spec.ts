@@ -9,28 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../errors';
-import { buildProgram } from '../program';
+import { llm } from '../../test/support/llm';
 import { parseSets, parseTokenIds } from './model';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-model-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function llm(...args: string[]): Promise<{ out: string; err: unknown }> {
-  const program = buildProgram().exitOverride();
-  let out = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  let err: unknown = null;
-  try {
-    await program.parseAsync(['node', 'llm', ...args]);
-  } catch (e) {
-    err = e;
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  return { out, err };
-}
 
 describe('flag parsing', () => {
   it('--set values are JSON when they parse', () => {

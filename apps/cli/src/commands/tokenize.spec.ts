@@ -9,27 +9,11 @@ import { join } from 'node:path';
 import { get_encoding } from 'tiktoken';
 import { loadTokenizerJson, parseTiktokenFile } from '@llm/tokenizer';
 import { CliError } from '../errors';
-import { buildProgram } from '../program';
+import { llm } from '../../test/support/llm';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-tok-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function llm(...args: string[]): Promise<{ out: string; err: unknown }> {
-  const program = buildProgram().exitOverride();
-  let out = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  let err: unknown = null;
-  try {
-    await program.parseAsync(['node', 'llm', ...args]);
-  } catch (e) {
-    err = e;
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  return { out, err };
-}
 
 describe('llm tokenize / detokenize', () => {
   const text = "Hello, world! It's 2024 🎉 héllo";

@@ -11,27 +11,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../errors';
-import { buildProgram } from '../program';
+import { llm } from '../../test/support/llm';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-train-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function llm(...args: string[]): Promise<{ out: string; err: unknown }> {
-  const program = buildProgram().exitOverride();
-  let out = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  let err: unknown = null;
-  try {
-    await program.parseAsync(['node', 'llm', ...args]);
-  } catch (e) {
-    err = e;
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  return { out, err };
-}
 
 const tiny = ['--set', 'hidden_size=16', '--set', 'intermediate_size=32', '--set', 'num_attention_heads=4', '--set', 'num_key_value_heads=4', '--threads', '1'];
 
