@@ -10,11 +10,10 @@
  * even on models whose vocabulary lacks it as a special token.
  * What it is not: tool calling or multimodal content (content must be a string or text parts).
  */
-import { applyChatTemplate, type ChatMessage, type TokenizerConfig } from '@llm/tokenizer';
+import { applyChatTemplate, CHATML_TEMPLATE, type ChatMessage, type TokenizerConfig } from '@llm/tokenizer';
 
-export const DEFAULT_CHAT_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+/** The tokenizer library's ChatML template (the tokenizer service's ApplyChatTemplate default too). */
+export const DEFAULT_CHAT_TEMPLATE = CHATML_TEMPLATE;
 
 export const DEFAULT_CHAT_STOP = '<|im_end|>';
 
