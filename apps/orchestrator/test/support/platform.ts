@@ -5,7 +5,7 @@
  * The model is a tiny random llama written by initModelDir (with its byte-level BPE tokenizer).
  *
  * What it is not: the real apps/kv-manager or apps/attention-worker (the orchestrator may not
- * import other apps); the lead's end-to-end tests run those.
+ * import other apps); apps/cli/test/serve.spec.ts runs those end to end.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
