@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors';
 import { repoRoot, resolveDefaultModel } from '../serve/default-model';
+import type { ServeSettings } from '../serve/settings';
 import type { RegisterCommand } from './index';
 
 interface ServeFlags {
@@ -35,19 +36,6 @@ function num(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min) throw new CliError(`--${name} must be a number >= ${min}, got '${v}'`);
   return n;
-}
-
-export interface ServeSettings {
-  modelDir: string;
-  host: string;
-  grpcPort: number;
-  httpPort: number;
-  backend: 'ort' | 'ts';
-  threads: number;
-  kvCacheGib: number;
-  blockSize: number;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
 }
 
 export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeSettings {

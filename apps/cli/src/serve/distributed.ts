@@ -14,18 +14,9 @@ import { join } from 'node:path';
 import { loadModelDir } from '@llm/model';
 import { CliError } from '../errors';
 import { repoRoot } from './default-model';
+import type { ServeSettings } from './settings';
 
-export interface DistributedOptions {
-  modelDir: string;
-  host: string;
-  grpcPort: number;
-  httpPort: number;
-  backend: 'ort' | 'ts';
-  threads: number;
-  kvCacheGib: number;
-  blockSize: number;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
+export interface DistributedOptions extends ServeSettings {
   redisUrl?: string;
   onProgress?: (line: string) => void;
 }

@@ -20,18 +20,9 @@ import { AttentionWorkerModule, AttentionWorkerService, engineForModel, workerCo
 import { RouterModule, RouterService, routerConfigSchema, routerFromModel } from '@llm/router';
 import { createOrchestrator, orchestratorConfigSchema } from '@llm/orchestrator';
 import { createTokenizerService } from '@llm/tokenizer-service';
+import type { ServeSettings } from './settings';
 
-export interface EmbeddedOptions {
-  modelDir: string;
-  host: string;
-  grpcPort: number;
-  httpPort: number;
-  backend: 'ort' | 'ts';
-  threads: number;
-  kvCacheGib: number;
-  blockSize: number;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
+export interface EmbeddedOptions extends ServeSettings {
   /** Progress lines (model loading, services starting). */
   onProgress?: (line: string) => void;
 }

@@ -1,0 +1,13 @@
+/** What `llm serve` needs to start the platform, embedded or distributed (parsed from its flags). */
+export interface ServeSettings {
+  modelDir: string;
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  backend: 'ort' | 'ts';
+  threads: number;
+  kvCacheGib: number;
+  blockSize: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+}
