@@ -5,8 +5,13 @@
  * (GPT-2, Llama 3, Qwen2) and trained tokenizers. A piece's UTF-8 bytes start as
  * single-byte tokens and are merged by rank (bpe.ts). When `direct` is set, a piece that
  * is itself a token is emitted without merging (tiktoken's shortcut; HF `ignore_merges`).
+ * A vocabulary may lack some of the 256 byte symbols (say, one trimmed to printable ASCII):
+ * tiktoken encodings refuse that, tokenizer.json models pass a MissingBytes policy and an
+ * input byte without a token becomes unk (fused when fuse_unk) or is dropped when there is
+ * no unk token, as Hugging Face's BPE model does in merge_word.
  * What it is not: pre-tokenization or special tokens.
- * Reference: openai/tiktoken src/lib.rs (byte_pair_encode, the encoder shortcut).
+ * Reference: openai/tiktoken src/lib.rs (byte_pair_encode, the encoder shortcut);
+ * huggingface/tokenizers src/models/bpe/model.rs (merge_word: unknown symbols).
  */
 import { utf8Encode } from './bytes';
 import { ByteTable } from './byte-table';
@@ -15,26 +20,57 @@ import { PairTable } from './pair-table';
 import { PieceCache } from './piece-cache';
 import type { PieceSplitter } from './splitter';
 
+/** What to do with an input byte that has no single-byte token (tokenizer.json models). */
+export interface MissingBytes {
+  /** The unk token's id, or -1: then such bytes are dropped. */
+  unkId: number;
+  /** Consecutive unknown bytes become one unk. */
+  fuseUnk: boolean;
+}
+
 export class ByteBpe {
-  /** byte value -> id of the single-byte token. */
+  /** byte value -> id of the single-byte token (-1: none, see MissingBytes). */
   readonly byteIds = new Int32Array(256).fill(-1);
+  /** Whether every byte has a token (the common case: symbols map 1:1 to bytes). */
+  private readonly complete: boolean;
   private readonly cache = new PieceCache();
 
   /**
    * @param pairs merge table (ids of the two parts -> rank, merged id)
    * @param tokenBytes bytes of each id (holes allowed)
    * @param direct bytes -> id for the whole-piece shortcut, or null
+   * @param missing policy for bytes without a token; absent: every byte must have one
    */
   constructor(
     readonly pairs: PairTable,
     readonly tokenBytes: ReadonlyArray<Uint8Array | undefined>,
     readonly direct: ByteTable | null,
+    private readonly missing?: MissingBytes,
   ) {
     tokenBytes.forEach((b, id) => {
       if (b && b.length === 1 && this.byteIds[b[0]] < 0) this.byteIds[b[0]] = id;
     });
-    const missing = this.byteIds.indexOf(-1);
-    if (missing >= 0) throw new Error(`byte-level vocabulary has no token for byte 0x${missing.toString(16).padStart(2, '0')}`);
+    const first = this.byteIds.indexOf(-1);
+    this.complete = first < 0;
+    if (!this.complete && !missing) throw new Error(`byte-level vocabulary has no token for byte 0x${first.toString(16).padStart(2, '0')}`);
+  }
+
+  /** The initial symbols of a piece's bytes: one per byte, except bytes without a token (unk or dropped). */
+  private initialSymbols(bytes: Uint8Array): number[] {
+    const out: number[] = [];
+    const unkId = this.missing?.unkId ?? -1;
+    let lastUnk = false;
+    for (let i = 0; i < bytes.length; i++) {
+      const id = this.byteIds[bytes[i]];
+      if (id >= 0) {
+        out.push(id);
+        lastUnk = false;
+      } else if (unkId >= 0) {
+        if (!(this.missing?.fuseUnk && lastUnk)) out.push(unkId);
+        lastUnk = true;
+      }
+    }
+    return out;
   }
 
   /** Appends the ids of one piece to `out`. */
@@ -84,7 +120,7 @@ export class ByteBpe {
   /** One piece for explain(): initial byte symbols, merged ids, and whether the shortcut applied. */
   explainPiece(piece: string, observe: MergeObserver): { initial: number[]; ids: number[]; direct: boolean } {
     const bytes = utf8Encode(piece);
-    const initial = Array.from(bytes, (b) => this.byteIds[b]);
+    const initial = this.complete ? Array.from(bytes, (b) => this.byteIds[b]) : this.initialSymbols(bytes);
     if (this.direct) {
       const id = this.direct.lookup(bytes);
       if (id >= 0) return { initial, ids: [id], direct: true };
@@ -94,6 +130,7 @@ export class ByteBpe {
 
   /** BPE over raw bytes (no shortcut). */
   mergeBytes(bytes: Uint8Array, observe?: MergeObserver): number[] {
+    if (!this.complete) return mergeSymbols(this.initialSymbols(bytes), this.pairs, observe);
     if (!observe && bytes.length > HEAP_THRESHOLD) {
       const ids = new Int32Array(bytes.length);
       for (let i = 0; i < bytes.length; i++) ids[i] = this.byteIds[bytes[i]];

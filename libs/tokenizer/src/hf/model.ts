@@ -83,7 +83,9 @@ export class HfBpeModel {
 
   private buildByteBpe(): ByteBpe {
     const tokenBytes: Array<Uint8Array | undefined> = this.idToToken.map((t) => (t === undefined ? undefined : (byteLevelToBytes(t) ?? undefined)));
-    return new ByteBpe(this.pairs, tokenBytes, this.ignoreMerges ? new ByteTable(tokenBytes) : null);
+    // A byte without a token becomes unk, or is dropped when there is none (as Hugging Face does).
+    const missing = { unkId: this.unkId, fuseUnk: this.fuseUnk };
+    return new ByteBpe(this.pairs, tokenBytes, this.ignoreMerges ? new ByteTable(tokenBytes) : null, missing);
   }
 
   /** Appends the ids of one pre-tokenized piece. */

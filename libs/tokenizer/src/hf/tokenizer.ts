@@ -129,10 +129,11 @@ export class HfTokenizer implements Tokenizer {
         continue;
       }
       const t = this.model.idToToken[id];
-      if (t === undefined || !Number.isInteger(id)) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
         throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
       }
-      out.push(t);
+      // NOTE: an id inside the range that names no token (a trimmed vocabulary) decodes to nothing, as in Hugging Face.
+      if (t !== undefined) out.push(t);
     }
     return out;
   }
@@ -170,8 +171,10 @@ export class HfTokenizer implements Tokenizer {
     const bytes = this.model.byteBpe?.tokenBytes[id];
     if (bytes) return utf8Decode(bytes);
     const t = this.model.idToToken[id];
-    if (t === undefined) throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
-    return t;
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new TokenizerError(`token id ${id} is out of range for ${this.name} (valid ids: 0..${this.vocabSize - 1})`);
+    }
+    return t ?? '';
   }
 
   explain(text: string, opts: EncodeOptions = {}): Explanation {
