@@ -46,7 +46,7 @@ function toSamplingParams(p: worker.SamplingParams | undefined): StepSamplingPar
     presencePenalty: p?.presencePenalty ?? 0,
     frequencyPenalty: p?.frequencyPenalty ?? 0,
     logitBias: bias,
-    seed: p?.seed ?? 0,
+    seed: seedFromWire(p?.seed),
     sampleIndex: p?.sampleIndex ?? 0,
     numTopLogprobs: p?.numTopLogprobs ?? 0,
   };
@@ -65,4 +65,10 @@ export function toStepResponse(out: StepOutput): worker.StepResponse {
     forwardNs: Number(out.forwardNs),
     stepNs: Number(out.stepNs),
   };
+}
+
+/** The wire's uint64 seed (a decimal string) as the runner's bigint; anything else NaN, which validation refuses. */
+export function seedFromWire(seed: string | undefined): bigint | number {
+  if (seed === undefined || seed === '') return 0;
+  return /^\d{1,20}$/.test(seed) ? BigInt(seed) : Number.NaN;
 }

@@ -30,6 +30,11 @@ export const orchestratorConfigSchema = defineConfig({
   schedulerId: { type: 'string', default: '', description: 'this scheduler\'s owner id at the kv-manager (default: host, pid and a random part)' },
   leaseTtlMs: { type: 'int', default: 30000, min: 100, description: 'scheduler role: worker lease, kv-manager lease and job lock length in ms' },
   stalledIntervalMs: { type: 'int', default: 5000, min: 50, description: "scheduler role: how often BullMQ re-delivers a dead scheduler's requests, in ms" },
+  maxBodyBytes: { type: 'int', default: 16 * 1024 * 1024, min: 1024, description: 'largest HTTP request body in bytes; larger ones get 413' },
+  maxPromptChars: { type: 'int', default: 0, min: 0, description: "longest prompt text in characters, refused before tokenizing (0: the model's context x its longest token)" },
+  httpHeadersTimeoutMs: { type: 'int', default: 10_000, min: 100, description: 'HTTP: time a client has to send its request headers, in ms' },
+  httpRequestTimeoutMs: { type: 'int', default: 30_000, min: 100, description: 'HTTP: time a client has to send its whole request (headers and body), in ms; 408 after' },
+  dependencyWaitMs: { type: 'int', default: 30_000, min: 100, description: 'how long a request in flight waits for a dependency (worker, kv-manager, Redis) to come back before it fails with UNAVAILABLE, in ms' },
 });
 
 export type OrchestratorConfig = ConfigOf<typeof orchestratorConfigSchema>;

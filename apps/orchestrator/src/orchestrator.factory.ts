@@ -13,13 +13,14 @@
  * What it is not: the gRPC server (main.ts / the composition root serve `inference` with
  * libs/platform's startGrpcServer, so the same object runs embedded or standalone).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Client } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
-import { loadModelFacts, type ModelFacts } from './api/model-facts';
+import { derivedMaxPromptChars, loadModelFacts, type ModelFacts } from './api/model-facts';
+import { createHttpServer } from './http/http-server';
 import { createOpenAiHandler } from './http/openai-server';
 import { DirectIntake, type Intake } from './intake/intake';
 import { QueueConsumer } from './intake/queue-consumer';
@@ -79,11 +80,16 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     const s = scheduler as Scheduler;
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
-  const inference = new InferenceService(facts, intake, { maxN: config.maxN });
+  const maxPromptChars = config.maxPromptChars || derivedMaxPromptChars(facts);
+  const inference = new InferenceService(facts, intake, { maxN: config.maxN, maxPromptChars });
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
-    server = createServer(createOpenAiHandler({ service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler) }));
+    const handler = createOpenAiHandler({
+      service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler),
+      limits: { maxBodyBytes: config.maxBodyBytes, maxPromptChars },
+    });
+    server = createHttpServer(handler, config);
     http = await listen(server, config.host, config.httpPort);
   }
   return {
@@ -121,7 +127,9 @@ function stepLimits(config: OrchestratorConfig, info: worker.GetModelInfoRespons
 
 function listen(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`HTTP port ${port} on ${host} is already in use (pass another --http-port, or stop what holds it)`) : err);
+    });
     server.listen(port, host, () => {
       const addr = server.address();
       const p = typeof addr === 'object' && addr ? addr.port : port;

@@ -8,32 +8,14 @@
 // differ from the Rust library's on such input; the Rust library is the one models ship with.
 import { Tokenizer as RefTokenizer } from '@anush008/tokenizers';
 import { loadTokenizerJson, StreamDecoder, toTokenizerJson, trainBpe } from '../src';
-import { byteLevelToBytes } from '../src/bytes';
+import { trimByteLevelVocab } from '../src/testing';
 import { CORPUS } from './corpus';
 
 type Json = Record<string, any>;
 
 const EXTRA = ['caf\u00e9 \u00fcber', 'a\u0000b\u0001c', 'tab\there\nnew\r\nline', '\ud83c\udf89 party \ud83c\udf89', 'x\u00e9\u00e9\u00e9y', '\u00e9', '\u0007\u0008'];
 
-/** Keeps vocabulary tokens made only of printable ASCII bytes (0x20..0x7e), with their ids, and the merges among them. */
-function trimToPrintable(json: Json): Json {
-  const out = structuredClone(json);
-  const printable = (t: string) => {
-    const b = byteLevelToBytes(t);
-    return b !== null && b.every((x) => x >= 0x20 && x <= 0x7e);
-  };
-  const vocab: Record<string, number> = {};
-  for (const [t, id] of Object.entries(out.model.vocab as Record<string, number>)) if (printable(t)) vocab[t] = id;
-  // Added tokens stay in the model's vocabulary too, as Hugging Face trainers write them (the Rust
-  // library renumbers an added token that is missing there when the vocabulary has holes).
-  for (const a of (out.added_tokens ?? []) as Array<{ content: string; id: number }>) vocab[a.content] = a.id;
-  out.model.vocab = vocab;
-  out.model.merges = (out.model.merges as Array<string | [string, string]>).filter((m) => {
-    const [a, b] = typeof m === 'string' ? [m.slice(0, m.indexOf(' ', 1)), m.slice(m.indexOf(' ', 1) + 1)] : m;
-    return a in vocab && b in vocab && a + b in vocab;
-  });
-  return out;
-}
+const trimToPrintable = (json: Json) => trimByteLevelVocab(json);
 
 async function expectParity(json: Json, texts: string[]): Promise<void> {
   const ours = loadTokenizerJson(json, 'trimmed');

@@ -88,7 +88,7 @@ export class Generation {
     const s0 = this.sequences[0];
     this.queue.push({
       index: 0, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '',
-      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.request.requestId,
+      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.responseId, stopTokenId: undefined,
     });
     this.finishStream();
     return this;
@@ -107,6 +107,11 @@ export class Generation {
   cancel(): void {
     if (this.done) return;
     this.scheduler.cancel(this.sequences.filter((s) => s.status !== 'finished'));
+  }
+
+  /** The id responses carry: the caller's request_id when it gave one, else the platform's. */
+  get responseId(): string {
+    return this.request.clientRequestId || this.request.requestId;
   }
 
   get usage(): inference.Usage {
@@ -134,9 +139,10 @@ export class Generation {
       })),
       finishReason: d.finishReason ? FINISH[d.finishReason] : inference.FinishReason.FINISH_REASON_UNSPECIFIED,
       stopReason: d.stopReason ?? '',
+      stopTokenId: d.stopTokenId,
       tokenOffset: d.tokenOffset,
       usage: undefined,
-      requestId: this.request.requestId,
+      requestId: this.responseId,
     };
     if (d.finishReason && --this.numOpen === 0) msg.usage = this.usage;
     this.queue.push(msg);

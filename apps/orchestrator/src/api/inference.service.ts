@@ -33,7 +33,7 @@ export class InferenceService implements Impl {
     const norm = this.validate(req);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
-      choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
+      choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '', stopTokenId: undefined });
     }
     let usage: inference.Usage | undefined;
     try {
@@ -45,13 +45,14 @@ export class InferenceService implements Impl {
         if (d.finishReason) {
           c.finishReason = d.finishReason;
           c.stopReason = d.stopReason;
+          c.stopTokenId = d.stopTokenId;
         }
         if (d.usage) usage = d.usage;
       }
     } catch (err) {
       throw toServerError(err);
     }
-    return { requestId: norm.requestId, model: norm.model, choices, usage };
+    return { requestId: norm.clientRequestId || norm.requestId, model: norm.model, choices, usage };
   }
 
   async tokenize(req: inference.TokenizeRequest): Promise<inference.TokenizeResponse> {

@@ -31,6 +31,22 @@ export interface ModelFacts {
   tokenizer: Tokenizer;
   /** tokenizer_config.json, when the model directory has one. */
   tokenizerConfig: TokenizerConfig | null;
+  /** Characters in the vocabulary's longest token text (bounds how much text one token covers). */
+  maxTokenChars: number;
+}
+
+/** The longest prompt text that could still fit the context: context x the longest token's characters. */
+export function derivedMaxPromptChars(facts: Pick<ModelFacts, 'maxContextTokens' | 'maxTokenChars'>): number {
+  return facts.maxContextTokens * Math.max(1, facts.maxTokenChars);
+}
+
+function longestTokenChars(tokenizer: Tokenizer): number {
+  let max = 1;
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    const t = tokenizer.idToToken(id);
+    if (t !== undefined && t.length > max) max = t.length;
+  }
+  return max;
 }
 
 /** Reads the model directory's tokenizer files and merges them with the worker's description. */
@@ -39,9 +55,14 @@ export function loadModelFacts(modelDir: string, modelId: string, info: worker.G
   if (!existsSync(tokPath)) {
     throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory; pass --model <dir>)`);
   }
-  const tokenizer = loadTokenizerJson(readFileSync(tokPath, 'utf8'), tokPath);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = loadTokenizerJson(readFileSync(tokPath, 'utf8'), tokPath);
+  } catch (err) {
+    throw new Error(`${tokPath}: ${(err as Error).message.replace(/^tokenizer\.json: /, '')}`);
+  }
   const cfgPath = join(modelDir, 'tokenizer_config.json');
-  const tokenizerConfig = existsSync(cfgPath) ? loadTokenizerConfig(readFileSync(cfgPath, 'utf8')) : null;
+  const tokenizerConfig = existsSync(cfgPath) ? named(cfgPath, () => loadTokenizerConfig(readFileSync(cfgPath, 'utf8'))) : null;
   const numExperts = existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
   return {
     modelId: modelId || info.modelId,
@@ -60,5 +81,16 @@ export function loadModelFacts(modelDir: string, modelId: string, info: worker.G
     workerId: info.workerId,
     tokenizer,
     tokenizerConfig,
+    maxTokenChars: longestTokenChars(tokenizer),
   };
+}
+
+/** Runs a file reader and prefixes its error with the file's path (one line naming the file). */
+function named<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new Error(message.includes(path) ? message : `${path}: ${message}`);
+  }
 }

@@ -1,20 +1,27 @@
 /*
  * normalizeRequest: a public GenerateRequest -> the scheduler's plain request, with vLLM's
  * defaults and every bad value refused as INVALID_ARGUMENT naming the proto field
- * (`field 'sampling.temperature': must be >= 0, got -1`). Unknown models are NOT_FOUND.
+ * (`field 'sampling.temperature': must be a finite number <= 3.4e38, got 1e+308`). Unknown models
+ * are NOT_FOUND. The rules themselves live in request-rules.ts, which the HTTP schemas call too.
  *
  * Defaults (vLLM SamplingParams / OpenAI API): temperature 1 (0 = greedy), top_p 1, top_k off,
  * min_p 0, penalties off, max_tokens 16, min_tokens 0, n 1, skip_special_tokens true, seed random.
- * What it is not: the HTTP body parser (http/openai-body.ts maps JSON onto this request first).
+ * The request id the platform keys its state by is always made here; a caller's request_id is
+ * only echoed (a reused one can never select another request's stored deltas).
+ * What it is not: the HTTP body parser (http/schemas map JSON onto this request first).
  */
 import { invalidArgument, notFound } from '@llm/platform';
 import { MAX_TOP_LOGPROBS } from '@llm/model';
 import type { inference } from '@llm/proto';
 import type { SampleSampling, StopRules } from '../scheduler/types';
 import type { ModelFacts } from './model-facts';
+import { clip, listProblem, numberProblem, promptCharsProblem, SAMPLING_RULES, seedProblem, TEXT_LIMITS, textProblem, type NumberRule } from './request-rules';
 
 export interface NormalizedRequest {
+  /** The platform's id of this request (unique; keys the queue job, the delta stream and sequence ids). */
   requestId: string;
+  /** The caller's request_id ('' when none), echoed in responses. */
+  clientRequestId: string;
   model: string;
   promptIds: number[];
   sampling: SampleSampling;
@@ -28,6 +35,8 @@ export interface NormalizedRequest {
 export interface RequestLimits {
   /** Most parallel samples per request. */
   maxN: number;
+  /** Longest prompt text (characters) tokenized at all; longer ones are refused before tokenizing. */
+  maxPromptChars?: number;
 }
 
 let requestCounter = 0;
@@ -38,15 +47,17 @@ export function newRequestId(): string {
 }
 
 export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFacts, limits: RequestLimits): NormalizedRequest {
+  check('model', textProblem(req.model ?? '', TEXT_LIMITS.modelChars));
+  check('request_id', textProblem(req.requestId ?? '', TEXT_LIMITS.requestIdChars));
+  check('cache_salt', textProblem(req.cacheSalt ?? '', TEXT_LIMITS.cacheSaltChars));
   if (req.model && req.model !== facts.modelId) {
-    throw notFound(`field 'model': model '${req.model}' is not served here (served: ${facts.modelId})`);
+    throw notFound(`field 'model': model '${clip(req.model)}' is not served here (served: ${facts.modelId})`);
   }
-  const promptIds = promptTokens(req, facts);
+  const promptIds = promptTokens(req, facts, limits);
   const s = req.sampling;
-  const n = intIn('sampling.n', s?.n, 1, 1, limits.maxN);
-  const maxTokens = s?.maxTokens ?? 16;
+  const n = intIn('n', s?.n, 1, limits.maxN);
+  const maxTokens = intIn('max_tokens', s?.maxTokens, 16);
   const room = facts.maxContextTokens - promptIds.length;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalidArgument('sampling.max_tokens', `must be >= 1, got ${maxTokens}`);
   if (maxTokens > room) {
     throw invalidArgument('sampling.max_tokens', `${maxTokens} is too large: the prompt has ${promptIds.length} tokens and the context is ${facts.maxContextTokens}, so at most ${room}`);
   }
@@ -54,17 +65,18 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
   if (facts.numBlocks > 0 && blocksNeeded > facts.numBlocks - 1) {
     throw invalidArgument('sampling.max_tokens', `prompt + max_tokens = ${promptIds.length + maxTokens} tokens need ${blocksNeeded} KV blocks but the worker's pool has ${facts.numBlocks - 1}; lower max_tokens`);
   }
-  const minTokens = intIn('sampling.min_tokens', s?.minTokens, 0, 0, maxTokens);
+  const minTokens = intIn('min_tokens', s?.minTokens, 0, maxTokens);
   const logprobs = s?.logprobs ?? false;
   return {
-    requestId: req.requestId || newRequestId(),
+    requestId: newRequestId(),
+    clientRequestId: req.requestId ?? '',
     model: facts.modelId,
     promptIds,
     sampling: samplingOf(s, facts),
     rules: {
       maxTokens,
       minTokens,
-      stopTokenIds: tokenIds('sampling.stop_token_ids', s?.stopTokenIds ?? [], facts.vocabSize),
+      stopTokenIds: tokenIds('sampling.stop_token_ids', s?.stopTokenIds ?? [], facts.vocabSize, TEXT_LIMITS.stopTokenIds),
       eosTokenIds: facts.eosTokenIds,
       ignoreEos: s?.ignoreEos ?? false,
       stop: stopStrings(s?.stop ?? []),
@@ -77,64 +89,78 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
   };
 }
 
-function promptTokens(req: inference.GenerateRequest, facts: ModelFacts): number[] {
+/** Throws INVALID_ARGUMENT naming the field when `problem` is set. */
+function check(field: string, problem: string | null): void {
+  if (problem) throw invalidArgument(field, problem);
+}
+
+function promptTokens(req: inference.GenerateRequest, facts: ModelFacts, limits: RequestLimits): number[] {
   let ids: number[];
   if (req.promptTokenIds && req.promptTokenIds.length > 0) {
-    ids = tokenIds('prompt_token_ids', req.promptTokenIds, facts.vocabSize);
+    if (req.promptTokenIds.length >= facts.maxContextTokens) return tooLong('prompt_token_ids', req.promptTokenIds.length, facts);
+    ids = tokenIds('prompt_token_ids', req.promptTokenIds, facts.vocabSize, Infinity);
   } else {
-    if (!req.prompt) throw invalidArgument('prompt', 'must not be empty (send prompt text or prompt_token_ids)');
+    if (typeof req.prompt !== 'string' || !req.prompt) throw invalidArgument('prompt', 'must not be empty (send prompt text or prompt_token_ids)');
+    check('prompt', promptCharsProblem(req.prompt.length, limits.maxPromptChars ?? Infinity)); // before tokenizing
     ids = facts.tokenizer.encode(req.prompt);
     if (ids.length === 0) throw invalidArgument('prompt', 'encodes to no tokens');
   }
-  if (ids.length >= facts.maxContextTokens) {
-    throw invalidArgument(req.promptTokenIds?.length ? 'prompt_token_ids' : 'prompt', `has ${ids.length} tokens but the model's context is ${facts.maxContextTokens} (at most ${facts.maxContextTokens - 1} leave room for one new token)`);
-  }
+  if (ids.length >= facts.maxContextTokens) return tooLong(req.promptTokenIds?.length ? 'prompt_token_ids' : 'prompt', ids.length, facts);
   return ids;
 }
 
+function tooLong(field: string, numTokens: number, facts: ModelFacts): never {
+  throw invalidArgument(field, `has ${numTokens} tokens but the model's context is ${facts.maxContextTokens} (at most ${facts.maxContextTokens - 1} leave room for one new token)`);
+}
+
 function samplingOf(s: inference.SamplingParams | undefined, facts: ModelFacts): SampleSampling {
-  const topK = s?.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < -1) throw invalidArgument('sampling.top_k', `must be -1, 0 (off) or a positive integer, got ${topK}`);
+  const topK = intIn('top_k', s?.topK, 0);
+  const bias = Object.entries(s?.logitBias ?? {});
+  check('sampling.logit_bias', listProblem(bias.length, TEXT_LIMITS.logitBiasEntries));
   const logitBias: Record<number, number> = {};
-  for (const [k, v] of Object.entries(s?.logitBias ?? {})) {
+  for (const [k, v] of bias) {
     const id = Number(k);
-    if (!Number.isInteger(id) || id < 0 || id >= facts.vocabSize) throw invalidArgument('sampling.logit_bias', `token id ${k} is outside the vocabulary [0, ${facts.vocabSize})`);
-    logitBias[id] = numIn(`sampling.logit_bias[${k}]`, v, 0, -100, 100);
+    if (!Number.isInteger(id) || id < 0 || id >= facts.vocabSize) throw invalidArgument('sampling.logit_bias', `token id ${clip(k)} is outside the vocabulary [0, ${facts.vocabSize})`);
+    logitBias[id] = numIn(`logit_bias[${id}]`, v, 0, SAMPLING_RULES.logit_bias);
   }
   return {
-    temperature: numIn('sampling.temperature', s?.temperature, 1, 0, Infinity),
-    topP: numIn('sampling.top_p', s?.topP, 1, 0, 1, true),
+    temperature: numIn('temperature', s?.temperature, 1),
+    topP: numIn('top_p', s?.topP, 1),
     topK: topK <= 0 ? 0 : Math.min(topK, facts.vocabSize),
-    minP: numIn('sampling.min_p', s?.minP, 0, 0, 1),
-    repetitionPenalty: numIn('sampling.repetition_penalty', s?.repetitionPenalty, 1, 0, Infinity, true),
-    presencePenalty: numIn('sampling.presence_penalty', s?.presencePenalty, 0, -2, 2),
-    frequencyPenalty: numIn('sampling.frequency_penalty', s?.frequencyPenalty, 0, -2, 2),
+    minP: numIn('min_p', s?.minP, 0),
+    repetitionPenalty: numIn('repetition_penalty', s?.repetitionPenalty, 1),
+    presencePenalty: numIn('presence_penalty', s?.presencePenalty, 0),
+    frequencyPenalty: numIn('frequency_penalty', s?.frequencyPenalty, 0),
     logitBias,
     seed: seedOf(s?.seed),
-    numTopLogprobs: s?.logprobs ? intIn('sampling.top_logprobs', s?.topLogprobs, 0, 0, MAX_TOP_LOGPROBS) : 0,
+    numTopLogprobs: s?.logprobs ? intIn('top_logprobs', s?.topLogprobs, 0, MAX_TOP_LOGPROBS) : 0,
   };
 }
 
-function seedOf(seed: number | undefined): number {
-  if (seed === undefined) return Math.floor(Math.random() * 2 ** 32);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('sampling.seed', `must be an integer in [0, 2^53), got ${seed}`);
-  return seed;
+/** The seed as a decimal uint64 string (a random 32-bit one when absent). */
+function seedOf(seed: string | number | undefined): string {
+  if (seed === undefined) return String(Math.floor(Math.random() * 2 ** 32));
+  check('sampling.seed', seedProblem(seed));
+  return typeof seed === 'string' ? BigInt(seed).toString() : String(seed);
 }
 
-function numIn(field: string, v: number | undefined, def: number, lo: number, hi: number, loOpen = false): number {
+type RuleName = 'temperature' | 'top_p' | 'min_p' | 'repetition_penalty' | 'presence_penalty' | 'frequency_penalty';
+
+/** A float sampling field under its rule (`logit_bias[id]` passes the rule itself). */
+function numIn(field: RuleName | string, v: number | undefined, def: number, rule: NumberRule = SAMPLING_RULES[field as RuleName]): number {
   if (v === undefined) return def;
-  const ok = Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
-  if (!ok) throw invalidArgument(field, `must be ${loOpen ? '>' : '>='} ${lo}${hi === Infinity ? '' : ` and <= ${hi}`}, got ${v}`);
+  check(`sampling.${field}`, numberProblem(rule, v));
   return v;
 }
 
-function intIn(field: string, v: number | undefined, def: number, lo: number, hi: number): number {
+function intIn(field: 'n' | 'max_tokens' | 'min_tokens' | 'top_k' | 'top_logprobs', v: number | undefined, def: number, max?: number): number {
   if (v === undefined) return def;
-  if (!Number.isInteger(v) || v < lo || v > hi) throw invalidArgument(field, `must be an integer in [${lo}, ${hi}], got ${v}`);
+  check(`sampling.${field}`, numberProblem(SAMPLING_RULES[field], v, max));
   return v;
 }
 
-function tokenIds(field: string, ids: readonly number[], vocabSize: number): number[] {
+function tokenIds(field: string, ids: readonly number[], vocabSize: number, maxLength: number): number[] {
+  check(field, listProblem(ids.length, maxLength));
   ids.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw invalidArgument(`${field}[${i}]`, `token id ${id} is outside the vocabulary [0, ${vocabSize})`);
   });
@@ -142,8 +168,7 @@ function tokenIds(field: string, ids: readonly number[], vocabSize: number): num
 }
 
 function stopStrings(stop: readonly string[]): string[] {
-  stop.forEach((s, i) => {
-    if (typeof s !== 'string' || s.length === 0) throw invalidArgument(`sampling.stop[${i}]`, 'must be a non-empty string');
-  });
+  check('sampling.stop', listProblem(stop.length, TEXT_LIMITS.stopStrings));
+  stop.forEach((s, i) => check(`sampling.stop[${i}]`, textProblem(s, TEXT_LIMITS.stopChars, { nonEmpty: true })));
   return [...stop];
 }

@@ -1,8 +1,8 @@
 /*
- * OpenAI request bodies -> llm.inference.v1 GenerateRequest. Type checks name the OpenAI field
- * (`'temperature' must be a number, got "hot"`); range checks happen later in api/params.ts for
- * every transport alike. vLLM's extra sampling fields are accepted too (top_k, min_p,
- * repetition_penalty, min_tokens, ignore_eos, stop_token_ids, skip_special_tokens).
+ * OpenAI request bodies -> llm.inference.v1 GenerateRequest. The shape and every field's range
+ * are checked by the zod schemas in ./schemas (which call the same rules as the gRPC path);
+ * this file maps the checked body onto the request and handles what the schemas cannot say on
+ * their own (several prompts, an empty prompt, top_logprobs without logprobs).
  *
  * Reference: OpenAI API /v1/completions and /v1/chat/completions; vLLM's OpenAI server.
  * What it is not: batch prompts (a list of several prompts is refused with a clear 400).
@@ -10,8 +10,7 @@
 import type { inference } from '@llm/proto';
 import type { ChatMessage } from '@llm/tokenizer';
 import { HttpError } from './errors';
-
-type Body = Record<string, unknown>;
+import { chatRequestSchema, completionRequestSchema, parseWith, toSamplingParams, type BaseRequest, type ChatRequest, type CompletionRequest } from './schemas';
 
 export interface ParsedBody {
   request: inference.GenerateRequest;
@@ -21,165 +20,52 @@ export interface ParsedBody {
   logprobs: boolean;
 }
 
-export function parseJsonBody(raw: string): Body {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`, null);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'request body must be a JSON object', null);
-  return body as Body;
-}
-
-const bad = (field: string, want: string, v: unknown) => new HttpError(400, `'${field}' must be ${want}, got ${JSON.stringify(v)}`, field);
-
-function num(b: Body, f: string): number | undefined {
-  const v = b[f];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(f, 'a number', v);
-  return v;
-}
-
-function int(b: Body, f: string): number | undefined {
-  const v = num(b, f);
-  if (v !== undefined && !Number.isInteger(v)) throw bad(f, 'an integer', v);
-  return v;
-}
-
-function bool(b: Body, f: string): boolean | undefined {
-  const v = b[f];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw bad(f, 'true or false', v);
-  return v;
-}
-
-function str(b: Body, f: string): string | undefined {
-  const v = b[f];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw bad(f, 'a string', v);
-  return v;
-}
-
-function stops(b: Body): string[] {
-  const v = b.stop;
-  if (v === undefined || v === null) return [];
-  if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
-  throw bad('stop', 'a string or a list of strings', v);
-}
-
-function intList(b: Body, f: string): number[] {
-  const v = b[f];
-  if (v === undefined || v === null) return [];
-  if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)) return v as number[];
-  throw bad(f, 'a list of non-negative integers', v);
-}
-
-function logitBias(b: Body): Record<number, number> {
-  const v = b.logit_bias;
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw bad('logit_bias', 'an object of token id -> bias', v);
-  const out: Record<number, number> = {};
-  for (const [k, x] of Object.entries(v as Body)) {
-    if (!/^\d+$/.test(k) || typeof x !== 'number') throw bad('logit_bias', 'an object of token id -> number', v);
-    out[Number(k)] = x;
-  }
-  return out;
-}
-
-function sampling(b: Body, maxTokens: number | undefined, extraStop: string[]): inference.SamplingParams {
-  const topK = int(b, 'top_k');
-  return {
-    temperature: num(b, 'temperature'),
-    topP: num(b, 'top_p'),
-    topK: topK === -1 ? 0 : topK,
-    minP: num(b, 'min_p'),
-    repetitionPenalty: num(b, 'repetition_penalty'),
-    presencePenalty: num(b, 'presence_penalty'),
-    frequencyPenalty: num(b, 'frequency_penalty'),
-    seed: int(b, 'seed'),
-    stop: [...stops(b), ...extraStop],
-    stopTokenIds: intList(b, 'stop_token_ids'),
-    maxTokens,
-    minTokens: int(b, 'min_tokens'),
-    n: int(b, 'n'),
-    topLogprobs: undefined,
-    logprobs: false,
-    ignoreEos: bool(b, 'ignore_eos') ?? false,
-    logitBias: logitBias(b),
-    skipSpecialTokens: bool(b, 'skip_special_tokens'),
-  };
-}
-
-function streamFlags(b: Body): { stream: boolean; includeUsage: boolean } {
-  const stream = bool(b, 'stream') ?? false;
-  const so = b.stream_options;
-  if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw bad('stream_options', 'an object', so);
-  const includeUsage = so ? bool(so as Body, 'include_usage') ?? false : false;
-  return { stream, includeUsage };
+function streamFlags(b: BaseRequest): { stream: boolean; includeUsage: boolean } {
+  return { stream: b.stream ?? false, includeUsage: b.stream_options?.include_usage ?? false };
 }
 
 /** /v1/completions: prompt is a string or a list of token ids (or a one-element list of either). */
-export function parseCompletionBody(b: Body): ParsedBody {
-  let prompt = b.prompt;
+export function parseCompletionBody(body: unknown): ParsedBody {
+  const b: CompletionRequest = parseWith(completionRequestSchema, body);
+  let prompt: unknown = b.prompt;
   if (Array.isArray(prompt) && prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0]))) prompt = prompt[0];
   let text = '';
   let ids: number[] = [];
   if (typeof prompt === 'string') text = prompt;
-  else if (Array.isArray(prompt) && prompt.every((x) => Number.isInteger(x) && x >= 0)) ids = prompt as number[];
-  else if (Array.isArray(prompt) && prompt.length > 1 && prompt.every((x) => typeof x === 'string' || Array.isArray(x))) {
-    throw new HttpError(400, "'prompt' holds several prompts; this server takes one prompt per request (send one request each)", 'prompt');
-  } else throw bad('prompt', 'a string or a list of token ids', prompt);
-  if (text === '' && ids.length === 0) throw new HttpError(400, "'prompt' must not be empty", 'prompt');
-  const lp = int(b, 'logprobs');
-  if (lp !== undefined && (lp < 0 || lp > 20)) throw new HttpError(400, `'logprobs' must be an integer in [0, 20], got ${lp}`, 'logprobs');
-  const s = sampling(b, int(b, 'max_tokens'), []);
-  if (lp !== undefined) {
+  else if (Array.isArray(prompt) && prompt.every((x) => typeof x === 'number')) ids = prompt as number[];
+  else throw new HttpError(400, 'prompt: holds several prompts; this server takes one prompt per request (send one request each)', 'prompt');
+  if (text === '' && ids.length === 0) throw new HttpError(400, 'prompt: must not be empty', 'prompt');
+  const s = toSamplingParams(b, b.max_tokens, []);
+  if (b.logprobs !== undefined && b.logprobs !== null) {
     s.logprobs = true;
-    s.topLogprobs = lp;
+    s.topLogprobs = b.logprobs;
   }
-  return { request: baseRequest(b, text, ids, s), ...streamFlags(b), logprobs: lp !== undefined };
+  return { request: baseRequest(b, text, ids, s), ...streamFlags(b), logprobs: s.logprobs };
 }
 
-/** /v1/chat/completions: messages are rendered and encoded by the caller (chat-template.ts). */
-export function parseChatMessages(b: Body): ChatMessage[] {
-  const msgs = b.messages;
-  if (!Array.isArray(msgs) || msgs.length === 0) throw bad('messages', 'a non-empty list of {role, content}', msgs);
-  return msgs.map((m, i) => {
-    if (typeof m !== 'object' || m === null || typeof (m as Body).role !== 'string') throw bad(`messages[${i}].role`, 'a string', (m as Body)?.role);
-    return { role: (m as Body).role as string, content: messageContent((m as Body).content, i) };
-  });
+/** /v1/chat/completions, first half: the checked body and its messages (rendered and encoded by the caller). */
+export function parseChatRequest(body: unknown): { body: ChatRequest; messages: ChatMessage[] } {
+  const b = parseWith(chatRequestSchema, body);
+  const messages = b.messages.map((m) => ({
+    role: m.role,
+    content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
+  }));
+  return { body: b, messages };
 }
 
-function messageContent(c: unknown, i: number): string {
-  if (typeof c === 'string') return c;
-  if (c === null || c === undefined) return '';
-  if (Array.isArray(c)) {
-    return c
-      .map((p, j) => {
-        if (typeof p === 'object' && p !== null && (p as Body).type === 'text' && typeof (p as Body).text === 'string') return (p as Body).text as string;
-        throw bad(`messages[${i}].content[${j}]`, 'a {"type": "text", "text": string} part (only text is supported)', p);
-      })
-      .join('');
-  }
-  throw bad(`messages[${i}].content`, 'a string or a list of text parts', c);
-}
-
-export function parseChatBody(b: Body, promptIds: number[], templateStop: string[]): ParsedBody {
-  const maxTokens = int(b, 'max_completion_tokens') ?? int(b, 'max_tokens');
-  const s = sampling(b, maxTokens, templateStop);
-  const lp = bool(b, 'logprobs') ?? false;
-  const top = int(b, 'top_logprobs');
-  if (top !== undefined && !lp) throw new HttpError(400, "'top_logprobs' needs 'logprobs': true", 'top_logprobs');
+/** /v1/chat/completions, second half: the request for the rendered prompt's ids. */
+export function parseChatBody(b: ChatRequest, promptIds: number[], templateStop: string[]): ParsedBody {
+  const s = toSamplingParams(b, b.max_completion_tokens ?? b.max_tokens, templateStop);
+  const lp = b.logprobs ?? false;
+  const top = b.top_logprobs ?? undefined;
+  if (top !== undefined && !lp) throw new HttpError(400, "top_logprobs: needs 'logprobs': true", 'top_logprobs');
   if (lp) {
     s.logprobs = true;
     s.topLogprobs = top ?? 0;
   }
-  const req = baseRequest(b, '', promptIds, s);
-  return { request: req, ...streamFlags(b), logprobs: lp };
+  return { request: baseRequest(b, '', promptIds, s), ...streamFlags(b), logprobs: lp };
 }
 
-function baseRequest(b: Body, prompt: string, ids: number[], s: inference.SamplingParams): inference.GenerateRequest {
-  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '' };
+function baseRequest(b: BaseRequest, prompt: string, ids: number[], s: inference.SamplingParams): inference.GenerateRequest {
+  return { model: b.model ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: b.cache_salt ?? '' };
 }

@@ -83,9 +83,13 @@ export function usageChunk(kind: Kind, env: Envelope, u: inference.Usage | undef
   return { ...env, object: kind === 'completion' ? 'text_completion' : 'chat.completion.chunk', choices: [], usage: usageOf(u) };
 }
 
-function stopReasonOf(d: inference.GenerateResponse): string | number | null {
-  if (!d.stopReason) return null;
-  return /^\d+$/.test(d.stopReason) ? Number(d.stopReason) : d.stopReason;
+/**
+ * vLLM's stop_reason: the stop token id (a number) when one ended the sample, the stop string
+ * (always a string, digits or not) when one did, else null. The same in every path.
+ */
+export function stopReasonOf(d: Pick<inference.GenerateResponse, 'stopReason' | 'stopTokenId'>): string | number | null {
+  if (d.stopTokenId !== undefined) return d.stopTokenId;
+  return d.stopReason ? d.stopReason : null;
 }
 
 /** The whole (non-streamed) response. */
@@ -94,7 +98,7 @@ export function wholeResponse(kind: Kind, env: Envelope, res: inference.Complete
     return {
       ...env,
       object: 'text_completion',
-      choices: res.choices.map((c) => ({ index: c.index, text: c.text, logprobs: wantLogprobs ? completionLogprobs(c.logprobs, 0) : null, finish_reason: finishName(c.finishReason), stop_reason: c.stopReason || null })),
+      choices: res.choices.map((c) => ({ index: c.index, text: c.text, logprobs: wantLogprobs ? completionLogprobs(c.logprobs, 0) : null, finish_reason: finishName(c.finishReason), stop_reason: stopReasonOf(c) })),
       usage: usageOf(res.usage),
     };
   }

@@ -1,8 +1,11 @@
 /*
  * The OpenAI-compatible HTTP front: POST /v1/completions, POST /v1/chat/completions (both with
- * SSE streaming: `data: {chunk}\n\n` ... `data: [DONE]\n\n`), GET /v1/models, GET /health,
- * GET /metrics (Prometheus text). Every handler goes through the same InferenceService as gRPC,
- * so validation, intake and cancellation are shared: a client that disconnects aborts its request.
+ * SSE streaming: `data: {chunk}\n\n` ... `data: [DONE]\n\n`), GET /v1/models, GET /metrics
+ * (Prometheus text), and health: GET /health and /health/ready (200, or 503 with the reason while
+ * a dependency is down), GET /health/live (200 while the process runs). Every handler goes through
+ * the same InferenceService as gRPC, so validation, intake and cancellation are shared: a client
+ * that disconnects aborts its request. Bodies are read with a size limit and a depth check
+ * (body-reader.ts) and checked by the zod schemas in ./schemas.
  *
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
  * adapter or node:http can host alike) or authentication.
@@ -13,18 +16,32 @@ import { metricsRegistry, type CallContext } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { InferenceService } from '../api/inference.service';
 import type { ModelFacts } from '../api/model-facts';
+import { promptCharsProblem } from '../api/request-rules';
+import { readJsonBody, DEFAULT_MAX_JSON_DEPTH, type BodyLimits } from './body-reader';
 import { renderChat } from './chat-template';
 import { HttpError, errorBody, toHttpError } from './errors';
-import { parseChatBody, parseChatMessages, parseCompletionBody, parseJsonBody, type ParsedBody } from './openai-body';
+import { parseChatBody, parseChatRequest, parseCompletionBody, type ParsedBody } from './openai-body';
 import { chunkOf, usageChunk, wholeResponse, type Envelope, type Kind } from './openai-format';
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Default body limit: 16 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Readiness as /health reports it. */
+export interface HealthReport {
+  ready: boolean;
+  /** Why not ready (a dependency and what is wrong with it). */
+  reason?: string;
+}
 
 export interface OpenAiHttpOptions {
   service: InferenceService;
   facts: ModelFacts;
   /** Refreshes gauges before /metrics is rendered. */
   beforeMetrics?: () => void;
+  /** Body size and nesting limits (defaults: 16 MiB, 64 levels). */
+  limits?: Partial<BodyLimits> & { maxPromptChars?: number };
+  /** Readiness for /health (default: always ready). */
+  health?: () => HealthReport;
 }
 
 let idCounter = 0;
@@ -38,7 +55,8 @@ export function createOpenAiHandler(opts: OpenAiHttpOptions): (req: IncomingMess
 async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
-  if (method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
+  if (method === 'GET' && (path === '/health' || path === '/health/ready')) return sendHealth(res, opts.health?.() ?? { ready: true });
+  if (method === 'GET' && path === '/health/live') return sendJson(res, 200, { status: 'ok' });
   if (method === 'GET' && path === '/metrics') {
     opts.beforeMetrics?.();
     const reg = metricsRegistry();
@@ -50,24 +68,35 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     return sendJson(res, 200, { object: 'list', data: [{ id: opts.facts.modelId, object: 'model', created: 0, owned_by: 'llm', max_model_len: opts.facts.maxContextTokens }] });
   }
   if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
-    const body = parseJsonBody(await readBody(req));
+    const limits = { maxBodyBytes: opts.limits?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, maxJsonDepth: opts.limits?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
+    const body = await readJsonBody(req, limits);
     const kind: Kind = path === '/v1/completions' ? 'completion' : 'chat';
-    const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
+    const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts, body);
     return serveGeneration(opts, kind, parsed, req, res);
   }
-  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions'].includes(path);
-  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, GET /v1/models)`);
+  const known = ['/health', '/health/live', '/health/ready', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions'].includes(path);
+  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path.slice(0, 200)} (try POST /v1/completions, POST /v1/chat/completions, GET /v1/models)`);
 }
 
-function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody {
-  const messages = parseChatMessages(body);
+function sendHealth(res: ServerResponse, h: HealthReport): void {
+  if (h.ready) return sendJson(res, 200, { status: 'ok' });
+  res.setHeader('Retry-After', '1');
+  sendJson(res, 503, { status: 'unavailable', reason: h.reason ?? 'not ready' });
+}
+
+function chatBody(opts: OpenAiHttpOptions, raw: Record<string, unknown>): ParsedBody {
+  const { body, messages } = parseChatRequest(raw);
+  let chars = 0;
+  for (const m of messages) chars += m.content.length;
+  const tooLong = promptCharsProblem(chars, opts.limits?.maxPromptChars ?? Infinity); // before rendering and tokenizing
+  if (tooLong) throw new HttpError(400, `messages: ${tooLong}`, 'messages');
   let chat;
   try {
-    chat = renderChat(facts.tokenizerConfig, messages);
+    chat = renderChat(opts.facts.tokenizerConfig, messages);
   } catch (err) {
-    throw new HttpError(400, `messages could not be rendered with the chat template: ${(err as Error).message}`, 'messages');
+    throw new HttpError(400, `messages: could not be rendered with the chat template: ${(err as Error).message.slice(0, 300)}`, 'messages');
   }
-  return parseChatBody(body, facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false }), chat.stop);
+  return parseChatBody(body, opts.facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false }), chat.stop);
 }
 
 async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,24 +141,6 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   res.end('data: [DONE]\n\n');
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
@@ -141,5 +152,6 @@ function sendError(res: ServerResponse, e: HttpError): void {
     res.end();
     return;
   }
+  if (e.status === 503 || e.status === 429) res.setHeader('Retry-After', '1');
   sendJson(res, e.status, errorBody(e));
 }

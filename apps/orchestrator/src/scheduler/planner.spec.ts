@@ -8,7 +8,7 @@ import { planStep } from './planner';
 import { Sequence } from './sequence';
 
 const tokenizer = loadTokenizerJson(buildTokenizerJson(300));
-const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: 0, numTopLogprobs: 0 };
+const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: '0', numTopLogprobs: 0 };
 const rules = { maxTokens: 10, minTokens: 0, stopTokenIds: [], eosTokenIds: [299], ignoreEos: false, stop: [], maxContextTokens: 100 };
 
 function seq(promptLen: number, computed: number, status: 'waiting' | 'running', numPreemptions = 0): Sequence {

@@ -15,7 +15,7 @@ import { Scheduler } from './scheduler';
 import { Sequence } from './sequence';
 
 const tokenizer = loadTokenizerJson(buildTokenizerJson(300));
-const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: 0, numTopLogprobs: 0 };
+const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: '0', numTopLogprobs: 0 };
 const next = (position: number) => 10 + ((position + 1) % 50);
 
 function setup(numBlocks: number, limits: { maxNumSeqs: number; maxNumBatchedTokens: number }) {

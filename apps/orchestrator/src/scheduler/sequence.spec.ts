@@ -10,7 +10,7 @@ import type { SampleDelta, StopRules } from './types';
 
 const tokenizer = loadTokenizerJson(buildTokenizerJson(300));
 const EOS = 299;
-const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: 0, numTopLogprobs: 0 };
+const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: {}, seed: '0', numTopLogprobs: 0 };
 const ids = (s: string) => tokenizer.encode(s, { addSpecialTokens: false });
 
 function make(rules: Partial<StopRules>, prompt = [1, 2, 3]): { s: Sequence; deltas: SampleDelta[] } {

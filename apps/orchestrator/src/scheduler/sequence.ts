@@ -151,6 +151,7 @@ export class Sequence {
       delta.text = this.text.end();
       delta.finishReason = 'stop';
       delta.stopReason = this.stopIds.has(tokenId) ? String(tokenId) : '';
+      if (this.stopIds.has(tokenId)) delta.stopTokenId = tokenId;
     } else {
       const step = this.text.push(tokenId, n >= this.rules.minTokens);
       delta.text = step.text;

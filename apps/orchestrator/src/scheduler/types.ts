@@ -16,7 +16,7 @@ export interface SampleSampling {
   presencePenalty: number;
   frequencyPenalty: number;
   logitBias: Record<number, number>;
-  seed: number; // with the sample index and output position it fixes every draw
+  seed: string; // a uint64 as a decimal string; with the sample index and output position it fixes every draw
   numTopLogprobs: number;
 }
 
@@ -54,6 +54,8 @@ export interface SampleDelta {
   finishReason?: FinishReason;
   /** The stop string, or the stop / EOS token id as text. */
   stopReason?: string;
+  /** The stop token id (from stop_token_ids) that ended the sample, when one did. */
+  stopTokenId?: number;
   /** Set when the sample was aborted by a failure (not by the client): what went wrong. */
   error?: Error;
 }

@@ -1,14 +1,17 @@
 /**
  * gRPC server factory over nice-grpc (@grpc/grpc-js underneath): every server gets the standard
  * grpc.health.v1 service and server reflection for its services, message limits and keepalive from
- * ./options, and binds the host it is given (127.0.0.1 in tests; 0.0.0.0 in containers).
+ * ./options, malformed-request and error-size guards from ./hardening, and binds the host it is
+ * given (127.0.0.1 in tests; 0.0.0.0 in containers).
  */
 import { readFileSync } from 'node:fs';
+import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { DESCRIPTOR_SET_PATH } from '@llm/proto';
 import { ServerError, Status } from 'nice-grpc-common';
+import { guardHandler, tolerantDefinition } from './hardening';
 import { serverOptions } from './options';
 
 export interface GrpcServiceBinding {
@@ -42,10 +45,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.add(HealthDefinition, HealthServiceImpl(health));
   const names = options.services.map((s) => s.definition.fullName);
   server.add(ServerReflectionService, ServerReflection(readFileSync(DESCRIPTOR_SET_PATH), names));
-  for (const s of options.services) server.add(s.definition, completeImplementation(s.definition, s.implementation) as any);
+  for (const s of options.services) server.add(tolerantDefinition(s.definition), completeImplementation(s.definition, s.implementation) as any);
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await server.listen(`${bindHost}:${options.port}`);
+  const port = await quietly(() => server.listen(`${bindHost}:${options.port}`)).catch((err: Error) => {
+    server.forceShutdown();
+    if (/EADDRINUSE|address already in use/i.test(err.message)) {
+      throw new Error(`gRPC port ${options.port} on ${host} is already in use (pass another --grpc-port, or stop what holds it)`);
+    }
+    throw new Error(`cannot listen for gRPC on ${bindHost}:${options.port}: ${err.message.split('\n')[0]}`);
+  });
   health.setStatus('healthy');
   for (const name of names) health.setStatus('healthy', name);
   const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : bindHost;
@@ -67,6 +76,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   };
 }
 
+/** Runs a bind without grpc-js printing its own copy of a bind error (the caller reports it once). */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.env.GRPC_VERBOSITY) return fn();
+  setLogVerbosity(logVerbosity.NONE);
+  try {
+    return await fn();
+  } finally {
+    setLogVerbosity(logVerbosity.ERROR);
+  }
+}
+
 /**
  * Binds the implementation's methods and answers UNIMPLEMENTED for the ones it lacks (grpc-js would
  * otherwise refuse to register the service).
@@ -77,7 +97,7 @@ function completeImplementation(definition: GrpcServiceBinding['definition'], im
   for (const [key, m] of Object.entries(methods)) {
     const fn = implementation[key];
     if (typeof fn === 'function') {
-      out[key] = fn.bind(implementation);
+      out[key] = guardHandler(fn.bind(implementation), m.responseStream);
       continue;
     }
     const error = () => new ServerError(Status.UNIMPLEMENTED, `Method ${m.name} is not implemented`);

@@ -87,9 +87,12 @@ export interface SamplingParams {
   frequencyPenalty?:
     | number
     | undefined;
-  /** Seed of the counter-based sampler; the same seed gives the same tokens. Default: random per request. */
+  /**
+   * Seed of the counter-based sampler; the same seed gives the same tokens. Default: random per request.
+   * Any uint64 is valid; JavaScript clients pass it as a decimal string (jstype), so no digit is lost.
+   */
   seed?:
-    | number
+    | string
     | undefined;
   /** Stop strings, matched across token boundaries and excluded from the output. */
   stop: string[];
@@ -138,7 +141,11 @@ export interface GenerateRequest {
   sampling:
     | SamplingParams
     | undefined;
-  /** Caller-chosen id for logs; the server makes one when empty. */
+  /**
+   * Caller-chosen id for logs and correlation, echoed in the responses (at most 256 characters); the
+   * server makes one when empty. It never selects stored state: two requests with the same id are
+   * two requests.
+   */
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
@@ -156,7 +163,11 @@ export interface CompleteRequest {
   sampling:
     | SamplingParams
     | undefined;
-  /** Caller-chosen id for logs; the server makes one when empty. */
+  /**
+   * Caller-chosen id for logs and correlation, echoed in the responses (at most 256 characters); the
+   * server makes one when empty. It never selects stored state: two requests with the same id are
+   * two requests.
+   */
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
@@ -214,8 +225,13 @@ export interface GenerateResponse {
   usage:
     | Usage
     | undefined;
-  /** The request id. */
+  /** The request id (the caller's request_id when it gave one). */
   requestId: string;
+  /**
+   * Set when a stop token id (not EOS, not a stop string) ended the sample: that id. Tells a stop
+   * token from a stop string made of digits, whose stop_reason text would look the same.
+   */
+  stopTokenId?: number | undefined;
 }
 
 /** One finished sample. */
@@ -232,6 +248,8 @@ export interface Choice {
   finishReason: FinishReason;
   /** The stop string or stop token that ended it. */
   stopReason: string;
+  /** Set when a stop token id ended it: that id (see GenerateResponse.stop_token_id). */
+  stopTokenId?: number | undefined;
 }
 
 /** A whole result. */
@@ -480,7 +498,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
               break;
             }
 
-            message.seed = longToNumber(reader.uint64());
+            message.seed = reader.uint64().toString();
             continue;
           }
           case 9: {
@@ -621,7 +639,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         : isSet(object.frequency_penalty)
         ? globalThis.Number(object.frequency_penalty)
         : undefined,
-      seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      seed: isSet(object.seed) ? globalThis.String(object.seed) : undefined,
       stop: globalThis.Array.isArray(object?.stop)
         ? object.stop.map((e: any) => globalThis.String(e))
         : [],
@@ -711,7 +729,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
       obj.frequencyPenalty = floatToJson(message.frequencyPenalty);
     }
     if (message.seed !== undefined) {
-      obj.seed = Math.round(message.seed);
+      obj.seed = globalThis.String(message.seed);
     }
     if (message.stop?.length) {
       obj.stop = message.stop;
@@ -1580,6 +1598,7 @@ function createBaseGenerateResponse(): GenerateResponse {
     tokenOffset: 0,
     usage: undefined,
     requestId: "",
+    stopTokenId: undefined,
   };
 }
 
@@ -1615,6 +1634,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(74).string(message.requestId);
+    }
+    if (message.stopTokenId !== undefined) {
+      writer.uint32(80).uint32(message.stopTokenId);
     }
     return writer;
   },
@@ -1714,6 +1736,14 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.stopTokenId = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1759,6 +1789,11 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      stopTokenId: isSet(object.stopTokenId)
+        ? globalThis.Number(object.stopTokenId)
+        : isSet(object.stop_token_id)
+        ? globalThis.Number(object.stop_token_id)
+        : undefined,
     };
   },
 
@@ -1791,6 +1826,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.stopTokenId !== undefined) {
+      obj.stopTokenId = Math.round(message.stopTokenId);
+    }
     return obj;
   },
 
@@ -1808,12 +1846,13 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.tokenOffset = object.tokenOffset ?? 0;
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.requestId = object.requestId ?? "";
+    message.stopTokenId = object.stopTokenId ?? undefined;
     return message;
   },
 };
 
 function createBaseChoice(): Choice {
-  return { index: 0, text: "", tokenIds: [], logprobs: [], finishReason: 0, stopReason: "" };
+  return { index: 0, text: "", tokenIds: [], logprobs: [], finishReason: 0, stopReason: "", stopTokenId: undefined };
 }
 
 export const Choice: MessageFns<Choice> = {
@@ -1839,6 +1878,9 @@ export const Choice: MessageFns<Choice> = {
     }
     if (message.stopReason !== "") {
       writer.uint32(50).string(message.stopReason);
+    }
+    if (message.stopTokenId !== undefined) {
+      writer.uint32(56).uint32(message.stopTokenId);
     }
     return writer;
   },
@@ -1914,6 +1956,14 @@ export const Choice: MessageFns<Choice> = {
             message.stopReason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.stopTokenId = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1948,6 +1998,11 @@ export const Choice: MessageFns<Choice> = {
         : isSet(object.stop_reason)
         ? globalThis.String(object.stop_reason)
         : "",
+      stopTokenId: isSet(object.stopTokenId)
+        ? globalThis.Number(object.stopTokenId)
+        : isSet(object.stop_token_id)
+        ? globalThis.Number(object.stop_token_id)
+        : undefined,
     };
   },
 
@@ -1971,6 +2026,9 @@ export const Choice: MessageFns<Choice> = {
     if (message.stopReason !== "") {
       obj.stopReason = message.stopReason;
     }
+    if (message.stopTokenId !== undefined) {
+      obj.stopTokenId = Math.round(message.stopTokenId);
+    }
     return obj;
   },
 
@@ -1985,6 +2043,7 @@ export const Choice: MessageFns<Choice> = {
     message.logprobs = object.logprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     message.finishReason = object.finishReason ?? 0;
     message.stopReason = object.stopReason ?? "";
+    message.stopTokenId = object.stopTokenId ?? undefined;
     return message;
   },
 };
@@ -3028,17 +3087,6 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

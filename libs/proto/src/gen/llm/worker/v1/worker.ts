@@ -25,8 +25,11 @@ export interface SamplingParams {
   frequencyPenalty: number;
   /** Added to the logit of the given token ids. */
   logitBias: { [key: number]: number };
-  /** Random seed; with the sample index and output position it fixes every draw. */
-  seed: number;
+  /**
+   * Random seed; with the sample index and output position it fixes every draw. A decimal string in
+   * JavaScript (jstype), so every uint64 survives.
+   */
+  seed: string;
   /** Which of the request's n parallel samples this sequence is (part of the counter-based RNG). */
   sampleIndex: number;
   /** Number of most likely tokens to return with their logprobs (0 = none; the chosen token's logprob is always returned). */
@@ -182,7 +185,7 @@ function createBaseSamplingParams(): SamplingParams {
     presencePenalty: 0,
     frequencyPenalty: 0,
     logitBias: {},
-    seed: 0,
+    seed: "0",
     sampleIndex: 0,
     numTopLogprobs: 0,
   };
@@ -214,7 +217,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     globalThis.Object.entries(message.logitBias).forEach(([key, value]: [string, number]) => {
       SamplingParams_LogitBiasEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
     });
-    if (message.seed !== 0) {
+    if (message.seed !== "0") {
       writer.uint32(72).uint64(message.seed);
     }
     if (message.sampleIndex !== 0) {
@@ -311,7 +314,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
               break;
             }
 
-            message.seed = longToNumber(reader.uint64());
+            message.seed = reader.uint64().toString();
             continue;
           }
           case 10: {
@@ -402,7 +405,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
           {},
         )
         : {},
-      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      seed: isSet(object.seed) ? globalThis.String(object.seed) : "0",
       sampleIndex: isSet(object.sampleIndex)
         ? globalThis.Number(object.sampleIndex)
         : isSet(object.sample_index)
@@ -448,8 +451,8 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         });
       }
     }
-    if (message.seed !== 0) {
-      obj.seed = Math.round(message.seed);
+    if (message.seed !== "0") {
+      obj.seed = globalThis.String(message.seed);
     }
     if (message.sampleIndex !== 0) {
       obj.sampleIndex = Math.round(message.sampleIndex);
@@ -481,7 +484,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
       },
       {},
     );
-    message.seed = object.seed ?? 0;
+    message.seed = object.seed ?? "0";
     message.sampleIndex = object.sampleIndex ?? 0;
     message.numTopLogprobs = object.numTopLogprobs ?? 0;
     return message;

@@ -1,0 +1,25 @@
+/*
+ * Runs a body schema and turns the first zod issue into an OpenAI-shaped 400 that names the
+ * field: `temperature: must be a finite number <= 3.4e38, got 1e+308` with param `temperature`,
+ * `messages[0].content: must be ...` with param `messages[0].content`.
+ *
+ * What it is not: JSON parsing (../body-reader.ts reads and parses the bytes safely first).
+ */
+import type { z } from 'zod';
+import { HttpError } from '../errors';
+
+/** `messages[0].content` from zod's ['messages', 0, 'content']. */
+export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = fieldPath(issue.path);
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  throw new HttpError(400, field ? `${field}: ${message}` : message, field || null);
+}
