@@ -58,11 +58,18 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   const facts = loadModelFacts(config.model, config.modelId, info);
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
-  const onError = (err: unknown) => log.warn({ err }, 'scheduler error');
+  const onError = (err: unknown) => log.warn({ err: errorLine(err) }, 'scheduler error');
   const scheduler =
     config.role === 'api'
       ? undefined
-      : new Scheduler({ poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError });
+      : new Scheduler({
+          poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError,
+          dependencyWaitMs: config.dependencyWaitMs,
+          onDependency: (state, detail) => (state === 'down' ? log.warn(`worker or kv-manager unavailable (${detail}); holding requests up to ${config.dependencyWaitMs} ms`) : log.info(`worker and kv-manager answer again: ${detail}`)),
+          onFinished: (seq, reason, error) => {
+            if (reason === 'abort') log.info({ requestId: seq.requestId, sampleIndex: seq.sampleIndex, finishReason: reason, cause: error ? errorLine(error) : 'cancelled' }, 'sample aborted');
+          },
+        });
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
   if (redisUrl) {
@@ -136,4 +143,11 @@ function listen(server: Server, host: string, port: number): Promise<string> {
       resolve(`${host.includes(':') ? `[${host}]` : host}:${p}`);
     });
   });
+}
+
+/** An error as one short line for logs (never a stack trace per failure). */
+function errorLine(err: unknown): string {
+  const e = err as { details?: unknown; message?: unknown };
+  const text = typeof e?.details === 'string' ? e.details : typeof e?.message === 'string' ? e.message : String(err);
+  return text.split('\n')[0].slice(0, 300);
 }

@@ -11,6 +11,12 @@
  * its worker state released, and it re-enters the waiting queue ahead of new requests as a new
  * incarnation that recomputes prompt + output (prefix-cache hits skip what is still cached).
  *
+ * A failed step (step-errors.ts): a request the worker refuses fails alone; when a dependency is
+ * down or lost its state (worker or kv-manager restarted), every running sequence restarts the
+ * same way and the loop retries with backoff, holding the requests for up to dependencyWaitMs
+ * before failing them with UNAVAILABLE. Counter-based sampling makes the restarted samples draw
+ * the tokens they would have drawn, so a client sees its stream resume, not change.
+ *
  * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
  * one async loop per scheduler drives one worker; steps never overlap.
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
@@ -21,6 +27,8 @@ import { ServerError } from 'nice-grpc-common';
 import { planStep, type PlannedSequence } from './planner';
 import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
+import { classifyStepError, retryDelayMs, statusOf } from './step-errors';
+import type { FinishReason } from './types';
 
 export interface SchedulerOptions {
   /** The worker's pool id at the kv-manager. */
@@ -33,6 +41,12 @@ export interface SchedulerOptions {
   worker: WorkerPort;
   /** Reports failures that are not any one request's (e.g. a Free that failed). */
   onError?: (err: unknown) => void;
+  /** How long requests are held while a dependency is down before they fail (default 30 s). */
+  dependencyWaitMs?: number;
+  /** A dependency went down ('down', with what failed) or answers again ('up'): one call per change. */
+  onDependency?: (state: 'down' | 'up', detail: string) => void;
+  /** A sample finished (every finish reason; abort with the error when a failure ended it). */
+  onFinished?: (seq: Sequence, reason: FinishReason, error?: Error) => void;
 }
 
 export interface SchedulerStats {
@@ -46,6 +60,10 @@ export interface SchedulerStats {
   lastStepSequences: number;
   /** Tokens in the last step. */
   lastStepTokens: number;
+  /** Samples finished, by finish reason (abort: cancelled, deadline or failed). */
+  numFinished: Record<FinishReason, number>;
+  /** Steps that failed because a dependency was down or had lost state. */
+  numDependencyFailures: number;
 }
 
 interface Allocated {
@@ -56,7 +74,10 @@ interface Allocated {
 }
 
 export class Scheduler {
-  readonly stats: SchedulerStats = { numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0 };
+  readonly stats: SchedulerStats = {
+    numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0,
+    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0,
+  };
   private running: Sequence[] = [];
   private waiting: Sequence[] = [];
   private toFree: string[] = [];
@@ -66,6 +87,9 @@ export class Scheduler {
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private closed = false;
+  /** Set while a dependency is down: since when, and how many retries so far. */
+  private outage: { since: number; attempts: number; detail: string } | undefined;
+  private pausing = false;
 
   get ownerId(): string {
     return this.opts.ownerId;
@@ -112,6 +136,7 @@ export class Scheduler {
   }
 
   private poke(): void {
+    if (this.pausing && !this.closed) return; // a retry backoff ends early only for close()
     const w = this.wake;
     this.wake = undefined;
     w?.();
@@ -129,10 +154,76 @@ export class Scheduler {
       }
       try {
         await this.runStep(plan);
+        this.recovered();
       } catch (err) {
-        this.failStep(plan, err);
+        await this.onStepError(plan, err);
       }
     }
+  }
+
+  /** Whether requests are being held because a dependency is down. */
+  get dependencyDown(): boolean {
+    return this.outage !== undefined;
+  }
+
+  private async onStepError(plan: PlannedSequence[], err: unknown): Promise<void> {
+    const failure = classifyStepError(err, plan.map((p) => p.seq.seqId));
+    if (failure.type === 'fatal') return this.failStep(plan, err);
+    if (failure.type === 'sequence') {
+      const bad = plan.find((p) => p.seq.seqId === failure.seqId)!.seq;
+      this.drop(bad, new ServerError(Status.INVALID_ARGUMENT, failure.details));
+      for (const p of plan) if (p.seq !== bad && p.seq.status === 'running') this.restartRunning(p.seq);
+      this.waiting = this.waiting.filter((s) => s.status === 'waiting');
+      return;
+    }
+    this.stats.numDependencyFailures++;
+    for (const s of [...this.running]) this.restartRunning(s);
+    const now = Date.now();
+    if (!this.outage) {
+      this.outage = { since: now, attempts: 0, detail: failure.details };
+      this.opts.onDependency?.('down', `${Status[failure.code]}: ${failure.details}`);
+    }
+    const waited = now - this.outage.since;
+    if (waited >= (this.opts.dependencyWaitMs ?? 30_000)) {
+      const error = new ServerError(Status.UNAVAILABLE, `a dependency of the scheduler has been unavailable for ${Math.round(waited / 1000)} s (${Status[failure.code]}: ${failure.details}); retry later`);
+      for (const s of [...this.running, ...this.waiting]) this.drop(s, error);
+      this.running = [];
+      this.waiting = [];
+      this.outage.since = now; // later requests get their own full wait
+    }
+    await this.pause(retryDelayMs(this.outage.attempts++));
+  }
+
+  private recovered(): void {
+    if (!this.outage) return;
+    const ms = Date.now() - this.outage.since;
+    this.outage = undefined;
+    this.opts.onDependency?.('up', `steps succeed again after ${ms} ms`);
+  }
+
+  /** A running sequence gives back its blocks and worker state and waits to recompute (no preemption counted). */
+  private restartRunning(s: Sequence): void {
+    this.forget(s);
+    s.restart();
+    this.running = this.running.filter((r) => r !== s);
+    this.waiting.unshift(s);
+  }
+
+  /** Sleeps, or less when close() or new work pokes the loop. */
+  private pause(ms: number): Promise<void> {
+    this.pausing = true;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.pausing = false;
+        this.wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        done();
+      };
+    });
   }
 
   private reapCancelled(): void {
@@ -144,7 +235,15 @@ export class Scheduler {
   /** Ends a sample with 'abort' and schedules its kv blocks and worker state for release. */
   private drop(s: Sequence, error?: Error): void {
     this.forget(s);
+    if (s.status === 'finished') return;
     s.abort(error);
+    this.finished(s, error);
+  }
+
+  private finished(s: Sequence, error?: Error): void {
+    const reason = s.finishReason ?? 'abort';
+    this.stats.numFinished[reason]++;
+    this.opts.onFinished?.(s, reason, error);
   }
 
   private forget(s: Sequence): void {
@@ -161,7 +260,10 @@ export class Scheduler {
     try {
       await this.opts.kv.free({ poolId: this.opts.poolId, seqIds });
     } catch (err) {
-      this.opts.onError?.(err);
+      const code = statusOf(err)?.code;
+      // The kv-manager is unreachable: free later. Unknown sequences (it restarted, or the pool was reset): nothing to free.
+      if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) this.toFree.push(...seqIds);
+      else if (code !== Status.NOT_FOUND) this.opts.onError?.(err);
     }
   }
 
@@ -202,7 +304,10 @@ export class Scheduler {
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
-    if (s.isFinished) this.forget(s);
+    if (s.isFinished) {
+      this.forget(s);
+      this.finished(s);
+    }
   }
 
   /**
@@ -281,7 +386,7 @@ export class Scheduler {
     if (this.running.some((s) => s.status === 'running')) return;
     const s = plan[0].seq;
     this.waiting = this.waiting.filter((w) => w !== s);
-    s.abort(new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
+    this.drop(s, new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
   }
 
   /** A kv-manager or worker call failed: the step's samples end with the error. */
