@@ -34,6 +34,8 @@ export const orchestratorConfigSchema = defineConfig({
   maxPromptChars: { type: 'int', default: 0, min: 0, description: "longest prompt text in characters, refused before tokenizing (0: the model's context x its longest token)" },
   httpHeadersTimeoutMs: { type: 'int', default: 10_000, min: 100, description: 'HTTP: time a client has to send its request headers, in ms' },
   httpRequestTimeoutMs: { type: 'int', default: 30_000, min: 100, description: 'HTTP: time a client has to send its whole request (headers and body), in ms; 408 after' },
+  drainTimeoutMs: { type: 'int', default: 25_000, min: 0, description: 'on SIGTERM/SIGINT: how long requests in flight may take to finish before the process stops, in ms' },
+  redisWaitMs: { type: 'int', default: 10_000, min: 0, description: 'at start-up: how long to wait for Redis before exiting with an error, in ms' },
   dependencyWaitMs: { type: 'int', default: 30_000, min: 100, description: 'how long a request in flight waits for a dependency (worker, kv-manager, Redis) to come back before it fails with UNAVAILABLE, in ms' },
 });
 

@@ -15,7 +15,7 @@
  */
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { createLogger, type Client } from '@llm/platform';
+import { createLogger, type Client, type Readiness } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -25,6 +25,7 @@ import { createOpenAiHandler } from './http/openai-server';
 import { DirectIntake, type Intake } from './intake/intake';
 import { QueueConsumer } from './intake/queue-consumer';
 import { QueueIntake } from './intake/queue-intake';
+import { orchestratorReadiness, outageTracker } from './health/readiness';
 import { refreshMetrics } from './metrics';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { Scheduler } from './scheduler/scheduler';
@@ -45,6 +46,10 @@ export interface Orchestrator {
   /** The scheduler (absent for role=api). */
   scheduler?: Scheduler;
   facts: ModelFacts;
+  /** What its gRPC health and HTTP /health report (absent in embedded mode: ready while it runs). */
+  readiness?: Readiness;
+  /** Graceful shutdown, first half: refuse new requests, report not ready, and wait up to graceMs for those in flight. */
+  drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,7 +62,9 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   });
   const facts = loadModelFacts(config.model, config.modelId, info);
   const poolId = config.poolId || info.workerId;
-  const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
+  // The kv-manager owner is unique per process, so a restarted scheduler never keeps its predecessor's sequences alive;
+  // the worker lease is held under the stable --scheduler-id, so that restart takes its lease back at once.
+  const ownerId = `${config.schedulerId || `sched-${hostname()}`}.${process.pid.toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   const onError = (err: unknown) => log.warn({ err: errorLine(err) }, 'scheduler error');
   const scheduler =
     config.role === 'api'
@@ -70,38 +77,57 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
             if (reason === 'abort') log.info({ requestId: seq.requestId, sampleIndex: seq.sampleIndex, finishReason: reason, cause: error ? errorLine(error) : 'cancelled' }, 'sample aborted');
           },
         });
+  let draining: string | undefined;
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
+  let health: { readiness: Readiness; close(): void } | undefined;
   if (redisUrl) {
-    intake = new QueueIntake({ redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests });
-    if (scheduler) {
-      consumer = new QueueConsumer({
-        redisUrl, prefix: config.queuePrefix, scheduler, facts, poolId,
-        concurrency: config.maxNumSeqs, leaseTtlMs: config.leaseTtlMs, stalledIntervalMs: config.stalledIntervalMs,
-        renewKvLease: async (ttlMs) => void (await deps.kv.renewLease({ ownerId, ttlMs })),
-        onError,
-      });
-      void consumer.start().catch(onError);
-    }
+    consumer = scheduler && new QueueConsumer({
+      redisUrl, prefix: config.queuePrefix, scheduler, facts, poolId, leaseHolderId: config.schedulerId || ownerId,
+      concurrency: config.maxNumSeqs, leaseTtlMs: config.leaseTtlMs, stalledIntervalMs: config.stalledIntervalMs,
+      renewKvLease: async (ttlMs) => void (await deps.kv.renewLease({ ownerId, ttlMs })),
+      onError,
+    });
+    const c = consumer;
+    health = orchestratorReadiness({
+      role: config.role as 'all' | 'api' | 'scheduler', redisUrl, prefix: config.queuePrefix, poolId, kv: deps.kv, worker: deps.worker,
+      workerAddress: config.workerAddress, kvManagerAddress: config.kvManagerAddress, leaseProblem: c && (() => c.leaseProblem),
+    });
+    intake = new QueueIntake({
+      redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests, dependencyWaitMs: config.dependencyWaitMs,
+      admission: () => draining, outage: outageTracker(health.readiness),
+    });
+    void consumer?.start().catch(onError);
+    await health.readiness.start();
   } else {
     const s = scheduler as Scheduler;
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
   const maxPromptChars = config.maxPromptChars || derivedMaxPromptChars(facts);
-  const inference = new InferenceService(facts, intake, { maxN: config.maxN, maxPromptChars });
+  const inference = new InferenceService(facts, intake, { maxN: config.maxN, maxPromptChars, admission: () => draining });
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
+    const readiness = health?.readiness;
     const handler = createOpenAiHandler({
       service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler),
       limits: { maxBodyBytes: config.maxBodyBytes, maxPromptChars },
+      health: () => (draining ? { ready: false, reason: draining } : readiness?.state ?? { ready: true }),
     });
     server = createHttpServer(handler, config);
     http = await listen(server, config.host, config.httpPort);
   }
   return {
-    inference, http, scheduler, facts,
+    inference, http, scheduler, facts, readiness: health?.readiness,
+    async drain(graceMs: number) {
+      draining = 'shutting down';
+      health?.readiness.drain();
+      const until = Date.now() + graceMs;
+      while (inference.numActive > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await consumer?.drain(Math.max(0, until - Date.now()));
+    },
     async close() {
+      health?.readiness.stop();
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {
@@ -113,6 +139,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       await intake.close();
       await scheduler?.close();
       await consumer?.disconnect();
+      health?.close();
     },
   };
 }

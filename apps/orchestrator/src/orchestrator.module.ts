@@ -2,11 +2,12 @@
  * NestJS composition of the orchestrator for the standalone process: the Orchestrator (built by
  * createOrchestrator from clients of the tokenizer, kv-manager and worker, which this module
  * connects over gRPC unless given), and the gRPC server host for llm.inference.v1 (health and
- * reflection from libs/platform). The HTTP front is started by createOrchestrator itself.
+ * reflection from libs/platform; the scheduler role serves health only). The HTTP front is started
+ * by createOrchestrator itself.
  *
  * What this is not: embedded mode's composition (`llm serve` calls createOrchestrator directly).
  */
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { connectGrpc, GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost } from '@llm/platform';
 import { inference, kv, tokenizer, worker } from '@llm/proto';
 import type { OrchestratorConfig } from './orchestrator.config';
@@ -15,10 +16,16 @@ import { createOrchestrator, type Orchestrator, type OrchestratorDeps } from './
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');
 export const ORCHESTRATOR = Symbol('ORCHESTRATOR');
 
-/** Closes the orchestrator and the channels this module opened, on shutdown. */
+/** On shutdown: drains (no new requests, in-flight ones finish up to --drain-timeout-ms), then closes the orchestrator and its channels. */
 @Injectable()
-export class OrchestratorLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(ORCHESTRATOR) readonly orchestrator: Orchestrator & { closeChannels?: () => void }) {}
+export class OrchestratorLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(ORCHESTRATOR) readonly orchestrator: Orchestrator & { closeChannels?: () => void },
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+  ) {}
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.orchestrator.drain(this.config.drainTimeoutMs);
+  }
   async onApplicationShutdown(): Promise<void> {
     await this.orchestrator.close();
     this.orchestrator.closeChannels?.();
@@ -28,20 +35,25 @@ export class OrchestratorLifecycle implements OnApplicationShutdown {
 @Module({})
 export class OrchestratorModule {
   static register(config: OrchestratorConfig, deps?: OrchestratorDeps): DynamicModule {
-    const serveGrpc = config.role !== 'scheduler';
+    // The scheduler role serves no API, only grpc.health.v1 (its probes) on the gRPC port.
+    const serveApi = config.role !== 'scheduler';
     return {
       module: OrchestratorModule,
       providers: [
         { provide: ORCHESTRATOR_CONFIG, useValue: config },
         { provide: ORCHESTRATOR, useFactory: () => buildOrchestrator(config, deps) },
         OrchestratorLifecycle,
-        ...(serveGrpc
-          ? [
-              { provide: GRPC_SERVER_OPTIONS, useValue: { host: config.host, port: config.grpcPort, name: 'orchestrator' } },
-              { provide: GRPC_SERVICES, useFactory: (o: Orchestrator) => [{ definition: inference.InferenceDefinition, implementation: o.inference }], inject: [ORCHESTRATOR] },
-              GrpcServerHost,
-            ]
-          : []),
+        {
+          provide: GRPC_SERVER_OPTIONS,
+          useFactory: (o: Orchestrator) => ({ host: config.host, port: config.grpcPort, name: 'orchestrator', readiness: o.readiness }),
+          inject: [ORCHESTRATOR],
+        },
+        {
+          provide: GRPC_SERVICES,
+          useFactory: (o: Orchestrator) => (serveApi ? [{ definition: inference.InferenceDefinition, implementation: o.inference }] : []),
+          inject: [ORCHESTRATOR],
+        },
+        GrpcServerHost,
       ],
       exports: [ORCHESTRATOR],
     };

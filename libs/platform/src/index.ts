@@ -13,4 +13,7 @@ export * from './grpc/host';
 export * from './queue';
 export * from './logging';
 export * from './metrics';
+export * from './health';
+export * from './redis-state';
+export * from './process';
 export { ClientError, Metadata, type CallContext, type Client, type ServiceImplementation } from 'nice-grpc';

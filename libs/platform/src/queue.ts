@@ -3,15 +3,18 @@
  * and eval jobs), never per-step traffic. Connections use `maxRetriesPerRequest: null` as BullMQ
  * requires for blocking commands.
  */
-import { Queue, QueueEvents, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import IORedis, { type Redis, type RedisOptions } from 'ioredis';
+import { watchBullMq, watchRedis } from './redis-state';
 
-export { Queue, QueueEvents, Worker };
+export { Queue, QueueEvents, UnrecoverableError, Worker };
 export type { Job, JobsOptions, Processor } from 'bullmq';
 
-/** Opens a Redis connection suitable for BullMQ from a redis:// URL (the caller closes it). */
+/** Opens a Redis connection suitable for BullMQ from a redis:// URL (the caller closes it); outages are logged once per change. */
 export function createRedisConnection(url: string): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  const conn = new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  watchRedis(conn, url);
+  return conn;
 }
 
 /**
@@ -49,7 +52,7 @@ export interface QueueFactoryOptions {
 
 /** A queue with sane defaults: 3 attempts with exponential backoff, completed jobs trimmed. */
 export function createQueue<T = unknown, R = unknown>(name: string, options: QueueFactoryOptions): Queue<T, R> {
-  return new Queue<T, R>(name, {
+  const queue = new Queue<T, R>(name, {
     connection: redisOptionsFromUrl(options.redisUrl),
     prefix: options.prefix ?? 'llm',
     defaultJobOptions: {
@@ -60,6 +63,8 @@ export function createQueue<T = unknown, R = unknown>(name: string, options: Que
       ...options.defaultJobOptions,
     },
   });
+  watchBullMq(queue as never, options.redisUrl);
+  return queue;
 }
 
 /** A worker that processes `name` jobs; a thrown error retries the job until its attempts run out. */
@@ -69,15 +74,19 @@ export function createWorker<T = unknown, R = unknown>(
   options: QueueFactoryOptions & Partial<Omit<WorkerOptions, 'connection' | 'prefix'>>,
 ): Worker<T, R> {
   const { redisUrl, prefix, defaultJobOptions: _ignored, ...rest } = options;
-  return new Worker<T, R>(name, processor, {
+  const worker = new Worker<T, R>(name, processor, {
     connection: redisOptionsFromUrl(redisUrl),
     prefix: prefix ?? 'llm',
     concurrency: 1,
     ...rest,
   });
+  watchBullMq(worker as never, redisUrl);
+  return worker;
 }
 
 /** Queue events (completed, failed, progress) for waiting on jobs. */
 export function createQueueEvents(name: string, options: QueueFactoryOptions): QueueEvents {
-  return new QueueEvents(name, { connection: redisOptionsFromUrl(options.redisUrl), prefix: options.prefix ?? 'llm' });
+  const events = new QueueEvents(name, { connection: redisOptionsFromUrl(options.redisUrl), prefix: options.prefix ?? 'llm' });
+  watchBullMq(events as never, options.redisUrl);
+  return events;
 }

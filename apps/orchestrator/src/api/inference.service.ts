@@ -5,7 +5,7 @@
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, notFound, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, notFound, toServerError, unavailable, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
 import type { ModelFacts } from './model-facts';
@@ -20,12 +20,18 @@ export class InferenceService implements Impl {
     private readonly limits: RequestLimits,
   ) {}
 
+  /** Generate and Complete calls in flight (graceful shutdown waits for them). */
+  numActive = 0;
+
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
     const norm = this.validate(req);
+    this.numActive++;
     try {
       yield* this.intake.generate(norm, ctx?.signal);
     } catch (err) {
       throw toServerError(err);
+    } finally {
+      this.numActive--;
     }
   }
 
@@ -36,6 +42,7 @@ export class InferenceService implements Impl {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '', stopTokenId: undefined });
     }
     let usage: inference.Usage | undefined;
+    this.numActive++;
     try {
       for await (const d of this.intake.generate(norm, ctx?.signal)) {
         const c = choices[d.index];
@@ -51,6 +58,8 @@ export class InferenceService implements Impl {
       }
     } catch (err) {
       throw toServerError(err);
+    } finally {
+      this.numActive--;
     }
     return { requestId: norm.clientRequestId || norm.requestId, model: norm.model, choices, usage };
   }
@@ -81,6 +90,8 @@ export class InferenceService implements Impl {
 
   /** Validation shared by Generate, Complete and the HTTP endpoints. */
   validate(req: inference.GenerateRequest | inference.CompleteRequest) {
+    const refused = this.limits.admission?.();
+    if (refused) throw unavailable(`not accepting requests now: ${refused}; retry on another replica or later`);
     try {
       return normalizeRequest(req, this.facts, this.limits);
     } catch (err) {

@@ -37,6 +37,8 @@ export interface RequestLimits {
   maxN: number;
   /** Longest prompt text (characters) tokenized at all; longer ones are refused before tokenizing. */
   maxPromptChars?: number;
+  /** Why new requests are refused now (graceful shutdown), if they are. */
+  admission?: () => string | undefined;
 }
 
 let requestCounter = 0;

@@ -8,17 +8,22 @@
  *
  * A scheduler that dies stops renewing its job locks: BullMQ's stalled-job check re-delivers the
  * job to another scheduler. Its kv-manager lease expires and the kv-manager frees its blocks.
+ * A request whose client already left (cancel key set by the api) is skipped when its job comes
+ * up; one that the scheduler gave up on because a dependency stayed down is not retried (the
+ * failure is written to its stream; the client sees UNAVAILABLE). drain() stops taking jobs and
+ * waits for the ones in flight (graceful shutdown).
  * What it is not: the api side (queue-intake.ts).
  */
-import { createRedisConnection, createWorker, Status, type Job, type Worker } from '@llm/platform';
+import { createLogger, createRedisConnection, createWorker, Status, UnrecoverableError, type Job, type Worker } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
 import { finishReasonOf, Generation, type ResumeState } from '../api/generation';
 import type { ModelFacts } from '../api/model-facts';
 import type { Scheduler } from '../scheduler/scheduler';
+import { DependencyTimeoutError } from '../scheduler/step-errors';
 import type { QueueJobData } from './queue-intake';
-import { cancelChannel, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, workerLeaseKey, type StreamFailure } from './redis-keys';
+import { cancelChannel, cancelKey, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, schedulersKey, workerLeaseKey, type StreamFailure } from './redis-keys';
 import { WorkerLease } from './worker-lease';
 
 export interface QueueConsumerOptions {
@@ -36,6 +41,8 @@ export interface QueueConsumerOptions {
   /** RenewLease at the kv-manager. */
   renewKvLease: (ttlMs: number) => Promise<void>;
   onError?: (err: unknown) => void;
+  /** The worker lease's holder id (default: the scheduler's owner id); a restart with the same id takes its lease back at once. */
+  leaseHolderId?: string;
 }
 
 export class QueueConsumer {
@@ -45,24 +52,47 @@ export class QueueConsumer {
   private worker: Worker<QueueJobData> | undefined;
   private readonly active = new Map<string, Generation>();
   private readonly stopping = new AbortController();
+  private readonly log = createLogger('scheduler');
+  private kvLeaseFailing = false;
+  /** Why this scheduler is not consuming yet (readiness), or undefined once it holds its worker's lease. */
+  leaseProblem: string | undefined = 'waiting for the worker lease';
 
   constructor(private readonly opts: QueueConsumerOptions) {
     this.redis = createRedisConnection(opts.redisUrl);
     this.sub = createRedisConnection(opts.redisUrl);
+    const key = workerLeaseKey(opts.prefix, opts.poolId);
     this.lease = new WorkerLease({
       redis: this.redis,
-      key: workerLeaseKey(opts.prefix, opts.poolId),
-      ownerId: opts.scheduler.ownerId,
+      key,
+      ownerId: opts.leaseHolderId ?? opts.scheduler.ownerId,
       ttlMs: opts.leaseTtlMs,
-      onRenew: () => opts.renewKvLease(opts.leaseTtlMs),
-      onLost: () => void this.stopConsuming(),
-      onError: opts.onError,
+      heartbeatKey: schedulersKey(opts.prefix),
+      onRenew: () => this.renewKvLease(),
+      onLost: () => {
+        this.leaseProblem = `lost the worker lease ${key}`;
+        void this.stopConsuming();
+      },
+      onWaiting: (holder) => (this.leaseProblem = `waiting for the worker lease ${key}${holder ? ` (held by ${holder})` : ''}`),
+      onError: () => undefined, // a Redis outage is logged once by the connection's tracker
     });
+  }
+
+  /** RenewLease at the kv-manager; a failure is logged when it starts and when it ends, not every period. */
+  private async renewKvLease(): Promise<void> {
+    try {
+      await this.opts.renewKvLease(this.opts.leaseTtlMs);
+      if (this.kvLeaseFailing) this.log.info('kv-manager lease renewed again');
+      this.kvLeaseFailing = false;
+    } catch (err) {
+      if (!this.kvLeaseFailing) this.log.warn(`cannot renew the kv-manager lease: ${(err as { details?: string; message?: string }).details ?? (err as Error).message}`);
+      this.kvLeaseFailing = true;
+    }
   }
 
   /** Waits for the worker's lease, then starts consuming. */
   async start(): Promise<void> {
     await this.lease.acquire(this.stopping.signal);
+    this.leaseProblem = undefined;
     await this.sub.subscribe(cancelChannel(this.opts.prefix));
     this.sub.on('message', (_channel: string, requestId: string) => this.active.get(requestId)?.cancel());
     this.worker = createWorker<QueueJobData>(GENERATE_QUEUE, (job) => this.process(job), {
@@ -79,6 +109,7 @@ export class QueueConsumer {
   private async process(job: Job<QueueJobData>): Promise<void> {
     const request = job.data.request;
     const key = deltaStreamKey(this.opts.prefix, request.requestId);
+    if (await this.redis.exists(cancelKey(this.opts.prefix, request.requestId))) return; // the client left before it started
     const resume = await this.readProduced(key, request.n);
     if (resume === 'done') return;
     const generation = new Generation(request, this.opts.facts, this.opts.scheduler, resume);
@@ -90,8 +121,10 @@ export class QueueConsumer {
       }
     } catch (err) {
       const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 >= attempts) await this.writeFailure(key, err);
-      throw err;
+      // The scheduler held it while a dependency was down and gave up: retrying would hold it again.
+      const final = err instanceof DependencyTimeoutError;
+      if (final || job.attemptsMade + 1 >= attempts) await this.writeFailure(key, err);
+      throw final ? new UnrecoverableError((err as Error).message) : err;
     } finally {
       this.active.delete(request.requestId);
     }
@@ -125,6 +158,15 @@ export class QueueConsumer {
     const w = this.worker;
     this.worker = undefined;
     await w?.close(true);
+  }
+
+  /** Graceful shutdown: takes no new jobs and waits (up to graceMs) for the ones in flight to finish. */
+  async drain(graceMs: number): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    await w.pause(true).catch(() => undefined); // stop fetching; do not wait here
+    const until = Date.now() + graceMs;
+    while (this.active.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Stops consuming and gives the worker's lease back; the caller then closes the scheduler. */

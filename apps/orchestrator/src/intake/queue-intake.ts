@@ -5,18 +5,24 @@
  * client's stream is relayed from the request's Redis stream, which schedulers append to; entries
  * are de-duplicated by (sample index, token offset), so a re-delivered request that rewrites a
  * delta never shows the client a duplicate, and gaps cannot occur because a scheduler resumes from
- * exactly the tokens already in the stream. A client that leaves publishes a cancel.
+ * exactly the tokens already in the stream. A client that leaves (disconnect, cancel, deadline)
+ * publishes a cancel, which the scheduler running the request acts on within a step, and sets a
+ * cancel key, so a scheduler that takes the job later skips it; a job still waiting is removed.
+ *
+ * While Redis is unreachable new requests are refused at once with UNAVAILABLE; while Redis or
+ * every scheduler is unreachable (`outage`), requests in flight and queued wait for the outage to
+ * end for up to dependencyWaitMs, then fail with UNAVAILABLE: none waits without bound.
  *
  * What it is not: a scheduler (queue-consumer.ts) or exactly-once admission (the count and the
  * add are two calls, so a burst may overshoot the bound by the number of concurrent adds).
  */
-import { createQueue, createRedisConnection, resourceExhausted, type Queue } from '@llm/platform';
+import { createQueue, createRedisConnection, redisState, resourceExhausted, unavailable, watchRedis, type Queue } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
 import type { NormalizedRequest } from '../api/params';
 import type { Intake } from './intake';
-import { cancelChannel, deltaStreamKey, GENERATE_QUEUE, type StreamFailure } from './redis-keys';
+import { cancelChannel, cancelKey, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, type StreamFailure } from './redis-keys';
 
 export interface QueueJobData {
   request: NormalizedRequest;
@@ -28,6 +34,12 @@ export interface QueueIntakeOptions {
   maxQueuedRequests: number;
   /** Delivery attempts per request (a dead scheduler's stalled job counts as a failed attempt only when it stalls too often). */
   attempts?: number;
+  /** Why new requests are refused at once (e.g. shutting down); undefined: accept. An unreachable Redis always refuses. */
+  admission?: () => string | undefined;
+  /** What keeps requests from being served now (Redis or every scheduler down), since when; undefined when fine. */
+  outage?: () => { since: number; reason: string } | undefined;
+  /** How long a request in flight waits out an outage before it fails (default 30 s). */
+  dependencyWaitMs?: number;
 }
 
 export class QueueIntake implements Intake {
@@ -45,6 +57,9 @@ export class QueueIntake implements Intake {
   }
 
   async *generate(request: NormalizedRequest, signal?: AbortSignal): AsyncGenerator<inference.GenerateResponse> {
+    const redis = redisState(this.opts.redisUrl);
+    const refused = !redis.up || this.redis.status === 'end' ? `Redis is unreachable (${redis.reason ?? 'connection closed'})` : this.opts.admission?.();
+    if (refused) throw unavailable(`not accepting requests now: ${refused}; retry later`);
     const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
     const inFlight = Object.values(counts).reduce((a, b) => a + b, 0);
     if (inFlight >= this.opts.maxQueuedRequests) {
@@ -54,29 +69,52 @@ export class QueueIntake implements Intake {
     let finished = false;
     try {
       for await (const msg of this.relay(request, signal)) {
-        if (msg.usage) finished = true;
+        if (msg.usage) finished = true; // the request's last message
         yield msg;
       }
-      finished = true;
     } finally {
-      if (!finished) await this.redis.publish(cancelChannel(this.opts.prefix), request.requestId).catch(() => undefined);
+      if (!finished) await this.cancel(request.requestId);
     }
+  }
+
+  /** Tells the schedulers a request's client left: the one running it stops within a step; a later one skips it. */
+  private async cancel(requestId: string): Promise<void> {
+    const { prefix } = this.opts;
+    await this.redis
+      .multi()
+      .set(cancelKey(prefix, requestId), '1', 'EX', DELTA_STREAM_TTL_S)
+      .publish(cancelChannel(prefix), requestId)
+      .exec()
+      .catch(() => undefined);
+    await this.queue.remove(requestId).catch(() => undefined); // still waiting: never runs
   }
 
   /** Reads the request's stream until the message that carries usage (the request's last). */
   private async *relay(request: NormalizedRequest, signal?: AbortSignal): AsyncGenerator<inference.GenerateResponse> {
     const reader = this.redis.duplicate();
+    watchRedis(reader, this.opts.redisUrl);
     this.readers.add(reader);
+    let gaveUp: Error | undefined;
     const onAbort = () => reader.disconnect();
     signal?.addEventListener('abort', onAbort);
+    // An outage longer than the bound ends the wait (the blocked read is dropped with the connection).
+    const watchdog = setInterval(() => {
+      const o = this.opts.outage?.();
+      if (o && Date.now() - o.since > (this.opts.dependencyWaitMs ?? 30_000)) {
+        gaveUp = unavailable(`the request waited ${Math.round((Date.now() - o.since) / 1000)} s for ${o.reason}; retry later`);
+        reader.disconnect();
+      }
+    }, 250);
     const key = deltaStreamKey(this.opts.prefix, request.requestId);
     const expected: number[] = new Array(request.n).fill(0);
     let lastId = '0-0';
     try {
       for (;;) {
         if (signal?.aborted) return;
+        if (gaveUp) throw gaveUp;
         const res = await reader.xread('BLOCK', 1000, 'STREAMS', key, lastId).catch((err) => {
           if (signal?.aborted) return null;
+          if (gaveUp) throw gaveUp;
           throw err;
         });
         if (!res) continue;
@@ -91,6 +129,7 @@ export class QueueIntake implements Intake {
         }
       }
     } finally {
+      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       this.readers.delete(reader);
       reader.disconnect();

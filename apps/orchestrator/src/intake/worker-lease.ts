@@ -4,6 +4,8 @@
  * if the holder dies the key expires and another scheduler may take the worker. The same timer
  * renews the scheduler's lease at the kv-manager (RenewLease), so a dead scheduler's sequences are
  * freed there too.
+ * Each acquire and renewal also records the holder in a sorted set of live schedulers (score: the
+ * lease's expiry), which the api role reads for its readiness ("a scheduler holds a live lease").
  * What it is not: a fencing-token lock; a scheduler that loses its lease stops consuming (onLost).
  */
 import type { Redis } from 'ioredis';
@@ -20,6 +22,10 @@ export interface WorkerLeaseOptions {
   onRenew?: () => Promise<void>;
   onLost?: () => void;
   onError?: (err: unknown) => void;
+  /** The live-schedulers sorted set to record this holder in. */
+  heartbeatKey?: string;
+  /** Called while waiting for a lease someone else holds (with the holder), for readiness. */
+  onWaiting?: (holder: string | null) => void;
 }
 
 export class WorkerLease {
@@ -34,10 +40,14 @@ export class WorkerLease {
     while (!signal?.aborted) {
       const ok = await redis.set(key, ownerId, 'PX', ttlMs, 'NX');
       if (ok === 'OK') break;
+      // A restart of this same scheduler (same id) takes its own lease back at once.
+      if ((await redis.eval(RENEW, 1, key, ownerId, String(ttlMs))) === 1) break;
+      this.opts.onWaiting?.(await redis.get(key));
       await new Promise((r) => setTimeout(r, Math.max(50, ttlMs / 3)));
     }
     if (signal?.aborted) throw new Error(`gave up waiting for worker lease ${key}`);
     this.held = true;
+    await this.heartbeat();
     await this.opts.onRenew?.();
     this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(ttlMs / 3)));
   }
@@ -50,10 +60,19 @@ export class WorkerLease {
         this.opts.onLost?.();
         return;
       }
+      await this.heartbeat();
       await this.opts.onRenew?.();
     } catch (err) {
       this.opts.onError?.(err);
     }
+  }
+
+  /** Records this holder as live until the lease would expire; drops entries that expired. */
+  private async heartbeat(): Promise<void> {
+    const { heartbeatKey: hk, redis, ownerId, ttlMs } = this.opts;
+    if (!hk) return;
+    const now = Date.now();
+    await redis.multi().zadd(hk, now + ttlMs, ownerId).zremrangebyscore(hk, '-inf', now).exec();
   }
 
   private stop(): void {
@@ -67,5 +86,6 @@ export class WorkerLease {
     const wasHeld = this.held;
     this.stop();
     if (wasHeld) await this.opts.redis.eval(RELEASE, 1, this.opts.key, this.opts.ownerId).catch(() => undefined);
+    if (wasHeld && this.opts.heartbeatKey) await this.opts.redis.zrem(this.opts.heartbeatKey, this.opts.ownerId).catch(() => undefined);
   }
 }

@@ -27,7 +27,7 @@ import { ServerError } from 'nice-grpc-common';
 import { planStep, type PlannedSequence } from './planner';
 import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
-import { classifyStepError, retryDelayMs, statusOf } from './step-errors';
+import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
 import type { FinishReason } from './types';
 
 export interface SchedulerOptions {
@@ -185,7 +185,7 @@ export class Scheduler {
     }
     const waited = now - this.outage.since;
     if (waited >= (this.opts.dependencyWaitMs ?? 30_000)) {
-      const error = new ServerError(Status.UNAVAILABLE, `a dependency of the scheduler has been unavailable for ${Math.round(waited / 1000)} s (${Status[failure.code]}: ${failure.details}); retry later`);
+      const error = new DependencyTimeoutError(waited, `${Status[failure.code]}: ${failure.details}`);
       for (const s of [...this.running, ...this.waiting]) this.drop(s, error);
       this.running = [];
       this.waiting = [];

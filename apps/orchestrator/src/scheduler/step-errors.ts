@@ -12,7 +12,7 @@
  * Plus the wait between retries of a transient failure: 100 ms doubling to 2 s.
  * What it is not: the retry loop itself (scheduler.ts).
  */
-import { Status } from '@llm/platform';
+import { ServerError, Status } from '@llm/platform';
 
 export type StepFailure = { type: 'sequence'; seqId: string; code: Status; details: string } | { type: 'transient'; code: Status; details: string } | { type: 'fatal' };
 
@@ -39,4 +39,11 @@ export function classifyStepError(err: unknown, seqIds: readonly string[]): Step
 /** The wait before retry number `attempt` (0-based) of a transient failure. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(2000, 100 * 2 ** Math.min(attempt, 5));
+}
+
+/** UNAVAILABLE for requests held longer than dependencyWaitMs: final (a retry would only wait again). */
+export class DependencyTimeoutError extends ServerError {
+  constructor(waitedMs: number, cause: string) {
+    super(Status.UNAVAILABLE, `a dependency of the scheduler has been unavailable for ${Math.round(waitedMs / 1000)} s (${cause}); retry later`);
+  }
 }

@@ -5,6 +5,7 @@
  * on shutdown (`app.enableShutdownHooks()` in main.ts makes SIGTERM do that).
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Readiness } from '../health';
 import { startGrpcServer, type GrpcServiceBinding, type RunningGrpcServer } from './server';
 
 export const GRPC_SERVER_OPTIONS = Symbol('GRPC_SERVER_OPTIONS');
@@ -15,6 +16,8 @@ export interface GrpcHostOptions {
   port: number;
   /** Name for logs. */
   name: string;
+  /** What the services' health follows (default: SERVING while the server runs). */
+  readiness?: Readiness;
 }
 
 @Injectable()
@@ -30,7 +33,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.running = await startGrpcServer({ host: this.options.host, port: this.options.port, services: this.services });
+    this.running = await startGrpcServer({ host: this.options.host, port: this.options.port, services: this.services, readiness: this.options.readiness });
     this.logger.log(`serving ${this.services.map((s) => s.definition.fullName).join(', ')} on ${this.options.host}:${this.running.port}`);
   }
 

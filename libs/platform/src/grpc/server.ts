@@ -1,6 +1,7 @@
 /**
  * gRPC server factory over nice-grpc (@grpc/grpc-js underneath): every server gets the standard
- * grpc.health.v1 service and server reflection for its services, message limits and keepalive from
+ * grpc.health.v1 service (`liveness`, `readiness`, '' and each service name; see ../health.ts)
+ * and server reflection for its services, message limits and keepalive from
  * ./options, malformed-request and error-size guards from ./hardening, and binds the host it is
  * given (127.0.0.1 in tests; 0.0.0.0 in containers).
  */
@@ -11,6 +12,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { DESCRIPTOR_SET_PATH } from '@llm/proto';
 import { ServerError, Status } from 'nice-grpc-common';
+import { bindHealth, LIVENESS_SERVICE, READINESS_SERVICE, type Readiness } from '../health';
 import { guardHandler, tolerantDefinition } from './hardening';
 import { serverOptions } from './options';
 
@@ -26,6 +28,8 @@ export interface GrpcServerOptions {
   port: number;
   services: GrpcServiceBinding[];
   maxMessageBytes?: number;
+  /** What the services' health follows (health.ts); absent: SERVING while the server runs. */
+  readiness?: Readiness;
 }
 
 export interface RunningGrpcServer {
@@ -55,8 +59,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     }
     throw new Error(`cannot listen for gRPC on ${bindHost}:${options.port}: ${err.message.split('\n')[0]}`);
   });
-  health.setStatus('healthy');
-  for (const name of names) health.setStatus('healthy', name);
+  const unbind = bindHealth(health, names, options.readiness);
   const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : bindHost;
   return {
     port,
@@ -64,8 +67,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     health,
     server,
     async close(graceMs = 5000) {
-      health.setStatus('unhealthy');
-      for (const name of names) health.setStatus('unhealthy', name);
+      unbind();
+      for (const name of ['', LIVENESS_SERVICE, READINESS_SERVICE, ...names]) health.setStatus('unhealthy', name);
       const timer = setTimeout(() => server.forceShutdown(), graceMs);
       try {
         await server.shutdown();

@@ -1,0 +1,79 @@
+/**
+ * The life of a service process, the same in every app's main:
+ *
+ * - runMain: start-up errors are one line on stderr (`kv-manager: gRPC port 50055 on 0.0.0.0 is
+ *   already in use (...)`) and exit code 1; LLM_DEBUG=1 adds the stack.
+ * - nestLogger: NestJS's logger without the ExceptionHandler's stack trace for a provider that
+ *   failed at start-up (the error still reaches runMain, which prints it once).
+ * - exitWithParent: a child started with an IPC channel (`llm serve --distributed`) stops when its
+ *   parent is gone, however the parent died, so no process outlives it.
+ * - onShutdownSignal: the first SIGINT/SIGTERM runs a graceful shutdown, a second one exits at once.
+ *
+ * What it is not: a supervisor (apps/cli/src/serve/supervisor.ts restarts children).
+ */
+import { ConsoleLogger, type LogLevel } from '@nestjs/common';
+
+/** Runs an app's main; a thrown error becomes one line and exit code 1. */
+export function runMain(app: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${app}: ${errorMessage(err)}\n`);
+    if (process.env.LLM_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}
+
+/** The first line of an error's message (never a stack trace). */
+export function errorMessage(err: unknown): string {
+  const e = err as { details?: unknown; message?: unknown };
+  const text = typeof e?.message === 'string' ? e.message : String(err);
+  return text.split('\n')[0];
+}
+
+class QuietStartupLogger extends ConsoleLogger {
+  error(message: unknown, ...rest: unknown[]): void {
+    if (rest.includes('ExceptionHandler')) return; // the same error is printed once by runMain
+    super.error(message, ...(rest as [string]));
+  }
+}
+
+/** A NestJS logger for createApplicationContext: the given levels, minus the start-up stack traces. */
+export function nestLogger(levels: LogLevel[]): ConsoleLogger {
+  const logger = new QuietStartupLogger();
+  logger.setLogLevels(levels);
+  return logger;
+}
+
+/** When started with an IPC channel, stops this process (gracefully, then hard after `graceMs`) once the parent is gone. */
+export function exitWithParent(graceMs = 10_000): void {
+  if (!process.send) return;
+  process.on('disconnect', () => {
+    process.stderr.write('parent process is gone; stopping\n');
+    setTimeout(() => process.exit(1), graceMs).unref();
+    process.kill(process.pid, 'SIGTERM');
+  });
+}
+
+/**
+ * Calls `shutdown` on the first SIGINT or SIGTERM and exits when it resolves; a second signal (or
+ * `graceMs` passing) exits at once with code 1.
+ */
+export function onShutdownSignal(shutdown: (signal: string) => Promise<void>, graceMs = 30_000): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: stopping now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    setTimeout(() => process.exit(1), graceMs).unref();
+    shutdown(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
