@@ -69,8 +69,11 @@ export class QueueConsumer {
       heartbeatKey: schedulersKey(opts.prefix),
       onRenew: () => this.renewKvLease(),
       onLost: () => {
+        // Expired while this process stalled, or Redis restarted without it: stop, then take it back when free.
         this.leaseProblem = `lost the worker lease ${key}`;
-        void this.stopConsuming();
+        void this.stopConsuming()
+          .then(() => (this.stopping.signal.aborted ? undefined : this.consumeWithLease()))
+          .catch(() => undefined);
       },
       onWaiting: (holder) => (this.leaseProblem = `waiting for the worker lease ${key}${holder ? ` (held by ${holder})` : ''}`),
       onError: () => undefined, // a Redis outage is logged once by the connection's tracker
@@ -91,10 +94,14 @@ export class QueueConsumer {
 
   /** Waits for the worker's lease, then starts consuming. */
   async start(): Promise<void> {
-    await this.lease.acquire(this.stopping.signal);
-    this.leaseProblem = undefined;
     await this.sub.subscribe(cancelChannel(this.opts.prefix));
     this.sub.on('message', (_channel: string, requestId: string) => this.active.get(requestId)?.cancel());
+    await this.consumeWithLease();
+  }
+
+  private async consumeWithLease(): Promise<void> {
+    await this.lease.acquire(this.stopping.signal);
+    this.leaseProblem = undefined;
     this.worker = createWorker<QueueJobData>(GENERATE_QUEUE, (job) => this.process(job), {
       redisUrl: this.opts.redisUrl,
       prefix: this.opts.prefix,
@@ -103,7 +110,6 @@ export class QueueConsumer {
       stalledInterval: this.opts.stalledIntervalMs,
       maxStalledCount: 3,
     });
-    this.worker.on('error', (err) => this.opts.onError?.(err));
   }
 
   private async process(job: Job<QueueJobData>): Promise<void> {

@@ -108,6 +108,7 @@ export class QueueIntake implements Intake {
     const key = deltaStreamKey(this.opts.prefix, request.requestId);
     const expected: number[] = new Array(request.n).fill(0);
     let lastId = '0-0';
+    let quiet = 0; // reads in a row that returned nothing
     try {
       for (;;) {
         if (signal?.aborted) return;
@@ -117,7 +118,13 @@ export class QueueIntake implements Intake {
           if (gaveUp) throw gaveUp;
           throw err;
         });
-        if (!res) continue;
+        if (!res) {
+          if (++quiet % 5 === 0 && (await this.jobIsGone(request.requestId, reader, key, lastId))) {
+            throw unavailable('the request was lost (its queue entry is gone, e.g. Redis restarted without persistence); retry it');
+          }
+          continue;
+        }
+        quiet = 0;
         for (const [id, fields] of res[0][1]) {
           lastId = id;
           const parsed = JSON.parse(fields[1]) as inference.GenerateResponse | StreamFailure;
@@ -134,6 +141,14 @@ export class QueueIntake implements Intake {
       this.readers.delete(reader);
       reader.disconnect();
     }
+  }
+
+  /** True when the request's job no longer exists and its stream has nothing more to read (checked after quiet seconds). */
+  private async jobIsGone(requestId: string, reader: Redis, key: string, lastId: string): Promise<boolean> {
+    const state = await this.queue.getJobState(requestId).catch(() => 'error');
+    if (state !== 'unknown') return false;
+    const more = await reader.xread('COUNT', 1, 'STREAMS', key, lastId).catch(() => null);
+    return !more;
   }
 
   async close(): Promise<void> {
