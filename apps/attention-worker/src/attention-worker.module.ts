@@ -66,7 +66,11 @@ export class AttentionWorkerModule {
     ];
     if (deps.serveGrpc ?? true) {
       providers.push(
-        { provide: GRPC_SERVER_OPTIONS, useValue: { host: config.host, port: config.grpcPort, name: 'attention-worker' } },
+        {
+          provide: GRPC_SERVER_OPTIONS,
+          useFactory: (svc: AttentionWorkerService) => ({ host: config.host, port: config.grpcPort, name: 'attention-worker', readiness: svc.readiness }),
+          inject: [AttentionWorkerService],
+        },
         {
           provide: GRPC_SERVICES,
           useFactory: (svc: AttentionWorkerService) => [{ definition: worker.WorkerDefinition, implementation: svc }],

@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, connectGrpc, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
+import { connectGrpc, describeConfig, exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain } from '@llm/platform';
 import { router } from '@llm/proto';
 import { workerConfigSchema } from './attention-worker.config';
 import { AttentionWorkerModule } from './attention-worker.module';
@@ -20,13 +20,14 @@ async function main(): Promise<void> {
     process.stdout.write(`attention-worker: serves llm.worker.v1 (Step, GetModelInfo)\n${describeConfig(workerConfigSchema)}\n`);
     return;
   }
+  exitWithParent();
   const config = loadConfig(workerConfigSchema, { strict: true });
   // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
   const routerConn = config.routerAddress ? connectGrpc(router.RouterDefinition, config.routerAddress) : undefined;
   const moe = routerConn ? (hiddenSize: number) => new RouterMoeExecutor(routerConn.client, hiddenSize) : undefined;
   const engine = await loadWorkerEngine(config, moe);
   const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config, { engine, router: routerConn?.client }), {
-    logger: ['log', 'warn'],
+    logger: nestLogger(['log', 'warn', 'error']),
     abortOnError: false, // start-up errors reach the one-line handler below
   });
   app.enableShutdownHooks();
@@ -37,8 +38,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
-  process.stderr.write(`attention-worker: ${message}\n`);
-  process.exit(1);
-});
+runMain('attention-worker', main);

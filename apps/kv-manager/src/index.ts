@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { nestLogger } from '@llm/platform';
 import { KvManagerConfig } from './kv-manager.config';
 import { KvManagerDeps, KvManagerModule } from './kv-manager.module';
 import { KvManagerService } from './kv-manager.service';
@@ -23,7 +24,7 @@ export async function createKvManagerService(
   deps: KvManagerDeps = {},
 ): Promise<{ implementation: KvManagerService; close(): Promise<void> }> {
   const module = KvManagerModule.register({ host: '127.0.0.1', grpcPort: 0, leaseSweepMs: config.leaseSweepMs }, false, deps);
-  const app = await NestFactory.createApplicationContext(module, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(module, { logger: nestLogger(['error', 'warn']), abortOnError: false });
   await app.init();
   return { implementation: app.get(KvManagerService), close: () => app.close() };
 }

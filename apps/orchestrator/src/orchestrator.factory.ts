@@ -80,7 +80,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   let draining: string | undefined;
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
-  let health: { readiness: Readiness; close(): void } | undefined;
+  let health: { readiness: Readiness; scheduler?: Readiness; close(): void } | undefined;
   if (redisUrl) {
     consumer = scheduler && new QueueConsumer({
       redisUrl, prefix: config.queuePrefix, scheduler, facts, poolId, leaseHolderId: config.schedulerId || ownerId,
@@ -97,6 +97,10 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests, dependencyWaitMs: config.dependencyWaitMs,
       admission: () => draining, outage: outageTracker(health.readiness),
     });
+    if (health.scheduler && c) {
+      health.scheduler.onChange((st) => c.setLive(st.ready));
+      if (health.scheduler !== health.readiness) void health.scheduler.start();
+    }
     void consumer?.start().catch(onError);
     await health.readiness.start();
   } else {
@@ -128,6 +132,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     },
     async close() {
       health?.readiness.stop();
+      health?.scheduler?.stop();
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => {

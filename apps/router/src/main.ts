@@ -5,16 +5,18 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { GrpcServerHost, loadConfig } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain } from '@llm/platform';
 import { createRouterMoe } from './router.factory';
 import { routerConfigSchema } from './router.config';
 import { RouterModule } from './router.module';
 
 async function main(): Promise<void> {
+  exitWithParent();
   const config = loadConfig(routerConfigSchema);
   const { moe, connections } = await createRouterMoe(config);
   const app = await NestFactory.createApplicationContext(RouterModule.register(moe, { host: config.host, port: config.grpcPort }), {
-    logger: ['error', 'warn', 'log'],
+    logger: nestLogger(['error', 'warn', 'log']),
+    abortOnError: false,
   });
   app.enableShutdownHooks();
   const host = app.get(GrpcServerHost);
@@ -29,7 +31,4 @@ async function main(): Promise<void> {
   process.once('SIGINT', close);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`router: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+runMain('router', main);

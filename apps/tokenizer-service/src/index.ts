@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { nestLogger } from '@llm/platform';
 import type { TokenizerServiceConfig } from './tokenizer-service.config';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 import { TokenizerService } from './tokenizer-service.service';
@@ -34,7 +35,7 @@ export async function createTokenizerService(
     trainQueue: 'tokenizer-train',
     trainWorker: true,
   };
-  const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: nestLogger(['error', 'warn']), abortOnError: false });
   await app.init();
   return { implementation: app.get(TokenizerService), close: () => app.close() };
 }

@@ -2,24 +2,25 @@
  * Standalone tokenizer-service: `node apps/tokenizer-service/dist/src/main.js
  * [--grpc-port 50052] [--host 127.0.0.1] [--model DIR[,DIR]] [--redis-url redis://...]`.
  * Serves llm.tokenizer.v1.Tokenizer with grpc.health.v1 and reflection; drains on SIGTERM.
+ * Start-up errors (a bad tokenizer.json, Redis unreachable for 10 s, a busy port) are one line.
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { GrpcServerHost, loadConfig } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain, waitForRedis } from '@llm/platform';
 import { tokenizerServiceConfigSchema } from './tokenizer-service.config';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 
 async function main(): Promise<void> {
+  exitWithParent();
   const config = loadConfig(tokenizerServiceConfigSchema);
+  if (config.redisUrl) await waitForRedis(config.redisUrl, 10_000);
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, true), {
-    logger: ['error', 'warn', 'log'],
+    logger: nestLogger(['error', 'warn', 'log']),
+    abortOnError: false,
   });
   app.enableShutdownHooks();
   const training = config.redisUrl ? `training via BullMQ queue ${config.trainQueue}` : 'training in-process';
   process.stdout.write(`tokenizer-service: serving llm.tokenizer.v1.Tokenizer on ${app.get(GrpcServerHost).address} (${training})\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`tokenizer-service: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+runMain('tokenizer-service', main);

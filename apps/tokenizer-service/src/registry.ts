@@ -67,9 +67,9 @@ export class TokenizerRegistry {
 function loadModelTokenizer(dir: string): ServedTokenizer {
   const path = join(dir, 'tokenizer.json');
   if (!existsSync(path)) throw new Error(`model dir ${dir} has no tokenizer.json (expected a Hugging Face model directory)`);
-  const tokenizer = loadTokenizerJson(readFileSync(path, 'utf8'), path);
+  const tokenizer = named(path, () => loadTokenizerJson(readFileSync(path, 'utf8'), path));
   const cfgPath = join(dir, 'tokenizer_config.json');
-  const config = existsSync(cfgPath) ? loadTokenizerConfig(readFileSync(cfgPath, 'utf8')) : null;
+  const config = existsSync(cfgPath) ? named(cfgPath, () => loadTokenizerConfig(readFileSync(cfgPath, 'utf8'))) : null;
   const idOf = (t: string | null | undefined) => (t ? tokenizer.tokenToId(t) : undefined);
   const eos = new Set<number>();
   const cfgEos = idOf(config?.eosToken);
@@ -88,4 +88,14 @@ function generationEosIds(dir: string): number[] {
     throw new Error(`${path}: eos_token_id must be a non-negative integer or a list of them`);
   }
   return ids as number[];
+}
+
+/** Runs a file reader; its error becomes one line naming the file. */
+function named<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const message = (err as Error).message.replace(/^tokenizer(_config)?\.json: /, '');
+    throw new Error(message.includes(path) ? message : `${path}: ${message}`);
+  }
 }

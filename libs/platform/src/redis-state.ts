@@ -78,14 +78,15 @@ export async function waitForRedis(url: string, timeoutMs: number): Promise<void
   let last = 'no answer';
   while (Date.now() < until) {
     const conn = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: Math.max(200, Math.min(2000, until - Date.now())), enableOfflineQueue: false });
-    conn.on('error', () => undefined);
+    let seen: unknown;
+    conn.on('error', (err: unknown) => (seen ??= err)); // the socket error (ECONNREFUSED) says more than the rejection
     try {
       await conn.connect();
       await conn.ping();
       conn.disconnect();
       return;
     } catch (err) {
-      last = reasonOf(err);
+      last = reasonOf(seen ?? err);
       conn.disconnect();
     }
     await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, until - Date.now()))));

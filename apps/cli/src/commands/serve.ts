@@ -1,7 +1,8 @@
 /**
  * `llm serve`: the embedded platform (default), or `--distributed`: the five apps as separate
  * processes on 127.0.0.1 with Redis (REDIS_URL, or a redis-server it starts). Prints the gRPC and
- * HTTP addresses and an example request, then serves until SIGINT/SIGTERM.
+ * HTTP addresses and an example request, then serves until SIGINT/SIGTERM, which drains (requests
+ * in flight finish); a second signal stops at once.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -84,10 +85,31 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
-    const done = (sig: string) => resolve(sig);
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
+    const done = (sig: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = () => done('SIGINT');
+    const onTerm = () => done('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
   });
+}
+
+/** First signal: graceful stop (requests in flight finish); a second one while stopping: `kill` and exit at once. */
+async function serveUntilSignal(say: (l: string) => void, stop: () => Promise<void>, kill: () => void): Promise<void> {
+  const sig = await waitForSignal();
+  say(`${sig}: draining (requests in flight finish; press Ctrl-C again to stop at once)`);
+  const again = () => {
+    say('second signal: stopping now');
+    kill();
+    process.exit(130);
+  };
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  await stop();
+  say('stopped');
 }
 
 export const registerServe: RegisterCommand = (program: Command) => {
@@ -113,14 +135,15 @@ export const registerServe: RegisterCommand = (program: Command) => {
         const { startDistributed } = await import('../serve/distributed');
         const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, onProgress: say });
         printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings.modelDir);
-        say(`stopping on ${await waitForSignal()}`);
-        await platform.close();
+        await serveUntilSignal(say, () => platform.close(), () => platform.kill());
         return;
       }
       const { startEmbedded } = await import('../serve/embedded');
       const platform = await startEmbedded({ ...settings, onProgress: say });
       printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings.modelDir);
-      say(`stopping on ${await waitForSignal()}`);
-      await platform.close();
+      await serveUntilSignal(say, async () => {
+        await platform.drain(25_000);
+        await platform.close();
+      }, () => undefined);
     });
 };

@@ -13,13 +13,14 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadModelDir, type LoadedModel } from '@llm/model';
-import { createInProcessClient, loadConfig, startGrpcServer, type GrpcServiceBinding } from '@llm/platform';
+import { createInProcessClient, loadConfig, nestLogger, startGrpcServer, type GrpcServiceBinding } from '@llm/platform';
 import { inference, kv, router, tokenizer, worker } from '@llm/proto';
 import { createKvManagerService } from '@llm/kv-manager';
 import { AttentionWorkerModule, AttentionWorkerService, engineForModel, workerConfigSchema, RouterMoeExecutor } from '@llm/attention-worker';
 import { RouterModule, RouterService, routerConfigSchema, routerFromModel } from '@llm/router';
 import { createOrchestrator, orchestratorConfigSchema } from '@llm/orchestrator';
 import { createTokenizerService } from '@llm/tokenizer-service';
+import { checkModelDir } from './preflight';
 import type { ServeSettings } from './settings';
 
 export interface EmbeddedOptions extends ServeSettings {
@@ -32,6 +33,8 @@ export interface EmbeddedPlatform {
   httpAddress?: string;
   model: LoadedModel;
   modelId: string;
+  /** Refuse new requests and wait up to graceMs for those in flight. */
+  drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
   };
   try {
     say(`loading model ${opts.modelDir}`);
+    checkModelDir(opts.modelDir); // config.json and tokenizer.json: one line naming the file
     const model = await loadModelDir(opts.modelDir);
     const bindings: GrpcServiceBinding[] = [];
 
@@ -63,7 +67,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       say('starting router');
       const routerConfig = loadConfig(routerConfigSchema, { argv: [], env: {}, overrides: { threads: opts.threads } as never });
       const parts = routerFromModel(model, routerConfig);
-      const app = await NestFactory.createApplicationContext(RouterModule.register(parts.moe), { logger: ['error', 'warn'] });
+      const app = await NestFactory.createApplicationContext(RouterModule.register(parts.moe), { logger: nestLogger(['error', 'warn']), abortOnError: false });
       await app.init();
       closers.push(() => app.close());
       const svc = app.get(RouterService);
@@ -87,7 +91,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
     const engine = await engineForModel(model, workerConfig, rc ? (hidden: number) => new RouterMoeExecutor(rc, hidden) : undefined);
     const workerApp = await NestFactory.createApplicationContext(
       AttentionWorkerModule.register(workerConfig, { engine, kvManager: kvClient, router: routerClient, serveGrpc: false }),
-      { logger: ['error', 'warn'] },
+      { logger: nestLogger(['error', 'warn']), abortOnError: false },
     );
     await workerApp.init();
     closers.push(() => workerApp.close());
@@ -118,7 +122,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       services: [{ definition: inference.InferenceDefinition, implementation: orch.inference }, ...bindings],
     });
     closers.push(() => server.close());
-    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, close: closeAll };
+    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, drain: (ms) => orch.drain(ms), close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -1,12 +1,14 @@
 /*
  * The orchestrator's readiness checks, by role (ARCHITECTURE.md's roles; health in libs/platform):
  *
- *   api        Redis answers PING, and some scheduler holds a live worker lease (the sorted set of
- *              live schedulers has an entry that has not expired)
+ *   api        Redis answers PING, and some scheduler is live: it holds a worker lease and its own
+ *              readiness holds (an unexpired entry in the sorted set of live schedulers)
  *   scheduler  its worker answers GetModelInfo, its kv-manager answers Stats for the worker's pool
  *              (NOT_FOUND: the pool is not registered, say after a kv-manager restart), and it
- *              holds the worker's lease
- *   all        both (with Redis); embedded mode (no Redis) has no checks: it is ready when it runs
+ *              holds the worker's lease; while it does not, it takes itself out of the live set,
+ *              so every api reports the outage too
+ *   all        the api's checks (its own scheduler counts through the live set); embedded mode
+ *              (no Redis) has no checks: it is ready when it runs
  *
  * Also `outageTracker`: since when readiness has been failing, for the intake's bounded waits.
  * What it is not: the probe endpoints (gRPC health in libs/platform, HTTP /health in http/).
@@ -31,27 +33,20 @@ export interface ReadinessDeps {
 
 const CHECK_DEADLINE_MS = 1000;
 
-/** The checks for this role, with the Redis connection they use (the caller closes it). */
-export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness; close(): void } {
-  const checks: ReadinessCheck[] = [];
+/**
+ * The readiness of this process, and for the scheduler part (roles scheduler and all) its own
+ * readiness: whether the api should count this scheduler as live.
+ */
+export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness; scheduler?: Readiness; close(): void } {
   let redis: IORedis | undefined;
-  if (d.redisUrl && d.role !== 'scheduler') {
-    const conn = new IORedis(d.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    watchRedis(conn, d.redisUrl);
-    redis = conn;
-    checks.push({ name: 'redis', check: async () => void (await conn.ping()) });
-    checks.push({
-      name: 'scheduler',
-      check: async () => {
-        if ((await conn.zcount(schedulersKey(d.prefix), Date.now(), '+inf')) === 0) throw new Error('no scheduler holds a live worker lease');
-      },
-    });
-  }
-  if (d.redisUrl && d.role !== 'api') {
-    checks.push({ name: `worker ${d.workerAddress}`, check: async () => void (await d.worker.getModelInfo({}, { deadline: CHECK_DEADLINE_MS } as never)) });
-    checks.push({ name: `kv-manager ${d.kvManagerAddress}`, check: async () => void (await d.kv.stats({ poolId: d.poolId }, { deadline: CHECK_DEADLINE_MS } as never)) });
-    if (d.leaseProblem) {
-      const problem = d.leaseProblem;
+  let scheduler: Readiness | undefined;
+  if (d.role !== 'api') {
+    const checks: ReadinessCheck[] = [
+      { name: `worker ${d.workerAddress}`, check: async () => void (await d.worker.getModelInfo({}, { deadline: CHECK_DEADLINE_MS } as never)) },
+      { name: `kv-manager ${d.kvManagerAddress}`, check: async () => void (await d.kv.stats({ poolId: d.poolId }, { deadline: CHECK_DEADLINE_MS } as never)) },
+    ];
+    const problem = d.leaseProblem;
+    if (problem) {
       checks.push({
         name: 'worker lease',
         check: async () => {
@@ -60,8 +55,27 @@ export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness;
         },
       });
     }
+    scheduler = new Readiness(checks, { component: 'orchestrator-scheduler' });
   }
-  return { readiness: new Readiness(checks, { component: `orchestrator-${d.role}` }), close: () => redis?.disconnect() };
+  if (d.role === 'scheduler') return { readiness: scheduler!, scheduler, close: () => undefined };
+  const conn = new IORedis(d.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  watchRedis(conn, d.redisUrl);
+  redis = conn;
+  const connected = () => {
+    if (conn.status !== 'ready') throw new Error(`not connected (${conn.status})`);
+  };
+  const checks: ReadinessCheck[] = [
+    { name: 'redis', check: async () => (connected(), void (await conn.ping())) },
+    {
+      name: 'scheduler',
+      check: async () => {
+        connected();
+        if ((await conn.zcount(schedulersKey(d.prefix), Date.now(), '+inf')) === 0) throw new Error('no scheduler is live (none holds a worker lease with its worker and kv-manager answering)');
+      },
+    },
+  ];
+  const readiness = new Readiness(checks, { component: `orchestrator-${d.role}` });
+  return { readiness, scheduler, close: () => redis?.disconnect() };
 }
 
 /** Since when readiness has been failing, and why; undefined while ready. */

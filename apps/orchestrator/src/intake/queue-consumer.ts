@@ -166,6 +166,11 @@ export class QueueConsumer {
     await w?.close(true);
   }
 
+  /** Whether the api should count this scheduler as live (its worker and kv-manager answer). */
+  setLive(live: boolean): void {
+    void this.lease.setLive(live);
+  }
+
   /** Graceful shutdown: takes no new jobs and waits (up to graceMs) for the ones in flight to finish. */
   async drain(graceMs: number): Promise<void> {
     const w = this.worker;

@@ -31,6 +31,7 @@ export interface WorkerLeaseOptions {
 export class WorkerLease {
   private timer: NodeJS.Timeout | undefined;
   private held = false;
+  private live = true;
 
   constructor(private readonly opts: WorkerLeaseOptions) {}
 
@@ -70,9 +71,17 @@ export class WorkerLease {
   /** Records this holder as live until the lease would expire; drops entries that expired. */
   private async heartbeat(): Promise<void> {
     const { heartbeatKey: hk, redis, ownerId, ttlMs } = this.opts;
-    if (!hk) return;
+    if (!hk || !this.held) return;
     const now = Date.now();
-    await redis.multi().zadd(hk, now + ttlMs, ownerId).zremrangebyscore(hk, '-inf', now).exec();
+    if (this.live) await redis.multi().zadd(hk, now + ttlMs, ownerId).zremrangebyscore(hk, '-inf', now).exec();
+    else await redis.zrem(hk, ownerId);
+  }
+
+  /** Whether this holder counts as a live scheduler (its own dependencies answer); applied at once. */
+  async setLive(live: boolean): Promise<void> {
+    if (this.live === live) return;
+    this.live = live;
+    await this.heartbeat().catch(() => undefined);
   }
 
   private stop(): void {

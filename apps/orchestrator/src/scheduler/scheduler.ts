@@ -263,7 +263,7 @@ export class Scheduler {
       const code = statusOf(err)?.code;
       // The kv-manager is unreachable: free later. Unknown sequences (it restarted, or the pool was reset): nothing to free.
       if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) this.toFree.push(...seqIds);
-      else if (code !== Status.NOT_FOUND) this.opts.onError?.(err);
+      else if (code !== Status.NOT_FOUND && code !== Status.FAILED_PRECONDITION) this.opts.onError?.(err);
     }
   }
 

@@ -1,0 +1,132 @@
+/**
+ * Supervisor: the children of `llm serve --distributed`, kept running as Kubernetes would keep a
+ * pod's containers running. A child that exits on its own is restarted with exponential backoff
+ * (0.5 s doubling to 10 s; the count resets after it ran 30 s), with one log line per restart.
+ * Every child gets an IPC channel, so it notices when this process is gone (node apps stop
+ * themselves; other programs run under tether.js), and no child outlives the parent.
+ *
+ * stopAll stops the children in the order given (each SIGTERM, SIGKILL after its grace), so the
+ * api can drain before what it depends on stops; killAll is the second Ctrl-C: SIGKILL at once.
+ *
+ * What it is not: the platform's wiring (distributed.ts says what runs with which settings).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface ChildSpec {
+  /** The executable and its arguments (node apps: process.execPath, [main.js]). */
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface SupervisorOptions {
+  /** One line per event (restart, exit during stop). */
+  say: (line: string) => void;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A child that ran this long is healthy again: its next crash restarts after the initial backoff. */
+  resetAfterMs?: number;
+}
+
+interface Managed {
+  spec: ChildSpec;
+  child: ChildProcess;
+  startedAt: number;
+  restarts: number;
+  /** Consecutive crashes (for the backoff). */
+  crashes: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class Supervisor {
+  private readonly children = new Map<string, Managed>();
+  private stopping = false;
+  /** Restarts so far, per child. */
+  readonly restarts: Record<string, number> = {};
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Starts `name` and keeps it running. */
+  start(name: string, spec: ChildSpec): ChildProcess {
+    const m: Managed = { spec, child: this.spawn(spec), startedAt: Date.now(), restarts: 0, crashes: 0 };
+    this.children.set(name, m);
+    this.restarts[name] = 0;
+    this.watch(name, m);
+    return m.child;
+  }
+
+  /** The running process of `name` (a restart replaces it). */
+  current(name: string): ChildProcess | undefined {
+    return this.children.get(name)?.child;
+  }
+
+  names(): string[] {
+    return [...this.children.keys()];
+  }
+
+  private spawn(spec: ChildSpec): ChildProcess {
+    // Own process group: a terminal's Ctrl-C reaches only `llm serve`, which stops the children in order.
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    child.on('error', () => undefined); // reported through 'exit'
+    return child;
+  }
+
+  private watch(name: string, m: Managed): void {
+    m.child.once('exit', (code, signal) => {
+      if (this.stopping || this.children.get(name) !== m) return;
+      const ranMs = Date.now() - m.startedAt;
+      if (ranMs > (this.opts.resetAfterMs ?? 30_000)) m.crashes = 0;
+      const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.initialBackoffMs ?? 500) * 2 ** m.crashes);
+      m.crashes++;
+      m.restarts++;
+      this.restarts[name] = m.restarts;
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      this.opts.say(`${name} exited (${how}); restarting in ${(delay / 1000).toFixed(1)} s (restart ${m.restarts})`);
+      m.timer = setTimeout(() => {
+        if (this.stopping) return;
+        m.child = this.spawn(m.spec);
+        m.startedAt = Date.now();
+        this.watch(name, m);
+      }, delay);
+    });
+  }
+
+  /** Whether `name` exited and has not been restarted yet. */
+  isDown(name: string): boolean {
+    const c = this.children.get(name)?.child;
+    return !c || c.exitCode !== null || c.signalCode !== null;
+  }
+
+  /** Graceful stop in this order; each child gets `graceMs` after SIGTERM before SIGKILL. */
+  async stopAll(order: string[], graceMs: (name: string) => number): Promise<void> {
+    this.stopping = true;
+    const rest = [...this.children.keys()].filter((n) => !order.includes(n));
+    for (const name of [...order, ...rest]) {
+      const m = this.children.get(name);
+      if (!m) continue;
+      clearTimeout(m.timer);
+      await stopChild(m.child, graceMs(name));
+    }
+  }
+
+  /** Second signal: SIGKILL every child now. */
+  killAll(): void {
+    this.stopping = true;
+    for (const m of this.children.values()) {
+      clearTimeout(m.timer);
+      if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+    }
+  }
+}
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
