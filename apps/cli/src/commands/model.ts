@@ -119,12 +119,21 @@ interface GenerateFlags {
   json?: boolean;
 }
 
+/** The model's tokenizer; with --tokens one that is missing or unusable only costs the text (one warning line). */
 function loadTokenizer(model: LoadedModel, needed: boolean): Tokenizer | null {
-  if (!model.tokenizerPath || !existsSync(model.tokenizerPath)) {
+  const path = model.tokenizerPath;
+  if (!path || !existsSync(path)) {
     if (needed) throw new CliError(`model dir ${model.dir} has no tokenizer.json (needed for --prompt; pass --tokens IDS instead)`);
     return null;
   }
-  return loadTokenizerJson(readFileSync(model.tokenizerPath, 'utf8'), model.tokenizerPath);
+  try {
+    return loadTokenizerJson(readFileSync(path, 'utf8'), path);
+  } catch (err) {
+    const line = `${path}: ${(err as Error).message.split('\n')[0].replace(/^tokenizer\.json: /, '')}`;
+    if (needed) throw new CliError(line);
+    process.stderr.write(`llm: ${line} (printing token ids only)\n`);
+    return null;
+  }
 }
 
 /** Flags over generation_config.json defaults. */
