@@ -109,20 +109,29 @@ export class Supervisor {
     }
   }
 
-  /** Second signal: SIGKILL every child now. */
+  /** Second signal: SIGKILL every child, and whatever it started, now. */
   killAll(): void {
     this.stopping = true;
     for (const m of this.children.values()) {
       clearTimeout(m.timer);
-      if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+      if (m.child.exitCode === null && m.child.signalCode === null) killGroup(m.child);
     }
+  }
+}
+
+/** SIGKILL to the child's process group (it leads one: spawned detached), so a program it runs (tether.js's redis-server) goes too. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
   }
 }
 
 function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const t = setTimeout(() => killGroup(child), graceMs);
     child.once('exit', () => {
       clearTimeout(t);
       resolve();
