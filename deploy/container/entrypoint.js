@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // Container entry point: `entrypoint.js <app> [flags]` runs that app's compiled main.js.
-// The app's gRPC port is remembered in /tmp/llm-grpc-port for the health check.
-// The orchestrator's scheduler role serves no gRPC of its own, so for it this entry point serves
-// grpc.health.v1 on the gRPC port (NOT_SERVING until the app prints its ready line, SERVING after,
-// NOT_SERVING on SIGTERM): the image's HEALTHCHECK and Kubernetes' grpc probes work for every app.
+// The app's gRPC port is remembered in /tmp/llm-grpc-port for the health check. Every app serves
+// grpc.health.v1 itself (`liveness`, `readiness`); the orchestrator's scheduler role serves only that.
 const path = require('path');
 const fs = require('fs');
 
@@ -29,34 +27,5 @@ try {
   // read-only /tmp: the health check falls back to the default port
 }
 process.env.GRPC_PORT ??= String(port);
-if (app === 'orchestrator' && flagValue('--role', process.env.ROLE) === 'scheduler') serveSchedulerHealth(port);
 process.argv = [process.argv[0], path.join('/app/apps', app, 'dist/src/main.js'), ...flags];
 require(process.argv[1]);
-
-function flagValue(name, fallback) {
-  const i = flags.findIndex((f) => f === name || f.startsWith(`${name}=`));
-  if (i < 0) return fallback;
-  return flags[i].includes('=') ? flags[i].slice(name.length + 1) : flags[i + 1];
-}
-
-function serveSchedulerHealth(grpcPort) {
-  const { createServer } = require('nice-grpc');
-  const { HealthDefinition, HealthServiceImpl, HealthState } = require('nice-grpc-server-health');
-  const state = HealthState();
-  state.setStatus('unhealthy');
-  const server = createServer();
-  server.add(HealthDefinition, HealthServiceImpl(state));
-  const host = flagValue('--host', process.env.HOST ?? '127.0.0.1');
-  server.listen(`${host.includes(':') ? `[${host}]` : host}:${grpcPort}`).catch((err) => {
-    process.stderr.write(`orchestrator: the scheduler's health server could not listen on port ${grpcPort}: ${err.message}\n`);
-  });
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (chunk, ...rest) => {
-    if (/^orchestrator \(scheduler\) serving/m.test(String(chunk))) state.setStatus('healthy');
-    return write(chunk, ...rest);
-  };
-  process.once('SIGTERM', () => {
-    state.setStatus('unhealthy');
-    void server.shutdown();
-  });
-}

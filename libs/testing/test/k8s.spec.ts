@@ -34,7 +34,7 @@ interface Container {
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
 interface Probe {
-  grpc?: { port: number };
+  grpc?: { port: number; service?: string };
   exec?: { command: string[] };
 }
 interface PodSpec {
@@ -124,7 +124,7 @@ describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example'])('kustomize %s'
     }
   });
 
-  it('app probes call grpc.health.v1 on a port the container declares', () => {
+  it('app probes call grpc.health.v1 on a port the container declares, liveness and readiness apart', () => {
     for (const d of byKind('Deployment')) {
       for (const c of template(d).spec.containers) {
         const declared = (c.ports ?? []).map((p) => p.containerPort);
@@ -132,6 +132,10 @@ describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example'])('kustomize %s'
           expect(probe.grpc).toBeDefined();
           expect(declared).toContain(probe.grpc?.port);
         }
+        // Liveness never depends on another service (a restart would not fix that); readiness does.
+        const where = `${(d.metadata as { name: string }).name}/${c.name}`;
+        expect({ where, readiness: c.readinessProbe?.grpc?.service, liveness: c.livenessProbe?.grpc?.service }).toEqual({ where, readiness: 'readiness', liveness: 'liveness' });
+        if (c.startupProbe) expect(c.startupProbe.grpc?.service).toBe('liveness');
       }
     }
   });
