@@ -37,7 +37,7 @@ for (const group of ['libs', 'apps']) {
     if (!existsSync(join(pkgDir, 'package.json'))) continue;
     const dist = join(pkgDir, 'dist');
     rmSync(dist, { recursive: true, force: true });
-    for (const sub of ['src', 'bench']) {
+    for (const sub of ['src', 'bench', 'reliability']) {
       const srcDir = join(pkgDir, sub);
       if (!existsSync(srcDir)) continue;
       for (const file of walk(srcDir)) {

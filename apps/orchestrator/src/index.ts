@@ -15,3 +15,5 @@ export { StopStringMatcher } from './scheduler/stop-matcher';
 export { OutputText } from './scheduler/output-text';
 export type { SampleDelta, SampleSampling, StopRules, FinishReason } from './scheduler/types';
 export { DEFAULT_CHAT_TEMPLATE, DEFAULT_CHAT_STOP } from './http/chat-template';
+export * from './http/schemas';
+export * from './api/request-rules';

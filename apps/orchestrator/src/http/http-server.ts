@@ -19,7 +19,9 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
 };
 
 export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: HttpServerLimits): Server {
-  const server = createServer({ connectionsCheckingInterval: 1000, headersTimeout: limits.httpHeadersTimeoutMs, requestTimeout: limits.httpRequestTimeoutMs }, handler);
+  const requestTimeout = limits.httpRequestTimeoutMs;
+  const headersTimeout = Math.min(limits.httpHeadersTimeoutMs, requestTimeout); // node requires headers <= request
+  const server = createServer({ connectionsCheckingInterval: 1000, headersTimeout, requestTimeout }, handler);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // A slow or malformed request: answer when the socket can still take it, never throw.
     const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';

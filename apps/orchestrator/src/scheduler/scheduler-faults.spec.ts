@@ -184,4 +184,33 @@ describe('Scheduler under dependency faults', () => {
     await scheduler.close();
     expect(k.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
   });
+
+  it('a cancel that arrives while the loop awaits a Free is not lost (the sequence is reaped, not left holding blocks)', async () => {
+    const w = new FakeWorker();
+    const k = new RestartableKv();
+    const inner = k.client() as { allocateSlots: (r: never) => Promise<unknown>; free: (r: never) => Promise<unknown> };
+    let releaseFree: () => void = () => undefined;
+    let freeStarted = false;
+    const kvClient = {
+      allocateSlots: inner.allocateSlots,
+      free: async (req: never) => {
+        if (!freeStarted) {
+          freeStarted = true;
+          await new Promise<void>((r) => (releaseFree = r)); // only the first Free is slow
+        }
+        return inner.free(req);
+      },
+    };
+    const scheduler = new Scheduler({ poolId: 'w', ownerId: 'o', maxNumSeqs: 8, maxNumBatchedTokens: 64, kv: kvClient as never, worker: w as never });
+    const short = request('short', [1, 2, 3], 1); // finishes at once: its Free is the slow call
+    const long = request('long', [4, 5, 6], 60);
+    scheduler.add([short, long]);
+    await until(() => freeStarted);
+    scheduler.cancel([long]); // while the loop awaits the Free
+    releaseFree();
+    await until(() => long.isFinished, 3000);
+    expect(long.finishReason).toBe('abort');
+    await until(() => k.pools.stats('w').numSequences === 0, 3000);
+    await scheduler.close();
+  });
 });

@@ -90,6 +90,8 @@ export class Scheduler {
   /** Set while a dependency is down: since when, and how many retries so far. */
   private outage: { since: number; attempts: number; detail: string } | undefined;
   private pausing = false;
+  /** A poke arrived while the loop was not waiting. */
+  private poked = false;
 
   get ownerId(): string {
     return this.opts.ownerId;
@@ -139,16 +141,23 @@ export class Scheduler {
     if (this.pausing && !this.closed) return; // a retry backoff ends early only for close()
     const w = this.wake;
     this.wake = undefined;
-    w?.();
+    if (w) w();
+    else this.poked = true; // the loop is busy (in a call): it must look again before it sleeps
   }
 
   private async loop(): Promise<void> {
     while (!this.closed) {
+      this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
       const plan = planStep(this.running, this.waiting, this.opts);
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
+        if (this.poked) {
+          // A cancel or new work arrived while this iteration was awaiting (a Free): reap and plan again.
+          this.poked = false;
+          continue;
+        }
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
