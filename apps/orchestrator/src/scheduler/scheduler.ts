@@ -186,6 +186,12 @@ export class Scheduler {
       return;
     }
     this.stats.numDependencyFailures++;
+    // A new incarnation whose AllocateSlots failed on our side may exist at the kv-manager all the same.
+    for (const p of plan) {
+      if (!p.isNew || p.seq.status !== 'waiting' || p.seq.numTokensAtKv !== 0) continue;
+      this.toFree.push(p.seq.seqId);
+      p.seq.restart(); // a new id next time, so this Free can never hit a later allocation
+    }
     for (const s of [...this.running]) this.restartRunning(s);
     const now = Date.now();
     if (!this.outage) {
@@ -270,9 +276,13 @@ export class Scheduler {
       await this.opts.kv.free({ poolId: this.opts.poolId, seqIds });
     } catch (err) {
       const code = statusOf(err)?.code;
-      // The kv-manager is unreachable: free later. Unknown sequences (it restarted, or the pool was reset): nothing to free.
+      // The kv-manager is unreachable: free later.
       if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) this.toFree.push(...seqIds);
-      else if (code !== Status.NOT_FOUND && code !== Status.FAILED_PRECONDITION) this.opts.onError?.(err);
+      // Some ids are unknown (a restarted kv-manager, a reset pool, an allocation never confirmed): a batch is
+      // refused whole, so free the others one by one; the unknown ones have nothing to free.
+      else if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) {
+        if (seqIds.length > 1) for (const id of seqIds) await this.opts.kv.free({ poolId: this.opts.poolId, seqIds: [id] }).catch(() => undefined);
+      } else this.opts.onError?.(err);
     }
   }
 
