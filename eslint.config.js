@@ -56,8 +56,9 @@ module.exports = [
   },
   {
     // The composition root (`llm serve`, embedded and distributed) imports the service apps'
-    // public entries; Nx refuses imports of application projects unless they are allowed by name.
-    files: ['apps/cli/src/serve/**/*.ts', 'apps/cli/test/**/*.ts'],
+    // public entries (and so does its reliability suite); Nx refuses imports of application projects
+    // unless they are allowed by name.
+    files: ['apps/cli/src/serve/**/*.ts', 'apps/cli/test/**/*.ts', 'apps/cli/reliability/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

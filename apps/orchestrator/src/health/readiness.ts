@@ -38,7 +38,6 @@ const CHECK_DEADLINE_MS = 1000;
  * readiness: whether the api should count this scheduler as live.
  */
 export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness; scheduler?: Readiness; close(): void } {
-  let redis: IORedis | undefined;
   let scheduler: Readiness | undefined;
   if (d.role !== 'api') {
     const checks: ReadinessCheck[] = [
@@ -60,7 +59,6 @@ export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness;
   if (d.role === 'scheduler') return { readiness: scheduler!, scheduler, close: () => undefined };
   const conn = new IORedis(d.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   watchRedis(conn, d.redisUrl);
-  redis = conn;
   const connected = () => {
     if (conn.status !== 'ready') throw new Error(`not connected (${conn.status})`);
   };
@@ -75,7 +73,7 @@ export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness;
     },
   ];
   const readiness = new Readiness(checks, { component: `orchestrator-${d.role}` });
-  return { readiness, scheduler, close: () => redis?.disconnect() };
+  return { readiness, scheduler, close: () => conn.disconnect() };
 }
 
 /** Since when readiness has been failing, and why; undefined while ready. */

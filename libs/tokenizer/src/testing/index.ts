@@ -7,7 +7,7 @@
  */
 import { byteLevelToBytes } from '../bytes';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** Printable ASCII: 0x20 (space) .. 0x7e (~). */
 export const isPrintableAscii = (b: number): boolean => b >= 0x20 && b <= 0x7e;
