@@ -88,7 +88,10 @@ export async function runSuite(scale: Scale, say: (line: string) => void, seed =
         if (r.healthMs === undefined || r.healthMs > 5000) fail(r.row, `health did not report the outage within 5 s (${r.healthMs ?? 'never'})`);
         if (r.servedAgainMs === undefined || r.servedAgainMs > 10_000) fail(r.row, `not serving again within 10 s of the restart (${r.servedAgainMs ?? 'never'})`);
         return r.row;
-      }, (row) => clean(row, true));
+      }, (row) => {
+        clean(row, true);
+        idle(row); // what the dead process held is freed (a dead scheduler's blocks when its kv-manager lease expires)
+      });
     }
     const fuzzJudge = (row: Row) => {
       clean(row);

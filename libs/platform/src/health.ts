@@ -49,6 +49,7 @@ export class Readiness {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private draining = false;
+  private everReady = false;
   private readonly log;
 
   constructor(
@@ -104,8 +105,9 @@ export class Readiness {
     const prev = this.current;
     this.current = next;
     if (prev.ready === next.ready && prev.reason === next.reason) return;
-    if (next.ready) this.log.info(prev.reason === 'starting' ? 'ready' : `ready again (was: ${prev.reason})`);
-    else if (next.reason !== 'starting') this.log.warn(`not ready: ${next.reason}`);
+    if (next.ready) this.log.info(this.everReady ? `ready again (was: ${prev.reason})` : 'ready');
+    else if (this.everReady) this.log.warn(`not ready: ${next.reason}`); // before the first ready, waiting is normal
+    if (next.ready) this.everReady = true;
     for (const fn of this.listeners) fn(next);
   }
 }

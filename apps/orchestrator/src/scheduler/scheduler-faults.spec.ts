@@ -213,4 +213,18 @@ describe('Scheduler under dependency faults', () => {
     await until(() => k.pools.stats('w').numSequences === 0, 3000);
     await scheduler.close();
   });
+
+  it('a Free batch that also names a sequence the kv-manager does not know frees the others (no leak)', async () => {
+    const w = new FakeWorker();
+    const k = new RestartableKv();
+    const inner = k.client() as { allocateSlots: (r: never) => Promise<unknown>; free: (r: { poolId: string; seqIds: string[] }) => Promise<unknown> };
+    // Every Free also names an id the kv-manager never saw, as after a pool reset: the allocator refuses the batch whole.
+    const kvClient = { allocateSlots: inner.allocateSlots, free: (req: { poolId: string; seqIds: string[] }) => inner.free({ ...req, seqIds: req.seqIds.length > 1 || req.seqIds[0] === 'ghost' ? [...req.seqIds, 'ghost'] : req.seqIds }) };
+    const scheduler = new Scheduler({ poolId: 'w', ownerId: 'o', maxNumSeqs: 8, maxNumBatchedTokens: 64, kv: kvClient as never, worker: w as never });
+    const seqs = ['a', 'b', 'c'].map((id, i) => request(id, [1 + i, 2, 3], 4));
+    scheduler.add(seqs);
+    await until(() => seqs.every((s) => s.isFinished));
+    await until(() => k.pools.stats('w').numSequences === 0, 3000);
+    await scheduler.close();
+  });
 });

@@ -278,9 +278,9 @@ export class Scheduler {
       const code = statusOf(err)?.code;
       // The kv-manager is unreachable: free later.
       if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) this.toFree.push(...seqIds);
-      // Some ids are unknown (a restarted kv-manager, a reset pool, an allocation never confirmed): a batch is
-      // refused whole, so free the others one by one; the unknown ones have nothing to free.
-      else if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) {
+      // Some ids are unknown or already freed (a restarted kv-manager, a reset pool, an allocation never
+      // confirmed): a batch is refused whole, so free the others one by one; those have nothing to free.
+      else if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION || code === Status.INVALID_ARGUMENT) {
         if (seqIds.length > 1) for (const id of seqIds) await this.opts.kv.free({ poolId: this.opts.poolId, seqIds: [id] }).catch(() => undefined);
       } else this.opts.onError?.(err);
     }
