@@ -7,7 +7,8 @@
  *   failed at start-up (the error still reaches runMain, which prints it once).
  * - exitWithParent: a child started with an IPC channel (`llm serve --distributed`) stops when its
  *   parent is gone, however the parent died, so no process outlives it.
- * - onShutdownSignal: the first SIGINT/SIGTERM runs a graceful shutdown, a second one exits at once.
+ * Graceful shutdown itself is NestJS's (enableShutdownHooks: a first SIGTERM/SIGINT drains through
+ * beforeApplicationShutdown; the handlers are removed then, so a second signal ends the process).
  *
  * What it is not: a supervisor (apps/cli/src/serve/supervisor.ts restarts children).
  */
@@ -51,29 +52,4 @@ export function exitWithParent(graceMs = 10_000): void {
     setTimeout(() => process.exit(1), graceMs).unref();
     process.kill(process.pid, 'SIGTERM');
   });
-}
-
-/**
- * Calls `shutdown` on the first SIGINT or SIGTERM and exits when it resolves; a second signal (or
- * `graceMs` passing) exits at once with code 1.
- */
-export function onShutdownSignal(shutdown: (signal: string) => Promise<void>, graceMs = 30_000): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`${signal} again: stopping now\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    setTimeout(() => process.exit(1), graceMs).unref();
-    shutdown(signal).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${errorMessage(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
 }
