@@ -41,7 +41,7 @@ interface Managed {
 export class Supervisor {
   private readonly children = new Map<string, Managed>();
   private stopping = false;
-  /** Restarts so far, per child. */
+  /** Restarts so far (new processes started), per child. */
   readonly restarts: Record<string, number> = {};
 
   constructor(private readonly opts: SupervisorOptions) {}
@@ -79,13 +79,13 @@ export class Supervisor {
       const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.initialBackoffMs ?? 500) * 2 ** m.crashes);
       m.crashes++;
       m.restarts++;
-      this.restarts[name] = m.restarts;
       const how = signal ? `signal ${signal}` : `code ${code}`;
       this.opts.say(`${name} exited (${how}); restarting in ${(delay / 1000).toFixed(1)} s (restart ${m.restarts})`);
       m.timer = setTimeout(() => {
         if (this.stopping) return;
         m.child = this.spawn(m.spec);
         m.startedAt = Date.now();
+        this.restarts[name] = m.restarts; // counted once the new process runs
         this.watch(name, m);
       }, delay);
     });

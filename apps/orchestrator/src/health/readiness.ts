@@ -73,6 +73,9 @@ export function orchestratorReadiness(d: ReadinessDeps): { readiness: Readiness;
     },
   ];
   const readiness = new Readiness(checks, { component: `orchestrator-${d.role}` });
+  // Redis going away or coming back is known at once from the connection: re-check then, not at the next poll.
+  conn.on('reconnecting', () => void readiness.poll());
+  conn.on('ready', () => void readiness.poll());
   return { readiness, scheduler, close: () => conn.disconnect() };
 }
 
