@@ -227,4 +227,38 @@ describe('Scheduler under dependency faults', () => {
     await until(() => k.pools.stats('w').numSequences === 0, 3000);
     await scheduler.close();
   });
+
+  it('after a kv-manager restart the lease is renewed before the first allocation, so a scheduler that dies then leaks nothing', async () => {
+    const w = new FakeWorker();
+    const k = new RestartableKv();
+    const inner = k.client() as { allocateSlots: (r: never) => Promise<unknown>; free: (r: never) => Promise<unknown> };
+    let restarted = false;
+    const leaseAtFirstAllocation: Array<number | undefined> = [];
+    const kvClient = {
+      free: inner.free,
+      allocateSlots: async (req: never) => {
+        const res = await inner.allocateSlots(req);
+        if (restarted && leaseAtFirstAllocation.length === 0) leaseAtFirstAllocation.push(k.pools.leaseExpiry('o'));
+        return res;
+      },
+    };
+    const renewLease = async () => {
+      if (k.down) throw new ClientError('/llm.kv.v1.KvManager/RenewLease', Status.UNAVAILABLE, 'connect ECONNREFUSED');
+      k.pools.renewLease('o', 5000);
+    };
+    const scheduler = new Scheduler({ poolId: 'w', ownerId: 'o', maxNumSeqs: 8, maxNumBatchedTokens: 64, kv: kvClient as never, worker: w as never, renewLease });
+    const seqs = ['a', 'b'].map((id, i) => request(id, [4 + i, 5, 6, 7], 40));
+    scheduler.add(seqs);
+    await until(() => seqs.every((s) => s.outputIds.length >= 2));
+    k.down = true;
+    await new Promise((r) => setTimeout(r, 100));
+    k.restart(); // the new kv-manager knows no lease
+    k.pools.registerPool('w', { numBlocks: 64, blockSize: 4 });
+    restarted = true;
+    k.down = false;
+    await until(() => leaseAtFirstAllocation.length > 0);
+    expect(leaseAtFirstAllocation[0]).toBeDefined();
+    await until(() => seqs.every((s) => s.isFinished));
+    await scheduler.close();
+  });
 });

@@ -24,47 +24,11 @@
 import { Status } from '@llm/platform';
 import { kv } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
+export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { planStep, type PlannedSequence } from './planner';
-import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
-import type { FinishReason } from './types';
-
-export interface SchedulerOptions {
-  /** The worker's pool id at the kv-manager. */
-  poolId: string;
-  /** This scheduler's id (the kv-manager's owner / lease id). */
-  ownerId: string;
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
-  kv: KvPort;
-  worker: WorkerPort;
-  /** Reports failures that are not any one request's (e.g. a Free that failed). */
-  onError?: (err: unknown) => void;
-  /** How long requests are held while a dependency is down before they fail (default 30 s). */
-  dependencyWaitMs?: number;
-  /** A dependency went down ('down', with what failed) or answers again ('up'): one call per change. */
-  onDependency?: (state: 'down' | 'up', detail: string) => void;
-  /** A sample finished (every finish reason; abort with the error when a failure ended it). */
-  onFinished?: (seq: Sequence, reason: FinishReason, error?: Error) => void;
-}
-
-export interface SchedulerStats {
-  numSteps: number;
-  numPreemptions: number;
-  /** Tokens computed by the worker (prefill + decode). */
-  numComputedTokens: number;
-  /** Tokens sampled. */
-  numSampledTokens: number;
-  /** Sequences in the last step. */
-  lastStepSequences: number;
-  /** Tokens in the last step. */
-  lastStepTokens: number;
-  /** Samples finished, by finish reason (abort: cancelled, deadline or failed). */
-  numFinished: Record<FinishReason, number>;
-  /** Steps that failed because a dependency was down or had lost state. */
-  numDependencyFailures: number;
-}
+import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 
 interface Allocated {
   seq: Sequence;
@@ -335,6 +299,7 @@ export class Scheduler {
    * ones are retried. A refused waiting sequence just keeps waiting.
    */
   private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[] }> {
+    if (this.outage && this.opts.renewLease) await this.opts.renewLease();
     let pending = plan;
     let allocated: Allocated[] = [];
     const copies: { srcBlockId: number; dstBlockId: number }[] = [];
