@@ -1,6 +1,7 @@
 /**
  * The reliability suite: one platform (`llm serve --distributed`'s processes and Redis), then
- * load, disconnects, one fault per service and Redis, and fuzzing, in that order, each measured
+ * load, disconnects, fuzzing (on processes the load has warmed up, so RSS growth shows leaks
+ * rather than start-up), and one fault per service and Redis, in that order, each measured
  * (table.ts) and judged against issue 16's bar:
  *   load        0 errors, 0 hung, 0 lost, 0 wrong outputs
  *   disconnect  KV blocks back to the idle number, the worker stops computing
@@ -82,17 +83,6 @@ export async function runSuite(scale: Scale, say: (line: string) => void, seed =
         if (row.notes.some((n) => n.includes('STILL COMPUTING'))) fail(row, 'the worker kept computing');
       });
     }
-    for (const target of FAULT_TARGETS) {
-      await step(`kill -9 ${target}`, async () => {
-        const r = await fault(u, longRefs, target, scale.faultInFlight);
-        if (r.healthMs === undefined || r.healthMs > 5000) fail(r.row, `health did not report the outage within 5 s (${r.healthMs ?? 'never'})`);
-        if (r.servedAgainMs === undefined || r.servedAgainMs > 10_000) fail(r.row, `not serving again within 10 s of the restart (${r.servedAgainMs ?? 'never'})`);
-        return r.row;
-      }, (row) => {
-        clean(row, true);
-        idle(row); // what the dead process held is freed (a dead scheduler's blocks when its kv-manager lease expires)
-      });
-    }
     const fuzzJudge = (row: Row) => {
       clean(row);
       idle(row);
@@ -104,6 +94,17 @@ export async function runSuite(scale: Scale, say: (line: string) => void, seed =
     };
     await step('HTTP fuzzing', () => fuzzHttp(u, refs, scale.fuzzHttp, seed), fuzzJudge);
     await step('gRPC fuzzing', () => fuzzGrpc(u, refs, scale.fuzzGrpc, seed), fuzzJudge);
+    for (const target of FAULT_TARGETS) {
+      await step(`kill -9 ${target}`, async () => {
+        const r = await fault(u, longRefs, target, scale.faultInFlight);
+        if (r.healthMs === undefined || r.healthMs > 5000) fail(r.row, `health did not report the outage within 5 s (${r.healthMs ?? 'never'})`);
+        if (r.servedAgainMs === undefined || r.servedAgainMs > 10_000) fail(r.row, `not serving again within 10 s of the restart (${r.servedAgainMs ?? 'never'})`);
+        return r.row;
+      }, (row) => {
+        clean(row, true);
+        idle(row); // what the dead process held is freed (a dead scheduler's blocks when its kv-manager lease expires)
+      });
+    }
   } finally {
     await u.close();
     process.env.HTTP_REQUEST_TIMEOUT_MS = env.HTTP_REQUEST_TIMEOUT_MS;
