@@ -46,7 +46,7 @@ export interface SuiteResult {
 
 export async function runSuite(scale: Scale, say: (line: string) => void, seed = 16): Promise<SuiteResult> {
   const env = { HTTP_REQUEST_TIMEOUT_MS: process.env.HTTP_REQUEST_TIMEOUT_MS, LOG_LEVEL: process.env.LOG_LEVEL };
-  process.env.HTTP_REQUEST_TIMEOUT_MS = '3000'; // the slow-body case is judged in seconds, not half a minute
+  process.env.HTTP_REQUEST_TIMEOUT_MS = '10000'; // the slow-body case is judged in seconds, not half a minute
   process.env.LOG_LEVEL ??= 'warn';
   const u = await startUnderTest(say);
   const rows: Row[] = [];
