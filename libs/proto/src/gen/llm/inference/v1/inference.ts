@@ -1636,7 +1636,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
       writer.uint32(74).string(message.requestId);
     }
     if (message.stopTokenId !== undefined) {
-      writer.uint32(80).uint32(message.stopTokenId);
+      writer.uint32(96).uint32(message.stopTokenId);
     }
     return writer;
   },
@@ -1736,8 +1736,8 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.requestId = reader.string();
             continue;
           }
-          case 10: {
-            if (tag !== 80) {
+          case 12: {
+            if (tag !== 96) {
               break;
             }
 
