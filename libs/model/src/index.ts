@@ -24,3 +24,4 @@ export * from './transformer';
 export * from './sampling';
 export * from './runner';
 export * from './onnx';
+export * from './quant';
