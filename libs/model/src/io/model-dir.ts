@@ -1,14 +1,19 @@
 /**
  * Hugging Face model directories: load (config.json, generation_config.json, model.safetensors or
  * a sharded model.safetensors.index.json, tokenizer.json) into a LoadedModel with weights in the
- * internal naming (../weights/names), and save the same back. Every failure names the directory
- * or file and what was expected. Deliberately not: downloading from a hub, pytorch_model.bin.
+ * internal naming (../weights/names), and save the same back. Directories written by
+ * `llm quantize` hold block-quantized linear weights (./quantized-checkpoint.ts); `quantize`
+ * quantizes an f32/f16/bf16 model while it loads. Every failure names the directory or file and
+ * what was expected. Deliberately not: downloading from a hub, pytorch_model.bin.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelConfig, parseConfig, configToHf, GenerationDefaults, DEFAULT_GENERATION, parseGenerationConfig, generationConfigToHf } from '../config';
 import { ModelWeights, Weight, hfToInternal, internalToHf } from '../weights';
-import { StoredDType, encodeSafetensors, readSafetensors } from './safetensors';
+import type { QuantFormat } from '../quant/formats';
+import { quantizeModelWeights } from '../quant/quantize-model';
+import { quantizationConfigOf, quantizationOf, restoreQuantized, storedTensor, type QuantizationConfig } from './quantized-checkpoint';
+import { StoredDType, encodeSafetensors, readSafetensors, type SafeTensor } from './safetensors';
 
 export interface LoadedModel {
   dir: string;
@@ -21,6 +26,13 @@ export interface LoadedModel {
   tokenizerPath: string | null;
   /** checkpoint tensors the architecture does not use (e.g. rotary inv_freq buffers) */
   unusedTensors: string[];
+  /** How the weights are quantized (absent or null: f32 values throughout). */
+  quantization?: QuantizationConfig | null;
+}
+
+export interface LoadOptions {
+  /** Quantize the linear layers (and the LM head, in Q8_0) while loading. */
+  quantize?: QuantFormat;
 }
 
 function readJson(path: string): unknown {
@@ -39,8 +51,8 @@ export function loadConfig(dir: string): ModelConfig {
   return parseConfig(readJson(path), path);
 }
 
-/** The checkpoint's tensors with HF names, and which file each came from. */
-function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin: Map<string, string>; source: string } {
+/** The checkpoint's tensors with HF names, and which file each came from (rawU8: U8 tensors as bytes). */
+function readCheckpoint(dir: string, rawU8: boolean): { tensors: Record<string, SafeTensor>; origin: Map<string, string>; source: string } {
   const indexPath = join(dir, 'model.safetensors.index.json');
   const single = join(dir, 'model.safetensors');
   const origin = new Map<string, string>();
@@ -48,11 +60,11 @@ function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin:
     const index = readJson(indexPath) as { weight_map?: Record<string, string> };
     const map = index?.weight_map;
     if (!map || typeof map !== 'object') throw new Error(`${indexPath}: missing "weight_map" (expected {"weight_map": {tensor: shard file}})`);
-    const tensors: Record<string, Weight> = {};
+    const tensors: Record<string, SafeTensor> = {};
     for (const shard of [...new Set(Object.values(map))]) {
       const shardPath = join(dir, shard);
       if (!existsSync(shardPath)) throw new Error(`${indexPath}: shard ${shard} does not exist in ${dir}`);
-      const read = readSafetensors(shardPath);
+      const read = readSafetensors(shardPath, { rawU8 });
       for (const [name, t] of Object.entries(read)) {
         tensors[name] = t;
         origin.set(name, shardPath);
@@ -64,23 +76,26 @@ function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin:
     return { tensors, origin, source: indexPath };
   }
   if (!existsSync(single)) throw new Error(`model dir ${dir} has neither model.safetensors nor model.safetensors.index.json`);
-  const tensors = readSafetensors(single);
+  const tensors = readSafetensors(single, { rawU8 });
   for (const name of Object.keys(tensors)) origin.set(name, single);
   return { tensors, origin, source: single };
 }
 
-/** Loads a Hugging Face model directory. */
-export async function loadModelDir(dir: string): Promise<LoadedModel> {
+/** Loads a Hugging Face model directory (optionally quantizing it on the way in). */
+export async function loadModelDir(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const config = loadConfig(dir);
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? parseGenerationConfig(readJson(genPath), genPath) : { ...DEFAULT_GENERATION, eosTokenIds: [...config.eosTokenIds], bosTokenId: config.bosTokenId };
   if (generation.eosTokenIds.length === 0) generation.eosTokenIds = [...config.eosTokenIds];
-  const { tensors, origin, source } = readCheckpoint(dir);
+  const stored = quantizationOf(config.raw, join(dir, 'config.json'));
+  const { tensors, origin, source } = readCheckpoint(dir, stored !== null);
+  const where = (name: string) => origin.get(name) ?? source;
   const used = new Set<string>();
-  const weights = hfToInternal(config, tensors, (name) => origin.get(name) ?? source, used);
+  let weights = hfToInternal(config, stored ? restoreQuantized(config, tensors, where) : tensors, where, used);
   const unusedTensors = Object.keys(tensors).filter((n) => !used.has(n));
+  if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize });
   const tok = join(dir, 'tokenizer.json');
-  return { dir, config, generation, weights, tokenizerPath: existsSync(tok) ? tok : null, unusedTensors };
+  return { dir, config, generation, weights, tokenizerPath: existsSync(tok) ? tok : null, unusedTensors, quantization: quantizationConfigOf(config, weights) };
 }
 
 export interface SaveOptions {
@@ -101,7 +116,11 @@ export function saveModelDir(dir: string, config: ModelConfig, weights: ModelWei
   if (!(dtype in BYTES)) throw new Error(`dtype ${dtype} is not supported (expected F32, F16 or BF16)`);
   mkdirSync(dir, { recursive: true });
   const hf = internalToHf(config, weights);
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(configToHf(config, TORCH_DTYPE[dtype]), null, 2)}\n`);
+  const hfConfig = configToHf(config, TORCH_DTYPE[dtype]);
+  const quantization = quantizationConfigOf(config, weights);
+  if (quantization) hfConfig.quantization_config = quantization;
+  else delete hfConfig.quantization_config;
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
   writeWeights(dir, hf, dtype, opts.maxShardBytes);
   if (opts.tokenizerJson !== undefined) {
     const text = typeof opts.tokenizerJson === 'string' ? opts.tokenizerJson : JSON.stringify(opts.tokenizerJson);
@@ -112,7 +131,7 @@ export function saveModelDir(dir: string, config: ModelConfig, weights: ModelWei
 
 function writeWeights(dir: string, hf: Record<string, Weight>, dtype: StoredDType, maxShardBytes?: number): void {
   const names = Object.keys(hf).sort();
-  const entry = (n: string) => ({ dtype, shape: hf[n].shape, data: hf[n].data });
+  const entry = (n: string) => storedTensor(hf[n], dtype);
   if (!maxShardBytes) {
     writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(Object.fromEntries(names.map((n) => [n, entry(n)]))));
     return;
@@ -120,7 +139,8 @@ function writeWeights(dir: string, hf: Record<string, Weight>, dtype: StoredDTyp
   const shards: string[][] = [[]];
   let size = 0, total = 0;
   for (const n of names) {
-    const bytes = hf[n].data.length * BYTES[dtype];
+    const q = hf[n].quant;
+    const bytes = q ? q.data.length : hf[n].data.length * BYTES[dtype];
     if (size > 0 && size + bytes > maxShardBytes) {
       shards.push([]);
       size = 0;
