@@ -25,3 +25,4 @@ export * from './sampling';
 export * from './runner';
 export * from './onnx';
 export * from './quant';
+export * from './gguf';

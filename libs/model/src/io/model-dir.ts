@@ -13,6 +13,8 @@ import { ModelWeights, Weight, hfToInternal, internalToHf } from '../weights';
 import type { QuantFormat } from '../quant/formats';
 import { quantizeModelWeights } from '../quant/quantize-model';
 import { quantizationConfigOf, quantizationOf, restoreQuantized, storedTensor, type QuantizationConfig } from './quantized-checkpoint';
+import { isGgufPath, loadGguf, loadGgufConfig, loadGgufTokenizer } from '../gguf/load-gguf';
+import type { EmbeddedTokenizer } from '../gguf/tokenizer-from-gguf';
 import { StoredDType, encodeSafetensors, readSafetensors, type SafeTensor } from './safetensors';
 
 export interface LoadedModel {
@@ -28,6 +30,8 @@ export interface LoadedModel {
   unusedTensors: string[];
   /** How the weights are quantized (absent or null: f32 values throughout). */
   quantization?: QuantizationConfig | null;
+  /** A GGUF file's embedded tokenizer (tokenizer.json and tokenizer_config.json content). */
+  embeddedTokenizer?: EmbeddedTokenizer | null;
 }
 
 export interface LoadOptions {
@@ -43,8 +47,9 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Reads and normalises `dir/config.json`. */
+/** Reads and normalises `dir/config.json` (or a GGUF file's metadata). */
 export function loadConfig(dir: string): ModelConfig {
+  if (isGgufPath(dir)) return loadGgufConfig(dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model dir ${dir} does not exist (expected a Hugging Face model directory)`);
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new Error(`model dir ${dir} has no config.json (expected a Hugging Face model directory)`);
@@ -81,8 +86,9 @@ function readCheckpoint(dir: string, rawU8: boolean): { tensors: Record<string, 
   return { tensors, origin, source: single };
 }
 
-/** Loads a Hugging Face model directory (optionally quantizing it on the way in). */
+/** Loads a Hugging Face model directory or a GGUF file (optionally quantizing it on the way in). */
 export async function loadModelDir(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  if (isGgufPath(dir)) return loadGguf(dir, opts);
   const config = loadConfig(dir);
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? parseGenerationConfig(readJson(genPath), genPath) : { ...DEFAULT_GENERATION, eosTokenIds: [...config.eosTokenIds], bosTokenId: config.bosTokenId };
@@ -96,6 +102,33 @@ export async function loadModelDir(dir: string, opts: LoadOptions = {}): Promise
   if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize });
   const tok = join(dir, 'tokenizer.json');
   return { dir, config, generation, weights, tokenizerPath: existsSync(tok) ? tok : null, unusedTensors, quantization: quantizationConfigOf(config, weights) };
+}
+
+/** A model's tokenizer files as text: tokenizer.json and tokenizer_config.json (either may be absent). */
+export interface ModelTokenizerFiles {
+  tokenizerJson: string | null;
+  tokenizerConfigJson: string | null;
+  /** Where they came from, for error messages. */
+  source: string;
+}
+
+/**
+ * The tokenizer files of a model directory, or those a GGUF file embeds (its metadata only is
+ * read), for services that need the tokenizer but not the weights.
+ */
+export function readModelTokenizerFiles(path: string): ModelTokenizerFiles {
+  if (isGgufPath(path)) {
+    const t = loadGgufTokenizer(path);
+    return { tokenizerJson: t ? JSON.stringify(t.tokenizerJson) : null, tokenizerConfigJson: t ? JSON.stringify(t.tokenizerConfig) : null, source: `${path} (embedded tokenizer)` };
+  }
+  const read = (name: string) => (existsSync(join(path, name)) ? readFileSync(join(path, name), 'utf8') : null);
+  return { tokenizerJson: read('tokenizer.json'), tokenizerConfigJson: read('tokenizer_config.json'), source: join(path, 'tokenizer.json') };
+}
+
+/** The tokenizer.json text of a loaded model (its file, or the GGUF's embedded one), or null. */
+export function modelTokenizerJson(model: LoadedModel): string | null {
+  if (model.embeddedTokenizer) return JSON.stringify(model.embeddedTokenizer.tokenizerJson);
+  return model.tokenizerPath && existsSync(model.tokenizerPath) ? readFileSync(model.tokenizerPath, 'utf8') : null;
 }
 
 export interface SaveOptions {
