@@ -4,12 +4,14 @@
  *   F16, BF16     widened to f32
  *   Q8_0, Q4_0    kept as blocks (a quantized Weight: ONNX Runtime runs them as they are;
  *                 f32 consumers see the exact dequantized values)
+ *   Q4_K, Q6_K    dequantized to f32 (llama.cpp stores the head of its Q4_0 files in Q6_K)
  * The shape is row-major (GGUF dims reversed): a matrix stored [ne0 = in, ne1 = out] is (out, in).
  * Other tensor types are refused with the list of supported ones.
  */
 import { endianness } from 'node:os';
 import { bf16BitsToF32, f16BitsToF32 } from '../io/dtype';
 import type { QuantFormat } from '../quant/formats';
+import { dequantizeRowQ4K, dequantizeRowQ6K } from '../quant/k-quants';
 import { quantizedMatrix } from '../quant/quantized-matrix';
 import { quantizedWeight } from '../quant/quantized-weight';
 import type { Weight } from '../weights';
@@ -18,7 +20,7 @@ import { GGML, GgufError, rowMajorShape, type GgufTensorInfo } from './types';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 const QUANT: Record<number, QuantFormat> = { [GGML.Q8_0]: 'q8_0', [GGML.Q4_0]: 'q4_0' };
-export const SUPPORTED_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+export const SUPPORTED_TENSOR_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
 
 /** Decodes one tensor of the file into a Weight of its row-major shape. */
 export function readWeight(file: GgufFile, t: GgufTensorInfo): Weight {
@@ -44,6 +46,8 @@ export function readWeight(file: GgufFile, t: GgufTensorInfo): Weight {
   if (id === GGML.F32) for (let i = 0; i < count; i++) data[i] = view.getFloat32(4 * i, true);
   else if (id === GGML.F16) for (let i = 0; i < count; i++) data[i] = f16BitsToF32(view.getUint16(2 * i, true));
   else if (id === GGML.BF16) for (let i = 0; i < count; i++) data[i] = bf16BitsToF32(view.getUint16(2 * i, true));
+  else if (id === GGML.Q4_K) dequantizeRowQ4K(data, bytes, count);
+  else if (id === GGML.Q6_K) dequantizeRowQ6K(data, bytes, count);
   else throw new GgufError(`${file.path}: tensor "${t.name}" is ${t.type.name}, which this loader does not read (supported: ${SUPPORTED_TENSOR_TYPES.join(', ')})`);
   return { shape, data };
 }

@@ -6,6 +6,7 @@
 export * from './formats';
 export * from './q8_0';
 export * from './q4_0';
+export * from './k-quants';
 export * from './quantized-matrix';
 export * from './quantized-weight';
 export * from './quantize-model';
