@@ -133,5 +133,13 @@ describe('unsupported models', () => {
     await expect(loadModelDir(neox)).rejects.toThrow(`${neox}: general.architecture "gptneox" is not supported (expected llama or qwen2; Mistral and Mixtral files use llama)`);
     const partial = write([['general.architecture', gv.str('llama')], ['llama.embedding_length', gv.u32(64)], ['llama.attention.head_count', gv.u32(4)]]);
     await expect(loadModelDir(partial)).rejects.toThrow(`${partial}: metadata "llama.block_count" is missing (required for the llama architecture)`);
+    const { path } = await dirAndGguf('llama', {});
+    const f = openGguf(path);
+    const kv = [...f.metadata].filter(([k]) => k !== 'general.alignment');
+    const tensors = [...f.tensors.values()].filter((t) => t.name !== 'blk.1.attn_k.weight').map((t) => ({ name: t.name, dims: t.dims, type: t.type, bytes: () => f.readTensor(t) }));
+    const missing = join(tmp(), 'missing.gguf');
+    writeGguf(missing, kv, tensors);
+    f.close();
+    await expect(loadModelDir(missing)).rejects.toThrow(`${missing} (GGUF tensor blk.1.attn_k.weight): tensor "model.layers.1.self_attn.k_proj.weight" is missing (expected shape [32, 64])`);
   });
 });

@@ -106,7 +106,8 @@ export async function loadGguf(path: string, opts: LoadOptions = {}): Promise<Lo
       src[internal] = isRopePermuted(arch, internal) ? permuteRows(w, (r) => ggufRowOf(r, config.headDim)) : w;
     }
     if (config.numExperts > 0) readExperts(file, config, src, used);
-    let weights = hfToInternal(config, src, (name) => `${path} (tensor for ${name})`);
+    const ggufName = new Map(tensorNames(config).map(([g, i]) => [i, g]));
+    let weights = hfToInternal(config, src, (name) => `${path} (GGUF tensor ${ggufName.get(name) ?? name})`);
     if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize });
     const embedded = tokenizerFromGguf(meta);
     const bos = config.bosTokenId;
