@@ -123,7 +123,8 @@ interface GenerateFlags {
 function loadTokenizer(model: LoadedModel, needed: boolean): Tokenizer | null {
   const json = modelTokenizerJson(model);
   if (json === null) {
-    if (needed) throw new CliError(`model ${model.dir} has no tokenizer (tokenizer.json, or a GGUF vocabulary; needed for --prompt; pass --tokens IDS instead)`);
+    const what = model.tokenizerPath === null && model.embeddedTokenizer !== undefined ? `GGUF file ${model.dir} has no vocabulary` : `model dir ${model.dir} has no tokenizer.json`;
+    if (needed) throw new CliError(`${what} (needed for --prompt; pass --tokens IDS instead)`);
     return null;
   }
   return loadTokenizerJson(json, model.tokenizerPath ?? model.dir);
