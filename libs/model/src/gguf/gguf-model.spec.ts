@@ -55,6 +55,23 @@ describe('HF directory -> GGUF -> model', () => {
     expect(Array.from(got)).toEqual(Array.from(want));
   });
 
+  it('mixtral files with one tensor per expert (older converters: blk.N.ffn_gate.E.weight) load the same', async () => {
+    const { hf, path } = await dirAndGguf('mixtral', {});
+    const f = openGguf(path);
+    const tensors = [...f.tensors.values()].flatMap((t) => {
+      const m = /^blk\.(\d+)\.(ffn_gate|ffn_down|ffn_up)_exps\.weight$/.exec(t.name);
+      if (!m) return [{ name: t.name, dims: t.dims, type: t.type, bytes: () => f.readTensor(t) }];
+      const [K, R, E] = t.dims;
+      const all = f.readTensor(t);
+      return Array.from({ length: E }, (_, e) => ({ name: `blk.${m[1]}.${m[2]}.${e}.weight`, dims: [K, R], type: t.type, bytes: () => all.subarray(e * K * R * 4, (e + 1) * K * R * 4) }));
+    });
+    const split = join(tmp(), 'split.gguf');
+    writeGguf(split, [...f.metadata].filter(([k]) => k !== 'general.alignment'), tensors);
+    f.close();
+    const g = await loadModelDir(split);
+    expect(Array.from(await new Transformer(g.config, g.weights).forward(TOKENS))).toEqual(Array.from(await new Transformer(hf.config, hf.weights).forward(TOKENS)));
+  });
+
   it('quantized models keep their blocks through the file (Q4_0 body, Q8_0 head)', async () => {
     const { hf, path, gguf } = await dirAndGguf('llama', {}, 'q4_0');
     const f = openGguf(path);
