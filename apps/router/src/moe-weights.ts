@@ -49,7 +49,7 @@ function expertWeights(weights: Readonly<Record<string, NamedWeight>>, l: number
   const names = { w1: expertName(l, e, 'w1'), w2: expertName(l, e, 'w2'), w3: expertName(l, e, 'w3') };
   const shapes = { w1: [I, C], w2: [C, I], w3: [I, C] };
   const quant = (['w1', 'w2', 'w3'] as const).map((k) => weights[names[k]]?.quant);
-  if (quant.every((q) => q !== undefined)) {
+  if (quant.every((q) => q !== undefined) && quant[0]!.format === quant[2]!.format) { // w1 and w3 run as one stacked node
     const [q1, q2, q3] = quant as QuantizedMatrix[];
     const w = { quantized: { w1: toNBits(q1), w2: toNBits(q2), w3: toNBits(q3) } } as ExpertWeights;
     for (const k of ['w1', 'w2', 'w3'] as const) Object.defineProperty(w, k, { enumerable: true, get: () => take(weights, names[k], shapes[k]) });

@@ -26,6 +26,7 @@ function transposeInto(out: Float32Array, width: number, col: number, m: Float32
 
 /** [a; b] stacked by output rows (same K and layout). */
 function stackNBits(a: NBitsWeight, b: NBitsWeight): NBitsWeight {
+  if (a.bits !== b.bits || a.K !== b.K || a.blockSize !== b.blockSize) throw new Error('quantized expert: w1 and w3 must share bits, K and block size');
   const packed = new Uint8Array(a.packed.length + b.packed.length);
   packed.set(a.packed);
   packed.set(b.packed, a.packed.length);

@@ -85,6 +85,11 @@ export function fusedLinear(
 function quantizedLinear(g: OnnxGraphBuilder, x: string, parts: GraphLinear[], scales: number[], name: string, kernel: QuantKernel, inFeatures: number): string {
   if (kernel.kind === 'dequantized') return linear(g, x, concatRows(parts, scales, inFeatures), name, inFeatures);
   const qs = parts.map((p) => p.quant as QuantizedMatrix);
+  if (kernel.kind === 'nbits' && qs.some((q) => q.format !== qs[0].format)) {
+    // blocks of different widths (a GGUF file may mix Q8_0 and Q4_0): one node each, outputs side by side
+    const ys = parts.map((p, i) => quantizedLinear(g, x, [p], [scales[i]], `${name}.${i}`, kernel, inFeatures));
+    return g.op('Concat', ys, { axis: -1 });
+  }
   const y =
     kernel.kind === 'nbits'
       ? matMulNBits(g, x, concatNBits(qs.map((q, i) => toNBits(q, scales[i]))), name, kernel.accuracyLevel)

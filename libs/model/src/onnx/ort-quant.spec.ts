@@ -67,6 +67,21 @@ describe('OrtBackend with quantized weights vs the TS backend on their dequantiz
     }
   });
 
+  it('q, k, v in different formats (as a GGUF file may mix them) run as one node each', async () => {
+    const model = initRandomModel('llama', { initializer_range: 0.1 }, 6);
+    const c = model.config;
+    const q4 = quantizeModelWeights(c, model.weights, { format: 'q4_0' });
+    const q8 = quantizeModelWeights(c, model.weights, { format: 'q8_0' });
+    const mixed = { ...q4, 'model.layers.0.self_attn.k_proj.weight': q8['model.layers.0.self_attn.k_proj.weight'] };
+    const o: ScenarioOptions = { seed: 9, numSeqs: 2, maxPrompt: 7, steps: 3, vocabSize: c.vocabSize, blockSize: 4, numBlocks: 24 };
+    const batches = scenarioBatches(o);
+    const want = await replay(new TsBackend(tsDecoderFromModel(c, mixed)), batches, scenarioPool(o, c.numLayers, c.numKvHeads, c.headDim));
+    const ort = await OrtBackend.create({ config: c, weights: mixed }, { threads: 1, quantKernel: { kind: 'nbits', accuracyLevel: 0 } });
+    const got = await replay(ort, batches, scenarioPool(o, c.numLayers, c.numKvHeads, c.headDim));
+    await ort.dispose();
+    got.forEach((x, i) => expect(maxAbsDiff(x, want[i])).toBeLessThan(1e-4 * Math.max(1, spread(want))));
+  });
+
   it.each<[QuantFormat, QuantKernel]>([
     ['q8_0', { kind: 'nbits', accuracyLevel: 4 }],
     ['q4_0', { kind: 'nbits', accuracyLevel: 4 }],
