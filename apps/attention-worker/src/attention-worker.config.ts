@@ -9,7 +9,8 @@ import { defineConfig, type ConfigOf } from '@llm/platform';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const workerConfigSchema = defineConfig({
-  modelDir: { type: 'string', flag: 'model', env: 'MODEL_DIR', required: true, description: 'Hugging Face model directory to serve' },
+  modelDir: { type: 'string', flag: 'model', env: 'MODEL_DIR', required: true, description: 'Hugging Face model directory or .gguf file to serve' },
+  quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the linear layers while loading: q8_0 | q4_0 (empty: as stored)' },
   modelId: { type: 'string', default: '', description: 'model id reported by GetModelInfo (default: the directory name)' },
   workerId: { type: 'string', default: 'worker-0', description: "this worker's id (its KV pool's id at the kv-manager)" },
   host: { type: 'string', default: '127.0.0.1', description: 'address the gRPC server binds' },

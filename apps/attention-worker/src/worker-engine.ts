@@ -7,7 +7,7 @@
  *
  * What this is not: the engine itself (libs/model's ModelRunner).
  */
-import { createModelRunner, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor } from '@llm/model';
+import { createModelRunner, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor, type QuantFormat } from '@llm/model';
 import type { WorkerConfig } from './attention-worker.config';
 import type { WorkerEngine, WorkerModelInfo } from './attention-worker.service';
 
@@ -16,7 +16,7 @@ const GIB = 1024 ** 3;
 export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hiddenSize: number) => MoeExecutor): Promise<WorkerEngine> {
   let model: LoadedModel;
   try {
-    model = await loadModelDir(config.modelDir);
+    model = await loadModelDir(config.modelDir, { quantize: (config.quantize || undefined) as QuantFormat | undefined });
   } catch (err) {
     throw new RunnerError('FAILED_PRECONDITION', `cannot load model directory ${config.modelDir}: ${(err as Error).message}`);
   }

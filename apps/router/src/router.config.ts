@@ -9,7 +9,8 @@ import { DEFAULT_PORTS } from '@llm/proto';
 export const routerConfigSchema = defineConfig({
   host: { type: 'string', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in containers)' },
   grpcPort: { type: 'int', default: DEFAULT_PORTS.router, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
-  modelDir: { type: 'string', env: 'MODEL_DIR', description: 'Hugging Face model directory with MoE layers (e.g. Mixtral)' },
+  modelDir: { type: 'string', env: 'MODEL_DIR', description: 'Hugging Face model directory or .gguf file with MoE layers (e.g. Mixtral)' },
+  quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the experts while loading: q8_0 | q4_0 (empty: as stored)' },
   hostedExperts: {
     type: 'string',
     default: 'all',

@@ -4,7 +4,7 @@
  * Used by main.ts (standalone) and by composition roots that embed the router.
  */
 import { basename, resolve } from 'node:path';
-import { loadModelDir, type LoadedModel } from '@llm/model';
+import { loadModelDir, type LoadedModel, type QuantFormat } from '@llm/model';
 import { ortExpertBackend } from '@llm/moe';
 import { connectGrpc, type GrpcConnection } from '@llm/platform';
 import { router } from '@llm/proto';
@@ -22,7 +22,7 @@ export interface RouterParts {
 export async function createRouterMoe(config: RouterConfig): Promise<RouterParts> {
   if (!config.modelDir) throw new Error('the router needs a model: pass --model-dir or set MODEL_DIR (a Hugging Face MoE model directory)');
   const dir = resolve(config.modelDir);
-  return routerFromModel(await loadModelDir(dir), config);
+  return routerFromModel(await loadModelDir(dir, { quantize: (config.quantize || undefined) as QuantFormat | undefined }), config);
 }
 
 /**

@@ -5,11 +5,11 @@
  * Thin: flags -> library calls; one-line errors naming the flag, file or tensor.
  * Not the serving path: `llm serve` batches through the worker; this is its reference.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, type LoadedModel } from '@llm/model';
+import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, modelTokenizerJson, type LoadedModel } from '@llm/model';
 import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';
 import { CliError } from '../errors';
+import { quantFormatFlag } from './quantize';
 import type { RegisterCommand } from './index';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -53,15 +53,15 @@ export function parseTokenIds(s: string): number[] {
   return parts.map(Number);
 }
 
-async function loadModel(dir: string | undefined): Promise<LoadedModel> {
-  if (!dir) throw new CliError('--model DIR is required (a Hugging Face model directory)');
-  return loadModelDir(dir);
+async function loadModel(dir: string | undefined, quantize?: string): Promise<LoadedModel> {
+  if (!dir) throw new CliError('--model is required (a Hugging Face model directory or a .gguf file)');
+  return loadModelDir(dir, { quantize: quantize === undefined ? undefined : quantFormatFlag('--quantize', quantize) });
 }
 
 function checkIds(ids: number[], model: LoadedModel): void {
   const V = model.config.vocabSize;
   const bad = ids.findIndex((id) => id >= V);
-  if (bad >= 0) throw new CliError(`--tokens: token id ${ids[bad]} at position ${bad} is out of range (expected 0..${V - 1}, the vocab_size of ${model.dir}/config.json)`);
+  if (bad >= 0) throw new CliError(`--tokens: token id ${ids[bad]} at position ${bad} is out of range (expected 0..${V - 1}, the vocab_size of ${model.dir})`);
   if (ids.length > model.config.maxPositions) throw new CliError(`--tokens: ${ids.length} tokens exceed max_position_embeddings=${model.config.maxPositions}`);
 }
 
@@ -85,10 +85,10 @@ function initModel(f: InitFlags): void {
   );
 }
 
-async function forward(f: { model?: string; tokens?: string; json?: boolean }): Promise<void> {
+async function forward(f: { model?: string; tokens?: string; json?: boolean; quantize?: string }): Promise<void> {
   if (!f.tokens) throw new CliError('--tokens IDS is required (e.g. --tokens 1,2,3)');
   const ids = parseTokenIds(f.tokens);
-  const model = await loadModel(f.model);
+  const model = await loadModel(f.model, f.quantize);
   checkIds(ids, model);
   const logits = await new Transformer(model.config, model.weights).forward(ids);
   const V = model.config.vocabSize;
@@ -117,14 +117,17 @@ interface GenerateFlags {
   frequencyPenalty?: number;
   seed?: number;
   json?: boolean;
+  quantize?: string;
 }
 
 function loadTokenizer(model: LoadedModel, needed: boolean): Tokenizer | null {
-  if (!model.tokenizerPath || !existsSync(model.tokenizerPath)) {
-    if (needed) throw new CliError(`model dir ${model.dir} has no tokenizer.json (needed for --prompt; pass --tokens IDS instead)`);
+  const json = modelTokenizerJson(model);
+  if (json === null) {
+    const what = model.tokenizerPath === null && model.embeddedTokenizer !== undefined ? `GGUF file ${model.dir} has no vocabulary` : `model dir ${model.dir} has no tokenizer.json`;
+    if (needed) throw new CliError(`${what} (needed for --prompt; pass --tokens IDS instead)`);
     return null;
   }
-  return loadTokenizerJson(readFileSync(model.tokenizerPath, 'utf8'), model.tokenizerPath);
+  return loadTokenizerJson(json, model.tokenizerPath ?? model.dir);
 }
 
 /** Flags over generation_config.json defaults. */
@@ -144,7 +147,7 @@ function samplingFrom(f: GenerateFlags, model: LoadedModel): SamplingParams {
 
 async function generateCmd(f: GenerateFlags): Promise<void> {
   if ((f.prompt === undefined) === (f.tokens === undefined)) throw new CliError('pass exactly one of --prompt TEXT or --tokens IDS');
-  const model = await loadModel(f.model);
+  const model = await loadModel(f.model, f.quantize);
   const tokenizer = loadTokenizer(model, f.prompt !== undefined);
   const prompt = f.prompt !== undefined ? tokenizer!.encode(f.prompt) : parseTokenIds(f.tokens!);
   if (prompt.length === 0) throw new CliError('--prompt encodes to no tokens (expected some text)');
@@ -177,16 +180,18 @@ export const registerModel: RegisterCommand = (program: Command) => {
   program
     .command('forward')
     .description('print the logits of every position for the given token ids')
-    .option('--model <dir>', 'Hugging Face model directory')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file')
     .option('--tokens <ids>', 'comma-separated token ids, e.g. 1,2,3')
+    .option('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0')
     .option('--json', 'print {"logits": [[...V floats], ...]}, one row per input position')
     .action((f) => forward(f));
 
   program
     .command('generate')
     .description('generate tokens with the reference transformer (defaults from generation_config.json)')
-    .option('--model <dir>', 'Hugging Face model directory')
-    .option('--prompt <text>', 'prompt text (needs tokenizer.json)')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file')
+    .option('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0')
+    .option('--prompt <text>', 'prompt text (needs tokenizer.json or a GGUF vocabulary)')
     .option('--tokens <ids>', 'prompt token ids, e.g. 1,2,3')
     .option('--max-tokens <n>', 'tokens to generate', num('--max-tokens', { integer: true, min: 0 }), 16)
     .option('--temperature <t>', '0 = greedy', num('--temperature', { min: 0 }))

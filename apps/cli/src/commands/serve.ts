@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { isGgufPath } from '@llm/model';
 import { CliError } from '../errors';
+import { quantFormatFlag } from './quantize';
 import { repoRoot, resolveDefaultModel } from '../serve/default-model';
 import type { ServeSettings } from '../serve/settings';
 import type { RegisterCommand } from './index';
@@ -24,6 +26,7 @@ interface ServeFlags {
   maxNumBatchedTokens: string;
   distributed?: boolean;
   redisUrl?: string;
+  quantize?: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -43,8 +46,8 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
   let modelDir: string;
   if (f.model) {
     modelDir = resolve(f.model);
-    if (!existsSync(`${modelDir}/config.json`)) {
-      throw new CliError(`model dir ${modelDir} has no config.json (expected a Hugging Face model directory)`);
+    if (!isGgufPath(modelDir) && !existsSync(`${modelDir}/config.json`)) {
+      throw new CliError(`model dir ${modelDir} has no config.json (expected a Hugging Face model directory or a .gguf file)`);
     }
   } else {
     modelDir = resolveDefaultModel(say);
@@ -60,6 +63,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     blockSize: int('block-size', f.blockSize, 1, 1024),
     maxNumSeqs: int('max-num-seqs', f.maxNumSeqs, 1),
     maxNumBatchedTokens: int('max-num-batched-tokens', f.maxNumBatchedTokens, 1),
+    ...(f.quantize !== undefined ? { quantize: quantFormatFlag('--quantize', f.quantize) } : {}),
   };
 }
 
@@ -94,7 +98,8 @@ export const registerServe: RegisterCommand = (program: Command) => {
   program
     .command('serve')
     .description('serve a model: the embedded platform (all services in one process), or --distributed')
-    .option('--model <dir>', 'Hugging Face model directory (default: the bundled default model)')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file (default: the bundled default model)')
+    .option('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--grpc-port <n>', 'public gRPC port', '50051')
     .option('--http-port <n>', 'OpenAI-compatible HTTP port (-1: none)', '8080')

@@ -94,7 +94,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     return child;
   };
   try {
-    const model = await loadModelDir(opts.modelDir);
+    const model = await loadModelDir(opts.modelDir, { quantize: opts.quantize });
     let redisUrl = opts.redisUrl;
     if (!redisUrl) {
       const port = await freePort();
@@ -124,11 +124,12 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       KV_CACHE_GIB: String(opts.kvCacheGib),
       BLOCK_SIZE: String(opts.blockSize),
       KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      QUANTIZE: opts.quantize ?? '',
     };
     if (model.config.numExperts > 0) {
       say('starting router');
       addresses.router = `127.0.0.1:${ports.router}`;
-      const r = launch('router', { GRPC_PORT: String(ports.router), MODEL_DIR: opts.modelDir, THREADS: String(opts.threads) });
+      const r = launch('router', { GRPC_PORT: String(ports.router), MODEL_DIR: opts.modelDir, THREADS: String(opts.threads), QUANTIZE: opts.quantize ?? '' });
       await waitForPort(ports.router, 120_000, r, 'router');
       workerEnv.ROUTER_ADDRESS = addresses.router;
     }

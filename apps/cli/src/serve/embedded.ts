@@ -43,7 +43,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
   };
   try {
     say(`loading model ${opts.modelDir}`);
-    const model = await loadModelDir(opts.modelDir);
+    const model = await loadModelDir(opts.modelDir, { quantize: opts.quantize });
     const bindings: GrpcServiceBinding[] = [];
 
     say('starting kv-manager');

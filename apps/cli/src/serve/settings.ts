@@ -10,4 +10,6 @@ export interface ServeSettings {
   blockSize: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Quantize the model's linear layers while loading (absent: as stored). */
+  quantize?: 'q8_0' | 'q4_0';
 }

@@ -1,14 +1,14 @@
 /*
  * ModelFacts: what the orchestrator knows about the served model and the worker's pool, read once
  * at start-up (the worker's GetModelInfo, the model directory's tokenizer.json,
- * tokenizer_config.json and config.json). Requests are validated against these numbers.
+ * tokenizer_config.json and config.json, or what a GGUF file embeds). Requests are validated against these numbers.
  *
  * What it is not: a model loader. Only the tokenizer and small JSON files are read; the weights
  * stay with the worker.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig as loadModelConfig } from '@llm/model';
+import { isGgufPath, loadConfig as loadModelConfig, readModelTokenizerFiles } from '@llm/model';
 import type { worker } from '@llm/proto';
 import { loadTokenizerConfig, loadTokenizerJson, type Tokenizer, type TokenizerConfig } from '@llm/tokenizer';
 
@@ -35,14 +35,13 @@ export interface ModelFacts {
 
 /** Reads the model directory's tokenizer files and merges them with the worker's description. */
 export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse): ModelFacts {
-  const tokPath = join(modelDir, 'tokenizer.json');
-  if (!existsSync(tokPath)) {
-    throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory; pass --model <dir>)`);
+  const files = readModelTokenizerFiles(modelDir); // a directory's files, or a GGUF file's embedded vocabulary
+  if (files.tokenizerJson === null) {
+    throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory or a GGUF file; pass --model <path>)`);
   }
-  const tokenizer = loadTokenizerJson(readFileSync(tokPath, 'utf8'), tokPath);
-  const cfgPath = join(modelDir, 'tokenizer_config.json');
-  const tokenizerConfig = existsSync(cfgPath) ? loadTokenizerConfig(readFileSync(cfgPath, 'utf8')) : null;
-  const numExperts = existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
+  const tokenizer = loadTokenizerJson(files.tokenizerJson, files.source);
+  const tokenizerConfig = files.tokenizerConfigJson !== null ? loadTokenizerConfig(files.tokenizerConfigJson) : null;
+  const numExperts = isGgufPath(modelDir) || existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
   return {
     modelId: modelId || info.modelId,
     architecture: info.architecture,

@@ -15,7 +15,7 @@ import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
 import { MAX_ROWS_PER_SEQ, splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
-import { validateDecoder, type GraphSpec, type GraphWeights } from './spec';
+import { validateDecoder, type GraphSpec, type GraphWeights, type QuantKernel } from './spec';
 import { RopeTableCache, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
 
 /** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output. */
@@ -30,6 +30,8 @@ export interface OrtBackendOptions {
   moeExecutor?: MoeLayerRunner;
   /** Most new tokens of one sequence per run (default MAX_ROWS_PER_SEQ); longer chunks run in pieces. */
   maxRowsPerSeq?: number;
+  /** Kernel of quantized linear layers (default DEFAULT_QUANT_KERNEL); f32 layers always use Gemm. */
+  quantKernel?: QuantKernel;
   /** Benchmarks only: profile every node to `<prefix>_<segment>_<time>.json` (see endProfiling). */
   profileFilePrefix?: string;
 }
@@ -58,7 +60,7 @@ export class OrtBackend implements StepBackend {
   /** The backend for a LoadedModel (or initRandomModel's { config, weights }). */
   static async create(model: ModelSource, opts: OrtBackendOptions): Promise<OrtBackend> {
     const { spec, weights } = decoderFromLoaded(model);
-    return OrtBackend.fromDecoder(spec, weights, opts);
+    return OrtBackend.fromDecoder(opts.quantKernel ? { ...spec, quantKernel: opts.quantKernel } : spec, weights, opts);
   }
 
   /** Builds and opens the segment sessions (one for a dense model). */
