@@ -8,7 +8,7 @@
 import Ajv from 'ajv';
 import fc from 'fast-check';
 import { CompileGuard, GrammarEngine, grammarToEbnf, GrammarError, integerRange, maskAllows, type GrammarSpec } from './index';
-import { testVocabulary } from './testing-vocab';
+import { boundedSchema, testVocabulary } from './testing';
 
 const { tokenizer, vocab, eos } = testVocabulary();
 let engine: GrammarEngine;
@@ -101,26 +101,8 @@ describe('walks over a byte-level vocabulary', () => {
 
   it('random walks of random bounded JSON Schemas validate with ajv', async () => {
     const ajv = new Ajv({ strict: false });
-    const leaf = fc.oneof(
-      fc.record({ type: fc.constant('string'), maxLength: fc.integer({ min: 0, max: 6 }) }),
-      fc.integer({ min: -50, max: 50 }).chain((lo) => fc.record({ type: fc.constant('integer'), minimum: fc.constant(lo), maximum: fc.integer({ min: lo, max: lo + 300 }) })),
-      fc.integer({ min: -9, max: 9 }).chain((lo) => fc.record({ type: fc.constant('number'), minimum: fc.constant(lo), maximum: fc.integer({ min: lo, max: lo + 3 }) })),
-      fc.constant({ type: 'boolean' }),
-      fc.constant({ type: 'null' }),
-      fc.record({ enum: fc.uniqueArray(fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.constant(null)), { minLength: 1, maxLength: 3 }) }),
-      fc.record({ const: fc.oneof(fc.string({ maxLength: 5 }), fc.boolean()) }),
-      fc.record({ type: fc.constant('string'), pattern: fc.constantFrom('^[a-f]{1,3}$', '^\\d{2}-\\d{2}$', '^(red|green)$') }),
-    );
-    const { schema } = fc.letrec((tie) => ({
-      schema: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('object'), tie('array'), tie('anyOf')),
-      object: fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), tie('schema'), { maxKeys: 4 }).chain((properties) =>
-        fc.subarray(Object.keys(properties)).map((required) => ({ type: 'object', properties, required, additionalProperties: false })),
-      ),
-      array: fc.record({ type: fc.constant('array'), items: tie('schema'), minItems: fc.integer({ min: 0, max: 1 }), maxItems: fc.integer({ min: 1, max: 3 }) }),
-      anyOf: fc.record({ anyOf: fc.array(tie('schema'), { minLength: 1, maxLength: 3 }) }),
-    }));
     await fc.assert(
-      fc.asyncProperty(schema, fc.nat(), async (s, seed) => {
+      fc.asyncProperty(boundedSchema, fc.nat(), async (s, seed) => {
         const validate = ajv.compile(s as object);
         const r = await walk({ kind: 'json_schema', schema: s }, seed, 1500);
         expect(r.ended).toBe(true);

@@ -5,11 +5,13 @@
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, notFound, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
+import { embed } from './embeddings';
 import type { ModelFacts } from './model-facts';
-import { normalizeRequest, type RequestLimits } from './params';
+import { checkServedModel, normalizeRequest, type NormalizedRequest, type RequestLimits } from './params';
+import type { GrammarAdmission } from './structured-output';
 
 type Impl = ServiceImplementation<inference.InferenceDefinition>;
 
@@ -18,10 +20,12 @@ export class InferenceService implements Impl {
     private readonly facts: ModelFacts,
     private readonly intake: Intake,
     private readonly limits: RequestLimits,
+    private readonly grammars?: GrammarAdmission,
+    private readonly pooling: 'mean' | 'last' = 'mean',
   ) {}
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
-    const norm = this.validate(req);
+    const norm = await this.validate(req);
     try {
       yield* this.intake.generate(norm, ctx?.signal);
     } catch (err) {
@@ -30,7 +34,7 @@ export class InferenceService implements Impl {
   }
 
   async complete(req: inference.CompleteRequest, ctx?: CallContext): Promise<inference.CompleteResponse> {
-    const norm = this.validate(req);
+    const norm = await this.validate(req);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
@@ -78,17 +82,23 @@ export class InferenceService implements Impl {
     return this.info();
   }
 
-  /** Validation shared by Generate, Complete and the HTTP endpoints. */
-  validate(req: inference.GenerateRequest | inference.CompleteRequest) {
+  async embed(req: inference.EmbedRequest, ctx?: CallContext): Promise<inference.EmbedResponse> {
+    return embed(req, this.facts, this.intake, this.pooling, ctx);
+  }
+
+  /** Validation shared by Generate, Complete and the HTTP endpoints; a grammar is compiled once here, off the scheduling loop. */
+  async validate(req: inference.GenerateRequest | inference.CompleteRequest): Promise<NormalizedRequest> {
     try {
-      return normalizeRequest(req, this.facts, this.limits);
+      const norm = normalizeRequest(req, this.facts, this.limits);
+      if (norm.grammarEbnf && this.grammars) await this.grammars.check(norm.grammarEbnf, norm.grammarField);
+      return norm;
     } catch (err) {
       throw toServerError(err);
     }
   }
 
   private checkModel(model: string): void {
-    if (model && model !== this.facts.modelId) throw notFound(`field 'model': model '${model}' is not served here (served: ${this.facts.modelId})`);
+    checkServedModel(model, this.facts);
   }
 
   private info(): inference.GetModelInfoResponse {
@@ -104,6 +114,8 @@ export class InferenceService implements Impl {
       numKeyValueHeads: f.numKvHeads,
       numExperts: f.numExperts,
       hasChatTemplate: true,
+      aliases: f.aliases,
+      embeddingDimensions: f.hiddenSize,
     };
   }
 }

@@ -31,10 +31,14 @@ export interface ModelFacts {
   tokenizer: Tokenizer;
   /** tokenizer_config.json, when the model directory has one. */
   tokenizerConfig: TokenizerConfig | null;
+  /** Other names clients may use (--served-model-name beyond the first). */
+  aliases: string[];
+  /** Whether the worker follows grammars (constrained decoding). */
+  supportsGrammar: boolean;
 }
 
 /** Reads the model directory's tokenizer files and merges them with the worker's description. */
-export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse): ModelFacts {
+export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse, aliases: string[] = []): ModelFacts {
   const tokPath = join(modelDir, 'tokenizer.json');
   if (!existsSync(tokPath)) {
     throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory; pass --model <dir>)`);
@@ -60,5 +64,7 @@ export function loadModelFacts(modelDir: string, modelId: string, info: worker.G
     workerId: info.workerId,
     tokenizer,
     tokenizerConfig,
+    aliases: aliases.filter((a) => a && a !== (modelId || info.modelId)),
+    supportsGrammar: info.supportsGrammar,
   };
 }

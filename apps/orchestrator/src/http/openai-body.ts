@@ -10,6 +10,7 @@
 import type { inference } from '@llm/proto';
 import type { ChatMessage } from '@llm/tokenizer';
 import { HttpError } from './errors';
+import { structuredOutputOf, type HttpStructuredOutput } from './schemas/structured-output';
 
 type Body = Record<string, unknown>;
 
@@ -19,6 +20,8 @@ export interface ParsedBody {
   includeUsage: boolean;
   /** Completions' `logprobs` (int) or chat's `logprobs` (bool): whether to return them. */
   logprobs: boolean;
+  /** The structured-output field, when one was given (response_format, guided_*, structured_outputs). */
+  structured?: HttpStructuredOutput;
 }
 
 export function parseJsonBody(raw: string): Body {
@@ -139,7 +142,7 @@ export function parseCompletionBody(b: Body): ParsedBody {
     s.logprobs = true;
     s.topLogprobs = lp;
   }
-  return { request: baseRequest(b, text, ids, s), ...streamFlags(b), logprobs: lp !== undefined };
+  return { request: baseRequest(b, text, ids, s), ...streamFlags(b), logprobs: lp !== undefined, structured: structuredOutputOf(b) };
 }
 
 /** /v1/chat/completions: messages are rendered and encoded by the caller (chat-template.ts). */
@@ -177,9 +180,9 @@ export function parseChatBody(b: Body, promptIds: number[], templateStop: string
     s.topLogprobs = top ?? 0;
   }
   const req = baseRequest(b, '', promptIds, s);
-  return { request: req, ...streamFlags(b), logprobs: lp };
+  return { request: req, ...streamFlags(b), logprobs: lp, structured: structuredOutputOf(b) };
 }
 
 function baseRequest(b: Body, prompt: string, ids: number[], s: inference.SamplingParams): inference.GenerateRequest {
-  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '' };
+  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '', structuredOutput: structuredOutputOf(b)?.message };
 }

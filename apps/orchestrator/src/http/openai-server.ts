@@ -17,6 +17,7 @@ import { renderChat } from './chat-template';
 import { HttpError, errorBody, toHttpError } from './errors';
 import { parseChatBody, parseChatMessages, parseCompletionBody, parseJsonBody, type ParsedBody } from './openai-body';
 import { chunkOf, usageChunk, wholeResponse, type Envelope, type Kind } from './openai-format';
+import { httpGrammarParam } from './schemas/structured-output';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -67,7 +68,18 @@ function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody 
   } catch (err) {
     throw new HttpError(400, `messages could not be rendered with the chat template: ${(err as Error).message}`, 'messages');
   }
-  return parseChatBody(body, facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false }), chat.stop);
+  const ids = facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false });
+  const parsed = parseChatBody(body, ids, chat.stop);
+  // No max_tokens: the rest of the context window (as vLLM does), within what the KV pool can hold.
+  parsed.request.sampling ??= {} as inference.SamplingParams;
+  if (parsed.request.sampling.maxTokens === undefined) parsed.request.sampling.maxTokens = restOfContext(facts, ids.length);
+  return parsed;
+}
+
+/** Tokens left after a prompt of `promptLen`: the context window, capped by the worker's KV pool. */
+function restOfContext(facts: ModelFacts, promptLen: number): number {
+  const byPool = facts.numBlocks > 0 ? (facts.numBlocks - 1) * facts.blockSize : Infinity;
+  return Math.max(1, Math.min(facts.maxContextTokens, byPool) - promptLen);
 }
 
 async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -77,11 +89,17 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
     if (!res.writableFinished) controller.abort();
   });
   const ctx = { signal: controller.signal } as CallContext;
-  if (!parsed.stream) {
-    const whole = await opts.service.complete(parsed.request, ctx);
-    return sendJson(res, 200, wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs));
+  try {
+    if (!parsed.stream) {
+      const whole = await opts.service.complete(parsed.request, ctx);
+      return sendJson(res, 200, wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs));
+    }
+    await streamGeneration(opts, kind, parsed, env, ctx, res);
+  } catch (err) {
+    const e = toHttpError(err);
+    const param = httpGrammarParam(e.param, parsed.structured);
+    throw param === e.param ? e : new HttpError(e.status, e.message, param, e.type, e.code);
   }
-  await streamGeneration(opts, kind, parsed, env, ctx, res);
 }
 
 async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, env: Envelope, ctx: CallContext, res: ServerResponse): Promise<void> {

@@ -40,6 +40,12 @@ export interface SequenceInit {
   resumeFinished?: FinishReason;
   /** Not schedulable before this sequence has sampled once (n > 1 samples reuse its prompt blocks). */
   after?: Sequence;
+  /** EBNF the output follows (the worker masks every draw); empty or absent for none. */
+  grammarEbnf?: string;
+  /** An embedding sequence: its prompt is computed and pooled, nothing is sampled. */
+  embedPooling?: 'mean' | 'last';
+  /** Called with the pooled vector of an embedding sequence (then it finishes with 'stop'). */
+  onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
 }
 
 let arrivalCounter = 0;
@@ -56,6 +62,9 @@ export class Sequence {
   readonly logprobs: boolean;
   readonly arrival = arrivalCounter++;
   readonly after?: Sequence;
+  readonly grammarEbnf: string;
+  readonly embedPooling?: 'mean' | 'last';
+  private readonly onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
   status: SequenceStatus = 'waiting';
   finishReason?: FinishReason;
   incarnation = 0;
@@ -85,6 +94,9 @@ export class Sequence {
     this.logprobs = init.logprobs;
     this.after = init.after;
     this.onDelta = init.onDelta;
+    this.grammarEbnf = init.grammarEbnf ?? '';
+    this.embedPooling = init.embedPooling;
+    this.onEmbedding = init.onEmbedding;
     this.eos = new Set(init.rules.ignoreEos ? [] : init.rules.eosTokenIds);
     this.stopIds = new Set(init.rules.stopTokenIds);
     this.text = new OutputText(init.tokenizer, init.rules.stop, init.skipSpecialTokens);
@@ -137,6 +149,12 @@ export class Sequence {
     const delta: SampleDelta = { sampleIndex: this.sampleIndex, tokenOffset: this.outputIds.length, tokenIds: [], text: '', logprobs: [], finishReason: 'abort' };
     if (error) delta.error = error;
     this.onDelta(this, delta);
+  }
+
+  /** Takes an embedding sequence's pooled vector: it is done. */
+  acceptEmbedding(vector: Float32Array): void {
+    this.finish('stop');
+    this.onEmbedding?.(this, vector);
   }
 
   /** Takes a sampled token, applies the finish rules and emits its delta. */

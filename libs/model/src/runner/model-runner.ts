@@ -13,17 +13,25 @@
  * of its new K/V slots; only slots of that step's new tokens, which the scheduler rewrites when it
  * retries, so no other sequence's context changes. Sampling states are updated only on success.
  *
+ * Grammars: a sequence whose state carries an EBNF grammar gets a TokenMatcher (seq-state.ts);
+ * after the forward, the masks of every constrained row are computed and applied to the logits
+ * (disallowed tokens -> -Infinity) in one pass over the batch, before any row is sampled, so greedy,
+ * temperature, top-k/p and n > 1 all draw from allowed tokens only.
+ * Embeddings: an embedding sequence's rows are all logit rows; their final-norm hidden states are
+ * pooled (mean or last) across its chunks and returned on its last step instead of a sample.
+ *
  * Follows the vLLM v1 worker's split (scheduler output -> input batch -> model runner -> sampler)
  * and ARCHITECTURE.md's step protocol (copies before writes; state resent when unknown;
  * counter-based randomness u = hash(seed, sample index, output position)).
  */
+import { applyTokenMask, type GrammarEngine } from '@llm/grammar';
 import { applyBlockCopies } from './kv-pool';
 import { buildFlatBatch } from './flat-batch';
 import { RunnerError } from './errors';
 import { sampleSequence } from './sample-seq';
 import { SeqStateCache, type CachedSeqState } from './seq-state';
 import type { SequenceOutput, StepInput, StepOutput } from './step-types';
-import type { KvPool, StepBackend } from './types';
+import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
 
 export interface ModelRunnerOptions {
@@ -33,13 +41,16 @@ export interface ModelRunnerOptions {
   maxPositions: number; // context limit in tokens
   maxBatchSequences: number;
   maxBatchTokens: number;
+  /** Grammar engine over the model's vocabulary; without one, grammars are refused. */
+  grammar?: GrammarEngine;
 }
 
 export class ModelRunner {
   readonly backend: StepBackend;
   readonly pool: KvPool;
   readonly limits: StepLimits;
-  private readonly states = new SeqStateCache();
+  private readonly states: SeqStateCache;
+  readonly supportsGrammar: boolean;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ModelRunnerOptions) {
@@ -48,6 +59,8 @@ export class ModelRunner {
     }
     this.backend = opts.backend;
     this.pool = opts.pool;
+    this.states = new SeqStateCache(opts.grammar);
+    this.supportsGrammar = opts.grammar !== undefined;
     this.limits = {
       vocabSize: opts.vocabSize,
       maxPositions: opts.maxPositions,
@@ -78,16 +91,18 @@ export class ModelRunner {
   private async runStep(input: StepInput): Promise<StepOutput> {
     const t0 = process.hrtime.bigint();
     validateStep(input, this.limits, (id) => this.states.get(id));
-    // Nothing has changed yet; from here on the step is valid.
+    // Full states first (a grammar that does not compile fails the step before anything is written).
+    const seqStates: CachedSeqState[] = [];
+    for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
     applyBlockCopies(this.pool, input.copies ?? []);
-    const seqStates = input.sequences.map((s) => (s.state ? this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState)));
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
+    const extras: ForwardExtras | undefined = input.sequences.some((s) => s.embedPooling) ? {} : undefined;
     let logits: Float32Array = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
     let forwardNs = 0n;
     if (batch.tokenIds.length > 0) {
       const tf = process.hrtime.bigint();
       try {
-        logits = await this.backend.forward(batch, this.pool);
+        logits = await this.backend.forward(batch, this.pool, extras);
       } catch (err) {
         throw asRunnerError(err);
       }
@@ -97,20 +112,60 @@ export class ModelRunner {
     if (logits.length !== batch.logitRows.length * V) {
       throw new RunnerError('INTERNAL', `backend ${this.backend.name} returned ${logits.length} logits (expected ${batch.logitRows.length} x ${V})`);
     }
+    // First logit row of each sequence (an embedding sequence has one per new token).
+    const firstRow: number[] = [];
     let r = 0;
+    for (const seq of input.sequences) {
+      firstRow.push(r);
+      r += seq.embedPooling ? seq.tokenIds.length : seq.sample ? 1 : 0;
+    }
+    const grammarNs = await this.applyGrammarMasks(input, seqStates, firstRow, logits);
     const outputs = input.sequences.map((seq, i): SequenceOutput => {
       const state = seqStates[i];
       this.states.appendOutput(state, seq.appendedOutputTokenIds ?? []);
       state.numComputedTokens = seq.startPosition + seq.tokenIds.length;
+      if (seq.embedPooling) return this.poolHidden(seq.seqId, seq.embedPooling, seq.tokenIds.length, seq.sample, state, extras?.hidden as Float32Array, firstRow[i], r);
       if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
-      const row = logits.subarray(r * V, (r + 1) * V);
-      r++;
-      const drawn = sampleSequence(row, state);
+      const drawn = sampleSequence(logits.subarray(firstRow[i] * V, (firstRow[i] + 1) * V), state);
       this.states.appendOutput(state, [drawn.tokenId]);
       return { seqId: seq.seqId, sampled: true, ...drawn };
     });
     this.states.release(input.releaseSeqIds ?? []);
-    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0 };
+    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };
+  }
+
+  /** Every constrained row's mask, computed for the whole batch, then applied in one pass. */
+  private async applyGrammarMasks(input: StepInput, states: CachedSeqState[], firstRow: number[], logits: Float32Array): Promise<bigint> {
+    const rows: number[] = [];
+    const pending: Promise<Int32Array>[] = [];
+    input.sequences.forEach((seq, i) => {
+      const m = states[i].matcher;
+      if (!seq.sample || seq.embedPooling || !m) return;
+      rows.push(firstRow[i]);
+      pending.push(m.nextTokenMask());
+    });
+    if (rows.length === 0) return 0n;
+    const t0 = process.hrtime.bigint();
+    const masks = await Promise.all(pending);
+    const V = this.limits.vocabSize;
+    rows.forEach((row, k) => applyTokenMask(logits.subarray(row * V, (row + 1) * V), masks[k])); // (V) per row
+    return process.hrtime.bigint() - t0;
+  }
+
+  /** Adds an embedding sequence's hidden rows (n, C) to its pool; on its last step returns the vector. */
+  private poolHidden(seqId: string, pooling: 'mean' | 'last', n: number, last: boolean, state: CachedSeqState, hidden: Float32Array, row0: number, numRows: number): SequenceOutput {
+    const width = hidden.length / numRows; // C
+    state.pooled ??= { pooling, sum: new Float64Array(width), last: new Float32Array(width), count: 0 };
+    const p = state.pooled;
+    for (let t = 0; t < n; t++) {
+      const h = hidden.subarray((row0 + t) * width, (row0 + t + 1) * width); // (C)
+      for (let c = 0; c < width; c++) p.sum[c] += h[c];
+      p.last.set(h);
+    }
+    p.count += n;
+    const out: SequenceOutput = { seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
+    if (last) out.embedding = p.pooling === 'last' ? Float32Array.from(p.last) : Float32Array.from(p.sum, (x) => x / p.count); // mean = sum / T
+    return out;
   }
 }
 

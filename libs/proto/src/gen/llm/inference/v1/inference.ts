@@ -57,6 +57,34 @@ export function finishReasonToJSON(object: FinishReason): string {
   }
 }
 
+/** What the output must be (constrained decoding); at most one. */
+export interface StructuredOutput {
+  /** A JSON Schema (as JSON text); the output is JSON valid under it. Unsupported keywords are refused. */
+  jsonSchema?:
+    | string
+    | undefined;
+  /** Any JSON object (OpenAI's response_format json_object). */
+  jsonObject?:
+    | boolean
+    | undefined;
+  /** A regular expression the whole output matches. */
+  regex?:
+    | string
+    | undefined;
+  /** Exactly one of these strings. */
+  choice?:
+    | Choices
+    | undefined;
+  /** An EBNF / GBNF grammar whose start rule is `root`. */
+  grammar?: string | undefined;
+}
+
+/** A list of alternatives for StructuredOutput.choice. */
+export interface Choices {
+  /** The strings, each non-empty. */
+  choices: string[];
+}
+
 /** Sampling and stopping parameters (vLLM's names and defaults). */
 export interface SamplingParams {
   /** Softmax temperature, >= 0; 0 is greedy. Default 1. */
@@ -142,6 +170,8 @@ export interface GenerateRequest {
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
+  /** Constrained decoding: every sample's output follows this. */
+  structuredOutput: StructuredOutput | undefined;
 }
 
 /** A unary generation request (the fields of GenerateRequest). */
@@ -160,6 +190,8 @@ export interface CompleteRequest {
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
+  /** Constrained decoding: every sample's output follows this. */
+  structuredOutput: StructuredOutput | undefined;
 }
 
 /** A token's logprob and the most likely alternatives at its position. */
@@ -216,6 +248,11 @@ export interface GenerateResponse {
     | undefined;
   /** The request id. */
   requestId: string;
+  /**
+   * Internal: the pooled vector of an embedding request's input (little-endian float32), on its only
+   * message. Embed runs through the same intake as Generate; Generate itself never sets it.
+   */
+  embeddingF32: Buffer;
 }
 
 /** One finished sample. */
@@ -318,7 +355,273 @@ export interface GetModelInfoResponse {
   numExperts: number;
   /** Whether a chat template is available for /v1/chat/completions. */
   hasChatTemplate: boolean;
+  /** Other names clients may use for this model (--served-model-name). */
+  aliases: string[];
+  /** Width of the vectors Embed returns. */
+  embeddingDimensions: number;
 }
+
+/** An embedding request. */
+export interface EmbedRequest {
+  /** Served model id; empty selects the default. */
+  model: string;
+  /** Texts to embed (each encoded with the model's tokenizer, BOS as its post-processor says). */
+  input: string[];
+  /** Token lists to embed; used instead of input when non-empty. */
+  inputTokenIds: TokenIds[];
+  /** L2-normalise each vector. Default true. */
+  normalize?:
+    | boolean
+    | undefined;
+  /** Requested vector width; only the model's own width is supported. */
+  dimensions?:
+    | number
+    | undefined;
+  /** Caller-chosen id for logs. */
+  requestId: string;
+}
+
+/** One list of token ids. */
+export interface TokenIds {
+  /** The ids. */
+  tokenIds: number[];
+}
+
+/** One input's vector. */
+export interface Embedding {
+  /** Position of the input in the request. */
+  index: number;
+  /** The vector (C floats) as little-endian float32 bytes. */
+  embeddingF32: Buffer;
+  /** Tokens the input encoded to. */
+  numTokens: number;
+}
+
+/** The vectors, in input order. */
+export interface EmbedResponse {
+  /** The model that served it. */
+  model: string;
+  /** One per input. */
+  data: Embedding[];
+  /** Tokens over all inputs (prompt_tokens). */
+  usage:
+    | Usage
+    | undefined;
+  /** How the hidden states were pooled: "mean" or "last". */
+  pooling: string;
+}
+
+function createBaseStructuredOutput(): StructuredOutput {
+  return { jsonSchema: undefined, jsonObject: undefined, regex: undefined, choice: undefined, grammar: undefined };
+}
+
+export const StructuredOutput: MessageFns<StructuredOutput> = {
+  encode(message: StructuredOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jsonSchema !== undefined) {
+      writer.uint32(10).string(message.jsonSchema);
+    }
+    if (message.jsonObject !== undefined) {
+      writer.uint32(16).bool(message.jsonObject);
+    }
+    if (message.regex !== undefined) {
+      writer.uint32(26).string(message.regex);
+    }
+    if (message.choice !== undefined) {
+      Choices.encode(message.choice, writer.uint32(34).fork()).join();
+    }
+    if (message.grammar !== undefined) {
+      writer.uint32(42).string(message.grammar);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StructuredOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStructuredOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jsonSchema = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.jsonObject = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.regex = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.choice = Choices.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grammar = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StructuredOutput {
+    return {
+      jsonSchema: isSet(object.jsonSchema)
+        ? globalThis.String(object.jsonSchema)
+        : isSet(object.json_schema)
+        ? globalThis.String(object.json_schema)
+        : undefined,
+      jsonObject: isSet(object.jsonObject)
+        ? globalThis.Boolean(object.jsonObject)
+        : isSet(object.json_object)
+        ? globalThis.Boolean(object.json_object)
+        : undefined,
+      regex: isSet(object.regex) ? globalThis.String(object.regex) : undefined,
+      choice: isSet(object.choice) ? Choices.fromJSON(object.choice) : undefined,
+      grammar: isSet(object.grammar) ? globalThis.String(object.grammar) : undefined,
+    };
+  },
+
+  toJSON(message: StructuredOutput): unknown {
+    const obj: any = {};
+    if (message.jsonSchema !== undefined) {
+      obj.jsonSchema = message.jsonSchema;
+    }
+    if (message.jsonObject !== undefined) {
+      obj.jsonObject = message.jsonObject;
+    }
+    if (message.regex !== undefined) {
+      obj.regex = message.regex;
+    }
+    if (message.choice !== undefined) {
+      obj.choice = Choices.toJSON(message.choice);
+    }
+    if (message.grammar !== undefined) {
+      obj.grammar = message.grammar;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StructuredOutput>): StructuredOutput {
+    return StructuredOutput.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StructuredOutput>): StructuredOutput {
+    const message = createBaseStructuredOutput();
+    message.jsonSchema = object.jsonSchema ?? undefined;
+    message.jsonObject = object.jsonObject ?? undefined;
+    message.regex = object.regex ?? undefined;
+    message.choice = (object.choice !== undefined && object.choice !== null)
+      ? Choices.fromPartial(object.choice)
+      : undefined;
+    message.grammar = object.grammar ?? undefined;
+    return message;
+  },
+};
+
+function createBaseChoices(): Choices {
+  return { choices: [] };
+}
+
+export const Choices: MessageFns<Choices> = {
+  encode(message: Choices, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.choices) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Choices {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChoices();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.choices.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Choices {
+    return {
+      choices: globalThis.Array.isArray(object?.choices) ? object.choices.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: Choices): unknown {
+    const obj: any = {};
+    if (message.choices?.length) {
+      obj.choices = message.choices;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Choices>): Choices {
+    return Choices.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Choices>): Choices {
+    const message = createBaseChoices();
+    message.choices = object.choices?.map((e) => e) || [];
+    return message;
+  },
+};
 
 function createBaseSamplingParams(): SamplingParams {
   return {
@@ -873,7 +1176,15 @@ export const SamplingParams_LogitBiasEntry: MessageFns<SamplingParams_LogitBiasE
 };
 
 function createBaseGenerateRequest(): GenerateRequest {
-  return { model: "", prompt: "", promptTokenIds: [], sampling: undefined, requestId: "", cacheSalt: "" };
+  return {
+    model: "",
+    prompt: "",
+    promptTokenIds: [],
+    sampling: undefined,
+    requestId: "",
+    cacheSalt: "",
+    structuredOutput: undefined,
+  };
 }
 
 export const GenerateRequest: MessageFns<GenerateRequest> = {
@@ -899,6 +1210,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.cacheSalt !== "") {
       writer.uint32(50).string(message.cacheSalt);
+    }
+    if (message.structuredOutput !== undefined) {
+      StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -974,6 +1288,14 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.cacheSalt = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1006,6 +1328,11 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
         : isSet(object.cache_salt)
         ? globalThis.String(object.cache_salt)
         : "",
+      structuredOutput: isSet(object.structuredOutput)
+        ? StructuredOutput.fromJSON(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? StructuredOutput.fromJSON(object.structured_output)
+        : undefined,
     };
   },
 
@@ -1029,6 +1356,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.cacheSalt !== "") {
       obj.cacheSalt = message.cacheSalt;
     }
+    if (message.structuredOutput !== undefined) {
+      obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
+    }
     return obj;
   },
 
@@ -1045,12 +1375,23 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.cacheSalt = object.cacheSalt ?? "";
+    message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
+      ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCompleteRequest(): CompleteRequest {
-  return { model: "", prompt: "", promptTokenIds: [], sampling: undefined, requestId: "", cacheSalt: "" };
+  return {
+    model: "",
+    prompt: "",
+    promptTokenIds: [],
+    sampling: undefined,
+    requestId: "",
+    cacheSalt: "",
+    structuredOutput: undefined,
+  };
 }
 
 export const CompleteRequest: MessageFns<CompleteRequest> = {
@@ -1076,6 +1417,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     }
     if (message.cacheSalt !== "") {
       writer.uint32(50).string(message.cacheSalt);
+    }
+    if (message.structuredOutput !== undefined) {
+      StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1151,6 +1495,14 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
             message.cacheSalt = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1183,6 +1535,11 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
         : isSet(object.cache_salt)
         ? globalThis.String(object.cache_salt)
         : "",
+      structuredOutput: isSet(object.structuredOutput)
+        ? StructuredOutput.fromJSON(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? StructuredOutput.fromJSON(object.structured_output)
+        : undefined,
     };
   },
 
@@ -1206,6 +1563,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     if (message.cacheSalt !== "") {
       obj.cacheSalt = message.cacheSalt;
     }
+    if (message.structuredOutput !== undefined) {
+      obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
+    }
     return obj;
   },
 
@@ -1222,6 +1582,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.cacheSalt = object.cacheSalt ?? "";
+    message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
+      ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
     return message;
   },
 };
@@ -1580,6 +1943,7 @@ function createBaseGenerateResponse(): GenerateResponse {
     tokenOffset: 0,
     usage: undefined,
     requestId: "",
+    embeddingF32: Buffer.alloc(0),
   };
 }
 
@@ -1615,6 +1979,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(74).string(message.requestId);
+    }
+    if (message.embeddingF32.length !== 0) {
+      writer.uint32(82).bytes(message.embeddingF32);
     }
     return writer;
   },
@@ -1714,6 +2081,14 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.embeddingF32 = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1759,6 +2134,11 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      embeddingF32: isSet(object.embeddingF32)
+        ? Buffer.from(bytesFromBase64(object.embeddingF32))
+        : isSet(object.embedding_f32)
+        ? Buffer.from(bytesFromBase64(object.embedding_f32))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1791,6 +2171,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.embeddingF32.length !== 0) {
+      obj.embeddingF32 = base64FromBytes(message.embeddingF32);
+    }
     return obj;
   },
 
@@ -1808,6 +2191,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.tokenOffset = object.tokenOffset ?? 0;
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.requestId = object.requestId ?? "";
+    message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2710,6 +3094,8 @@ function createBaseGetModelInfoResponse(): GetModelInfoResponse {
     numKeyValueHeads: 0,
     numExperts: 0,
     hasChatTemplate: false,
+    aliases: [],
+    embeddingDimensions: 0,
   };
 }
 
@@ -2744,6 +3130,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     }
     if (message.hasChatTemplate !== false) {
       writer.uint32(80).bool(message.hasChatTemplate);
+    }
+    for (const v of message.aliases) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.embeddingDimensions !== 0) {
+      writer.uint32(96).uint32(message.embeddingDimensions);
     }
     return writer;
   },
@@ -2841,6 +3233,22 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
             message.hasChatTemplate = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.aliases.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.embeddingDimensions = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2897,6 +3305,14 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
         : isSet(object.has_chat_template)
         ? globalThis.Boolean(object.has_chat_template)
         : false,
+      aliases: globalThis.Array.isArray(object?.aliases)
+        ? object.aliases.map((e: any) => globalThis.String(e))
+        : [],
+      embeddingDimensions: isSet(object.embeddingDimensions)
+        ? globalThis.Number(object.embeddingDimensions)
+        : isSet(object.embedding_dimensions)
+        ? globalThis.Number(object.embedding_dimensions)
+        : 0,
     };
   },
 
@@ -2932,6 +3348,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     if (message.hasChatTemplate !== false) {
       obj.hasChatTemplate = message.hasChatTemplate;
     }
+    if (message.aliases?.length) {
+      obj.aliases = message.aliases;
+    }
+    if (message.embeddingDimensions !== 0) {
+      obj.embeddingDimensions = Math.round(message.embeddingDimensions);
+    }
     return obj;
   },
 
@@ -2950,6 +3372,478 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     message.numKeyValueHeads = object.numKeyValueHeads ?? 0;
     message.numExperts = object.numExperts ?? 0;
     message.hasChatTemplate = object.hasChatTemplate ?? false;
+    message.aliases = object.aliases?.map((e) => e) || [];
+    message.embeddingDimensions = object.embeddingDimensions ?? 0;
+    return message;
+  },
+};
+
+function createBaseEmbedRequest(): EmbedRequest {
+  return { model: "", input: [], inputTokenIds: [], normalize: undefined, dimensions: undefined, requestId: "" };
+}
+
+export const EmbedRequest: MessageFns<EmbedRequest> = {
+  encode(message: EmbedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.input) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.inputTokenIds) {
+      TokenIds.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.normalize !== undefined) {
+      writer.uint32(32).bool(message.normalize);
+    }
+    if (message.dimensions !== undefined) {
+      writer.uint32(40).uint32(message.dimensions);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(50).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputTokenIds.push(TokenIds.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.normalize = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      input: globalThis.Array.isArray(object?.input) ? object.input.map((e: any) => globalThis.String(e)) : [],
+      inputTokenIds: globalThis.Array.isArray(object?.inputTokenIds)
+        ? object.inputTokenIds.map((e: any) => TokenIds.fromJSON(e))
+        : globalThis.Array.isArray(object?.input_token_ids)
+        ? object.input_token_ids.map((e: any) => TokenIds.fromJSON(e))
+        : [],
+      normalize: isSet(object.normalize) ? globalThis.Boolean(object.normalize) : undefined,
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EmbedRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.input?.length) {
+      obj.input = message.input;
+    }
+    if (message.inputTokenIds?.length) {
+      obj.inputTokenIds = message.inputTokenIds.map((e) => TokenIds.toJSON(e));
+    }
+    if (message.normalize !== undefined) {
+      obj.normalize = message.normalize;
+    }
+    if (message.dimensions !== undefined) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedRequest>): EmbedRequest {
+    return EmbedRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedRequest>): EmbedRequest {
+    const message = createBaseEmbedRequest();
+    message.model = object.model ?? "";
+    message.input = object.input?.map((e) => e) || [];
+    message.inputTokenIds = object.inputTokenIds?.map((e) => TokenIds.fromPartial(e)) || [];
+    message.normalize = object.normalize ?? undefined;
+    message.dimensions = object.dimensions ?? undefined;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseTokenIds(): TokenIds {
+  return { tokenIds: [] };
+}
+
+export const TokenIds: MessageFns<TokenIds> = {
+  encode(message: TokenIds, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.tokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenIds {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenIds();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.tokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenIds {
+    return {
+      tokenIds: globalThis.Array.isArray(object?.tokenIds)
+        ? object.tokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_ids)
+        ? object.token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TokenIds): unknown {
+    const obj: any = {};
+    if (message.tokenIds?.length) {
+      obj.tokenIds = message.tokenIds.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenIds>): TokenIds {
+    return TokenIds.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenIds>): TokenIds {
+    const message = createBaseTokenIds();
+    message.tokenIds = object.tokenIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEmbedding(): Embedding {
+  return { index: 0, embeddingF32: Buffer.alloc(0), numTokens: 0 };
+}
+
+export const Embedding: MessageFns<Embedding> = {
+  encode(message: Embedding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.embeddingF32.length !== 0) {
+      writer.uint32(18).bytes(message.embeddingF32);
+    }
+    if (message.numTokens !== 0) {
+      writer.uint32(24).uint32(message.numTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Embedding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.embeddingF32 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.numTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Embedding {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      embeddingF32: isSet(object.embeddingF32)
+        ? Buffer.from(bytesFromBase64(object.embeddingF32))
+        : isSet(object.embedding_f32)
+        ? Buffer.from(bytesFromBase64(object.embedding_f32))
+        : Buffer.alloc(0),
+      numTokens: isSet(object.numTokens)
+        ? globalThis.Number(object.numTokens)
+        : isSet(object.num_tokens)
+        ? globalThis.Number(object.num_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: Embedding): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.embeddingF32.length !== 0) {
+      obj.embeddingF32 = base64FromBytes(message.embeddingF32);
+    }
+    if (message.numTokens !== 0) {
+      obj.numTokens = Math.round(message.numTokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Embedding>): Embedding {
+    return Embedding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Embedding>): Embedding {
+    const message = createBaseEmbedding();
+    message.index = object.index ?? 0;
+    message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.numTokens = object.numTokens ?? 0;
+    return message;
+  },
+};
+
+function createBaseEmbedResponse(): EmbedResponse {
+  return { model: "", data: [], usage: undefined, pooling: "" };
+}
+
+export const EmbedResponse: MessageFns<EmbedResponse> = {
+  encode(message: EmbedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.data) {
+      Embedding.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.usage !== undefined) {
+      Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.pooling !== "") {
+      writer.uint32(34).string(message.pooling);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data.push(Embedding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.usage = Usage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pooling = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedResponse {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Embedding.fromJSON(e)) : [],
+      usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      pooling: isSet(object.pooling) ? globalThis.String(object.pooling) : "",
+    };
+  },
+
+  toJSON(message: EmbedResponse): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => Embedding.toJSON(e));
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Usage.toJSON(message.usage);
+    }
+    if (message.pooling !== "") {
+      obj.pooling = message.pooling;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedResponse>): EmbedResponse {
+    return EmbedResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedResponse>): EmbedResponse {
+    const message = createBaseEmbedResponse();
+    message.model = object.model ?? "";
+    message.data = object.data?.map((e) => Embedding.fromPartial(e)) || [];
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.pooling = object.pooling ?? "";
     return message;
   },
 };
@@ -3014,8 +3908,25 @@ export const InferenceDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Embed texts or token lists with a served model (pooled, by default L2-normalised, hidden states). */
+    embed: {
+      name: "Embed",
+      requestType: EmbedRequest as typeof EmbedRequest,
+      requestStream: false,
+      responseType: EmbedResponse as typeof EmbedResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

@@ -4,7 +4,7 @@
  * What it is not: a model's vocabulary; the platform tests use real model directories.
  */
 import { loadTokenizerJson, toTokenizerJson, trainBpe, type Tokenizer } from '@llm/tokenizer';
-import { vocabularyOf, type TokenVocabulary } from './vocabulary';
+import { vocabularyOf, type TokenVocabulary } from '../vocabulary';
 
 const CORPUS = `{"name": "Ada", "age": 36, "tags": ["x", "y"], "ok": true, "none": null}
 The quick brown fox jumps over the lazy dog. 0123456789 -12.5 3.25 "quoted" é 😀 日本`;
