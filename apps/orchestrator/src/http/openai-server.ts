@@ -1,7 +1,8 @@
 /*
  * The OpenAI-compatible HTTP front: POST /v1/completions, POST /v1/chat/completions (both with
  * SSE streaming: `data: {chunk}\n\n` ... `data: [DONE]\n\n`), GET /v1/models, GET /health,
- * GET /metrics (Prometheus text). Every handler goes through the same InferenceService as gRPC,
+ * GET /metrics (Prometheus text); embeddings, /v1/models/{id}, /tokenize, /detokenize are in
+ * extra-routes.ts. Every handler goes through the same InferenceService as gRPC,
  * so validation, intake and cancellation are shared: a client that disconnects aborts its request.
  *
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
@@ -18,6 +19,7 @@ import { HttpError, errorBody, toHttpError } from './errors';
 import { parseChatBody, parseChatMessages, parseCompletionBody, parseJsonBody, type ParsedBody } from './openai-body';
 import { chunkOf, usageChunk, wholeResponse, type Envelope, type Kind } from './openai-format';
 import { httpGrammarParam } from './schemas/structured-output';
+import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-routes';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -47,17 +49,19 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     res.end(await reg.metrics());
     return;
   }
-  if (method === 'GET' && path === '/v1/models') {
-    return sendJson(res, 200, { object: 'list', data: [{ id: opts.facts.modelId, object: 'model', created: 0, owned_by: 'llm', max_model_len: opts.facts.maxContextTokens }] });
-  }
+  if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(opts.facts));
+  if (method === 'GET' && path.startsWith('/v1/models/')) return sendJson(res, 200, getModel(opts.facts, decodeURIComponent(path.slice('/v1/models/'.length))));
+  if (method === 'POST' && path === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, parseJsonBody(await readBody(req))));
+  if (method === 'POST' && path === '/tokenize') return sendJson(res, 200, await tokenize(opts.service, opts.facts, parseJsonBody(await readBody(req))));
+  if (method === 'POST' && path === '/detokenize') return sendJson(res, 200, await detokenize(opts.service, parseJsonBody(await readBody(req))));
   if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
     const body = parseJsonBody(await readBody(req));
     const kind: Kind = path === '/v1/completions' ? 'completion' : 'chat';
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
     return serveGeneration(opts, kind, parsed, req, res);
   }
-  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions'].includes(path);
-  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, GET /v1/models)`);
+  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
+  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
 }
 
 function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody {
