@@ -44,11 +44,14 @@ const TYPES = Object.keys(BY_TYPE);
 const STRING_CHAR = '([^"\\\\\\x00-\\x1f] | "\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F]{4}))';
 
 export class JsonSchemaCompiler {
-  private readonly rules = new RuleSet();
   private readonly refRules = new Map<string, string>();
   private anyRule: string | undefined;
 
-  constructor(private readonly root: unknown) {}
+  /** `rules`: a shared rule set when several schemas go into one grammar (tool calls). */
+  constructor(
+    private readonly root: unknown,
+    private readonly rules = new RuleSet(),
+  ) {}
 
   /** The whole grammar: root ::= the schema's rule. */
   compile(): string {

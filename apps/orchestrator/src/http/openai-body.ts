@@ -10,7 +10,10 @@
 import type { inference } from '@llm/proto';
 import type { ChatMessage } from '@llm/tokenizer';
 import { HttpError } from './errors';
+import { z } from 'zod';
+import { toolCallSchema, type ToolFamily } from '../tools';
 import { structuredOutputOf, type HttpStructuredOutput } from './schemas/structured-output';
+import { parseField } from './schemas/zod-error';
 
 type Body = Record<string, unknown>;
 
@@ -22,6 +25,8 @@ export interface ParsedBody {
   logprobs: boolean;
   /** The structured-output field, when one was given (response_format, guided_*, structured_outputs). */
   structured?: HttpStructuredOutput;
+  /** Chat with tools: replies are parsed for calls in this family's format. */
+  tools?: { family: ToolFamily };
 }
 
 export function parseJsonBody(raw: string): Body {
@@ -151,7 +156,11 @@ export function parseChatMessages(b: Body): ChatMessage[] {
   if (!Array.isArray(msgs) || msgs.length === 0) throw bad('messages', 'a non-empty list of {role, content}', msgs);
   return msgs.map((m, i) => {
     if (typeof m !== 'object' || m === null || typeof (m as Body).role !== 'string') throw bad(`messages[${i}].role`, 'a string', (m as Body)?.role);
-    return { role: (m as Body).role as string, content: messageContent((m as Body).content, i) };
+    const msg: ChatMessage = { role: (m as Body).role as string, content: messageContent((m as Body).content, i) };
+    const calls = (m as Body).tool_calls;
+    if (calls !== undefined && calls !== null) msg.tool_calls = parseField(z.array(toolCallSchema), calls, `messages[${i}].tool_calls`);
+    if (msg.role === 'tool') msg.tool_call_id = parseField(z.string({ error: 'must be the id of the call this answers' }), (m as Body).tool_call_id, `messages[${i}].tool_call_id`);
+    return msg;
   });
 }
 

@@ -20,6 +20,9 @@ import { parseChatBody, parseChatMessages, parseCompletionBody, parseJsonBody, t
 import { chunkOf, usageChunk, wholeResponse, type Envelope, type Kind } from './openai-format';
 import { httpGrammarParam } from './schemas/structured-output';
 import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-routes';
+import { renderChatWithTools, toolFamilyOf, ToolCallStreamer } from '../tools';
+import { toolChunk, toolMessage } from './chat-tools';
+import { toolRequestOf } from './schemas/tools';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -66,14 +69,25 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
 
 function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody {
   const messages = parseChatMessages(body);
+  const tools = toolRequestOf(body, toolFamilyOf(facts.tokenizerConfig, facts.architecture));
   let chat;
   try {
-    chat = renderChat(facts.tokenizerConfig, messages);
+    chat = tools ? renderChatWithTools(facts.tokenizerConfig, messages, tools.tools) : renderChat(facts.tokenizerConfig, messages);
   } catch (err) {
     throw new HttpError(400, `messages could not be rendered with the chat template: ${(err as Error).message}`, 'messages');
   }
   const ids = facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false });
   const parsed = parseChatBody(body, ids, chat.stop);
+  if (tools) {
+    parsed.tools = { family: tools.family };
+    parsed.request.sampling ??= {} as inference.SamplingParams;
+    parsed.request.sampling.skipSpecialTokens ??= false; // markers such as <|python_tag|> are special tokens
+    if (tools.grammar) {
+      if (parsed.structured) throw new HttpError(400, `'tool_choice' required / a named function cannot be combined with '${parsed.structured.field}'`, 'tool_choice');
+      parsed.request.structuredOutput = { grammar: tools.grammar };
+      parsed.structured = { field: 'tools', message: parsed.request.structuredOutput };
+    }
+  }
   // No max_tokens: the rest of the context window (as vLLM does), within what the KV pool can hold.
   parsed.request.sampling ??= {} as inference.SamplingParams;
   if (parsed.request.sampling.maxTokens === undefined) parsed.request.sampling.maxTokens = restOfContext(facts, ids.length);
@@ -96,7 +110,12 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
   try {
     if (!parsed.stream) {
       const whole = await opts.service.complete(parsed.request, ctx);
-      return sendJson(res, 200, wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs));
+      const body = wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs);
+      const tools = parsed.tools;
+      if (tools && 'message' in body.choices[0]) {
+        for (const c of body.choices as Array<Record<string, unknown>>) Object.assign(c, toolMessage(tools.family, (c.message as { content: string }).content, c.finish_reason as string | null));
+      }
+      return sendJson(res, 200, body);
     }
     await streamGeneration(opts, kind, parsed, env, ctx, res);
   } catch (err) {
@@ -111,6 +130,7 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   let started = false;
   const first = new Set<number>();
   const textOffset = new Map<number, number>();
+  const streamers = new Map<number, ToolCallStreamer>();
   let usage: inference.Usage | undefined;
   try {
     for await (const d of stream) {
@@ -122,7 +142,17 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
       first.add(d.index);
       const off = textOffset.get(d.index) ?? 0;
       textOffset.set(d.index, off + d.text.length);
-      res.write(`data: ${JSON.stringify(chunkOf(kind, env, d, parsed.logprobs, off, isFirst))}\n\n`);
+      if (parsed.tools) {
+        const streamer = streamers.get(d.index) ?? new ToolCallStreamer(parsed.tools.family);
+        streamers.set(d.index, streamer);
+        const piece = streamer.push(d.text);
+        if (d.finishReason) {
+          const rest = streamer.finish();
+          piece.content += rest.content;
+          piece.toolCalls.push(...rest.toolCalls);
+        }
+        res.write(`data: ${JSON.stringify(toolChunk(env, d, piece, isFirst, streamer.numCalls, parsed.logprobs))}\n\n`);
+      } else res.write(`data: ${JSON.stringify(chunkOf(kind, env, d, parsed.logprobs, off, isFirst))}\n\n`);
       if (d.usage) usage = d.usage;
     }
   } catch (err) {
