@@ -10,4 +10,6 @@ export interface ServeSettings {
   blockSize: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Names clients may use for the model (--served-model-name); the first is the id reported. */
+  servedModelNames?: string[];
 }

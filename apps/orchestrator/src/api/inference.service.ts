@@ -25,6 +25,7 @@ export class InferenceService implements Impl {
   ) {}
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
+    if ((req.sampling?.bestOf ?? 0) > (req.sampling?.n ?? 1)) throw invalidArgument('sampling.best_of', 'needs Complete: the best samples are known only when all have finished (stream off)');
     const norm = await this.validate(req);
     try {
       yield* this.intake.generate(norm, ctx?.signal);
@@ -34,6 +35,12 @@ export class InferenceService implements Impl {
   }
 
   async complete(req: inference.CompleteRequest, ctx?: CallContext): Promise<inference.CompleteResponse> {
+    const n = req.sampling?.n ?? 1;
+    const bestOf = req.sampling?.bestOf;
+    if (bestOf !== undefined && (!Number.isInteger(bestOf) || bestOf < n || bestOf > this.limits.maxN)) {
+      throw invalidArgument('sampling.best_of', `must be an integer in [n = ${n}, ${this.limits.maxN}], got ${bestOf}`);
+    }
+    if (bestOf !== undefined && bestOf > n) return this.completeBestOf(req, n, bestOf, ctx);
     const norm = await this.validate(req);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
@@ -56,6 +63,15 @@ export class InferenceService implements Impl {
       throw toServerError(err);
     }
     return { requestId: norm.requestId, model: norm.model, choices, usage };
+  }
+
+  /** best_of > n: best_of samples, the n with the highest total logprob, re-indexed 0..n-1. */
+  private async completeBestOf(req: inference.CompleteRequest, n: number, bestOf: number, ctx?: CallContext): Promise<inference.CompleteResponse> {
+    const wantLogprobs = req.sampling?.logprobs ?? false;
+    const all = await this.complete({ ...req, sampling: { ...(req.sampling as inference.SamplingParams), n: bestOf, bestOf: undefined, logprobs: true, topLogprobs: req.sampling?.topLogprobs ?? 0 } }, ctx);
+    const total = (c: inference.Choice) => c.logprobs.reduce((a, l) => a + l.logprob, 0);
+    const best = [...all.choices].sort((a, b) => total(b) - total(a) || a.index - b.index).slice(0, n);
+    return { ...all, choices: best.map((c, i) => ({ ...c, index: i, logprobs: wantLogprobs ? c.logprobs : [] })) };
   }
 
   async tokenize(req: inference.TokenizeRequest): Promise<inference.TokenizeResponse> {

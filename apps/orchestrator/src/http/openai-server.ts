@@ -23,6 +23,7 @@ import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-
 import { renderChatWithTools, toolFamilyOf, ToolCallStreamer } from '../tools';
 import { toolChunk, toolMessage } from './chat-tools';
 import { toolRequestOf } from './schemas/tools';
+import { completeAll, generateAll } from './multi-prompt';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -109,7 +110,8 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
   const ctx = { signal: controller.signal } as CallContext;
   try {
     if (!parsed.stream) {
-      const whole = await opts.service.complete(parsed.request, ctx);
+      const whole = await completeAll(opts.service, parsed.requests, ctx);
+      if (parsed.echo) for (const c of whole.choices) c.text = promptText(opts.facts, parsed, c.index) + c.text;
       const body = wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs);
       const tools = parsed.tools;
       if (tools && 'message' in body.choices[0]) {
@@ -126,7 +128,7 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
 }
 
 async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, env: Envelope, ctx: CallContext, res: ServerResponse): Promise<void> {
-  const stream = opts.service.generate(parsed.request, ctx);
+  const stream = generateAll(opts.service, parsed.requests, ctx);
   let started = false;
   const first = new Set<number>();
   const textOffset = new Map<number, number>();
@@ -140,6 +142,7 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
       }
       const isFirst = !first.has(d.index);
       first.add(d.index);
+      if (isFirst && parsed.echo) d.text = promptText(opts.facts, parsed, d.index) + d.text;
       const off = textOffset.get(d.index) ?? 0;
       textOffset.set(d.index, off + d.text.length);
       if (parsed.tools) {
@@ -162,6 +165,12 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   if (!started) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   if (parsed.includeUsage) res.write(`data: ${JSON.stringify(usageChunk(kind, env, usage))}\n\n`);
   res.end('data: [DONE]\n\n');
+}
+
+/** The prompt of choice `index` as text (echo). */
+function promptText(facts: ModelFacts, parsed: ParsedBody, index: number): string {
+  const r = parsed.requests[Math.floor(index / (parsed.request.sampling?.n ?? 1))];
+  return r.prompt || facts.tokenizer.decode(r.promptTokenIds);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -146,7 +146,11 @@ export interface SamplingParams {
   /** Added to the logits of the given token ids, in [-100, 100]. */
   logitBias: { [key: number]: number };
   /** Leave special tokens out of the text. Default true. */
-  skipSpecialTokens?: boolean | undefined;
+  skipSpecialTokens?:
+    | boolean
+    | undefined;
+  /** Complete only: generate best_of samples (>= n) and return the n with the highest total logprob. */
+  bestOf?: number | undefined;
 }
 
 export interface SamplingParams_LogitBiasEntry {
@@ -643,6 +647,7 @@ function createBaseSamplingParams(): SamplingParams {
     ignoreEos: false,
     logitBias: {},
     skipSpecialTokens: undefined,
+    bestOf: undefined,
   };
 }
 
@@ -705,6 +710,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     });
     if (message.skipSpecialTokens !== undefined) {
       writer.uint32(144).bool(message.skipSpecialTokens);
+    }
+    if (message.bestOf !== undefined) {
+      writer.uint32(152).uint32(message.bestOf);
     }
     return writer;
   },
@@ -879,6 +887,14 @@ export const SamplingParams: MessageFns<SamplingParams> = {
             message.skipSpecialTokens = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.bestOf = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -987,6 +1003,11 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         : isSet(object.skip_special_tokens)
         ? globalThis.Boolean(object.skip_special_tokens)
         : undefined,
+      bestOf: isSet(object.bestOf)
+        ? globalThis.Number(object.bestOf)
+        : isSet(object.best_of)
+        ? globalThis.Number(object.best_of)
+        : undefined,
     };
   },
 
@@ -1052,6 +1073,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     if (message.skipSpecialTokens !== undefined) {
       obj.skipSpecialTokens = message.skipSpecialTokens;
     }
+    if (message.bestOf !== undefined) {
+      obj.bestOf = Math.round(message.bestOf);
+    }
     return obj;
   },
 
@@ -1086,6 +1110,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
       {},
     );
     message.skipSpecialTokens = object.skipSpecialTokens ?? undefined;
+    message.bestOf = object.bestOf ?? undefined;
     return message;
   },
 };
