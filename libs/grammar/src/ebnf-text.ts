@@ -40,16 +40,21 @@ export function charClass(ranges: ReadonlyArray<readonly [number, number]>, nega
 /** Rules under construction: `add` returns a fresh rule name; `toString` renders `root` first. */
 export class RuleSet {
   private readonly rules = new Map<string, string>();
+  /** Body -> name: an identical body is one rule, so the engine precomputes its token masks once. */
+  private readonly byBody = new Map<string, string>();
   private counter = 0;
   /** Total characters written so far (generators stop before a grammar grows absurdly large). */
   size = 0;
 
   constructor(private readonly maxSize = 4_000_000) {}
 
-  /** Adds `body` under a fresh name derived from `hint` and returns the name. */
+  /** Adds `body` under a fresh name derived from `hint` (or finds the rule with that body) and returns the name. */
   add(hint: string, body: string): string {
+    const known = this.byBody.get(body);
+    if (known) return known;
     const name = `${hint.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 40) || 'r'}_${this.counter++}`;
     this.set(name, body);
+    this.byBody.set(body, name);
     return name;
   }
 

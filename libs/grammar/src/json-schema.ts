@@ -42,6 +42,8 @@ const TYPES = Object.keys(BY_TYPE);
 // A negated class: the engine mishandles positive ranges past U+00FF (regex.ts), and the UTF-8
 // guard keeps the negation from producing invalid byte sequences.
 const STRING_CHAR = '([^"\\\\\\x00-\\x1f] | "\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F]{4}))';
+/** One unescaped JSON string character (strings with a length bound). */
+const PLAIN_CHAR = '[^"\\\\\\x00-\\x1f]';
 
 export class JsonSchemaCompiler {
   private readonly refRules = new Map<string, string>();
@@ -186,7 +188,10 @@ export class JsonSchemaCompiler {
         throw err;
       }
     }
-    return this.rules.add(`${path || 'root'}_string`, `"\\"" ${repeat(STRING_CHAR, min, max)} "\\""`);
+    // NOTE: a string with a length bound is written without escapes (as xgrammar's own JSON Schema
+    // translation does): counted repetition of an alternation costs the engine far more to compile.
+    const char = min === 0 && max === Infinity ? STRING_CHAR : PLAIN_CHAR;
+    return this.rules.add(`${path || 'root'}_string`, `"\\"" ${repeat(char, min, max)} "\\""`);
   }
 
   private integer(o: Schema, path: string): string {

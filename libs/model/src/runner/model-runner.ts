@@ -13,9 +13,11 @@
  * of its new K/V slots; only slots of that step's new tokens, which the scheduler rewrites when it
  * retries, so no other sequence's context changes. Sampling states are updated only on success.
  *
- * Grammars: a sequence whose state carries an EBNF grammar gets a TokenMatcher (seq-state.ts);
- * after the forward, the masks of every constrained row are computed and applied to the logits
- * (disallowed tokens -> -Infinity) in one pass over the batch, before any row is sampled, so greedy,
+ * Grammars: a sequence whose state carries an EBNF grammar gets a TokenMatcher (seq-state.ts). A
+ * mask depends only on the grammar state, not on the logits, so the masks of every constrained
+ * sequence are computed while the forward runs (the ORT backend computes on its own threads; the
+ * TS backend is synchronous, so there they simply follow it), then applied to the logits
+ * (disallowed tokens -> -Infinity) in one pass over the batch before any row is sampled: greedy,
  * temperature, top-k/p and n > 1 all draw from allowed tokens only.
  * Embeddings: an embedding sequence's rows are all logit rows; their final-norm hidden states are
  * pooled (mean or last) across its chunks and returned on its last step instead of a sample.
@@ -95,7 +97,10 @@ export class ModelRunner {
     const seqStates: CachedSeqState[] = [];
     for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
     applyBlockCopies(this.pool, input.copies ?? []);
+    input.sequences.forEach((seq, i) => this.states.appendOutput(seqStates[i], seq.appendedOutputTokenIds ?? [])); // before masks
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
+    const masks = this.grammarMasks(input, seqStates); // overlaps the forward
+    masks?.catch(() => undefined); // a failed forward leaves it unawaited
     const extras: ForwardExtras | undefined = input.sequences.some((s) => s.embedPooling) ? {} : undefined;
     let logits: Float32Array = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
     let forwardNs = 0n;
@@ -119,10 +124,9 @@ export class ModelRunner {
       firstRow.push(r);
       r += seq.embedPooling ? seq.tokenIds.length : seq.sample ? 1 : 0;
     }
-    const grammarNs = await this.applyGrammarMasks(input, seqStates, firstRow, logits);
+    const grammarNs = await this.applyGrammarMasks(masks, firstRow, logits);
     const outputs = input.sequences.map((seq, i): SequenceOutput => {
       const state = seqStates[i];
-      this.states.appendOutput(state, seq.appendedOutputTokenIds ?? []);
       state.numComputedTokens = seq.startPosition + seq.tokenIds.length;
       if (seq.embedPooling) return this.poolHidden(seq.seqId, seq.embedPooling, seq.tokenIds.length, seq.sample, state, extras?.hidden as Float32Array, firstRow[i], r);
       if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
@@ -134,22 +138,26 @@ export class ModelRunner {
     return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };
   }
 
-  /** Every constrained row's mask, computed for the whole batch, then applied in one pass. */
-  private async applyGrammarMasks(input: StepInput, states: CachedSeqState[], firstRow: number[], logits: Float32Array): Promise<bigint> {
-    const rows: number[] = [];
-    const pending: Promise<Int32Array>[] = [];
-    input.sequences.forEach((seq, i) => {
-      const m = states[i].matcher;
-      if (!seq.sample || seq.embedPooling || !m) return;
-      rows.push(firstRow[i]);
-      pending.push(m.nextTokenMask());
-    });
-    if (rows.length === 0) return 0n;
+  /** Starts every constrained sequence's mask (sequence index -> mask), with the time it took. */
+  private grammarMasks(input: StepInput, states: CachedSeqState[]): Promise<{ masks: Map<number, Int32Array>; ns: bigint }> | undefined {
+    const todo = input.sequences.map((seq, i) => (seq.sample && !seq.embedPooling && states[i].matcher ? i : -1)).filter((i) => i >= 0);
+    if (todo.length === 0) return undefined;
+    return (async () => {
+      const masks = new Map<number, Int32Array>();
+      const t0 = process.hrtime.bigint();
+      for (const i of todo) masks.set(i, await (states[i].matcher as NonNullable<CachedSeqState['matcher']>).nextTokenMask());
+      return { masks, ns: process.hrtime.bigint() - t0 };
+    })();
+  }
+
+  /** Applies the batch's masks to their logit rows in one pass; returns the time spent on masks. */
+  private async applyGrammarMasks(pending: ReturnType<ModelRunner['grammarMasks']>, firstRow: number[], logits: Float32Array): Promise<bigint> {
+    if (!pending) return 0n;
+    const { masks, ns } = await pending;
     const t0 = process.hrtime.bigint();
-    const masks = await Promise.all(pending);
     const V = this.limits.vocabSize;
-    rows.forEach((row, k) => applyTokenMask(logits.subarray(row * V, (row + 1) * V), masks[k])); // (V) per row
-    return process.hrtime.bigint() - t0;
+    for (const [i, mask] of masks) applyTokenMask(logits.subarray(firstRow[i] * V, (firstRow[i] + 1) * V), mask); // (V) per row
+    return ns + (process.hrtime.bigint() - t0);
   }
 
   /** Adds an embedding sequence's hidden rows (n, C) to its pool; on its last step returns the vector. */
