@@ -1,8 +1,8 @@
 /*
  * The grammar of a reply that must call tools (tool_choice `required` or a named function): the
  * family's call syntax around a JSON object whose name is one of the allowed functions and whose
- * arguments follow that function's parameters schema, once, or one or more times when parallel
- * calls are allowed. So with these choices the arguments always parse and validate.
+ * arguments follow that function's parameters schema, once, or 1..MAX_PARALLEL_CALLS times when
+ * parallel calls are allowed. So with these choices the arguments always parse and validate.
  *
  *   hermes, parallel:  root ::= call ("\n" call)*
  *                      call ::= "<tool_call>\n{\"name\": \"f\", \"arguments\": " args_f "}\n</tool_call>" | ...
@@ -20,6 +20,9 @@ const OPEN: Record<ToolFamily, [string, string, string]> = {
   llama3: ['', '; ', ''],
   mistral: ['[TOOL_CALLS] [', ', ', ']'],
 };
+
+/** Most calls one constrained reply may hold (a bound, so a reply always ends). */
+export const MAX_PARALLEL_CALLS = 8;
 
 /** EBNF for calls to `tools` (indices into the request's tools, for error paths). */
 export function toolCallGrammar(family: ToolFamily, tools: { tool: Tool; index: number }[], parallel: boolean): string {
@@ -42,6 +45,6 @@ export function toolCallGrammar(family: ToolFamily, tools: { tool: Tool; index: 
   });
   const call = rules.add('call', alts.join(' | '));
   const [before, between, after] = OPEN[family];
-  const body = parallel ? `${call} (${literal(between)} ${call})*` : call;
+  const body = parallel ? `${call} (${literal(between)} ${call}){0,${MAX_PARALLEL_CALLS - 1}}` : call;
   return rules.toString([before && literal(before), body, after && literal(after)].filter(Boolean).join(' '));
 }
