@@ -166,7 +166,6 @@ export function parseCompletionBody(b: Body): ParsedBody {
   const raw = b.prompt;
   const several = Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'string' || Array.isArray(x));
   const prompts = several ? (raw as unknown[]).map((p, i) => onePrompt(p, `prompt[${i}]`)) : [onePrompt(raw, 'prompt')];
-  const { text, ids } = prompts[0];
   const echo = bool(b, 'echo') ?? false;
   const lp = int(b, 'logprobs');
   if (lp !== undefined && (lp < 0 || lp > 20)) throw new HttpError(400, `'logprobs' must be an integer in [0, 20], got ${lp}`, 'logprobs');
