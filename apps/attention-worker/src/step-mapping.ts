@@ -22,6 +22,7 @@ export function toStepInput(req: worker.StepRequest): StepInput {
       state: s.state ? toSamplingState(s.state) : undefined,
       appendedOutputTokenIds: s.appendedOutputTokenIds ?? [],
       embedPooling: POOLING[s.embedPooling ?? worker.Pooling.POOLING_UNSPECIFIED],
+      promptLogprobs: s.promptLogprobs ?? false,
     })),
     copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
     releaseSeqIds: req.releaseSeqIds ?? [],
@@ -64,6 +65,7 @@ export function toStepResponse(out: StepOutput): worker.StepResponse {
       tokenId: o.tokenId,
       logprob: o.logprob,
       topLogprobs: o.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })),
+      promptLogprobs: (o.promptLogprobs ?? []).map((e) => ({ tokenId: e.tokenId, logprob: e.logprob, topLogprobs: e.topLogprobs })),
       embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0), // little-endian hosts
     })),
     numTokens: out.numTokens,

@@ -98,6 +98,7 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
             grammarEbnf: s.state.grammarEbnf || undefined,
           },
           appendedOutputTokenIds: s.appendedOutputTokenIds,
+          promptLogprobs: s.promptLogprobs,
           embedPooling: s.embedPooling === worker.Pooling.POOLING_MEAN ? 'mean' : s.embedPooling === worker.Pooling.POOLING_LAST ? 'last' : undefined,
         })),
         copies: req.copies.map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
@@ -107,6 +108,7 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
       return {
         outputs: out.outputs.map((o) => ({
           seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs,
+          promptLogprobs: o.promptLogprobs ?? [],
           embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0),
         })),
         numTokens: out.numTokens,

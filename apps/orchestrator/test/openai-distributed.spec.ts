@@ -88,6 +88,10 @@ it('several prompts, echo, best_of, aliases and tokenize', async () => {
   const multi = await client.completions.create({ model: 'alias-d', prompt: ['One', 'Two'], n: 2, max_tokens: 3, temperature: 1, seed: 2, echo: true });
   expect(multi.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
   expect(multi.choices[2].text.startsWith('Two')).toBe(true);
+  const scored = await client.completions.create({ model: 'tiny-llama', prompt: 'Score every token here', echo: true, logprobs: 1, max_tokens: 1 });
+  const ids = orch.facts.tokenizer.encode('Score every token here');
+  expect(scored.choices[0].logprobs?.token_logprobs?.slice(0, ids.length).map((x) => x === null || Number.isFinite(x))).toEqual(ids.map(() => true));
+  expect(scored.choices[0].logprobs?.token_logprobs?.[1]).toEqual(expect.any(Number));
   const best = await client.completions.create({ model: 'tiny-llama', prompt: 'The', n: 1, best_of: 3, max_tokens: 3, temperature: 1, seed: 2 });
   expect(best.choices).toHaveLength(1);
   expect((await client.models.list()).data.map((d) => d.id)).toEqual(['tiny-llama', 'alias-d']);

@@ -47,12 +47,14 @@ export class InferenceService implements Impl {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
     }
     let usage: inference.Usage | undefined;
+    let promptLogprobs: inference.TokenLogprob[] = [];
     try {
       for await (const d of this.intake.generate(norm, ctx?.signal)) {
         const c = choices[d.index];
         c.text += d.text;
         c.tokenIds.push(...d.tokenIds);
         c.logprobs.push(...d.logprobs);
+        if (d.promptLogprobs.length > 0) promptLogprobs = d.promptLogprobs;
         if (d.finishReason) {
           c.finishReason = d.finishReason;
           c.stopReason = d.stopReason;
@@ -62,7 +64,7 @@ export class InferenceService implements Impl {
     } catch (err) {
       throw toServerError(err);
     }
-    return { requestId: norm.requestId, model: norm.model, choices, usage };
+    return { requestId: norm.requestId, model: norm.model, choices, usage, promptLogprobs };
   }
 
   /** best_of > n: best_of samples, the n with the highest total logprob, re-indexed 0..n-1. */

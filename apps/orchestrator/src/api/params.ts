@@ -30,6 +30,8 @@ export interface NormalizedRequest {
   grammarField: string;
   /** An embedding request (Embed): the prompt is pooled, nothing is sampled. */
   embedPooling?: 'mean' | 'last';
+  /** Score the prompt (alternatives per position); undefined: no. */
+  promptLogprobs?: number;
 }
 
 export interface RequestLimits {
@@ -80,8 +82,10 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
     n,
     logprobs,
     skipSpecialTokens: s?.skipSpecialTokens ?? true,
-    cacheSalt: req.cacheSalt ?? '',
+    // A scored prompt is computed in full: a salt of its own keeps other requests' cached blocks out.
+    cacheSalt: s?.promptLogprobs === undefined ? req.cacheSalt ?? '' : `prompt-logprobs:${Math.random()}:${req.cacheSalt ?? ''}`,
     grammarEbnf: structured ? ebnfOf(structured.spec, structured.field) : '',
+    promptLogprobs: s?.promptLogprobs === undefined ? undefined : intIn('sampling.prompt_logprobs', s.promptLogprobs, 0, 0, MAX_TOP_LOGPROBS),
     grammarField: structured?.field ?? '',
   };
 }

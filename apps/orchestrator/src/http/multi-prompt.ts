@@ -20,7 +20,17 @@ export async function completeAll(service: InferenceService, requests: inference
   if (requests.length === 1) return service.complete(requests[0], ctx);
   const all = await Promise.all(requests.map((r) => service.complete(r, ctx)));
   const choices = all.flatMap((res, i) => res.choices.map((c) => ({ ...c, index: i * nOf(requests[i]) + c.index })));
-  return { requestId: all[0].requestId, model: all[0].model, choices, usage: all.reduce<inference.Usage | undefined>((u, r) => addUsage(u, r.usage), undefined) };
+  // Prompt logprobs differ per prompt: the merged response keeps the first's; echo reads them per prompt (promptLogprobsOf).
+  const merged = { requestId: all[0].requestId, model: all[0].model, choices, usage: all.reduce<inference.Usage | undefined>((u, r) => addUsage(u, r.usage), undefined), promptLogprobs: all[0].promptLogprobs };
+  byPrompt.set(merged, all.map((r) => r.promptLogprobs));
+  return merged;
+}
+
+const byPrompt = new WeakMap<inference.CompleteResponse, inference.TokenLogprob[][]>();
+
+/** The prompt logprobs of prompt i of a (possibly merged) response. */
+export function promptLogprobsOf(res: inference.CompleteResponse, i: number): inference.TokenLogprob[] {
+  return byPrompt.get(res)?.[i] ?? res.promptLogprobs;
 }
 
 export async function* generateAll(service: InferenceService, requests: inference.GenerateRequest[], ctx: CallContext): AsyncGenerator<inference.GenerateResponse> {

@@ -174,7 +174,7 @@ export function parseCompletionBody(b: Body): ParsedBody {
     s.logprobs = true;
     s.topLogprobs = lp;
   }
-  if (echo && lp !== undefined) throw new HttpError(400, "'echo' with 'logprobs' (prompt logprobs) is not supported; leave one out", 'echo');
+  if (echo && lp !== undefined) s.promptLogprobs = lp; // echo + logprobs: the prompt tokens are scored too
   const flags = streamFlags(b);
   if (flags.stream && (s.bestOf ?? 0) > (s.n ?? 1)) throw new HttpError(400, "'best_of' cannot be used with 'stream' (the best samples are known only at the end)", 'best_of');
   const requests = prompts.map((p) => baseRequest(b, p.text, p.ids, { ...s, stop: [...s.stop] }));

@@ -23,7 +23,8 @@ import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-
 import { renderChatWithTools, toolFamilyOf, ToolCallStreamer } from '../tools';
 import { toolChunk, toolMessage } from './chat-tools';
 import { toolRequestOf } from './schemas/tools';
-import { completeAll, generateAll } from './multi-prompt';
+import { completeAll, generateAll, promptLogprobsOf } from './multi-prompt';
+import { promptIdsOf, withPromptLogprobs } from './echo';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -113,6 +114,13 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
       const whole = await completeAll(opts.service, parsed.requests, ctx);
       if (parsed.echo) for (const c of whole.choices) c.text = promptText(opts.facts, parsed, c.index) + c.text;
       const body = wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs);
+      if (parsed.echo && parsed.logprobs) {
+        const n = parsed.request.sampling?.n ?? 1;
+        for (const c of body.choices as Array<{ index: number; logprobs: Parameters<typeof withPromptLogprobs>[3] }>) {
+          const i = Math.floor(c.index / n);
+          c.logprobs = withPromptLogprobs(opts.facts, promptIdsOf(opts.facts, parsed.requests[i]), promptLogprobsOf(whole, i), c.logprobs);
+        }
+      }
       const tools = parsed.tools;
       if (tools && 'message' in body.choices[0]) {
         for (const c of body.choices as Array<Record<string, unknown>>) Object.assign(c, toolMessage(tools.family, (c.message as { content: string }).content, c.finish_reason as string | null));
@@ -133,6 +141,7 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   const first = new Set<number>();
   const textOffset = new Map<number, number>();
   const streamers = new Map<number, ToolCallStreamer>();
+  const scored = new Map<number, inference.TokenLogprob[]>(); // prompt index -> its prompt logprobs
   let usage: inference.Usage | undefined;
   try {
     for await (const d of stream) {
@@ -155,7 +164,17 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
           piece.toolCalls.push(...rest.toolCalls);
         }
         res.write(`data: ${JSON.stringify(toolChunk(env, d, piece, isFirst, streamer.numCalls, parsed.logprobs))}\n\n`);
-      } else res.write(`data: ${JSON.stringify(chunkOf(kind, env, d, parsed.logprobs, off, isFirst))}\n\n`);
+      } else {
+        const chunk = chunkOf(kind, env, d, parsed.logprobs, off, isFirst);
+        const n = parsed.request.sampling?.n ?? 1;
+        if (d.promptLogprobs.length > 0) scored.set(Math.floor(d.index / n), d.promptLogprobs);
+        if (isFirst && parsed.echo && parsed.logprobs) {
+          const c = chunk.choices[0] as { logprobs: Parameters<typeof withPromptLogprobs>[3] };
+          const i = Math.floor(d.index / n);
+          c.logprobs = withPromptLogprobs(opts.facts, promptIdsOf(opts.facts, parsed.requests[i]), scored.get(i) ?? [], c.logprobs);
+        }
+        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      }
       if (d.usage) usage = d.usage;
     }
   } catch (err) {

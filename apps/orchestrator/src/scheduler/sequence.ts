@@ -46,6 +46,8 @@ export interface SequenceInit {
   embedPooling?: 'mean' | 'last';
   /** Called with the pooled vector of an embedding sequence (then it finishes with 'stop'). */
   onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
+  /** Score the prompt: each prompt token's logprob (and this many alternatives), sent with the first delta. */
+  promptLogprobs?: number;
 }
 
 let arrivalCounter = 0;
@@ -64,6 +66,10 @@ export class Sequence {
   readonly after?: Sequence;
   readonly grammarEbnf: string;
   readonly embedPooling?: 'mean' | 'last';
+  /** Alternatives per prompt logprob; undefined when the prompt is not scored. */
+  readonly promptLogprobsTop?: number;
+  /** Prompt logprobs so far, by position - 1 (position 0 has none). */
+  readonly promptLogprobs: TokenLogprobOut[] = [];
   private readonly onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
   status: SequenceStatus = 'waiting';
   finishReason?: FinishReason;
@@ -96,6 +102,7 @@ export class Sequence {
     this.onDelta = init.onDelta;
     this.grammarEbnf = init.grammarEbnf ?? '';
     this.embedPooling = init.embedPooling;
+    this.promptLogprobsTop = init.promptLogprobs;
     this.onEmbedding = init.onEmbedding;
     this.eos = new Set(init.rules.ignoreEos ? [] : init.rules.eosTokenIds);
     this.stopIds = new Set(init.rules.stopTokenIds);
@@ -163,6 +170,7 @@ export class Sequence {
     this.outputIds.push(tokenId);
     const n = this.outputIds.length;
     const delta: SampleDelta = { sampleIndex: this.sampleIndex, tokenOffset: offset, tokenIds: [tokenId], text: '', logprobs: logprob ? [logprob] : [] };
+    if (offset === 0 && this.promptLogprobsTop !== undefined) delta.promptLogprobs = [...this.promptLogprobs];
     const endsById = (this.eos.has(tokenId) || this.stopIds.has(tokenId)) && n > this.rules.minTokens;
     if (endsById) {
       // The EOS / stop id ends the sample; its text is not part of the output.

@@ -32,7 +32,7 @@ export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSiz
       slotMapping[row + t] = slotOf(blockTable, s.startPosition + t, blockSize);
     }
     seqs.push({ start: row, numNewTokens: n, contextLen, blockTable });
-    if (s.embedPooling) for (let t = 0; t < n; t++) logitRows.push(row + t); // every row's hidden state is pooled
+    if (s.embedPooling || s.promptLogprobs) for (let t = 0; t < n; t++) logitRows.push(row + t); // every row is pooled / scored
     else if (s.sample) logitRows.push(row + n - 1);
     row += n;
   }

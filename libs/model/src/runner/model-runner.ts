@@ -30,6 +30,7 @@ import { applyTokenMask, type GrammarEngine } from '@llm/grammar';
 import { applyBlockCopies } from './kv-pool';
 import { buildFlatBatch } from './flat-batch';
 import { RunnerError } from './errors';
+import { promptLogprobsOf } from './prompt-logprobs';
 import { sampleSequence } from './sample-seq';
 import { SeqStateCache, type CachedSeqState } from './seq-state';
 import type { SequenceOutput, StepInput, StepOutput } from './step-types';
@@ -122,17 +123,20 @@ export class ModelRunner {
     let r = 0;
     for (const seq of input.sequences) {
       firstRow.push(r);
-      r += seq.embedPooling ? seq.tokenIds.length : seq.sample ? 1 : 0;
+      r += seq.embedPooling || seq.promptLogprobs ? seq.tokenIds.length : seq.sample ? 1 : 0;
     }
-    const grammarNs = await this.applyGrammarMasks(masks, firstRow, logits);
+    // The sampled row of a sequence: its last new token's row.
+    const sampleRow = input.sequences.map((seq, i) => (seq.promptLogprobs ? firstRow[i] + seq.tokenIds.length - 1 : firstRow[i]));
+    const grammarNs = await this.applyGrammarMasks(masks, sampleRow, logits);
     const outputs = input.sequences.map((seq, i): SequenceOutput => {
       const state = seqStates[i];
       state.numComputedTokens = seq.startPosition + seq.tokenIds.length;
       if (seq.embedPooling) return this.poolHidden(seq.seqId, seq.embedPooling, seq.tokenIds.length, seq.sample, state, extras?.hidden as Float32Array, firstRow[i], r);
-      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
-      const drawn = sampleSequence(logits.subarray(firstRow[i] * V, (firstRow[i] + 1) * V), state);
+      const promptLogprobs = seq.promptLogprobs ? promptLogprobsOf(logits, V, firstRow[i], seq.startPosition, seq.tokenIds.length, state.promptTokenIds, state.params.numTopLogprobs) : undefined;
+      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs };
+      const drawn = sampleSequence(logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V), state);
       this.states.appendOutput(state, [drawn.tokenId]);
-      return { seqId: seq.seqId, sampled: true, ...drawn };
+      return { seqId: seq.seqId, sampled: true, ...drawn, promptLogprobs };
     });
     this.states.release(input.releaseSeqIds ?? []);
     return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };

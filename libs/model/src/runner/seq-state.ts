@@ -27,6 +27,8 @@ export interface CachedSeqState {
   numOutputTokens: number;
   /** Positions 0 .. numComputedTokens - 1 were computed here; undefined until this worker ran a step of it. */
   numComputedTokens: number | undefined;
+  /** The prompt's token ids (prompt logprobs score them). */
+  promptTokenIds: ArrayLike<number>;
   /** The sequence's position in its grammar, when it has one. */
   matcher?: TokenMatcher;
   /** An embedding sequence's pooled hidden states so far. */
@@ -73,6 +75,7 @@ export class SeqStateCache {
       counts,
       numOutputTokens: output.length,
       numComputedTokens: undefined,
+      promptTokenIds: state.promptTokenIds ?? [],
     };
     if (state.grammarEbnf) cached.matcher = await this.matcherFor(seqId, state.grammarEbnf, output);
     this.release([seqId]);

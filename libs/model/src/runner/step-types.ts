@@ -42,6 +42,14 @@ export interface StepSequenceInput {
   state?: StepSamplingState; // required when the worker has no cached state for seqId
   appendedOutputTokenIds?: ArrayLike<number>; // accepted output tokens the worker did not sample itself
   embedPooling?: EmbedPooling; // an embedding sequence: pool hidden states, sample nothing
+  promptLogprobs?: boolean; // return the logprob of each next prompt token this chunk predicts
+}
+
+/** A prompt token's logprob given the tokens before it, with the most likely alternatives. */
+export interface PromptTokenLogprob {
+  tokenId: number;
+  logprob: number;
+  topLogprobs: TokenLogprob[];
 }
 
 /** A copy-on-write block copy, applied before any new K/V is written. */
@@ -69,6 +77,7 @@ export interface SequenceOutput {
   logprob: number; // the chosen token's logprob (after penalties and temperature)
   topLogprobs: TokenLogprob[]; // numTopLogprobs most likely, most likely first
   embedding?: Float32Array; // (C) an embedding sequence's pooled vector, on its last step
+  promptLogprobs?: PromptTokenLogprob[]; // prompt positions start + 1 .. end of the chunk (within the prompt)
 }
 
 export interface StepOutput {

@@ -150,7 +150,15 @@ export interface SamplingParams {
     | boolean
     | undefined;
   /** Complete only: generate best_of samples (>= n) and return the n with the highest total logprob. */
-  bestOf?: number | undefined;
+  bestOf?:
+    | number
+    | undefined;
+  /**
+   * Return the logprob of every prompt token after the first (with this many alternatives, 0..20),
+   * on the request's first message: what evaluation harnesses score. The prompt is then computed
+   * in full (no prefix-cache reuse).
+   */
+  promptLogprobs?: number | undefined;
 }
 
 export interface SamplingParams_LogitBiasEntry {
@@ -257,6 +265,11 @@ export interface GenerateResponse {
    * message. Embed runs through the same intake as Generate; Generate itself never sets it.
    */
   embeddingF32: Buffer;
+  /**
+   * With SamplingParams.prompt_logprobs, on the request's first message: one entry per prompt token
+   * after the first (the first prompt token has none).
+   */
+  promptLogprobs: TokenLogprob[];
 }
 
 /** One finished sample. */
@@ -284,7 +297,11 @@ export interface CompleteResponse {
   /** One per sample. */
   choices: Choice[];
   /** Token counts. */
-  usage: Usage | undefined;
+  usage:
+    | Usage
+    | undefined;
+  /** With SamplingParams.prompt_logprobs: each prompt token's logprob after the first. */
+  promptLogprobs: TokenLogprob[];
 }
 
 /** A tokenize request. */
@@ -648,6 +665,7 @@ function createBaseSamplingParams(): SamplingParams {
     logitBias: {},
     skipSpecialTokens: undefined,
     bestOf: undefined,
+    promptLogprobs: undefined,
   };
 }
 
@@ -713,6 +731,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     }
     if (message.bestOf !== undefined) {
       writer.uint32(152).uint32(message.bestOf);
+    }
+    if (message.promptLogprobs !== undefined) {
+      writer.uint32(160).uint32(message.promptLogprobs);
     }
     return writer;
   },
@@ -895,6 +916,14 @@ export const SamplingParams: MessageFns<SamplingParams> = {
             message.bestOf = reader.uint32();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.promptLogprobs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1008,6 +1037,11 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         : isSet(object.best_of)
         ? globalThis.Number(object.best_of)
         : undefined,
+      promptLogprobs: isSet(object.promptLogprobs)
+        ? globalThis.Number(object.promptLogprobs)
+        : isSet(object.prompt_logprobs)
+        ? globalThis.Number(object.prompt_logprobs)
+        : undefined,
     };
   },
 
@@ -1076,6 +1110,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     if (message.bestOf !== undefined) {
       obj.bestOf = Math.round(message.bestOf);
     }
+    if (message.promptLogprobs !== undefined) {
+      obj.promptLogprobs = Math.round(message.promptLogprobs);
+    }
     return obj;
   },
 
@@ -1111,6 +1148,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     );
     message.skipSpecialTokens = object.skipSpecialTokens ?? undefined;
     message.bestOf = object.bestOf ?? undefined;
+    message.promptLogprobs = object.promptLogprobs ?? undefined;
     return message;
   },
 };
@@ -1969,6 +2007,7 @@ function createBaseGenerateResponse(): GenerateResponse {
     usage: undefined,
     requestId: "",
     embeddingF32: Buffer.alloc(0),
+    promptLogprobs: [],
   };
 }
 
@@ -2007,6 +2046,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     if (message.embeddingF32.length !== 0) {
       writer.uint32(82).bytes(message.embeddingF32);
+    }
+    for (const v of message.promptLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2114,6 +2156,14 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.embeddingF32 = Buffer.from(reader.bytes());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2164,6 +2214,11 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.embedding_f32)
         ? Buffer.from(bytesFromBase64(object.embedding_f32))
         : Buffer.alloc(0),
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
     };
   },
 
@@ -2199,6 +2254,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.embeddingF32.length !== 0) {
       obj.embeddingF32 = base64FromBytes(message.embeddingF32);
     }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
     return obj;
   },
 
@@ -2217,6 +2275,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.requestId = object.requestId ?? "";
     message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2399,7 +2458,7 @@ export const Choice: MessageFns<Choice> = {
 };
 
 function createBaseCompleteResponse(): CompleteResponse {
-  return { requestId: "", model: "", choices: [], usage: undefined };
+  return { requestId: "", model: "", choices: [], usage: undefined, promptLogprobs: [] };
 }
 
 export const CompleteResponse: MessageFns<CompleteResponse> = {
@@ -2415,6 +2474,9 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.promptLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2464,6 +2526,14 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2486,6 +2556,11 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
       model: isSet(object.model) ? globalThis.String(object.model) : "",
       choices: globalThis.Array.isArray(object?.choices) ? object.choices.map((e: any) => Choice.fromJSON(e)) : [],
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
     };
   },
 
@@ -2503,6 +2578,9 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     if (message.usage !== undefined) {
       obj.usage = Usage.toJSON(message.usage);
     }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
     return obj;
   },
 
@@ -2515,6 +2593,7 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     message.model = object.model ?? "";
     message.choices = object.choices?.map((e) => Choice.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };

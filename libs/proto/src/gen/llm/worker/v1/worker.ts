@@ -129,6 +129,22 @@ export interface StepSequence {
    * computed by this worker (no prefix-cache skips).
    */
   embedPooling: Pooling;
+  /**
+   * Return the log-probability of each next prompt token this chunk predicts (the prompt token at
+   * position p + 1 under the logits of position p, raw logits, no penalties or temperature) with
+   * state.params.num_top_logprobs alternatives. Its tokens must all be computed by this worker.
+   */
+  promptLogprobs: boolean;
+}
+
+/** The log-probability of one prompt token and the most likely tokens at its position. */
+export interface PromptLogprob {
+  /** The prompt token. */
+  tokenId: number;
+  /** Its natural-log probability given the tokens before it. */
+  logprob: number;
+  /** The most likely tokens at this position. */
+  topLogprobs: TokenLogprob[];
 }
 
 /** A block copy applied before any new K/V is written (copy-on-write). */
@@ -173,6 +189,11 @@ export interface SequenceOutput {
   topLogprobs: TokenLogprob[];
   /** Embedding sequences, on their last step: the pooled vector (C) as little-endian float32 bytes (not normalised). */
   embeddingF32: Buffer;
+  /**
+   * With StepSequence.prompt_logprobs: one entry per prompt position start_position + 1 .. the end of
+   * this chunk (never past the prompt), in order.
+   */
+  promptLogprobs: PromptLogprob[];
 }
 
 /** The step's results. */
@@ -803,6 +824,7 @@ function createBaseStepSequence(): StepSequence {
     state: undefined,
     appendedOutputTokenIds: [],
     embedPooling: 0,
+    promptLogprobs: false,
   };
 }
 
@@ -843,6 +865,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     }
     if (message.embedPooling !== 0) {
       writer.uint32(64).int32(message.embedPooling);
+    }
+    if (message.promptLogprobs !== false) {
+      writer.uint32(72).bool(message.promptLogprobs);
     }
     return writer;
   },
@@ -954,6 +979,14 @@ export const StepSequence: MessageFns<StepSequence> = {
             message.embedPooling = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.promptLogprobs = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1000,6 +1033,11 @@ export const StepSequence: MessageFns<StepSequence> = {
         : isSet(object.embed_pooling)
         ? poolingFromJSON(object.embed_pooling)
         : 0,
+      promptLogprobs: isSet(object.promptLogprobs)
+        ? globalThis.Boolean(object.promptLogprobs)
+        : isSet(object.prompt_logprobs)
+        ? globalThis.Boolean(object.prompt_logprobs)
+        : false,
     };
   },
 
@@ -1029,6 +1067,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.embedPooling !== 0) {
       obj.embedPooling = poolingToJSON(message.embedPooling);
     }
+    if (message.promptLogprobs !== false) {
+      obj.promptLogprobs = message.promptLogprobs;
+    }
     return obj;
   },
 
@@ -1047,6 +1088,116 @@ export const StepSequence: MessageFns<StepSequence> = {
       : undefined;
     message.appendedOutputTokenIds = object.appendedOutputTokenIds?.map((e) => e) || [];
     message.embedPooling = object.embedPooling ?? 0;
+    message.promptLogprobs = object.promptLogprobs ?? false;
+    return message;
+  },
+};
+
+function createBasePromptLogprob(): PromptLogprob {
+  return { tokenId: 0, logprob: 0, topLogprobs: [] };
+}
+
+export const PromptLogprob: MessageFns<PromptLogprob> = {
+  encode(message: PromptLogprob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenId !== 0) {
+      writer.uint32(8).uint32(message.tokenId);
+    }
+    if (message.logprob !== 0) {
+      writer.uint32(21).float(message.logprob);
+    }
+    for (const v of message.topLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromptLogprob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromptLogprob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tokenId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.logprob = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromptLogprob {
+    return {
+      tokenId: isSet(object.tokenId)
+        ? globalThis.Number(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.Number(object.token_id)
+        : 0,
+      logprob: isSet(object.logprob) ? globalThis.Number(object.logprob) : 0,
+      topLogprobs: globalThis.Array.isArray(object?.topLogprobs)
+        ? object.topLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.top_logprobs)
+        ? object.top_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PromptLogprob): unknown {
+    const obj: any = {};
+    if (message.tokenId !== 0) {
+      obj.tokenId = Math.round(message.tokenId);
+    }
+    if (message.logprob !== 0) {
+      obj.logprob = floatToJson(message.logprob);
+    }
+    if (message.topLogprobs?.length) {
+      obj.topLogprobs = message.topLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromptLogprob>): PromptLogprob {
+    return PromptLogprob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromptLogprob>): PromptLogprob {
+    const message = createBasePromptLogprob();
+    message.tokenId = object.tokenId ?? 0;
+    message.logprob = object.logprob ?? 0;
+    message.topLogprobs = object.topLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1361,7 +1512,15 @@ export const TokenLogprob: MessageFns<TokenLogprob> = {
 };
 
 function createBaseSequenceOutput(): SequenceOutput {
-  return { seqId: "", sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], embeddingF32: Buffer.alloc(0) };
+  return {
+    seqId: "",
+    sampled: false,
+    tokenId: 0,
+    logprob: 0,
+    topLogprobs: [],
+    embeddingF32: Buffer.alloc(0),
+    promptLogprobs: [],
+  };
 }
 
 export const SequenceOutput: MessageFns<SequenceOutput> = {
@@ -1383,6 +1542,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     }
     if (message.embeddingF32.length !== 0) {
       writer.uint32(50).bytes(message.embeddingF32);
+    }
+    for (const v of message.promptLogprobs) {
+      PromptLogprob.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1448,6 +1610,14 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             message.embeddingF32 = Buffer.from(reader.bytes());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.promptLogprobs.push(PromptLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1484,6 +1654,11 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         : isSet(object.embedding_f32)
         ? Buffer.from(bytesFromBase64(object.embedding_f32))
         : Buffer.alloc(0),
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => PromptLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
+        : [],
     };
   },
 
@@ -1507,6 +1682,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.embeddingF32.length !== 0) {
       obj.embeddingF32 = base64FromBytes(message.embeddingF32);
     }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => PromptLogprob.toJSON(e));
+    }
     return obj;
   },
 
@@ -1521,6 +1699,7 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.logprob = object.logprob ?? 0;
     message.topLogprobs = object.topLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.promptLogprobs = object.promptLogprobs?.map((e) => PromptLogprob.fromPartial(e)) || [];
     return message;
   },
 };
