@@ -5,8 +5,10 @@
  *
  * What this is not: validation. The runner validates everything and names the sequence and field.
  */
-import type { worker } from '@llm/proto';
-import type { StepInput, StepOutput, StepSamplingParams, StepSamplingState } from '@llm/model';
+import { worker } from '@llm/proto';
+import type { EmbedPooling, StepInput, StepOutput, StepSamplingParams, StepSamplingState } from '@llm/model';
+
+const POOLING: Partial<Record<worker.Pooling, EmbedPooling>> = { [worker.Pooling.POOLING_MEAN]: 'mean', [worker.Pooling.POOLING_LAST]: 'last' };
 
 export function toStepInput(req: worker.StepRequest): StepInput {
   return {
@@ -19,6 +21,8 @@ export function toStepInput(req: worker.StepRequest): StepInput {
       sample: s.sample ?? false,
       state: s.state ? toSamplingState(s.state) : undefined,
       appendedOutputTokenIds: s.appendedOutputTokenIds ?? [],
+      embedPooling: POOLING[s.embedPooling ?? worker.Pooling.POOLING_UNSPECIFIED],
+      promptLogprobs: s.promptLogprobs ?? false,
     })),
     copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
     releaseSeqIds: req.releaseSeqIds ?? [],
@@ -30,6 +34,7 @@ function toSamplingState(state: worker.SamplingState): StepSamplingState {
     params: toSamplingParams(state.params),
     promptTokenIds: state.promptTokenIds ?? [],
     outputTokenIds: state.outputTokenIds ?? [],
+    grammarEbnf: state.grammarEbnf || undefined,
   };
 }
 
@@ -60,9 +65,12 @@ export function toStepResponse(out: StepOutput): worker.StepResponse {
       tokenId: o.tokenId,
       logprob: o.logprob,
       topLogprobs: o.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })),
+      promptLogprobs: (o.promptLogprobs ?? []).map((e) => ({ tokenId: e.tokenId, logprob: e.logprob, topLogprobs: e.topLogprobs })),
+      embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0), // little-endian hosts
     })),
     numTokens: out.numTokens,
     forwardNs: Number(out.forwardNs),
     stepNs: Number(out.stepNs),
+    grammarNs: Number(out.grammarNs),
   };
 }

@@ -7,7 +7,7 @@
  *
  * What this is not: the engine itself (libs/model's ModelRunner).
  */
-import { createModelRunner, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor, type QuantFormat } from '@llm/model';
+import { createModelRunner, grammarEngineForModel, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor, type QuantFormat } from '@llm/model';
 import type { WorkerConfig } from './attention-worker.config';
 import type { WorkerEngine, WorkerModelInfo } from './attention-worker.service';
 
@@ -40,6 +40,7 @@ export async function engineForModel(
       maxBatchSequences: config.maxBatchSequences,
       maxBatchTokens: config.maxBatchTokens,
       moeExecutor,
+      grammar: await grammarEngineForModel(model),
     });
     return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
   } catch (err) {
@@ -63,6 +64,7 @@ export function modelInfoOf(model: LoadedModel, workerId: string, modelId: strin
     // config.json's and generation_config.json's end ids (transformers stops on either)
     eosTokenIds: [...new Set([...c.eosTokenIds, ...model.generation.eosTokenIds])],
     bosTokenId: c.bosTokenId ?? model.generation.bosTokenId ?? undefined,
+    supportsGrammar: model.tokenizerPath !== null,
   };
 }
 

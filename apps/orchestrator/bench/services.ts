@@ -95,18 +95,26 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
             params: { ...(s.state.params as worker.SamplingParams), logitBias: new Map(Object.entries(s.state.params?.logitBias ?? {}).map(([k, v]) => [Number(k), v])) },
             promptTokenIds: s.state.promptTokenIds,
             outputTokenIds: s.state.outputTokenIds,
+            grammarEbnf: s.state.grammarEbnf || undefined,
           },
           appendedOutputTokenIds: s.appendedOutputTokenIds,
+          promptLogprobs: s.promptLogprobs,
+          embedPooling: s.embedPooling === worker.Pooling.POOLING_MEAN ? 'mean' : s.embedPooling === worker.Pooling.POOLING_LAST ? 'last' : undefined,
         })),
         copies: req.copies.map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
         releaseSeqIds: req.releaseSeqIds,
       };
       const out = await runner.step(input);
       return {
-        outputs: out.outputs.map((o) => ({ seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs })),
+        outputs: out.outputs.map((o) => ({
+          seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs,
+          promptLogprobs: o.promptLogprobs ?? [],
+          embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0),
+        })),
         numTokens: out.numTokens,
         forwardNs: Number(out.forwardNs),
         stepNs: Number(out.stepNs),
+        grammarNs: Number(out.grammarNs),
       };
     },
     async getModelInfo() {
@@ -116,6 +124,7 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
         numLayers: c.numLayers, hiddenSize: c.hiddenSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads,
         numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: runner.backend.name, eosTokenIds: c.eosTokenIds,
         bosTokenId: c.bosTokenId ?? undefined, maxBatchSequences: runner.limits.maxBatchSequences, maxBatchTokens: runner.limits.maxBatchTokens,
+        supportsGrammar: runner.supportsGrammar,
       };
     },
   });

@@ -22,6 +22,8 @@ export const orchestratorConfigSchema = defineConfig({
   maxQueuedRequests: { type: 'int', default: 256, min: 1, description: 'api role: most requests waiting or running in the queue; more get RESOURCE_EXHAUSTED / 429' },
   maxN: { type: 'int', default: 8, min: 1, max: 128, description: 'largest n (parallel samples) a request may ask for' },
   modelId: { type: 'string', default: '', description: "model id clients name (default: the worker's model id)" },
+  servedModelName: { type: 'string', default: '', description: 'comma-separated names clients may use for the model; the first is the id reported (default: --model-id)' },
+  grammarCompileTimeoutMs: { type: 'int', default: 5000, min: 1, description: 'admission: most ms a structured-output grammar may take to compile (longer: 400 / INVALID_ARGUMENT)' },
   model: { type: 'string', flag: 'model', env: 'MODEL_DIR', required: true, description: 'model directory (tokenizer.json, tokenizer_config.json for the chat template)' },
   tokenizerAddress: { type: 'string', default: '', description: 'tokenizer service host:port (main.ts connects; prompts are encoded in-process from tokenizer.json)' },
   kvManagerAddress: { type: 'string', default: '127.0.0.1:50055', description: 'kv-manager host:port' },

@@ -19,7 +19,9 @@ import { createLogger, type Client } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
+import { poolingOf } from './api/embeddings';
 import { loadModelFacts, type ModelFacts } from './api/model-facts';
+import { GrammarAdmission } from './api/structured-output';
 import { createOpenAiHandler } from './http/openai-server';
 import { DirectIntake, type Intake } from './intake/intake';
 import { QueueConsumer } from './intake/queue-consumer';
@@ -54,7 +56,8 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   const info = await deps.worker.getModelInfo({}).catch((err: Error) => {
     throw new Error(`could not ask the attention worker for its model (check --worker-address ${config.workerAddress}): ${err.message}`);
   });
-  const facts = loadModelFacts(config.model, config.modelId, info);
+  const names = config.servedModelName.split(',').map((s) => s.trim()).filter(Boolean);
+  const facts = loadModelFacts(config.model, names[0] ?? config.modelId, info, names.slice(1));
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   const onError = (err: unknown) => log.warn({ err }, 'scheduler error');
@@ -79,7 +82,8 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     const s = scheduler as Scheduler;
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
-  const inference = new InferenceService(facts, intake, { maxN: config.maxN });
+  const grammars = facts.supportsGrammar && config.role !== 'scheduler' ? new GrammarAdmission(facts, config.grammarCompileTimeoutMs) : undefined;
+  const inference = new InferenceService(facts, intake, { maxN: config.maxN }, grammars, poolingOf(config.model));
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
@@ -100,6 +104,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       await intake.close();
       await scheduler?.close();
       await consumer?.disconnect();
+      await grammars?.close();
     },
   };
 }

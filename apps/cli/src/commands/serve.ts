@@ -27,6 +27,7 @@ interface ServeFlags {
   distributed?: boolean;
   redisUrl?: string;
   quantize?: string;
+  servedModelName?: string[];
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -64,7 +65,15 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     maxNumSeqs: int('max-num-seqs', f.maxNumSeqs, 1),
     maxNumBatchedTokens: int('max-num-batched-tokens', f.maxNumBatchedTokens, 1),
     ...(f.quantize !== undefined ? { quantize: quantFormatFlag('--quantize', f.quantize) } : {}),
+    servedModelNames: servedNames(f.servedModelName),
   };
+}
+
+/** --served-model-name, repeatable or comma-separated. */
+function servedNames(v: string[] | undefined): string[] | undefined {
+  const names = (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (/\s/.test(n)) throw new CliError(`--served-model-name '${n}' must not contain spaces`);
+  return names.length > 0 ? names : undefined;
 }
 
 function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, modelDir: string): void {
@@ -111,6 +120,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .option('--max-num-batched-tokens <n>', 'token budget per scheduler step', '2048')
     .option('--distributed', 'run the five apps as separate processes on 127.0.0.1 with Redis')
     .option('--redis-url <url>', 'Redis for --distributed (default: start a local redis-server)')
+    .option('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)')
     .action(async (flags: ServeFlags) => {
       const say = (l: string) => process.stderr.write(`[serve] ${l}\n`);
       const settings = parseServeFlags(flags, say);

@@ -150,6 +150,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       TOKENIZER_ADDRESS: addresses['tokenizer-service'],
       MAX_NUM_SEQS: String(opts.maxNumSeqs),
       MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
+      SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
     };
     const o = launch('orchestrator', orchEnv);
     const grpcPort = opts.grpcPort === 0 ? undefined : opts.grpcPort;
@@ -157,7 +158,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     await waitForPort(grpcPort, 120_000, o, 'orchestrator');
     if (opts.httpPort > 0) await waitForPort(opts.httpPort, 30_000, o, 'orchestrator (HTTP)');
     addresses.orchestrator = `127.0.0.1:${grpcPort}`;
-    const modelId = opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
+    const modelId = opts.servedModelNames?.[0] ?? opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
     return {
       grpcAddress: `${opts.host}:${grpcPort}`,
       httpAddress: opts.httpPort > 0 ? `${opts.host}:${opts.httpPort}` : undefined,

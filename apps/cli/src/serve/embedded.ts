@@ -107,6 +107,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
         redisUrl: '',
         role: 'all',
+        servedModelName: (opts.servedModelNames ?? []).join(','),
       },
     });
     const orch = await createOrchestrator(orchConfig, { tokenizer: tokClient, kv: kvClient, worker: workerClient });

@@ -12,4 +12,6 @@ export interface ServeSettings {
   maxNumBatchedTokens: number;
   /** Quantize the model's linear layers while loading (absent: as stored). */
   quantize?: 'q8_0' | 'q4_0';
+  /** Names clients may use for the model (--served-model-name); the first is the id reported. */
+  servedModelNames?: string[];
 }

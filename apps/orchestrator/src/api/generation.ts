@@ -71,6 +71,10 @@ export class Generation {
         resumeOutputIds: resume?.outputIds[i],
         resumeFinished: resume?.finished[i],
         after: i > 0 ? seqs[0] : undefined,
+        grammarEbnf: request.grammarEbnf,
+        embedPooling: request.embedPooling,
+        onEmbedding: (s, v) => this.onEmbedding(s, v),
+        promptLogprobs: i === 0 ? request.promptLogprobs : undefined,
       });
       seqs.push(seq);
     }
@@ -88,7 +92,7 @@ export class Generation {
     const s0 = this.sequences[0];
     this.queue.push({
       index: 0, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '',
-      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.request.requestId,
+      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.request.requestId, embeddingF32: Buffer.alloc(0), promptLogprobs: [],
     });
     this.finishStream();
     return this;
@@ -137,10 +141,27 @@ export class Generation {
       tokenOffset: d.tokenOffset,
       usage: undefined,
       requestId: this.request.requestId,
+      embeddingF32: Buffer.alloc(0),
+      promptLogprobs: (d.promptLogprobs ?? []).map((lp) => ({
+        tokenId: lp.tokenId,
+        token: this.tokenText(lp.tokenId),
+        logprob: lp.logprob,
+        topLogprobs: lp.top.map((t) => ({ tokenId: t.tokenId, token: this.tokenText(t.tokenId), logprob: t.logprob })),
+      })),
     };
     if (d.finishReason && --this.numOpen === 0) msg.usage = this.usage;
     this.queue.push(msg);
     if (this.numOpen === 0) this.finishStream();
+  }
+
+  /** An embedding request's only message: the vector, with usage. */
+  private onEmbedding(seq: Sequence, vector: Float32Array): void {
+    this.queue.push({
+      index: seq.sampleIndex, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_STOP, stopReason: '',
+      tokenOffset: 0, usage: { promptTokens: this.request.promptIds.length, completionTokens: 0, cachedPromptTokens: 0 }, requestId: this.request.requestId,
+      embeddingF32: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), promptLogprobs: [],
+    });
+    if (--this.numOpen === 0) this.finishStream();
   }
 
   private finishStream(): void {

@@ -5,11 +5,14 @@
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, notFound, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
+import { chatRequestOf, chatStream } from './chat';
+import { embed } from './embeddings';
 import type { ModelFacts } from './model-facts';
-import { normalizeRequest, type RequestLimits } from './params';
+import { checkServedModel, normalizeRequest, type NormalizedRequest, type RequestLimits } from './params';
+import type { GrammarAdmission } from './structured-output';
 
 type Impl = ServiceImplementation<inference.InferenceDefinition>;
 
@@ -18,10 +21,13 @@ export class InferenceService implements Impl {
     private readonly facts: ModelFacts,
     private readonly intake: Intake,
     private readonly limits: RequestLimits,
+    private readonly grammars?: GrammarAdmission,
+    private readonly pooling: 'mean' | 'last' = 'mean',
   ) {}
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
-    const norm = this.validate(req);
+    if ((req.sampling?.bestOf ?? 0) > (req.sampling?.n ?? 1)) throw invalidArgument('sampling.best_of', 'needs Complete: the best samples are known only when all have finished (stream off)');
+    const norm = await this.validate(req);
     try {
       yield* this.intake.generate(norm, ctx?.signal);
     } catch (err) {
@@ -30,18 +36,26 @@ export class InferenceService implements Impl {
   }
 
   async complete(req: inference.CompleteRequest, ctx?: CallContext): Promise<inference.CompleteResponse> {
-    const norm = this.validate(req);
+    const n = req.sampling?.n ?? 1;
+    const bestOf = req.sampling?.bestOf;
+    if (bestOf !== undefined && (!Number.isInteger(bestOf) || bestOf < n || bestOf > this.limits.maxN)) {
+      throw invalidArgument('sampling.best_of', `must be an integer in [n = ${n}, ${this.limits.maxN}], got ${bestOf}`);
+    }
+    if (bestOf !== undefined && bestOf > n) return this.completeBestOf(req, n, bestOf, ctx);
+    const norm = await this.validate(req);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
     }
     let usage: inference.Usage | undefined;
+    let promptLogprobs: inference.TokenLogprob[] = [];
     try {
       for await (const d of this.intake.generate(norm, ctx?.signal)) {
         const c = choices[d.index];
         c.text += d.text;
         c.tokenIds.push(...d.tokenIds);
         c.logprobs.push(...d.logprobs);
+        if (d.promptLogprobs.length > 0) promptLogprobs = d.promptLogprobs;
         if (d.finishReason) {
           c.finishReason = d.finishReason;
           c.stopReason = d.stopReason;
@@ -51,7 +65,16 @@ export class InferenceService implements Impl {
     } catch (err) {
       throw toServerError(err);
     }
-    return { requestId: norm.requestId, model: norm.model, choices, usage };
+    return { requestId: norm.requestId, model: norm.model, choices, usage, promptLogprobs };
+  }
+
+  /** best_of > n: best_of samples, the n with the highest total logprob, re-indexed 0..n-1. */
+  private async completeBestOf(req: inference.CompleteRequest, n: number, bestOf: number, ctx?: CallContext): Promise<inference.CompleteResponse> {
+    const wantLogprobs = req.sampling?.logprobs ?? false;
+    const all = await this.complete({ ...req, sampling: { ...(req.sampling as inference.SamplingParams), n: bestOf, bestOf: undefined, logprobs: true, topLogprobs: req.sampling?.topLogprobs ?? 0 } }, ctx);
+    const total = (c: inference.Choice) => c.logprobs.reduce((a, l) => a + l.logprob, 0);
+    const best = [...all.choices].sort((a, b) => total(b) - total(a) || a.index - b.index).slice(0, n);
+    return { ...all, choices: best.map((c, i) => ({ ...c, index: i, logprobs: wantLogprobs ? c.logprobs : [] })) };
   }
 
   async tokenize(req: inference.TokenizeRequest): Promise<inference.TokenizeResponse> {
@@ -78,17 +101,33 @@ export class InferenceService implements Impl {
     return this.info();
   }
 
-  /** Validation shared by Generate, Complete and the HTTP endpoints. */
-  validate(req: inference.GenerateRequest | inference.CompleteRequest) {
+  async *chat(req: inference.ChatRequest, ctx?: CallContext): AsyncGenerator<inference.ChatResponse> {
+    let prepared;
     try {
-      return normalizeRequest(req, this.facts, this.limits);
+      prepared = chatRequestOf(this.facts, req);
+    } catch (err) {
+      throw toServerError(err);
+    }
+    yield* chatStream(this.generate(prepared.generate, ctx), prepared.family);
+  }
+
+  async embed(req: inference.EmbedRequest, ctx?: CallContext): Promise<inference.EmbedResponse> {
+    return embed(req, this.facts, this.intake, this.pooling, ctx);
+  }
+
+  /** Validation shared by Generate, Complete and the HTTP endpoints; a grammar is compiled once here, off the scheduling loop. */
+  async validate(req: inference.GenerateRequest | inference.CompleteRequest): Promise<NormalizedRequest> {
+    try {
+      const norm = normalizeRequest(req, this.facts, this.limits);
+      if (norm.grammarEbnf && this.grammars) await this.grammars.check(norm.grammarEbnf, norm.grammarField);
+      return norm;
     } catch (err) {
       throw toServerError(err);
     }
   }
 
   private checkModel(model: string): void {
-    if (model && model !== this.facts.modelId) throw notFound(`field 'model': model '${model}' is not served here (served: ${this.facts.modelId})`);
+    checkServedModel(model, this.facts);
   }
 
   private info(): inference.GetModelInfoResponse {
@@ -104,6 +143,8 @@ export class InferenceService implements Impl {
       numKeyValueHeads: f.numKvHeads,
       numExperts: f.numExperts,
       hasChatTemplate: true,
+      aliases: f.aliases,
+      embeddingDimensions: f.hiddenSize,
     };
   }
 }

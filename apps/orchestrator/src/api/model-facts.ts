@@ -31,10 +31,14 @@ export interface ModelFacts {
   tokenizer: Tokenizer;
   /** tokenizer_config.json, when the model directory has one. */
   tokenizerConfig: TokenizerConfig | null;
+  /** Other names clients may use (--served-model-name beyond the first). */
+  aliases: string[];
+  /** Whether the worker follows grammars (constrained decoding). */
+  supportsGrammar: boolean;
 }
 
 /** Reads the model directory's tokenizer files and merges them with the worker's description. */
-export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse): ModelFacts {
+export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse, aliases: string[] = []): ModelFacts {
   const files = readModelTokenizerFiles(modelDir); // a directory's files, or a GGUF file's embedded vocabulary
   if (files.tokenizerJson === null) {
     throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory or a GGUF file; pass --model <path>)`);
@@ -59,5 +63,7 @@ export function loadModelFacts(modelDir: string, modelId: string, info: worker.G
     workerId: info.workerId,
     tokenizer,
     tokenizerConfig,
+    aliases: aliases.filter((a) => a && a !== (modelId || info.modelId)),
+    supportsGrammar: info.supportsGrammar,
   };
 }

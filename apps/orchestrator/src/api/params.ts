@@ -12,6 +12,7 @@ import { MAX_TOP_LOGPROBS } from '@llm/model';
 import type { inference } from '@llm/proto';
 import type { SampleSampling, StopRules } from '../scheduler/types';
 import type { ModelFacts } from './model-facts';
+import { ebnfOf, grammarSpecOf } from './structured-output';
 
 export interface NormalizedRequest {
   requestId: string;
@@ -23,6 +24,14 @@ export interface NormalizedRequest {
   logprobs: boolean;
   skipSpecialTokens: boolean;
   cacheSalt: string;
+  /** EBNF every sample's output follows (constrained decoding); empty for none. */
+  grammarEbnf: string;
+  /** The proto field the grammar came from (for errors at admission). */
+  grammarField: string;
+  /** An embedding request (Embed): the prompt is pooled, nothing is sampled. */
+  embedPooling?: 'mean' | 'last';
+  /** Score the prompt (alternatives per position); undefined: no. */
+  promptLogprobs?: number;
 }
 
 export interface RequestLimits {
@@ -38,9 +47,7 @@ export function newRequestId(): string {
 }
 
 export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFacts, limits: RequestLimits): NormalizedRequest {
-  if (req.model && req.model !== facts.modelId) {
-    throw notFound(`field 'model': model '${req.model}' is not served here (served: ${facts.modelId})`);
-  }
+  checkServedModel(req.model, facts);
   const promptIds = promptTokens(req, facts);
   const s = req.sampling;
   const n = intIn('sampling.n', s?.n, 1, 1, limits.maxN);
@@ -56,6 +63,8 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
   }
   const minTokens = intIn('sampling.min_tokens', s?.minTokens, 0, 0, maxTokens);
   const logprobs = s?.logprobs ?? false;
+  const structured = grammarSpecOf(req.structuredOutput);
+  if (structured && !facts.supportsGrammar) throw invalidArgument(structured.field, "this model's worker cannot constrain output (its model directory has no tokenizer.json)");
   return {
     requestId: req.requestId || newRequestId(),
     model: facts.modelId,
@@ -73,8 +82,18 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
     n,
     logprobs,
     skipSpecialTokens: s?.skipSpecialTokens ?? true,
-    cacheSalt: req.cacheSalt ?? '',
+    // A scored prompt is computed in full: a salt of its own keeps other requests' cached blocks out.
+    cacheSalt: s?.promptLogprobs === undefined ? req.cacheSalt ?? '' : `prompt-logprobs:${Math.random()}:${req.cacheSalt ?? ''}`,
+    grammarEbnf: structured ? ebnfOf(structured.spec, structured.field) : '',
+    promptLogprobs: s?.promptLogprobs === undefined ? undefined : intIn('sampling.prompt_logprobs', s.promptLogprobs, 0, 0, MAX_TOP_LOGPROBS),
+    grammarField: structured?.field ?? '',
   };
+}
+
+/** NOT_FOUND unless `model` is empty, the served id, or one of its aliases. */
+export function checkServedModel(model: string | undefined, facts: ModelFacts): void {
+  if (!model || model === facts.modelId || facts.aliases.includes(model)) return;
+  throw notFound(`field 'model': model '${model}' is not served here (served: ${[facts.modelId, ...facts.aliases].join(', ')})`);
 }
 
 function promptTokens(req: inference.GenerateRequest, facts: ModelFacts): number[] {

@@ -10,6 +10,10 @@
 import type { inference } from '@llm/proto';
 import type { ChatMessage } from '@llm/tokenizer';
 import { HttpError } from './errors';
+import { z } from 'zod';
+import { toolCallSchema, type ToolFamily } from '../tools';
+import { structuredOutputOf, type HttpStructuredOutput } from './schemas/structured-output';
+import { parseField } from './schemas/zod-error';
 
 type Body = Record<string, unknown>;
 
@@ -19,6 +23,14 @@ export interface ParsedBody {
   includeUsage: boolean;
   /** Completions' `logprobs` (int) or chat's `logprobs` (bool): whether to return them. */
   logprobs: boolean;
+  /** The structured-output field, when one was given (response_format, guided_*, structured_outputs). */
+  structured?: HttpStructuredOutput;
+  /** Chat with tools: replies are parsed for calls in this family's format. */
+  tools?: { family: ToolFamily };
+  /** Completions with several prompts: one request per prompt (`request` is the first). */
+  requests: inference.GenerateRequest[];
+  /** Completions' echo: each choice's text starts with its prompt. */
+  echo?: boolean;
 }
 
 export function parseJsonBody(raw: string): Body {
@@ -109,7 +121,27 @@ function sampling(b: Body, maxTokens: number | undefined, extraStop: string[]): 
     ignoreEos: bool(b, 'ignore_eos') ?? false,
     logitBias: logitBias(b),
     skipSpecialTokens: bool(b, 'skip_special_tokens'),
+    bestOf: int(b, 'best_of'),
   };
+}
+
+/** Fields that would change the reply but that this server does not implement: a 400 naming each. */
+const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
+  suffix: (v) => v !== '',
+  functions: () => true,
+  function_call: () => true,
+  prediction: () => true,
+  audio: () => true,
+  modalities: (v) => !(Array.isArray(v) && v.length === 1 && v[0] === 'text'),
+  web_search_options: () => true,
+  reasoning_effort: () => true,
+};
+
+export function refuseUnsupported(b: Body): void {
+  for (const [field, changes] of Object.entries(UNSUPPORTED)) {
+    const v = b[field];
+    if (v !== undefined && v !== null && changes(v)) throw new HttpError(400, `'${field}' is not supported by this server${field === 'functions' || field === 'function_call' ? " (use 'tools' and 'tool_choice')" : ''}`, field);
+  }
 }
 
 function streamFlags(b: Body): { stream: boolean; includeUsage: boolean } {
@@ -120,18 +152,21 @@ function streamFlags(b: Body): { stream: boolean; includeUsage: boolean } {
   return { stream, includeUsage };
 }
 
-/** /v1/completions: prompt is a string or a list of token ids (or a one-element list of either). */
+/** One prompt: a string or a list of token ids. */
+function onePrompt(p: unknown, field: string): { text: string; ids: number[] } {
+  if (typeof p === 'string' && p !== '') return { text: p, ids: [] };
+  if (Array.isArray(p) && p.length > 0 && p.every((x) => Number.isInteger(x) && x >= 0)) return { text: '', ids: p as number[] };
+  if (p === '' || (Array.isArray(p) && p.length === 0)) throw new HttpError(400, `'${field}' must not be empty`, field);
+  throw bad(field, 'a string or a list of token ids', p);
+}
+
+/** /v1/completions: prompt is a string, a list of token ids, or a list of several of either. */
 export function parseCompletionBody(b: Body): ParsedBody {
-  let prompt = b.prompt;
-  if (Array.isArray(prompt) && prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0]))) prompt = prompt[0];
-  let text = '';
-  let ids: number[] = [];
-  if (typeof prompt === 'string') text = prompt;
-  else if (Array.isArray(prompt) && prompt.every((x) => Number.isInteger(x) && x >= 0)) ids = prompt as number[];
-  else if (Array.isArray(prompt) && prompt.length > 1 && prompt.every((x) => typeof x === 'string' || Array.isArray(x))) {
-    throw new HttpError(400, "'prompt' holds several prompts; this server takes one prompt per request (send one request each)", 'prompt');
-  } else throw bad('prompt', 'a string or a list of token ids', prompt);
-  if (text === '' && ids.length === 0) throw new HttpError(400, "'prompt' must not be empty", 'prompt');
+  refuseUnsupported(b);
+  const raw = b.prompt;
+  const several = Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'string' || Array.isArray(x));
+  const prompts = several ? (raw as unknown[]).map((p, i) => onePrompt(p, `prompt[${i}]`)) : [onePrompt(raw, 'prompt')];
+  const echo = bool(b, 'echo') ?? false;
   const lp = int(b, 'logprobs');
   if (lp !== undefined && (lp < 0 || lp > 20)) throw new HttpError(400, `'logprobs' must be an integer in [0, 20], got ${lp}`, 'logprobs');
   const s = sampling(b, int(b, 'max_tokens'), []);
@@ -139,7 +174,11 @@ export function parseCompletionBody(b: Body): ParsedBody {
     s.logprobs = true;
     s.topLogprobs = lp;
   }
-  return { request: baseRequest(b, text, ids, s), ...streamFlags(b), logprobs: lp !== undefined };
+  if (echo && lp !== undefined) s.promptLogprobs = lp; // echo + logprobs: the prompt tokens are scored too
+  const flags = streamFlags(b);
+  if (flags.stream && (s.bestOf ?? 0) > (s.n ?? 1)) throw new HttpError(400, "'best_of' cannot be used with 'stream' (the best samples are known only at the end)", 'best_of');
+  const requests = prompts.map((p) => baseRequest(b, p.text, p.ids, { ...s, stop: [...s.stop] }));
+  return { request: requests[0], requests, echo, ...flags, logprobs: lp !== undefined, structured: structuredOutputOf(b) };
 }
 
 /** /v1/chat/completions: messages are rendered and encoded by the caller (chat-template.ts). */
@@ -148,7 +187,11 @@ export function parseChatMessages(b: Body): ChatMessage[] {
   if (!Array.isArray(msgs) || msgs.length === 0) throw bad('messages', 'a non-empty list of {role, content}', msgs);
   return msgs.map((m, i) => {
     if (typeof m !== 'object' || m === null || typeof (m as Body).role !== 'string') throw bad(`messages[${i}].role`, 'a string', (m as Body)?.role);
-    return { role: (m as Body).role as string, content: messageContent((m as Body).content, i) };
+    const msg: ChatMessage = { role: (m as Body).role as string, content: messageContent((m as Body).content, i) };
+    const calls = (m as Body).tool_calls;
+    if (calls !== undefined && calls !== null) msg.tool_calls = parseField(z.array(toolCallSchema), calls, `messages[${i}].tool_calls`);
+    if (msg.role === 'tool') msg.tool_call_id = parseField(z.string({ error: 'must be the id of the call this answers' }), (m as Body).tool_call_id, `messages[${i}].tool_call_id`);
+    return msg;
   });
 }
 
@@ -167,6 +210,9 @@ function messageContent(c: unknown, i: number): string {
 }
 
 export function parseChatBody(b: Body, promptIds: number[], templateStop: string[]): ParsedBody {
+  refuseUnsupported(b);
+  if (b.best_of !== undefined && b.best_of !== null) throw new HttpError(400, "'best_of' is a /v1/completions field", 'best_of');
+  if (b.echo !== undefined && b.echo !== null) throw new HttpError(400, "'echo' is a /v1/completions field", 'echo');
   const maxTokens = int(b, 'max_completion_tokens') ?? int(b, 'max_tokens');
   const s = sampling(b, maxTokens, templateStop);
   const lp = bool(b, 'logprobs') ?? false;
@@ -177,9 +223,9 @@ export function parseChatBody(b: Body, promptIds: number[], templateStop: string
     s.topLogprobs = top ?? 0;
   }
   const req = baseRequest(b, '', promptIds, s);
-  return { request: req, ...streamFlags(b), logprobs: lp };
+  return { request: req, requests: [req], ...streamFlags(b), logprobs: lp, structured: structuredOutputOf(b) };
 }
 
 function baseRequest(b: Body, prompt: string, ids: number[], s: inference.SamplingParams): inference.GenerateRequest {
-  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '' };
+  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '', structuredOutput: structuredOutputOf(b)?.message };
 }

@@ -1,7 +1,8 @@
 /*
  * The OpenAI-compatible HTTP front: POST /v1/completions, POST /v1/chat/completions (both with
  * SSE streaming: `data: {chunk}\n\n` ... `data: [DONE]\n\n`), GET /v1/models, GET /health,
- * GET /metrics (Prometheus text). Every handler goes through the same InferenceService as gRPC,
+ * GET /metrics (Prometheus text); embeddings, /v1/models/{id}, /tokenize, /detokenize are in
+ * extra-routes.ts. Every handler goes through the same InferenceService as gRPC,
  * so validation, intake and cancellation are shared: a client that disconnects aborts its request.
  *
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
@@ -17,6 +18,14 @@ import { renderChat } from './chat-template';
 import { HttpError, errorBody, toHttpError } from './errors';
 import { parseChatBody, parseChatMessages, parseCompletionBody, parseJsonBody, type ParsedBody } from './openai-body';
 import { chunkOf, usageChunk, wholeResponse, type Envelope, type Kind } from './openai-format';
+import { httpGrammarParam } from './schemas/structured-output';
+import { detokenize, embeddings, getModel, listModels, tokenize } from './extra-routes';
+import { renderChatWithTools, toolFamilyOf, ToolCallStreamer } from '../tools';
+import { toolChunk, toolMessage } from './chat-tools';
+import { toolRequestOf } from './schemas/tools';
+import { restOfContext } from '../api/chat';
+import { completeAll, generateAll, promptLogprobsOf } from './multi-prompt';
+import { promptIdsOf, withPromptLogprobs } from './echo';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -46,29 +55,48 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     res.end(await reg.metrics());
     return;
   }
-  if (method === 'GET' && path === '/v1/models') {
-    return sendJson(res, 200, { object: 'list', data: [{ id: opts.facts.modelId, object: 'model', created: 0, owned_by: 'llm', max_model_len: opts.facts.maxContextTokens }] });
-  }
+  if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(opts.facts));
+  if (method === 'GET' && path.startsWith('/v1/models/')) return sendJson(res, 200, getModel(opts.facts, decodeURIComponent(path.slice('/v1/models/'.length))));
+  if (method === 'POST' && path === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, parseJsonBody(await readBody(req))));
+  if (method === 'POST' && path === '/tokenize') return sendJson(res, 200, await tokenize(opts.service, opts.facts, parseJsonBody(await readBody(req))));
+  if (method === 'POST' && path === '/detokenize') return sendJson(res, 200, await detokenize(opts.service, parseJsonBody(await readBody(req))));
   if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
     const body = parseJsonBody(await readBody(req));
     const kind: Kind = path === '/v1/completions' ? 'completion' : 'chat';
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
     return serveGeneration(opts, kind, parsed, req, res);
   }
-  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions'].includes(path);
-  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, GET /v1/models)`);
+  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
+  throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
 }
 
 function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody {
   const messages = parseChatMessages(body);
+  const tools = toolRequestOf(body, toolFamilyOf(facts.tokenizerConfig, facts.architecture));
   let chat;
   try {
-    chat = renderChat(facts.tokenizerConfig, messages);
+    chat = tools ? renderChatWithTools(facts.tokenizerConfig, messages, tools.tools) : renderChat(facts.tokenizerConfig, messages);
   } catch (err) {
     throw new HttpError(400, `messages could not be rendered with the chat template: ${(err as Error).message}`, 'messages');
   }
-  return parseChatBody(body, facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false }), chat.stop);
+  const ids = facts.tokenizer.encode(chat.prompt, { addSpecialTokens: false });
+  const parsed = parseChatBody(body, ids, chat.stop);
+  if (tools) {
+    parsed.tools = { family: tools.family };
+    parsed.request.sampling ??= {} as inference.SamplingParams;
+    parsed.request.sampling.skipSpecialTokens ??= false; // markers such as <|python_tag|> are special tokens
+    if (tools.grammar) {
+      if (parsed.structured) throw new HttpError(400, `'tool_choice' required / a named function cannot be combined with '${parsed.structured.field}'`, 'tool_choice');
+      parsed.request.structuredOutput = { grammar: tools.grammar };
+      parsed.structured = { field: 'tools', message: parsed.request.structuredOutput };
+    }
+  }
+  // No max_tokens: the rest of the context window (as vLLM does), within what the KV pool can hold.
+  parsed.request.sampling ??= {} as inference.SamplingParams;
+  if (parsed.request.sampling.maxTokens === undefined) parsed.request.sampling.maxTokens = restOfContext(facts, ids.length);
+  return parsed;
 }
+
 
 async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const env: Envelope = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${(idCounter++).toString(36)}`, created: Math.floor(Date.now() / 1000), model: opts.facts.modelId };
@@ -77,18 +105,39 @@ async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Pars
     if (!res.writableFinished) controller.abort();
   });
   const ctx = { signal: controller.signal } as CallContext;
-  if (!parsed.stream) {
-    const whole = await opts.service.complete(parsed.request, ctx);
-    return sendJson(res, 200, wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs));
+  try {
+    if (!parsed.stream) {
+      const whole = await completeAll(opts.service, parsed.requests, ctx);
+      if (parsed.echo) for (const c of whole.choices) c.text = promptText(opts.facts, parsed, c.index) + c.text;
+      const body = wholeResponse(kind, { ...env, id: env.id }, whole, parsed.logprobs);
+      if (parsed.echo && parsed.logprobs) {
+        const n = parsed.request.sampling?.n ?? 1;
+        for (const c of body.choices as Array<{ index: number; logprobs: Parameters<typeof withPromptLogprobs>[3] }>) {
+          const i = Math.floor(c.index / n);
+          c.logprobs = withPromptLogprobs(opts.facts, promptIdsOf(opts.facts, parsed.requests[i]), promptLogprobsOf(whole, i), c.logprobs);
+        }
+      }
+      const tools = parsed.tools;
+      if (tools && 'message' in body.choices[0]) {
+        for (const c of body.choices as Array<Record<string, unknown>>) Object.assign(c, toolMessage(tools.family, (c.message as { content: string }).content, c.finish_reason as string | null));
+      }
+      return sendJson(res, 200, body);
+    }
+    await streamGeneration(opts, kind, parsed, env, ctx, res);
+  } catch (err) {
+    const e = toHttpError(err);
+    const param = httpGrammarParam(e.param, parsed.structured);
+    throw param === e.param ? e : new HttpError(e.status, e.message, param, e.type, e.code);
   }
-  await streamGeneration(opts, kind, parsed, env, ctx, res);
 }
 
 async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, env: Envelope, ctx: CallContext, res: ServerResponse): Promise<void> {
-  const stream = opts.service.generate(parsed.request, ctx);
+  const stream = generateAll(opts.service, parsed.requests, ctx);
   let started = false;
   const first = new Set<number>();
   const textOffset = new Map<number, number>();
+  const streamers = new Map<number, ToolCallStreamer>();
+  const scored = new Map<number, inference.TokenLogprob[]>(); // prompt index -> its prompt logprobs
   let usage: inference.Usage | undefined;
   try {
     for await (const d of stream) {
@@ -98,9 +147,30 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
       }
       const isFirst = !first.has(d.index);
       first.add(d.index);
+      if (isFirst && parsed.echo) d.text = promptText(opts.facts, parsed, d.index) + d.text;
       const off = textOffset.get(d.index) ?? 0;
       textOffset.set(d.index, off + d.text.length);
-      res.write(`data: ${JSON.stringify(chunkOf(kind, env, d, parsed.logprobs, off, isFirst))}\n\n`);
+      if (parsed.tools) {
+        const streamer = streamers.get(d.index) ?? new ToolCallStreamer(parsed.tools.family);
+        streamers.set(d.index, streamer);
+        const piece = streamer.push(d.text);
+        if (d.finishReason) {
+          const rest = streamer.finish();
+          piece.content += rest.content;
+          piece.toolCalls.push(...rest.toolCalls);
+        }
+        res.write(`data: ${JSON.stringify(toolChunk(env, d, piece, isFirst, streamer.numCalls, parsed.logprobs))}\n\n`);
+      } else {
+        const chunk = chunkOf(kind, env, d, parsed.logprobs, off, isFirst);
+        const n = parsed.request.sampling?.n ?? 1;
+        if (d.promptLogprobs.length > 0) scored.set(Math.floor(d.index / n), d.promptLogprobs);
+        if (isFirst && parsed.echo && parsed.logprobs) {
+          const c = chunk.choices[0] as { logprobs: Parameters<typeof withPromptLogprobs>[3] };
+          const i = Math.floor(d.index / n);
+          c.logprobs = withPromptLogprobs(opts.facts, promptIdsOf(opts.facts, parsed.requests[i]), scored.get(i) ?? [], c.logprobs);
+        }
+        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      }
       if (d.usage) usage = d.usage;
     }
   } catch (err) {
@@ -110,6 +180,12 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   if (!started) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   if (parsed.includeUsage) res.write(`data: ${JSON.stringify(usageChunk(kind, env, usage))}\n\n`);
   res.end('data: [DONE]\n\n');
+}
+
+/** The prompt of choice `index` as text (echo). */
+function promptText(facts: ModelFacts, parsed: ParsedBody, index: number): string {
+  const r = parsed.requests[Math.floor(index / (parsed.request.sampling?.n ?? 1))];
+  return r.prompt || facts.tokenizer.decode(r.promptTokenIds);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

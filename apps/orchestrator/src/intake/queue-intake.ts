@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
 import type { NormalizedRequest } from '../api/params';
 import type { Intake } from './intake';
-import { cancelChannel, deltaStreamKey, GENERATE_QUEUE, type StreamFailure } from './redis-keys';
+import { cancelChannel, decodeDelta, deltaStreamKey, GENERATE_QUEUE } from './redis-keys';
 
 export interface QueueJobData {
   request: NormalizedRequest;
@@ -82,7 +82,7 @@ export class QueueIntake implements Intake {
         if (!res) continue;
         for (const [id, fields] of res[0][1]) {
           lastId = id;
-          const parsed = JSON.parse(fields[1]) as inference.GenerateResponse | StreamFailure;
+          const parsed = decodeDelta(fields[1]);
           if ('error' in parsed) throw new ServerError(parsed.error.code, parsed.error.message);
           if (parsed.tokenOffset !== expected[parsed.index]) continue; // a re-delivered duplicate
           expected[parsed.index] += parsed.tokenIds.length;

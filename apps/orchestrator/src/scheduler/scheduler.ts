@@ -16,7 +16,7 @@
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
-import { kv } from '@llm/proto';
+import { kv, worker } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 import { planStep, type PlannedSequence } from './planner';
 import type { KvPort, WorkerPort } from './ports';
@@ -189,16 +189,28 @@ export class Scheduler {
     const sample = a.start + a.count === s.numTokens;
     const state = s.workerHasState
       ? undefined
-      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds] };
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state };
+      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
+    const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
+    const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs };
   }
 
-  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] } | undefined): void {
+  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[] } | undefined): void {
     const s = a.seq;
+    // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
+    (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
     s.workerHasState = true;
     s.numComputedTokens = a.start + a.count;
     this.stats.numComputedTokens += a.count;
     this.stats.lastStepTokens += a.count;
+    if (s.embedPooling) {
+      const bytes = out?.embeddingF32;
+      if (bytes && bytes.length > 0 && !s.cancelled && s.status === 'running') {
+        s.acceptEmbedding(new Float32Array(Uint8Array.from(bytes).buffer)); // little-endian f32 (C)
+        this.forget(s);
+      }
+      return;
+    }
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);

@@ -56,4 +56,6 @@ export interface SampleDelta {
   stopReason?: string;
   /** Set when the sample was aborted by a failure (not by the client): what went wrong. */
   error?: Error;
+  /** On the first delta of a sample that asked for them: the prompt tokens' logprobs (from the second token on). */
+  promptLogprobs?: TokenLogprobOut[];
 }

@@ -101,6 +101,7 @@ function head(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights, st: Stream)
   if (w.lmHeadQuant) return linear(g, n, { quant: w.lmHeadQuant }, 'lm_head', spec.hiddenSize, spec.quantKernel); // (R, C) -> (R, V)
   const lmHead = w.lmHead ? g.initializer('lm_head', w.lmHead, [spec.vocabSize, spec.hiddenSize]) : 'embed';
   if (!w.lmHead && !g.hasValue('embed')) g.initializer('embed', w.embed, [spec.vocabSize, spec.hiddenSize]);
+  g.output(n, STEP.hidden, 'float32', ['R', spec.hiddenSize]); // final-norm rows, for embeddings
   return g.op('Gemm', [n, lmHead], { transB: 1 }); // (R, C) x (C, V) -> (R, V)
 }
 

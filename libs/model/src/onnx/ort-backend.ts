@@ -11,7 +11,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
-import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
+import type { FlatBatch, ForwardExtras, KvPool, StepBackend } from '../runner/types';
 import { MAX_ROWS_PER_SEQ, splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
@@ -92,22 +92,32 @@ export class OrtBackend implements StepBackend {
    * decodes) run as separate sub-batches, so padding stays under 2x, and chunks longer than
    * maxRowsPerSeq run in pieces, one after the other (batch-split.ts).
    */
-  async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
     if (this.segments.length === 0) throw new Error('OrtBackend: forward() after dispose() (create a new backend)');
     this.checkPool(pool);
     const parts = splitBatch(batch, this.maxRowsPerSeq);
-    if (parts.length === 1) return this.forwardDense(batch, pool);
+    if (parts.length === 1) {
+      const got = await this.forwardDense(batch, pool);
+      if (extras) extras.hidden = got.hidden;
+      return got.logits;
+    }
     const V = this.spec.vocabSize;
+    const C = this.spec.hiddenSize;
     const logits = new Float32Array(batch.logitRows.length * V);
+    const hidden = new Float32Array(batch.logitRows.length * C);
     for (const part of parts) {
       const got = await this.forwardDense(part.batch, pool);
-      part.logitIndex.forEach((r, i) => logits.set(got.subarray(i * V, (i + 1) * V), r * V));
+      part.logitIndex.forEach((r, i) => {
+        logits.set(got.logits.subarray(i * V, (i + 1) * V), r * V);
+        hidden.set(got.hidden.subarray(i * C, (i + 1) * C), r * C);
+      });
     }
+    if (extras) extras.hidden = hidden;
     return logits;
   }
 
   /** One run per segment over a batch whose padded layout is dense enough. */
-  private async forwardDense(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  private async forwardDense(batch: FlatBatch, pool: KvPool): Promise<{ logits: Float32Array; hidden: Float32Array }> {
     const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads, this.spec.numKvHeads);
     const common = this.commonFeeds(layout);
     const R = batch.logitRows.length;
@@ -130,7 +140,7 @@ export class OrtBackend implements StepBackend {
       if (plan.layers.length > 0) {
         writeNewKv(pool, batch, layout, plan.layers, outputF32(out, STEP.kNew), outputF32(out, STEP.vNew));
       }
-      if (plan.last) return R > 0 ? outputF32(out, STEP.logits) : new Float32Array(0);
+      if (plan.last) return R > 0 ? { logits: outputF32(out, STEP.logits), hidden: outputF32(out, STEP.hidden) } : { logits: new Float32Array(0), hidden: new Float32Array(0) };
       resid = outputF32(out, STEP.residOut);
       delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens);
     }

@@ -38,6 +38,7 @@ export const STEP = {
   kNew: 'k_new', // (S, Tmax, Lseg*NKV*HS) outputs
   vNew: 'v_new',
   logits: 'logits', // (R, V)
+  hidden: 'final_hidden', // (R, C) final-norm rows of logit_rows
   residOut: 'resid_out', // (N, C) before a MoE layer
   normedOut: 'normed_out', // (N, C) the MoE layer's normed input
 } as const;

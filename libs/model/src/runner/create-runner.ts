@@ -7,6 +7,7 @@
  * passes an executor, e.g. the router service through the platform transport; without one the
  * library's in-process reference experts run).
  */
+import type { GrammarEngine } from '@llm/grammar';
 import type { ModelConfig } from '../config';
 import type { ModelWeights } from '../weights';
 import { OrtBackend } from '../onnx';
@@ -33,6 +34,7 @@ export interface CreateRunnerOptions {
   maxBatchSequences: number;
   maxBatchTokens: number;
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
+  grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
@@ -57,5 +59,6 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
     maxPositions: c.slidingWindow !== null ? Math.min(c.maxPositions, c.slidingWindow) : c.maxPositions,
     maxBatchSequences: opts.maxBatchSequences,
     maxBatchTokens: opts.maxBatchTokens,
+    grammar: opts.grammar,
   });
 }

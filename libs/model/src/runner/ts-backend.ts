@@ -26,7 +26,7 @@ import {
   writeKvSlots,
 } from '@llm/tensor';
 import type { TsDecoderLayerWeights, TsDecoderWeights, TsFfnWeights, TsLinearWeights, TsNormWeights } from './decoder-weights';
-import type { FlatBatch, KvPool, StepBackend } from './types';
+import type { FlatBatch, ForwardExtras, KvPool, StepBackend } from './types';
 
 /** Runs one MoE layer: hidden (T, C) normed input -> (T, C) output without residual. */
 export interface MoeExecutor {
@@ -45,7 +45,7 @@ export class TsBackend implements StepBackend {
     }
   }
 
-  async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
     const w = this.weights;
     checkPool(w, pool);
     const N = batch.tokenIds.length;
@@ -70,7 +70,7 @@ export class TsBackend implements StepBackend {
       this.attentionBlock(l, w.layers[l], x, buf, batch, pool);
       await this.ffnBlock(l, w.layers[l], x, buf, N);
     }
-    return this.logits(x, batch.logitRows);
+    return this.logits(x, batch.logitRows, extras);
   }
 
   async dispose(): Promise<void> {
@@ -111,12 +111,13 @@ export class TsBackend implements StepBackend {
   }
 
   /** logits (R, V) = lmHead(finalNorm(x[rows])) */
-  private logits(x: Float32Array, rows: Int32Array): Float32Array {
+  private logits(x: Float32Array, rows: Int32Array, extras?: ForwardExtras): Float32Array {
     const { hiddenSize: C, vocabSize: V } = this.weights;
     const R = rows.length;
     const xr = new Float32Array(R * C);
     for (let r = 0; r < R; r++) xr.set(x.subarray(rows[r] * C, (rows[r] + 1) * C), r * C);
     norm(xr, xr, this.weights.finalNorm, R, C);
+    if (extras) extras.hidden = Float32Array.from(xr); // (R, C)
     const out = new Float32Array(R * V);
     linear(out, xr, this.weights.lmHead, undefined, R, C, V); // (R, C) x (C, V) -> (R, V)
     return out;

@@ -60,8 +60,14 @@ export interface FlatBatch {
  */
 export interface StepBackend {
   readonly name: 'ts' | 'ort';
-  forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array>;
+  /** With `extras`, also sets extras.hidden = final_norm(x) of the logitRows (R, C) (embeddings pool these). */
+  forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array>;
   dispose(): Promise<void>;
+}
+
+/** What a forward may hand back besides the logits. */
+export interface ForwardExtras {
+  hidden?: Float32Array; // (R, C)
 }
 
 /** Options every backend factory takes. */

@@ -103,7 +103,9 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
     const { ids, probs } = truncate(logp, params);
     const z = probs.reduce((a, b) => a + b, 0);
     let cum = 0;
-    token = ids[ids.length - 1];
+    let last = ids.length - 1;
+    while (last > 0 && !(probs[last] > 0)) last--; // never fall back onto a masked (-Infinity) token
+    token = ids[last];
     for (let i = 0; i < ids.length; i++) {
       cum += probs[i] / z;
       if (u < cum) {
@@ -114,7 +116,8 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
   }
   const n = params.logprobs ?? 0;
   const top = n > 0 ? topKSelect(logp, n) : null;
-  const topLogprobs = top ? Array.from(top.indices, (id, i) => ({ token: id, logprob: top.values[i] })) : [];
+  // Masked tokens (-Infinity) are never listed among the alternatives.
+  const topLogprobs = top ? Array.from(top.indices, (id, i) => ({ token: id, logprob: top.values[i] })).filter((e) => e.logprob > -Infinity) : [];
   return { token, logprob: logp[token], topLogprobs };
 }
 
