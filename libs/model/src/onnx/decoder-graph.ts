@@ -98,10 +98,10 @@ function head(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights, st: Stream)
   const rows = (v: string) => g.op('Gather', [v, STEP.logitRows], { axis: 0 }); // (N, C) -> (R, C)
   const picked: Stream = { x: rows(st.x), delta: st.delta ? rows(st.delta) : undefined };
   const n = normStream(g, spec, picked, w.finalNorm, 'final_norm');
+  g.output(n, STEP.hidden, 'float32', ['R', spec.hiddenSize]); // final-norm rows, for embeddings
   if (w.lmHeadQuant) return linear(g, n, { quant: w.lmHeadQuant }, 'lm_head', spec.hiddenSize, spec.quantKernel); // (R, C) -> (R, V)
   const lmHead = w.lmHead ? g.initializer('lm_head', w.lmHead, [spec.vocabSize, spec.hiddenSize]) : 'embed';
   if (!w.lmHead && !g.hasValue('embed')) g.initializer('embed', w.embed, [spec.vocabSize, spec.hiddenSize]);
-  g.output(n, STEP.hidden, 'float32', ['R', spec.hiddenSize]); // final-norm rows, for embeddings
   return g.op('Gemm', [n, lmHead], { transB: 1 }); // (R, C) x (C, V) -> (R, V)
 }
 
