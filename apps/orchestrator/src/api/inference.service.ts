@@ -1,11 +1,12 @@
 /*
- * InferenceService: the llm.inference.v1.Inference handlers. Thin: validate (params.ts), hand the
+ * InferenceService: the llm.inference.v1.Inference handlers. Thin: validate (params.ts), salt the
+ * prefix cache with the caller's tenant (when API keys are on; the context carries it), hand the
  * request to the intake, map the stream back. Complete gathers Generate's deltas into choices.
  * Tokenize/Detokenize use the model's tokenizer.json in this process (no Tokenizer RPC per call).
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, notFound, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, notFound, tenantCacheSalt, tenantOf, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
 import type { ModelFacts } from './model-facts';
@@ -21,7 +22,7 @@ export class InferenceService implements Impl {
   ) {}
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
-    const norm = this.validate(req);
+    const norm = this.validate(req, ctx);
     try {
       yield* this.intake.generate(norm, ctx?.signal);
     } catch (err) {
@@ -30,7 +31,7 @@ export class InferenceService implements Impl {
   }
 
   async complete(req: inference.CompleteRequest, ctx?: CallContext): Promise<inference.CompleteResponse> {
-    const norm = this.validate(req);
+    const norm = this.validate(req, ctx);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
@@ -78,13 +79,16 @@ export class InferenceService implements Impl {
     return this.info();
   }
 
-  /** Validation shared by Generate, Complete and the HTTP endpoints. */
-  validate(req: inference.GenerateRequest | inference.CompleteRequest) {
+  /** Validation shared by Generate, Complete and the HTTP endpoints; a tenant's requests get its cache salt. */
+  validate(req: inference.GenerateRequest | inference.CompleteRequest, ctx?: CallContext) {
+    let norm;
     try {
-      return normalizeRequest(req, this.facts, this.limits);
+      norm = normalizeRequest(req, this.facts, this.limits);
     } catch (err) {
       throw toServerError(err);
     }
+    const tenant = tenantOf(ctx);
+    return tenant === undefined ? norm : { ...norm, cacheSalt: tenantCacheSalt(tenant, norm.cacheSalt) };
   }
 
   private checkModel(model: string): void {
