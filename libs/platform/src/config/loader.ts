@@ -142,11 +142,17 @@ export function loadConfig<S extends ConfigSchema>(
   const { flags, positional } = parseArgs(source.argv ?? process.argv.slice(2));
   const env = source.env ?? process.env;
   const out: Record<string, unknown> = {};
-  const known = new Set<string>();
+  if (source.strict) {
+    // Unknown flags first: a typo is named even when a required setting is missing too.
+    const known = new Set(Object.entries(schema).map(([key, spec]) => flagOf(key, spec)));
+    for (const f of flags.keys()) {
+      if (!known.has(f)) throw new ConfigError(`unknown flag --${f} (run with --help for the flags this app takes)`);
+    }
+    if (positional.length > 0) throw new ConfigError(`unexpected argument '${positional[0]}' (settings are flags: run with --help)`);
+  }
   for (const [key, spec] of Object.entries(schema)) {
     const flag = flagOf(key, spec);
     const envName = envOf(flag);
-    known.add(flag);
     const override = source.overrides?.[key as keyof S];
     if (override !== undefined) {
       out[key] = override;
@@ -159,12 +165,6 @@ export function loadConfig<S extends ConfigSchema>(
     else if (spec.required) {
       throw new ConfigError(`missing setting: pass --${flag} or set ${envName} (${spec.description})`);
     }
-  }
-  if (source.strict) {
-    for (const f of flags.keys()) {
-      if (!known.has(f)) throw new ConfigError(`unknown flag --${f} (run with --help for the flags this app takes)`);
-    }
-    if (positional.length > 0) throw new ConfigError(`unexpected argument '${positional[0]}' (settings are flags: run with --help)`);
   }
   return out as ConfigOf<S>;
 }
