@@ -31,10 +31,10 @@ export interface TestCertificates {
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600 * 1000;
 
-type Keys = CryptoKeyPair;
+type Keys = webcrypto.CryptoKeyPair;
 
 async function keyPair(): Promise<Keys> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as Keys;
+  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as Keys;
 }
 
 async function keyPem(keys: Keys): Promise<string> {
@@ -91,7 +91,7 @@ async function leaf(
 }
 
 export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   mkdirSync(dir, { recursive: true });
   const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
   const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
