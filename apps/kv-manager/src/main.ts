@@ -1,18 +1,19 @@
 /*
  * Standalone kv-manager: `node apps/kv-manager/dist/src/main.js [--grpc-port 50055]
- * [--host 127.0.0.1] [--lease-sweep-ms 1000]`. Serves llm.kv.v1.KvManager with
- * grpc.health.v1 and reflection; workers register their pools at start-up; drains on SIGTERM.
+ * [--host 127.0.0.1] [--lease-sweep-ms 1000] [--tls-cert F --tls-key F [--tls-ca F]]`. Serves
+ * llm.kv.v1.KvManager with grpc.health.v1 and reflection; workers register their pools at
+ * start-up; drains on SIGTERM. `--help` lists every setting.
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { GrpcServerHost, loadConfig } from '@llm/platform';
-import { kvManagerConfigSchema } from './kv-manager.config';
+import { GrpcServerHost, nestLogLevels, setLogLevel } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
-  const config = loadConfig(kvManagerConfigSchema);
+  setLogLevel(config.logLevel);
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
-    logger: ['error', 'warn', 'log'],
+    logger: nestLogLevels(config.logLevel),
   });
   app.enableShutdownHooks();
   process.stdout.write(`kv-manager: serving llm.kv.v1.KvManager on ${app.get(GrpcServerHost).address}\n`);

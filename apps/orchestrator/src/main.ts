@@ -6,21 +6,20 @@
  *
  * What this is not: embedded mode (`llm serve` composes every service in one process).
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, describeConfig, GrpcServerHost, loadConfig } from '@llm/platform';
-import { orchestratorConfigSchema } from './orchestrator.config';
+import { ConfigError, GrpcServerHost, nestLogLevels, setLogLevel } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
 import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    process.stdout.write(`orchestrator: serves llm.inference.v1 and the OpenAI-compatible HTTP API\n${describeConfig(orchestratorConfigSchema)}\n`);
-    return;
-  }
-  const config = loadConfig(orchestratorConfigSchema, { strict: true });
+  setLogLevel(config.logLevel);
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
-  const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), { logger: ['log', 'warn'], abortOnError: false });
+  const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), {
+    logger: nestLogLevels(config.logLevel),
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   const orch = app.get<Orchestrator>(ORCHESTRATOR);
   const grpc = config.role === 'scheduler' ? 'no gRPC' : `gRPC on ${app.get(GrpcServerHost).address}`;

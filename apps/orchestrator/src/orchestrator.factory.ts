@@ -10,12 +10,17 @@
  *   role=api              : InferenceService -> QueueIntake ~Redis~
  *   role=scheduler        :                               ~Redis~ QueueConsumer -> Scheduler
  *
+ * Security (libs/platform/src/security): the API keys and TLS of the public ports come from the
+ * config; the HTTP front checks keys itself, and `security` carries the credentials and key check
+ * for whoever serves the gRPC API.
+ *
  * What it is not: the gRPC server (main.ts / the composition root serve `inference` with
  * libs/platform's startGrpcServer, so the same object runs embedded or standalone).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { createLogger, type Client } from '@llm/platform';
+import { appSecurity, createLogger, redisUrlWithPassword, type AppSecurity, type Client } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -46,17 +51,21 @@ export interface Orchestrator {
   /** The scheduler (absent for role=api). */
   scheduler?: Scheduler;
   facts: ModelFacts;
+  /** TLS and API keys of the public ports (serve the gRPC API with its serverCredentials and auth). */
+  security: AppSecurity;
   close(): Promise<void>;
 }
 
 export async function createOrchestrator(config: OrchestratorConfig, deps: OrchestratorDeps): Promise<Orchestrator> {
   const log = createLogger('orchestrator');
-  const redisUrl = deps.redisUrl ?? config.redisUrl;
+  const redisUrl = redisUrlWithPassword(deps.redisUrl ?? config.redisUrl, config);
   checkRoleConfig({ ...config, redisUrl });
+  const security = appSecurity(config, 'public');
+  if (config.role !== 'scheduler' && !security.auth) log.warn('no API keys configured (--api-key, LLM_API_KEY, --api-keys-file): the API is open to anyone who reaches it');
   const info = await deps.worker.getModelInfo({}).catch((err: Error) => {
     throw new Error(`could not ask the attention worker for its model (check --worker-address ${config.workerAddress}): ${err.message}`);
   });
-  const names = config.servedModelName.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = config.servedModelName.map((s) => s.trim()).filter(Boolean);
   const facts = loadModelFacts(config.model, names[0] ?? config.modelId, info, names.slice(1));
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
@@ -87,11 +96,13 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
-    server = createServer(createOpenAiHandler({ service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler) }));
+    const handler = createOpenAiHandler({ service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler) });
+    const https = security.tls?.httpsOptions();
+    server = https ? createHttpsServer(https, handler) : createServer(handler);
     http = await listen(server, config.host, config.httpPort);
   }
   return {
-    inference, http, scheduler, facts,
+    inference, http, scheduler, facts, security,
     async close() {
       if (server) {
         const s = server;
@@ -111,9 +122,9 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
 
 /** Settings that only make sense together; throws one line naming the flag to fix. */
 export function checkRoleConfig(config: Pick<OrchestratorConfig, 'model' | 'role' | 'redisUrl'>): void {
-  if (!config.model) throw new Error('--model (MODEL_DIR) is required: the model directory holding tokenizer.json');
+  if (!config.model) throw new Error('--model (LLM_MODEL) is required: the model directory holding tokenizer.json');
   if ((config.role === 'api' || config.role === 'scheduler') && !config.redisUrl) {
-    throw new Error(`--role ${config.role} needs --redis-url (REDIS_URL): requests travel through BullMQ in distributed mode`);
+    throw new Error(`--role ${config.role} needs --redis-url (LLM_REDIS_URL): requests travel through BullMQ in distributed mode`);
   }
 }
 

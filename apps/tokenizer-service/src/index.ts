@@ -5,7 +5,8 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { TokenizerServiceConfig } from './tokenizer-service.config';
+import { loadConfig } from '@llm/platform/config';
+import { tokenizerServiceConfigSchema, type TokenizerServiceConfig } from './tokenizer-service.config';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 import { TokenizerService } from './tokenizer-service.service';
 
@@ -26,14 +27,11 @@ export interface CreateTokenizerServiceOptions {
 export async function createTokenizerService(
   opts: CreateTokenizerServiceOptions = {},
 ): Promise<{ implementation: TokenizerService; close(): Promise<void> }> {
-  const config: TokenizerServiceConfig = {
-    host: '127.0.0.1',
-    grpcPort: 0,
-    model: (opts.modelDirs ?? []).join(','),
-    redisUrl: opts.redisUrl ?? '',
-    trainQueue: 'tokenizer-train',
-    trainWorker: true,
-  };
+  const config: TokenizerServiceConfig = loadConfig(tokenizerServiceConfigSchema, {
+    argv: [],
+    env: {},
+    overrides: { grpcPort: 0, model: (opts.modelDirs ?? []).join(','), redisUrl: opts.redisUrl ?? '' },
+  });
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: ['error', 'warn'] });
   await app.init();
   return { implementation: app.get(TokenizerService), close: () => app.close() };

@@ -2,17 +2,18 @@
  * Standalone tokenizer-service: `node apps/tokenizer-service/dist/src/main.js
  * [--grpc-port 50052] [--host 127.0.0.1] [--model DIR[,DIR]] [--redis-url redis://...]`.
  * Serves llm.tokenizer.v1.Tokenizer with grpc.health.v1 and reflection; drains on SIGTERM.
+ * `--help` lists every setting.
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { GrpcServerHost, loadConfig } from '@llm/platform';
-import { tokenizerServiceConfigSchema } from './tokenizer-service.config';
+import { GrpcServerHost, nestLogLevels, setLogLevel } from '@llm/platform';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 
 async function main(): Promise<void> {
-  const config = loadConfig(tokenizerServiceConfigSchema);
+  setLogLevel(config.logLevel);
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, true), {
-    logger: ['error', 'warn', 'log'],
+    logger: nestLogLevels(config.logLevel),
   });
   app.enableShutdownHooks();
   const training = config.redisUrl ? `training via BullMQ queue ${config.trainQueue}` : 'training in-process';

@@ -5,6 +5,7 @@
  * Thin: flags -> library calls; one-line errors naming the flag, file or tensor.
  * Not the serving path: `llm serve` batches through the worker; this is its reference.
  */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, modelTokenizerJson, type LoadedModel } from '@llm/model';
 import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';
@@ -71,6 +72,17 @@ interface InitFlags {
   dtype: string;
   seed: number;
   out?: string;
+  force?: boolean;
+}
+
+/** A directory with anything in it is not written over unless --force says so (a file is never). */
+function checkOutDir(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file, not a directory`);
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !force) {
+    throw new CliError(`--out ${out} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]}): pass --force to write the model over it, or pick an empty directory`);
+  }
 }
 
 function initModel(f: InitFlags): void {
@@ -78,6 +90,7 @@ function initModel(f: InitFlags): void {
   if (!f.out) throw new CliError('--out DIR is required (where to write the model directory)');
   const dtype = f.dtype.toUpperCase();
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new CliError(`--dtype ${f.dtype}: expected f32, f16 or bf16`);
+  checkOutDir(f.out, f.force ?? false);
   const c = initModelDir(f.out, f.arch as Arch, { overrides: parseSets(f.set), seed: f.seed, dtype });
   process.stdout.write(
     `wrote ${f.out}: ${c.architecture} L=${c.numLayers} C=${c.hiddenSize} NH=${c.numHeads} NKV=${c.numKvHeads} V=${c.vocabSize}` +
@@ -174,7 +187,8 @@ export const registerModel: RegisterCommand = (program: Command) => {
     .option('--set <key=value>', 'config.json override, repeatable (e.g. --set hidden_size=576)', collect, [])
     .option('--dtype <dtype>', 'weight dtype: f32 | f16 | bf16', 'f32')
     .option('--seed <n>', 'weight and tokenizer seed', num('--seed', { integer: true, min: 0 }), 0)
-    .option('--out <dir>', 'output directory')
+    .option('--out <dir>', 'output directory (new or empty)')
+    .option('--force', 'write over a directory that is not empty')
     .action((f: InitFlags) => initModel(f));
 
   program

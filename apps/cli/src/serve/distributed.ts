@@ -1,8 +1,9 @@
 /**
  * `llm serve --distributed`: the five apps as separate processes on 127.0.0.1, gRPC between
- * them, BullMQ on Redis for intake (REDIS_URL, or a redis-server this command starts on a free
- * port). Each app is its own compiled entry point (apps/<app>/dist/src/main.js) configured through
- * environment variables, the same way containers configure them. The orchestrator runs the api
+ * them, BullMQ on Redis for intake (--redis-url, or a redis-server this command starts on a free
+ * loopback port with a random password). Each app is its own compiled entry point
+ * (apps/<app>/dist/src/main.js) configured through environment variables (LLM_<FLAG>), the same
+ * way containers configure them; API keys and TLS come from ./distributed-security.ts. The orchestrator runs the api
  * and scheduler roles in one process (`--role all` with Redis); run more `--role scheduler`
  * processes by hand to scale.
  *
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { loadModelDir } from '@llm/model';
 import { CliError } from '../errors';
 import { repoRoot } from './default-model';
+import { childSecurityEnv, newRedisPassword, redisConfig } from './distributed-security';
 import type { ServeSettings } from './settings';
 
 export interface DistributedOptions extends ServeSettings {
@@ -84,10 +86,12 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       if (processes[name]) await stop(processes[name]);
     }
   };
+  const redisPassword = opts.redisUrl ? undefined : newRedisPassword();
+  const security = childSecurityEnv(opts.security, redisPassword);
   const launch = (name: string, env: Record<string, string>): ChildProcess => {
     const main = join(root, 'apps', name, 'dist', 'src', 'main.js');
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, HOST: '127.0.0.1', ...env },
+      env: { ...process.env, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', ...security.all, ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     processes[name] = child;
@@ -99,8 +103,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     if (!redisUrl) {
       const port = await freePort();
       say(`starting redis-server on 127.0.0.1:${port}`);
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const child = spawn('redis-server', ['-'], { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', () => undefined);
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(redisConfig(port, redisPassword as string));
       processes.redis = child;
       await waitForPort(port, 10_000, child, 'redis-server (install it with `apt-get install -y redis-server`, or pass --redis-url)');
       redisUrl = `redis://127.0.0.1:${port}`;
@@ -111,27 +117,27 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     addresses['attention-worker'] = `127.0.0.1:${ports.worker}`;
 
     say('starting kv-manager and tokenizer-service');
-    const kvChild = launch('kv-manager', { GRPC_PORT: String(ports.kv) });
-    const tokChild = launch('tokenizer-service', { GRPC_PORT: String(ports.tok), MODEL: opts.modelDir, REDIS_URL: redisUrl });
+    const kvChild = launch('kv-manager', { LLM_GRPC_PORT: String(ports.kv) });
+    const tokChild = launch('tokenizer-service', { LLM_GRPC_PORT: String(ports.tok), LLM_MODEL: opts.modelDir, LLM_REDIS_URL: redisUrl });
     await waitForPort(ports.kv, 60_000, kvChild, 'kv-manager');
     await waitForPort(ports.tok, 60_000, tokChild, 'tokenizer-service');
 
     const workerEnv: Record<string, string> = {
-      GRPC_PORT: String(ports.worker),
-      MODEL_DIR: opts.modelDir,
-      BACKEND: opts.backend,
-      THREADS: String(opts.threads),
-      KV_CACHE_GIB: String(opts.kvCacheGib),
-      BLOCK_SIZE: String(opts.blockSize),
-      KV_MANAGER_ADDRESS: addresses['kv-manager'],
-      QUANTIZE: opts.quantize ?? '',
+      LLM_GRPC_PORT: String(ports.worker),
+      LLM_MODEL: opts.modelDir,
+      LLM_BACKEND: opts.backend,
+      LLM_THREADS: String(opts.threads),
+      LLM_KV_CACHE_GIB: String(opts.kvCacheGib),
+      LLM_BLOCK_SIZE: String(opts.blockSize),
+      LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      LLM_QUANTIZE: opts.quantize ?? '',
     };
     if (model.config.numExperts > 0) {
       say('starting router');
       addresses.router = `127.0.0.1:${ports.router}`;
-      const r = launch('router', { GRPC_PORT: String(ports.router), MODEL_DIR: opts.modelDir, THREADS: String(opts.threads), QUANTIZE: opts.quantize ?? '' });
+      const r = launch('router', { LLM_GRPC_PORT: String(ports.router), LLM_MODEL: opts.modelDir, LLM_THREADS: String(opts.threads), LLM_QUANTIZE: opts.quantize ?? '' });
       await waitForPort(ports.router, 120_000, r, 'router');
-      workerEnv.ROUTER_ADDRESS = addresses.router;
+      workerEnv.LLM_ROUTER_ADDRESS = addresses.router;
     }
     say('starting attention-worker');
     const w = launch('attention-worker', workerEnv);
@@ -139,18 +145,19 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
 
     say('starting orchestrator (api + scheduler roles, BullMQ intake)');
     const orchEnv: Record<string, string> = {
-      GRPC_PORT: String(opts.grpcPort),
-      HTTP_PORT: String(opts.httpPort),
-      HOST: opts.host,
-      MODEL_DIR: opts.modelDir,
-      ROLE: 'all',
-      REDIS_URL: redisUrl,
-      KV_MANAGER_ADDRESS: addresses['kv-manager'],
-      WORKER_ADDRESS: addresses['attention-worker'],
-      TOKENIZER_ADDRESS: addresses['tokenizer-service'],
-      MAX_NUM_SEQS: String(opts.maxNumSeqs),
-      MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
-      SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
+      LLM_GRPC_PORT: String(opts.grpcPort),
+      LLM_HTTP_PORT: String(opts.httpPort),
+      LLM_HOST: opts.host,
+      LLM_MODEL: opts.modelDir,
+      LLM_ROLE: 'all',
+      LLM_REDIS_URL: redisUrl,
+      LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      LLM_WORKER_ADDRESS: addresses['attention-worker'],
+      LLM_TOKENIZER_ADDRESS: addresses['tokenizer-service'],
+      LLM_MAX_NUM_SEQS: String(opts.maxNumSeqs),
+      LLM_MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
+      LLM_SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
+      ...security.orchestrator,
     };
     const o = launch('orchestrator', orchEnv);
     const grpcPort = opts.grpcPort === 0 ? undefined : opts.grpcPort;

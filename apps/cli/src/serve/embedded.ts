@@ -3,7 +3,7 @@
  * with direct intake (no Redis). The public gRPC server on `grpcPort` serves the Inference API and,
  * for observability, the four internal services too (Tokenizer, KvManager, Worker and, for MoE
  * models, Router), each with grpc.health.v1 and reflection; the OpenAI-compatible HTTP API listens
- * on `httpPort`.
+ * on `httpPort`. API keys and TLS (settings.security) guard both ports, internal services included.
  *
  *   Inference --(in-process)--> Tokenizer, KvManager, Worker --(in-process)--> Router (MoE only)
  *
@@ -107,7 +107,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
         redisUrl: '',
         role: 'all',
-        servedModelName: (opts.servedModelNames ?? []).join(','),
+        servedModelName: opts.servedModelNames ?? [],
+        logLevel: opts.logLevel ?? 'info',
+        ...(opts.security ?? {}),
       },
     });
     const orch = await createOrchestrator(orchConfig, { tokenizer: tokClient, kv: kvClient, worker: workerClient });
@@ -117,6 +119,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       host: opts.host,
       port: opts.grpcPort,
       services: [{ definition: inference.InferenceDefinition, implementation: orch.inference }, ...bindings],
+      credentials: orch.security.serverCredentials,
+      auth: orch.security.auth,
     });
     closers.push(() => server.close());
     return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, close: closeAll };

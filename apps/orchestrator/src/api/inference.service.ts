@@ -1,11 +1,12 @@
 /*
- * InferenceService: the llm.inference.v1.Inference handlers. Thin: validate (params.ts), hand the
+ * InferenceService: the llm.inference.v1.Inference handlers. Thin: validate (params.ts), salt the
+ * prefix cache with the caller's tenant (when API keys are on; the context carries it), hand the
  * request to the intake, map the stream back. Complete gathers Generate's deltas into choices.
  * Tokenize/Detokenize use the model's tokenizer.json in this process (no Tokenizer RPC per call).
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, notFound, tenantCacheSalt, tenantOf, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
 import { chatRequestOf, chatStream } from './chat';
@@ -27,7 +28,7 @@ export class InferenceService implements Impl {
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
     if ((req.sampling?.bestOf ?? 0) > (req.sampling?.n ?? 1)) throw invalidArgument('sampling.best_of', 'needs Complete: the best samples are known only when all have finished (stream off)');
-    const norm = await this.validate(req);
+    const norm = await this.validate(req, ctx);
     try {
       yield* this.intake.generate(norm, ctx?.signal);
     } catch (err) {
@@ -42,7 +43,7 @@ export class InferenceService implements Impl {
       throw invalidArgument('sampling.best_of', `must be an integer in [n = ${n}, ${this.limits.maxN}], got ${bestOf}`);
     }
     if (bestOf !== undefined && bestOf > n) return this.completeBestOf(req, n, bestOf, ctx);
-    const norm = await this.validate(req);
+    const norm = await this.validate(req, ctx);
     const choices: inference.Choice[] = [];
     for (let i = 0; i < norm.n; i++) {
       choices.push({ index: i, text: '', tokenIds: [], logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '' });
@@ -115,15 +116,20 @@ export class InferenceService implements Impl {
     return embed(req, this.facts, this.intake, this.pooling, ctx);
   }
 
-  /** Validation shared by Generate, Complete and the HTTP endpoints; a grammar is compiled once here, off the scheduling loop. */
-  async validate(req: inference.GenerateRequest | inference.CompleteRequest): Promise<NormalizedRequest> {
+  /**
+   * Validation shared by Generate, Complete and the HTTP endpoints: a grammar is compiled once here,
+   * off the scheduling loop, and a tenant's requests get its prefix-cache salt.
+   */
+  async validate(req: inference.GenerateRequest | inference.CompleteRequest, ctx?: CallContext): Promise<NormalizedRequest> {
+    let norm: NormalizedRequest;
     try {
-      const norm = normalizeRequest(req, this.facts, this.limits);
+      norm = normalizeRequest(req, this.facts, this.limits);
       if (norm.grammarEbnf && this.grammars) await this.grammars.check(norm.grammarEbnf, norm.grammarField);
-      return norm;
     } catch (err) {
       throw toServerError(err);
     }
+    const tenant = tenantOf(ctx);
+    return tenant === undefined ? norm : { ...norm, cacheSalt: tenantCacheSalt(tenant, norm.cacheSalt) };
   }
 
   private checkModel(model: string): void {

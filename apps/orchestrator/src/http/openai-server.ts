@@ -5,12 +5,15 @@
  * extra-routes.ts. Every handler goes through the same InferenceService as gRPC,
  * so validation, intake and cancellation are shared: a client that disconnects aborts its request.
  *
+ * API keys: when `auth` is given, every request but the exempt paths (/health, /metrics by
+ * default) must carry `Authorization: Bearer KEY` (401 otherwise); the key's tenant salts the
+ * request's prefix cache.
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
- * adapter or node:http can host alike) or authentication.
+ * adapter or node:http can host alike) or the key check itself (libs/platform).
  * Reference: OpenAI API reference; vLLM's OpenAI-compatible server for the extra fields.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { metricsRegistry, type CallContext } from '@llm/platform';
+import { checkHttpAuth, metricsRegistry, type AuthPolicy, type CallContext, type TenantContext } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { InferenceService } from '../api/inference.service';
 import type { ModelFacts } from '../api/model-facts';
@@ -34,17 +37,21 @@ export interface OpenAiHttpOptions {
   facts: ModelFacts;
   /** Refreshes gauges before /metrics is rendered. */
   beforeMetrics?: () => void;
+  /** API key check (absent: the API is open). */
+  auth?: AuthPolicy;
 }
 
 let idCounter = 0;
 
 export function createOpenAiHandler(opts: OpenAiHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    route(opts, req, res).catch((err) => sendError(res, toHttpError(err)));
+    const auth = checkHttpAuth(opts.auth, req, res); // answers 401 itself
+    if (!auth.ok) return;
+    route(opts, req, res, auth.tenant).catch((err) => sendError(res, toHttpError(err)));
   };
 }
 
-async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerResponse, tenant: string | undefined): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
@@ -64,7 +71,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     const body = parseJsonBody(await readBody(req));
     const kind: Kind = path === '/v1/completions' ? 'completion' : 'chat';
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
-    return serveGeneration(opts, kind, parsed, req, res);
+    return serveGeneration(opts, kind, parsed, req, res, tenant);
   }
   const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
   throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
@@ -98,13 +105,20 @@ function chatBody(facts: ModelFacts, body: Record<string, unknown>): ParsedBody 
 }
 
 
-async function serveGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: ParsedBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveGeneration(
+  opts: OpenAiHttpOptions,
+  kind: Kind,
+  parsed: ParsedBody,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tenant: string | undefined,
+): Promise<void> {
   const env: Envelope = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${(idCounter++).toString(36)}`, created: Math.floor(Date.now() / 1000), model: opts.facts.modelId };
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
   });
-  const ctx = { signal: controller.signal } as CallContext;
+  const ctx = { signal: controller.signal, tenant } as CallContext & TenantContext;
   try {
     if (!parsed.stream) {
       const whole = await completeAll(opts.service, parsed.requests, ctx);

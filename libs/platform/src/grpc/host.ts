@@ -5,7 +5,7 @@
  * on shutdown (`app.enableShutdownHooks()` in main.ts makes SIGTERM do that).
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { startGrpcServer, type GrpcServiceBinding, type RunningGrpcServer } from './server';
+import { startGrpcServer, type GrpcServerOptions, type GrpcServiceBinding, type RunningGrpcServer } from './server';
 
 export const GRPC_SERVER_OPTIONS = Symbol('GRPC_SERVER_OPTIONS');
 export const GRPC_SERVICES = Symbol('GRPC_SERVICES');
@@ -15,6 +15,9 @@ export interface GrpcHostOptions {
   port: number;
   /** Name for logs. */
   name: string;
+  /** TLS/mTLS and the API key check (see startGrpcServer); default plaintext and open. */
+  credentials?: GrpcServerOptions['credentials'];
+  auth?: GrpcServerOptions['auth'];
 }
 
 @Injectable()
@@ -30,7 +33,8 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.running = await startGrpcServer({ host: this.options.host, port: this.options.port, services: this.services });
+    const { host, port, credentials, auth } = this.options;
+    this.running = await startGrpcServer({ host, port, services: this.services, credentials, auth });
     this.logger.log(`serving ${this.services.map((s) => s.definition.fullName).join(', ')} on ${this.options.host}:${this.running.port}`);
   }
 

@@ -1,15 +1,18 @@
 /**
  * gRPC server factory over nice-grpc (@grpc/grpc-js underneath): every server gets the standard
- * grpc.health.v1 service and server reflection for its services, message limits and keepalive from
- * ./options, and binds the host it is given (127.0.0.1 in tests; 0.0.0.0 in containers).
+ * grpc.health.v1 service and server reflection (v1 and v1alpha) for its services, message limits
+ * and keepalive from ./options, and binds the host it is given (127.0.0.1 in tests; 0.0.0.0 in
+ * containers). Optional: TLS/mTLS credentials (../security/tls.ts) and the API key check
+ * (../security/grpc-auth.ts), which then guards every service on the server but its exemptions.
  */
-import { readFileSync } from 'node:fs';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
-import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
-import { DESCRIPTOR_SET_PATH } from '@llm/proto';
 import { ServerError, Status } from 'nice-grpc-common';
+import type { AuthPolicy } from '../security/auth-policy';
+import { apiKeyMiddleware } from '../security/grpc-auth';
 import { serverOptions } from './options';
+import { reflectionServices } from './reflection';
 
 export interface GrpcServiceBinding {
   definition: CompatServiceDefinition & { fullName: string };
@@ -23,6 +26,10 @@ export interface GrpcServerOptions {
   port: number;
   services: GrpcServiceBinding[];
   maxMessageBytes?: number;
+  /** TLS or mTLS credentials (TlsFiles.serverCredentials); default plaintext. */
+  credentials?: ServerCredentials;
+  /** API key check for every call but the policy's exemptions; default none. */
+  auth?: AuthPolicy;
 }
 
 export interface RunningGrpcServer {
@@ -37,15 +44,16 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = createServer(serverOptions(options.maxMessageBytes));
+  const plain = createServer(serverOptions(options.maxMessageBytes));
+  const server: Server = options.auth?.enabled ? (plain.use(apiKeyMiddleware(options.auth)) as unknown as Server) : plain;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   const names = options.services.map((s) => s.definition.fullName);
-  server.add(ServerReflectionService, ServerReflection(readFileSync(DESCRIPTOR_SET_PATH), names));
+  for (const r of reflectionServices(names)) server.add(r.definition, r.implementation);
   for (const s of options.services) server.add(s.definition, completeImplementation(s.definition, s.implementation) as any);
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await server.listen(`${bindHost}:${options.port}`);
+  const port = await server.listen(`${bindHost}:${options.port}`, options.credentials);
   health.setStatus('healthy');
   for (const name of names) health.setStatus('healthy', name);
   const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : bindHost;
