@@ -36,7 +36,7 @@ beforeAll(async () => {
   closeWorkerClient = conn.close;
   const kvClient = createInProcessClient(kv.KvManagerDefinition, kvImplementation(pools));
   orch = await createOrchestrator(
-    testConfig({ model: dir, role: 'all', redisUrl: redis.url, queuePrefix: `oai${process.pid}`, httpPort: 0, maxNumSeqs: 16, maxNumBatchedTokens: 64, servedModelName: 'tiny-llama,alias-d' }),
+    testConfig({ model: dir, role: 'all', redisUrl: redis.url, queuePrefix: `oai${process.pid}`, httpPort: 0, maxNumSeqs: 16, maxNumBatchedTokens: 64, servedModelName: ['tiny-llama', 'alias-d'] }),
     { kv: kvClient, worker: conn.client },
   );
   client = new OpenAI({ baseURL: `http://${orch.http}/v1`, apiKey: 'unused', maxRetries: 0 });

@@ -17,7 +17,7 @@ let client: OpenAI;
 let base: string;
 
 beforeAll(async () => {
-  p = await startTestPlatform({ numBlocks: 300, blockSize: 4, config: { httpPort: 0, servedModelName: 'tiny-llama,alias-a,alias-b' } });
+  p = await startTestPlatform({ numBlocks: 300, blockSize: 4, config: { httpPort: 0, servedModelName: ['tiny-llama', 'alias-a', 'alias-b'] } });
   base = `http://${p.orch.http}`;
   client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
