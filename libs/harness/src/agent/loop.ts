@@ -15,6 +15,7 @@
  * What it is not: planning or memory beyond the conversation; those are tools or prompts.
  * Reference: smolagents' ToolCallingAgent and the OpenAI Agents SDK runner (the same loop).
  */
+import { EndpointError } from '../client/retry';
 import type { ChatMessage, ModelClient, ToolChoice } from '../client/types';
 import type { ContextManager } from '../context/manager';
 import type { Guardrails } from '../guardrails/guardrails';
@@ -49,6 +50,8 @@ export interface AgentResult {
   answer: string | null;
   stopReason: StopReason;
   error?: string;
+  /** The error came from the model endpoint (after its retries), not from the conversation. */
+  endpointError?: boolean;
   messages: ChatMessage[];
   steps: number;
   usage: BudgetTracker['usage'];
@@ -74,11 +77,11 @@ export async function runAgent(input: string | ChatMessage[], opts: AgentOptions
   const outcomes: ToolOutcome[] = [];
   opts.trace?.write({ type: 'run_start', run, ts: ts(), endpoint: opts.client.endpoint, model: opts.model, tools: (offered ?? []).map((t) => t.function.name), input: [...messages], sampling: { ...opts.sampling } });
 
-  const finish = (stopReason: StopReason, answer: string | null, error?: string): AgentResult => {
+  const finish = (stopReason: StopReason, answer: string | null, error?: string, endpointError?: boolean): AgentResult => {
     const count = (set: Set<string>) => outcomes.filter((o) => set.has(o.status)).length;
     const calls = { total: outcomes.length, invalid: count(INVALID), refused: count(REFUSED), failed: count(new Set(['failed', 'timeout'])) };
     opts.trace?.write({ type: 'run_end', run, ts: ts(), answer, stop_reason: stopReason, error, steps: budget.steps, usage: { ...budget.usage }, tool_calls: calls, wall_ms: budget.wallMs });
-    return { answer, stopReason, error, messages, steps: budget.steps, usage: budget.usage, toolCalls: { ...calls, outcomes }, wallMs: budget.wallMs };
+    return { answer, stopReason, error, endpointError, messages, steps: budget.steps, usage: budget.usage, toolCalls: { ...calls, outcomes }, wallMs: budget.wallMs };
   };
 
   for (;;) {
@@ -109,7 +112,7 @@ export async function runAgent(input: string | ChatMessage[], opts: AgentOptions
       }
       if (opts.stopWhen?.(messages)) return finish('stop_condition', null);
     } catch (err) {
-      return finish('error', null, (err as Error).message ?? String(err));
+      return finish('error', null, (err as Error).message ?? String(err), err instanceof EndpointError);
     }
   }
 }
