@@ -26,6 +26,8 @@ export interface Tool<A = any> {
   parameters: Record<string, unknown> | z.ZodType<A>;
   /** Changes something outside the conversation (guardrails ask for approval first). */
   sideEffects?: boolean;
+  /** Compile the JSON Schema in ajv's strict mode (default true; schemas from MCP servers are compiled leniently). */
+  strictSchema?: boolean;
   /** Time limit of one call (default 30 s). */
   timeoutMs?: number;
   run(args: A, ctx: ToolContext): unknown | Promise<unknown>;
@@ -52,6 +54,7 @@ const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 export class ToolRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly ajv = new Ajv({ strict: true, allErrors: true, strictRequired: false });
+  private readonly lenient = new Ajv({ strict: false, allErrors: true });
 
   constructor(tools: Tool[] = []) {
     for (const t of tools) this.add(t);
@@ -61,7 +64,7 @@ export class ToolRegistry {
     if (!NAME.test(tool.name)) throw new ToolSchemaError(`tool name '${tool.name}' must be 1-64 letters, digits, '_' or '-'`);
     if (this.entries.has(tool.name)) throw new ToolSchemaError(`tool '${tool.name}' is registered twice`);
     if (typeof tool.run !== 'function') throw new ToolSchemaError(`tool '${tool.name}' has no run function`);
-    const { schema, validate } = tool.parameters instanceof z.ZodType ? this.fromZod(tool.name, tool.parameters) : this.fromJsonSchema(tool.name, tool.parameters);
+    const { schema, validate } = tool.parameters instanceof z.ZodType ? this.fromZod(tool.name, tool.parameters) : this.fromJsonSchema(tool.name, tool.parameters, tool.strictSchema !== false ? this.ajv : this.lenient);
     const spec: ToolSpec = { type: 'function', function: { name: tool.name, description: tool.description ?? '', parameters: schema } };
     this.entries.set(tool.name, { tool, spec, validate });
     return this;
@@ -80,16 +83,16 @@ export class ToolRegistry {
     return [...this.entries.values()].filter((e) => !only || only.includes(e.tool.name)).map((e) => e.spec);
   }
 
-  private fromJsonSchema(name: string, schema: Record<string, unknown>): { schema: Record<string, unknown>; validate: ArgumentValidator } {
+  private fromJsonSchema(name: string, schema: Record<string, unknown>, ajv: Ajv): { schema: Record<string, unknown>; validate: ArgumentValidator } {
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw new ToolSchemaError(`tool '${name}': parameters must be a JSON Schema object`);
     if (schema.type !== 'object') throw new ToolSchemaError(`tool '${name}': parameters must be a JSON Schema with "type": "object" (tool arguments are an object), got ${JSON.stringify(schema.type)}`);
     let fn: ValidateFunction;
     try {
-      fn = this.ajv.compile(schema);
+      fn = ajv.compile(schema);
     } catch (err) {
       throw new ToolSchemaError(`tool '${name}': invalid parameters schema: ${(err as Error).message}`);
     }
-    return { schema, validate: (args) => (fn(args) ? null : this.ajv.errorsText(fn.errors, { dataVar: 'arguments' })) };
+    return { schema, validate: (args) => (fn(args) ? null : ajv.errorsText(fn.errors, { dataVar: 'arguments' })) };
   }
 
   private fromZod(name: string, schema: z.ZodType): { schema: Record<string, unknown>; validate: ArgumentValidator } {
