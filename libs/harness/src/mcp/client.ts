@@ -60,12 +60,19 @@ export async function connectMcpServer(spec: McpServerSpec): Promise<McpConnecti
   const name = spec.command ? `'${spec.command}'` : spec.url!;
   let stderrTail = '';
   let closed = false;
+  let childPid: number | null = null;
   let transport: Transport;
   if (spec.command) {
     const [cmd, ...args] = splitCommand(spec.command);
     if (!cmd) throw new McpError('--mcp needs a command to start');
     const stdio = new StdioClientTransport({ command: cmd, args, env: { ...(process.env as Record<string, string>), ...spec.env }, stderr: 'pipe' });
     stdio.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString('utf8')).slice(-400)));
+    // The child's pid, kept for shutdown (the SDK forgets it as soon as closing starts).
+    const start = stdio.start.bind(stdio);
+    stdio.start = async () => {
+      await start();
+      childPid = stdio.pid;
+    };
     transport = stdio;
   } else {
     let url: URL;
@@ -80,11 +87,23 @@ export async function connectMcpServer(spec: McpServerSpec): Promise<McpConnecti
   client.onclose = () => {
     closed = true;
   };
+  /** Ends the connection; a child that is still running after that is terminated (no stray process). */
+  const shutdown = async () => {
+    const pid = childPid;
+    await Promise.race([client.close().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
   const why = () => (stderrTail.trim() ? `; its stderr ends: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : '');
   try {
     await client.connect(transport, { timeout });
   } catch (err) {
-    await client.close().catch(() => undefined);
+    await shutdown();
     const msg = (err as Error).message ?? String(err);
     if (/timed out|timeout/i.test(msg)) throw new McpError(`MCP server ${name} did not complete the MCP handshake within ${timeout} ms (is it an MCP server on ${spec.command ? 'stdio' : 'Streamable HTTP'}?)${why()}`);
     if (closed || /closed/i.test(msg)) throw new McpError(`MCP server ${name} exited during the MCP handshake${why()}`);
@@ -94,7 +113,7 @@ export async function connectMcpServer(spec: McpServerSpec): Promise<McpConnecti
   try {
     listed = await client.listTools(undefined, { timeout });
   } catch (err) {
-    await client.close().catch(() => undefined);
+    await shutdown();
     throw new McpError(`MCP server ${name} did not list its tools: ${(err as Error).message}${why()}`);
   }
   const tools: Tool[] = listed.tools.map((t) => ({
@@ -120,5 +139,5 @@ export async function connectMcpServer(spec: McpServerSpec): Promise<McpConnecti
       return text;
     },
   }));
-  return { name, tools, close: () => client.close().catch(() => undefined) };
+  return { name, tools, close: shutdown };
 }
