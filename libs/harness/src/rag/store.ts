@@ -1,6 +1,7 @@
 /*
  * The vector store behind retrieval: one interface, one SQL. Chunks and their embeddings live in
- * a pgvector table searched by cosine distance (`<=>`, with an HNSW index), through a minimal
+ * a pgvector table searched by cosine distance (`<=>`: exact by default; an HNSW index when asked
+ * for, which is approximate and can miss rows when embeddings are sparse), through a minimal
  * SQL driver, so the embedded default (PGlite with pgvector, a folder on disk) and a Postgres
  * server with pgvector run the very same statements.
  *
@@ -59,10 +60,11 @@ export class SqlVectorStore implements VectorStore {
   private constructor(
     private readonly db: SqlDriver,
     readonly location: string,
+    private readonly index: 'exact' | 'hnsw',
   ) {}
 
-  static async open(db: SqlDriver, location: string): Promise<SqlVectorStore> {
-    const store = new SqlVectorStore(db, location);
+  static async open(db: SqlDriver, location: string, opts: { index?: 'exact' | 'hnsw' } = {}): Promise<SqlVectorStore> {
+    const store = new SqlVectorStore(db, location, opts.index ?? 'exact');
     await db.exec('CREATE EXTENSION IF NOT EXISTS vector; CREATE TABLE IF NOT EXISTS rag_meta (key text PRIMARY KEY, value text NOT NULL);');
     const r = await db.query<{ value: string }>("SELECT value FROM rag_meta WHERE key = 'dimensions'");
     store.dims = r.rows[0] ? Number(r.rows[0].value) : null;
@@ -81,9 +83,9 @@ export class SqlVectorStore implements VectorStore {
     await this.db.exec(
       `CREATE TABLE IF NOT EXISTS rag_chunks (id text PRIMARY KEY, source text NOT NULL, idx integer NOT NULL, start_line integer NOT NULL, end_line integer NOT NULL, ` +
         `tokens integer NOT NULL, text text NOT NULL, embedding vector(${dims}) NOT NULL); ` +
-        'CREATE INDEX IF NOT EXISTS rag_chunks_embedding ON rag_chunks USING hnsw (embedding vector_cosine_ops); ' +
         'CREATE INDEX IF NOT EXISTS rag_chunks_source ON rag_chunks (source);',
     );
+    if (this.index === 'hnsw') await this.db.exec('CREATE INDEX IF NOT EXISTS rag_chunks_embedding ON rag_chunks USING hnsw (embedding vector_cosine_ops);');
     await this.db.query("INSERT INTO rag_meta (key, value) VALUES ('dimensions', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [String(dims)]);
     this.dims = dims;
   }

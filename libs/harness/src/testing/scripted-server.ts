@@ -45,13 +45,17 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
+const STOPWORDS = new Set('the and for with from what which where when how does did into onto its are was were this that then than each every under above about after before'.split(' '));
+
 /**
- * A deterministic embedding: lowercase words hashed (FNV-1a) into `dim` buckets with a sign,
- * L2-normalised. Texts that share words are close; it needs no model.
+ * A deterministic embedding: lowercase content words (three letters or more, common function
+ * words left out) hashed (FNV-1a) into `dim` buckets with a sign, L2-normalised. Texts that share
+ * words are close; it needs no model.
  */
 export function hashEmbedding(text: string, dim = 256): number[] {
   const v = new Array<number>(dim).fill(0);
   for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    if (word.length < 3 || STOPWORDS.has(word)) continue;
     let h = 0x811c9dc5;
     for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193) >>> 0;
     v[h % dim] += h & 0x80000000 ? -1 : 1;
