@@ -144,7 +144,7 @@ export const registerAgent: RegisterCommand = (program: Command) => {
     .option('--max-tokens <n>', 'most tokens (prompt + completion) over the run')
     .option('--max-wall-ms <n>', 'most wall time')
     .option('--temperature <x>', 'sampling temperature', '0')
-    .option('--reply-tokens <n>', 'most tokens per model reply', '256')
+    .option('--reply-tokens <n>', 'most tokens per model reply', '64')
     .option('--seed <n>', 'sampling seed')
     .option('--trace <file>', 'append a JSONL trace of every step')
     .option('--replay <file>', 're-run a JSONL trace against the tools and compare the answers')
