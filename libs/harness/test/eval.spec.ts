@@ -157,7 +157,7 @@ describe('loglikelihood, multiple choice, pass@k', () => {
     const text: string = body.prompt;
     const chars = [...text];
     return {
-      text: '',
+      text: text,
       logprobs: { tokens: chars, token_logprobs: chars.map((c, i) => (i === 0 ? null : lp(c))), top_logprobs: chars.map((c) => ({ [c]: lp(c) })), text_offset: chars.map((_, i) => i) },
     };
   }

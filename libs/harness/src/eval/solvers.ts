@@ -98,6 +98,10 @@ export function spanLogprob(lp: CompletionLogprobs | null | undefined, from: num
 async function loglikelihood(ctx: SolveContext, context: string, continuation: string, seed: number) {
   const full = context + continuation;
   const r = await ctx.client.complete({ model: ctx.model, prompt: full, max_tokens: 1, temperature: 0, echo: true, logprobs: 1, seed });
+  // With echo the text starts with the prompt; an endpoint that ignores echo would score the wrong tokens.
+  if (!(r.choices[0]?.text ?? '').startsWith(full)) {
+    throw new EndpointError(`${ctx.client.endpoint}: the endpoint ignored 'echo' (its text does not start with the prompt); loglikelihood needs prompt logprobs`, 0, false, 'echo');
+  }
   return { ...spanLogprob(r.choices[0]?.logprobs, context.length, full.length, ctx.client.endpoint), usage: r.usage, latency: r.latency_ms };
 }
 
