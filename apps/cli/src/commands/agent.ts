@@ -130,7 +130,7 @@ export const registerAgent: RegisterCommand = (program: Command) => {
     .description('run the agent loop on a prompt with tools (built in, MCP servers, a RAG store); --replay re-runs a trace')
     .argument('[prompt...]', 'the task')
     .option('--endpoint <url>', 'OpenAI-compatible HTTP endpoint')
-    .option('--grpc <host:port>', "the platform's gRPC Inference API (with --chat-template)")
+    .option('--grpc <host:port>', "the platform's gRPC Inference API (its Chat RPC, or --chat-template)")
     .option('--model <name>', 'model name to send')
     .option('--chat-template <dir>', "render chat and tools with this model directory's template and parse <tool_call> blocks (over completions)")
     .option('--tools <names>', `built-in tools, comma-separated (${Object.keys(BUILTIN_TOOLS).join(', ')})`)
