@@ -7,8 +7,7 @@
  *   - `llm eval` bad input: an unknown task field, an endpoint that fails (exit code 2, the
  *     finished samples kept), `llm eval compare`;
  *   - `llm mcp`: the MCP SDK's own client lists and calls the platform's tools over stdio (a child
- *     process) and Streamable HTTP: generate, tokenize with BPE pieces, model_info, embeddings (or
- *     the clear error of a platform without the Embed RPC).
+ *     process) and Streamable HTTP: generate, tokenize with BPE pieces, model_info, embeddings.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,9 +136,8 @@ describe('llm mcp', () => {
     const info = JSON.parse(text(await client.callTool({ name: 'model_info', arguments: {} })));
     expect(info.models[0]).toMatchObject({ id: embedded.modelId, max_model_len: 512 });
     const emb = await client.callTool({ name: 'embeddings', arguments: { input: ['hello', 'world'] } });
-    // A platform without the Embed RPC says so; one with it returns one vector per text, of the model's width.
-    if (emb.isError) expect(text(emb)).toMatch(/has no Embed RPC yet/);
-    else expect(JSON.parse(text(emb))).toMatchObject({ count: 2, dimensions: 64 });
+    expect(emb.isError).toBeFalsy();
+    expect(JSON.parse(text(emb))).toMatchObject({ count: 2, dimensions: 64 }); // one vector per text, of the model's width
     const bad = await client.callTool({ name: 'generate', arguments: { prompt: 'x', max_tokens: -1 } });
     expect(bad.isError).toBe(true);
   }
