@@ -7,10 +7,10 @@
  * What it is not: apps/kv-manager or apps/attention-worker (an app may not import another app);
  * no lease sweeping timer, no metrics, no validation beyond the libraries' own.
  */
-import type { KvPools } from '@llm/kv';
+import type { BlockStateName, KvPools } from '@llm/kv';
 import type { LoadedModel, ModelRunner, StepInput } from '@llm/model';
 import { toServerError, type ServiceImplementation } from '@llm/platform';
-import { kv, worker } from '@llm/proto';
+import { kv, trace, worker } from '@llm/proto';
 
 type KvImpl = ServiceImplementation<kv.KvManagerDefinition>;
 
@@ -28,6 +28,14 @@ function mapped<T extends object>(impl: T): T {
   }
   return out as T;
 }
+
+const BLOCK_STATE: Record<BlockStateName, trace.BlockState> = {
+  free: trace.BlockState.BLOCK_STATE_FREE,
+  cached: trace.BlockState.BLOCK_STATE_CACHED,
+  used: trace.BlockState.BLOCK_STATE_USED,
+  used_cached: trace.BlockState.BLOCK_STATE_USED_CACHED,
+  shared: trace.BlockState.BLOCK_STATE_SHARED,
+};
 
 /** llm.kv.v1.KvManager over KvPools, field for field. */
 export function kvImplementation(pools: KvPools): KvImpl {
@@ -50,6 +58,7 @@ export function kvImplementation(pools: KvPools): KvImpl {
           numTokens: a.numTokens,
         })),
         copies: out.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst }))),
+        poolMap: req.includePoolMap ? pools.poolMap(req.poolId).map((r) => ({ state: BLOCK_STATE[r.state], numBlocks: r.numBlocks })) : [],
       };
     },
     async free(req) {
