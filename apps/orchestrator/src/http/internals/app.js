@@ -82,17 +82,20 @@ function render(view) {
   panel('panel-kv', t.kv, () => renderKv(t.kv));
   panel('panel-scheduler', t.scheduler, () => renderScheduler(t.scheduler));
   panel('panel-sampling', t.sampling, () => renderSampling(t.sampling));
+  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
 function panel(id, part, draw) {
   const p = $(id);
   p.classList.toggle('empty', !part);
-  if (part) draw();
+  if (part) return draw();
+  for (const box of p.querySelectorAll(':scope > div:not(.controls), :scope > pre')) box.replaceChildren(); // nothing stale from an earlier view
 }
 
 function renderTokens(tok) {
   const box = $('tokens');
   box.replaceChildren();
+  $('merges').textContent = 'hover a token';
   let n = 0;
   tok.pieces.forEach((p) => {
     const piece = el('span', p.special ? 'piece special' : 'piece');
@@ -139,7 +142,7 @@ function renderAttention(t, labels) {
         width: size, height: size, marginLeft: n <= 24 ? 60 : 30, marginBottom: n <= 24 ? 60 : 30,
         x: { type: 'band', domain: labels.map((_, i) => i), tickFormat: (i) => (n <= 24 ? labels[i] : i % 8 === 0 ? i : ''), tickRotate: -60, label: 'key' },
         y: { type: 'band', domain: labels.map((_, i) => i), tickFormat: (i) => (n <= 24 ? labels[i] : i % 8 === 0 ? i : ''), label: 'query' },
-        color: { scheme: 'blues', domain: [0, 1] },
+        color: { type: 'sqrt', scheme: 'blues', domain: [0, 1] }, // sqrt: spread-out rows stay visible
         marks: [Plot.frame({ stroke: '#cbd5e0' }), Plot.cell(cells, { x: 'k', y: 'q', fill: 'w', inset: 0.5, title: (d) => `${labels[d.q]} → ${labels[d.k]}: ${d.w.toFixed(4)}` })],
       }));
       grid.append(fig);
@@ -271,7 +274,7 @@ function renderSampling(sampling) {
     row.append(el('div', 'label', `pos ${s.position}: ${JSON.stringify(s.token)}${s.masked ? `\n${s.num_allowed} allowed` : ''}`));
     const data = (s.masked ? s.unmasked : s.candidates).map((c) => ({ label: JSON.stringify(c.token).slice(1, -1) || String(c.token_id), prob: c.prob, kept: c.allowed !== false, chosen: c.token_id === s.token_id }));
     row.append(Plot.plot({
-      width: 420, height: 24 + 16 * data.length, marginLeft: 90, x: { domain: [0, 1], label: s.masked ? 'probability before the grammar mask' : 'probability' },
+      width: 420, height: 24 + 16 * data.length, marginLeft: 90, x: { domain: [0, Math.max(...data.map((d) => d.prob))], nice: true, label: s.masked ? 'probability before the grammar mask' : 'probability' },
       y: { domain: data.map((d) => d.label), label: null },
       marks: [Plot.barX(data, { x: 'prob', y: 'label', fill: (d) => (d.chosen ? '#2b6cb0' : d.kept ? '#90cdf4' : '#e2e8f0'), title: (d) => `${d.label}: ${d.prob.toFixed(4)}${d.kept ? '' : ' (masked)'}` })],
     }));
