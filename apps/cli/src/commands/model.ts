@@ -5,7 +5,7 @@
  * Thin: flags -> library calls; one-line errors naming the flag, file or tensor.
  * Not the serving path: `llm serve` batches through the worker; this is its reference.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, modelTokenizerJson, type LoadedModel } from '@llm/model';
 import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';

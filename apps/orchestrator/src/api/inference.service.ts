@@ -6,7 +6,7 @@
  *
  * What it is not: the scheduler, or HTTP (http/openai-server.ts calls these same handlers).
  */
-import { invalidArgument, notFound, tenantCacheSalt, tenantOf, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
+import { invalidArgument, tenantCacheSalt, tenantOf, toServerError, type CallContext, type ServiceImplementation } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Intake } from '../intake/intake';
 import { chatRequestOf, chatStream } from './chat';
