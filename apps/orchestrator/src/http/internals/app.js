@@ -272,9 +272,9 @@ function renderSampling(sampling) {
   for (const s of sampling) {
     const row = el('div', 'sample-row');
     row.append(el('div', 'label', `pos ${s.position}: ${JSON.stringify(s.token)}${s.masked ? `\n${s.num_allowed} allowed` : ''}`));
-    const data = (s.masked ? s.unmasked : s.candidates).map((c) => ({ label: JSON.stringify(c.token).slice(1, -1) || String(c.token_id), prob: c.prob, kept: c.allowed !== false, chosen: c.token_id === s.token_id }));
+    const data = (s.masked ? s.unmasked : s.candidates).map((c) => ({ label: `${JSON.stringify(c.token).slice(1, -1)} #${c.token_id}`, prob: c.prob, // ids keep byte tokens apart kept: c.allowed !== false, chosen: c.token_id === s.token_id }));
     row.append(Plot.plot({
-      width: 420, height: 24 + 16 * data.length, marginLeft: 90, x: { domain: [0, Math.max(...data.map((d) => d.prob))], nice: true, label: s.masked ? 'probability before the grammar mask' : 'probability' },
+      width: 440, height: 24 + 16 * data.length, marginLeft: 110, x: { domain: [0, Math.max(...data.map((d) => d.prob))], nice: true, label: s.masked ? 'probability before the grammar mask' : 'probability' },
       y: { domain: data.map((d) => d.label), label: null },
       marks: [Plot.barX(data, { x: 'prob', y: 'label', fill: (d) => (d.chosen ? '#2b6cb0' : d.kept ? '#90cdf4' : '#e2e8f0'), title: (d) => `${d.label}: ${d.prob.toFixed(4)}${d.kept ? '' : ' (masked)'}` })],
     }));
