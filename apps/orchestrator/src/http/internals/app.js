@@ -272,7 +272,8 @@ function renderSampling(sampling) {
   for (const s of sampling) {
     const row = el('div', 'sample-row');
     row.append(el('div', 'label', `pos ${s.position}: ${JSON.stringify(s.token)}${s.masked ? `\n${s.num_allowed} allowed` : ''}`));
-    const data = (s.masked ? s.unmasked : s.candidates).map((c) => ({ label: `${JSON.stringify(c.token).slice(1, -1)} #${c.token_id}`, prob: c.prob, // ids keep byte tokens apart kept: c.allowed !== false, chosen: c.token_id === s.token_id }));
+    // labels carry the id: byte tokens that print alike stay apart
+    const data = (s.masked ? s.unmasked : s.candidates).map((c) => ({ label: `${JSON.stringify(c.token).slice(1, -1)} #${c.token_id}`, prob: c.prob, kept: c.allowed !== false, chosen: c.token_id === s.token_id }));
     row.append(Plot.plot({
       width: 440, height: 24 + 16 * data.length, marginLeft: 110, x: { domain: [0, Math.max(...data.map((d) => d.prob))], nice: true, label: s.masked ? 'probability before the grammar mask' : 'probability' },
       y: { domain: data.map((d) => d.label), label: null },
