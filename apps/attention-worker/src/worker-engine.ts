@@ -26,7 +26,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'>,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean },
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -41,6 +41,7 @@ export async function engineForModel(
       maxBatchTokens: config.maxBatchTokens,
       moeExecutor,
       grammar: await grammarEngineForModel(model),
+      traceable: config.allowTrace ?? false,
     });
     return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
   } catch (err) {

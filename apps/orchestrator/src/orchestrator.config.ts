@@ -26,6 +26,8 @@ export const orchestratorConfigSchema = defineConfig({
   modelId: { type: 'string', default: '', description: "model id clients name (default: the worker's model id)" },
   servedModelName: { type: 'list', default: [], description: 'names clients may use for the model, repeatable or comma-separated; the first is the id reported (default: --model-id)' },
   grammarCompileTimeoutMs: { type: 'int', default: 5000, min: 1, description: 'admission: most ms a structured-output grammar may take to compile (longer: 400 / INVALID_ARGUMENT)' },
+  allowTrace: { type: 'bool', default: false, description: 'accept internals-trace requests (the `trace` field) and serve the /internals page; the worker needs it too' },
+  maxTraceBytes: { type: 'int', default: 16 * 1024 * 1024, min: 1024, description: 'largest internals trace one request may ask for, in bytes (estimated at admission; larger: 400 naming `trace`)' },
   model: { type: 'string', required: true, description: 'model directory or .gguf file (tokenizer.json, tokenizer_config.json for the chat template)' },
   tokenizerAddress: { type: 'string', default: '', description: 'tokenizer service host:port (main.ts connects; prompts are encoded in-process from tokenizer.json)' },
   kvManagerAddress: { type: 'string', default: '127.0.0.1:50055', description: 'kv-manager host:port' },

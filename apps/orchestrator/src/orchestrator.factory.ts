@@ -92,11 +92,11 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
   const grammars = facts.supportsGrammar && config.role !== 'scheduler' ? new GrammarAdmission(facts, config.grammarCompileTimeoutMs) : undefined;
-  const inference = new InferenceService(facts, intake, { maxN: config.maxN }, grammars, poolingOf(config.model));
+  const inference = new InferenceService(facts, intake, { maxN: config.maxN }, grammars, poolingOf(config.model), { allow: config.allowTrace, maxBytes: config.maxTraceBytes });
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
-    const handler = createOpenAiHandler({ service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler) });
+    const handler = createOpenAiHandler({ service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler), internals: config.allowTrace });
     const https = security.tls?.httpsOptions();
     server = https ? createHttpsServer(https, handler) : createServer(handler);
     http = await listen(server, config.host, config.httpPort);

@@ -2,6 +2,7 @@
  * `llm serve`: the embedded platform (default), or `--distributed`: the five apps as separate
  * processes on 127.0.0.1 with Redis (--redis-url, or a password-protected redis-server it starts).
  * Prints the gRPC and HTTP addresses and an example request, then serves until SIGINT/SIGTERM.
+ * With --allow-trace, requests may ask for an internals trace and /internals draws one.
  * Every flag is also an environment variable named after it (`--api-key` -> LLM_API_KEY), as for
  * the apps; API keys and TLS use the apps' shared settings.
  */
@@ -38,6 +39,8 @@ interface ServeFlags {
   tlsKey: string;
   tlsCa: string;
   logLevel: string;
+  allowTrace?: boolean;
+  maxTraceBytes?: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -78,6 +81,8 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     servedModelNames: servedNames(f.servedModelName),
     security: securityOf(f),
     logLevel: f.logLevel,
+    allowTrace: f.allowTrace ?? false,
+    ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
   };
 }
 
@@ -117,6 +122,7 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on${sec?.tlsCert ? '; TLS' : ''})`,
     http ? `  HTTP  ${scheme}://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
     keyed ? '  API keys on: send Authorization: Bearer KEY (gRPC metadata authorization)' : '  API keys off: anyone who reaches these ports can generate (--api-key / LLM_API_KEY / --api-keys-file)',
+    settings.allowTrace && http ? `  Internals traces on: open ${scheme}://${http}/internals (or send "trace" in a completion body)` : '',
     '',
     'Try:',
     http
@@ -172,6 +178,8 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--tls-cert <file>', 'PEM certificate: serve TLS on the public ports (with --tls-key)', ''))
     .addOption(opt('--tls-key <file>', 'PEM private key of --tls-cert', ''))
     .addOption(opt('--tls-ca <file>', '--distributed: CA of mTLS between the processes (their certificate is --tls-cert)', ''))
+    .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
+    .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
     .action(async (flags: ServeFlags) => {

@@ -131,6 +131,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_BLOCK_SIZE: String(opts.blockSize),
       LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
       LLM_QUANTIZE: opts.quantize ?? '',
+      LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
     };
     if (model.config.numExperts > 0) {
       say('starting router');
@@ -157,6 +158,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_MAX_NUM_SEQS: String(opts.maxNumSeqs),
       LLM_MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
       LLM_SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
+      LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
+      ...(opts.maxTraceBytes !== undefined ? { LLM_MAX_TRACE_BYTES: String(opts.maxTraceBytes) } : {}),
       ...security.orchestrator,
     };
     const o = launch('orchestrator', orchEnv);

@@ -81,6 +81,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         threads: opts.threads,
         kvCacheGib: opts.kvCacheGib,
         blockSize: opts.blockSize,
+        allowTrace: opts.allowTrace ?? false,
       },
     });
     const rc = routerClient;
@@ -109,6 +110,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         role: 'all',
         servedModelName: opts.servedModelNames ?? [],
         logLevel: opts.logLevel ?? 'info',
+        allowTrace: opts.allowTrace ?? false,
+        ...(opts.maxTraceBytes !== undefined ? { maxTraceBytes: opts.maxTraceBytes } : {}),
         ...(opts.security ?? {}),
       },
     });

@@ -32,4 +32,8 @@ export interface ServeSettings {
   security?: ServeSecurity;
   /** Log level of the services (default info). */
   logLevel?: string;
+  /** Accept internals-trace requests and serve /internals (orchestrator and worker; default off). */
+  allowTrace?: boolean;
+  /** Largest internals trace one request may ask for, in bytes (default the orchestrator's). */
+  maxTraceBytes?: number;
 }

@@ -72,6 +72,7 @@ export function chatRequestOf(facts: ModelFacts, req: inference.ChatRequest) {
   const generate = inference.GenerateRequest.fromPartial({
     model: req.model, promptTokenIds: ids, sampling: s, requestId: req.requestId,
     structuredOutput: tools?.grammar ? { grammar: tools.grammar } : req.structuredOutput,
+    trace: req.trace,
   });
   return { generate, family: tools?.family };
 }
@@ -96,6 +97,6 @@ export async function* chatStream(deltas: AsyncIterable<inference.GenerateRespon
       content = piece.content;
       toolCalls = piece.toolCalls.map((c) => ({ index: c.index, id: c.id ?? '', name: c.function.name ?? '', arguments: c.function.arguments }));
     }
-    yield { index: d.index, content, toolCalls, finishReason, usage: d.usage, requestId: d.requestId };
+    yield { index: d.index, content, toolCalls, finishReason, usage: d.usage, requestId: d.requestId, trace: d.trace };
   }
 }

@@ -8,6 +8,9 @@
  * Samples 1..n-1 start after sample 0 has sampled once, so by then sample 0's full prompt blocks
  * are committed and they reuse them through the prefix cache instead of recomputing them.
  *
+ * A traced request (n = 1) records its sample's internals trace (trace/trace-collector.ts); the
+ * trace rides on the request's last message.
+ *
  * What it is not: validation (params.ts) or transport; the same object serves gRPC, HTTP and the
  * distributed scheduler role (which writes the messages to a Redis stream).
  */
@@ -20,6 +23,7 @@ import type { FinishReason, SampleDelta } from '../scheduler/types';
 import { AsyncQueue } from './async-queue';
 import type { ModelFacts } from './model-facts';
 import type { NormalizedRequest } from './params';
+import { TraceCollector } from '../trace/trace-collector';
 
 /** What a restarted request already produced, per sample (distributed resume). */
 export interface ResumeState {
@@ -75,6 +79,7 @@ export class Generation {
         embedPooling: request.embedPooling,
         onEmbedding: (s, v) => this.onEmbedding(s, v),
         promptLogprobs: i === 0 ? request.promptLogprobs : undefined,
+        trace: i === 0 && request.trace ? new TraceCollector(request.trace, facts) : undefined,
       });
       seqs.push(seq);
     }
@@ -92,7 +97,7 @@ export class Generation {
     const s0 = this.sequences[0];
     this.queue.push({
       index: 0, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '',
-      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.request.requestId, embeddingF32: Buffer.alloc(0), promptLogprobs: [],
+      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.request.requestId, embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined,
     });
     this.finishStream();
     return this;
@@ -148,8 +153,10 @@ export class Generation {
         logprob: lp.logprob,
         topLogprobs: lp.top.map((t) => ({ tokenId: t.tokenId, token: this.tokenText(t.tokenId), logprob: t.logprob })),
       })),
+      trace: undefined,
     };
     if (d.finishReason && --this.numOpen === 0) msg.usage = this.usage;
+    if (msg.usage && this.sequences[0].trace) msg.trace = this.sequences[0].trace.toProto(this.sequences[0]);
     this.queue.push(msg);
     if (this.numOpen === 0) this.finishStream();
   }
@@ -159,7 +166,7 @@ export class Generation {
     this.queue.push({
       index: seq.sampleIndex, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_STOP, stopReason: '',
       tokenOffset: 0, usage: { promptTokens: this.request.promptIds.length, completionTokens: 0, cachedPromptTokens: 0 }, requestId: this.request.requestId,
-      embeddingF32: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), promptLogprobs: [],
+      embeddingF32: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), promptLogprobs: [], trace: undefined,
     });
     if (--this.numOpen === 0) this.finishStream();
   }

@@ -14,6 +14,7 @@ import { embed } from './embeddings';
 import type { ModelFacts } from './model-facts';
 import { checkServedModel, normalizeRequest, type NormalizedRequest, type RequestLimits } from './params';
 import type { GrammarAdmission } from './structured-output';
+import { traceRequestOf, type TracePolicy } from '../trace/trace-request';
 
 type Impl = ServiceImplementation<inference.InferenceDefinition>;
 
@@ -24,6 +25,7 @@ export class InferenceService implements Impl {
     private readonly limits: RequestLimits,
     private readonly grammars?: GrammarAdmission,
     private readonly pooling: 'mean' | 'last' = 'mean',
+    private readonly tracing?: TracePolicy,
   ) {}
 
   async *generate(req: inference.GenerateRequest, ctx?: CallContext): AsyncGenerator<inference.GenerateResponse> {
@@ -50,6 +52,7 @@ export class InferenceService implements Impl {
     }
     let usage: inference.Usage | undefined;
     let promptLogprobs: inference.TokenLogprob[] = [];
+    let trace: inference.CompleteResponse['trace'];
     try {
       for await (const d of this.intake.generate(norm, ctx?.signal)) {
         const c = choices[d.index];
@@ -62,11 +65,12 @@ export class InferenceService implements Impl {
           c.stopReason = d.stopReason;
         }
         if (d.usage) usage = d.usage;
+        if (d.trace) trace = d.trace;
       }
     } catch (err) {
       throw toServerError(err);
     }
-    return { requestId: norm.requestId, model: norm.model, choices, usage, promptLogprobs };
+    return { requestId: norm.requestId, model: norm.model, choices, usage, promptLogprobs, trace };
   }
 
   /** best_of > n: best_of samples, the n with the highest total logprob, re-indexed 0..n-1. */
@@ -124,6 +128,7 @@ export class InferenceService implements Impl {
     let norm: NormalizedRequest;
     try {
       norm = normalizeRequest(req, this.facts, this.limits);
+      norm.trace = traceRequestOf(req, norm, this.facts, this.tracing);
       if (norm.grammarEbnf && this.grammars) await this.grammars.check(norm.grammarEbnf, norm.grammarField);
     } catch (err) {
       throw toServerError(err);

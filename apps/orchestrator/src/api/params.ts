@@ -11,6 +11,7 @@ import { invalidArgument, notFound } from '@llm/platform';
 import { MAX_TOP_LOGPROBS } from '@llm/model';
 import type { inference } from '@llm/proto';
 import type { SampleSampling, StopRules } from '../scheduler/types';
+import type { TraceRequest } from '../trace/trace-request';
 import type { ModelFacts } from './model-facts';
 import { ebnfOf, grammarSpecOf } from './structured-output';
 
@@ -32,6 +33,8 @@ export interface NormalizedRequest {
   embedPooling?: 'mean' | 'last';
   /** Score the prompt (alternatives per position); undefined: no. */
   promptLogprobs?: number;
+  /** Record an internals trace (trace/trace-request.ts); undefined: no. */
+  trace?: TraceRequest;
 }
 
 export interface RequestLimits {

@@ -21,7 +21,7 @@ export async function completeAll(service: InferenceService, requests: inference
   const all = await Promise.all(requests.map((r) => service.complete(r, ctx)));
   const choices = all.flatMap((res, i) => res.choices.map((c) => ({ ...c, index: i * nOf(requests[i]) + c.index })));
   // Prompt logprobs differ per prompt: the merged response keeps the first's; echo reads them per prompt (promptLogprobsOf).
-  const merged = { requestId: all[0].requestId, model: all[0].model, choices, usage: all.reduce<inference.Usage | undefined>((u, r) => addUsage(u, r.usage), undefined), promptLogprobs: all[0].promptLogprobs };
+  const merged = { requestId: all[0].requestId, model: all[0].model, choices, usage: all.reduce<inference.Usage | undefined>((u, r) => addUsage(u, r.usage), undefined), promptLogprobs: all[0].promptLogprobs, trace: undefined };
   byPrompt.set(merged, all.map((r) => r.promptLogprobs));
   return merged;
 }

@@ -227,5 +227,5 @@ export function parseChatBody(b: Body, promptIds: number[], templateStop: string
 }
 
 function baseRequest(b: Body, prompt: string, ids: number[], s: inference.SamplingParams): inference.GenerateRequest {
-  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '', structuredOutput: structuredOutputOf(b)?.message };
+  return { model: str(b, 'model') ?? '', prompt, promptTokenIds: ids, sampling: s, requestId: '', cacheSalt: str(b, 'cache_salt') ?? '', structuredOutput: structuredOutputOf(b)?.message, trace: undefined };
 }

@@ -7,7 +7,9 @@
  *
  * API keys: when `auth` is given, every request but the exempt paths (/health, /metrics by
  * default) must carry `Authorization: Bearer KEY` (401 otherwise); the key's tenant salts the
- * request's prefix cache.
+ * request's prefix cache. With --allow-trace, a body's `trace` asks for an internals trace (it comes
+ * back beside `choices`, or on the final chunk) and GET /internals serves the page that draws one
+ * (trace-http.ts, internals-page.ts).
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
  * adapter or node:http can host alike) or the key check itself (libs/platform).
  * Reference: OpenAI API reference; vLLM's OpenAI-compatible server for the extra fields.
@@ -29,6 +31,8 @@ import { toolRequestOf } from './schemas/tools';
 import { restOfContext } from '../api/chat';
 import { completeAll, generateAll, promptLogprobsOf } from './multi-prompt';
 import { promptIdsOf, withPromptLogprobs } from './echo';
+import { serveInternals } from './internals-page';
+import { applyTraceBody, traceJson } from './trace-http';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -39,6 +43,8 @@ export interface OpenAiHttpOptions {
   beforeMetrics?: () => void;
   /** API key check (absent: the API is open). */
   auth?: AuthPolicy;
+  /** Serve the /internals page (the server allows internals traces). */
+  internals?: boolean;
 }
 
 let idCounter = 0;
@@ -62,6 +68,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     res.end(await reg.metrics());
     return;
   }
+  if (method === 'GET' && (path === '/internals' || path.startsWith('/internals/'))) return serveInternals(path, opts.internals ?? false, res);
   if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(opts.facts));
   if (method === 'GET' && path.startsWith('/v1/models/')) return sendJson(res, 200, getModel(opts.facts, decodeURIComponent(path.slice('/v1/models/'.length))));
   if (method === 'POST' && path === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, parseJsonBody(await readBody(req))));
@@ -71,9 +78,10 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     const body = parseJsonBody(await readBody(req));
     const kind: Kind = path === '/v1/completions' ? 'completion' : 'chat';
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
+    applyTraceBody(parsed, body);
     return serveGeneration(opts, kind, parsed, req, res, tenant);
   }
-  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
+  const known = ['/health', '/metrics', '/internals', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
   throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
 }
 
@@ -135,7 +143,7 @@ async function serveGeneration(
       if (tools && 'message' in body.choices[0]) {
         for (const c of body.choices as Array<Record<string, unknown>>) Object.assign(c, toolMessage(tools.family, (c.message as { content: string }).content, c.finish_reason as string | null));
       }
-      return sendJson(res, 200, body);
+      return sendJson(res, 200, whole.trace ? { ...body, trace: traceJson(whole.trace, opts.facts) } : body);
     }
     await streamGeneration(opts, kind, parsed, env, ctx, res);
   } catch (err) {
@@ -173,7 +181,7 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
           piece.content += rest.content;
           piece.toolCalls.push(...rest.toolCalls);
         }
-        res.write(`data: ${JSON.stringify(toolChunk(env, d, piece, isFirst, streamer.numCalls, parsed.logprobs))}\n\n`);
+        res.write(`data: ${JSON.stringify(withTrace(toolChunk(env, d, piece, isFirst, streamer.numCalls, parsed.logprobs), d, opts.facts))}\n\n`);
       } else {
         const chunk = chunkOf(kind, env, d, parsed.logprobs, off, isFirst);
         const n = parsed.request.sampling?.n ?? 1;
@@ -183,7 +191,7 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
           const i = Math.floor(d.index / n);
           c.logprobs = withPromptLogprobs(opts.facts, promptIdsOf(opts.facts, parsed.requests[i]), scored.get(i) ?? [], c.logprobs);
         }
-        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        res.write(`data: ${JSON.stringify(withTrace(chunk, d, opts.facts))}\n\n`);
       }
       if (d.usage) usage = d.usage;
     }
@@ -194,6 +202,11 @@ async function streamGeneration(opts: OpenAiHttpOptions, kind: Kind, parsed: Par
   if (!started) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   if (parsed.includeUsage) res.write(`data: ${JSON.stringify(usageChunk(kind, env, usage))}\n\n`);
   res.end('data: [DONE]\n\n');
+}
+
+/** A chunk, with the internals trace when this delta carries it (the request's last). */
+function withTrace<T extends object>(chunk: T, d: inference.GenerateResponse, facts: ModelFacts): T {
+  return d.trace ? { ...chunk, trace: traceJson(d.trace, facts) } : chunk;
 }
 
 /** The prompt of choice `index` as text (echo). */

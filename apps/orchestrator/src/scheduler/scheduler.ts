@@ -11,16 +11,21 @@
  * its worker state released, and it re-enters the waiting queue ahead of new requests as a new
  * incarnation that recomputes prompt + output (prefix-cache hits skip what is still cached).
  *
+ * Internals traces: a step holding a traced sequence asks the kv-manager for the pool map and the
+ * worker for the sequence's trace parts, then hands what it saw to the sequence's collector
+ * (step-trace.ts); other steps do no trace work.
+ *
  * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
  * one async loop per scheduler drives one worker; steps never overlap.
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
-import { kv, worker } from '@llm/proto';
+import { kv, worker, type trace } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 import { planStep, type PlannedSequence } from './planner';
 import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
+import { recordStepTraces } from './step-trace';
 
 export interface SchedulerOptions {
   /** The worker's pool id at the kv-manager. */
@@ -53,6 +58,7 @@ interface Allocated {
   start: number; // first position computed in this step
   count: number; // tokens computed in this step
   blockIds: number[];
+  firstOfIncarnation: boolean;
 }
 
 export class Scheduler {
@@ -166,7 +172,9 @@ export class Scheduler {
   }
 
   private async runStep(plan: PlannedSequence[]): Promise<void> {
-    const { allocated, copies } = await this.allocate(plan);
+    const startedAt = performance.now();
+    const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan);
+    const allocatedAt = performance.now();
     if (allocated.length === 0) return this.refuseUnfittable(plan);
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
@@ -176,10 +184,14 @@ export class Scheduler {
       copies,
       releaseSeqIds,
     });
+    const stepMs = performance.now() - allocatedAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
     this.stats.lastStepSequences = allocated.length;
     this.stats.lastStepTokens = 0;
+    if (allocated.some((a) => a.seq.trace)) {
+      recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
+    }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     this.running = this.running.filter((s) => s.status === 'running');
   }
@@ -192,7 +204,7 @@ export class Scheduler {
       : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
     const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
     const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs };
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions };
   }
 
   private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[] } | undefined): void {
@@ -222,10 +234,13 @@ export class Scheduler {
    * makes the newest running sequence give its blocks back (preemption by recompute); the refused
    * ones are retried. A refused waiting sequence just keeps waiting.
    */
-  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[] }> {
+  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
     let pending = plan;
     let allocated: Allocated[] = [];
     const copies: { srcBlockId: number; dstBlockId: number }[] = [];
+    const includePoolMap = plan.some((p) => p.seq.trace?.wantsPoolMap);
+    let poolMap: trace.PoolRun[] = [];
+    let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
     while (pending.length > 0) {
@@ -239,9 +254,11 @@ export class Scheduler {
           cacheSalt: p.seq.cacheSalt,
           numTokensToCompute: p.numTokensToCompute,
         })),
+        includePoolMap,
       });
       commitSeqIds = [];
       copies.push(...res.copies);
+      poolMap = res.poolMap ?? [];
       const failedAt = res.sequences.findIndex((r) => r.status !== kv.AllocationStatus.ALLOCATION_STATUS_OK);
       const okCount = failedAt < 0 ? pending.length : failedAt;
       for (let i = 0; i < okCount; i++) allocated.push(this.admit(pending[i], res.sequences[i]));
@@ -251,11 +268,12 @@ export class Scheduler {
       const victim = this.newestRunning();
       if (!victim) break;
       this.preempt(victim);
+      numPreempted++;
       allocated = allocated.filter((a) => a.seq !== victim);
       await this.flushFrees();
       pending = refusedRunning.filter((p) => p.seq !== victim);
     }
-    return { allocated, copies };
+    return { allocated, copies, poolMap, numPreempted };
   }
 
   private admit(p: PlannedSequence, slots: kv.SequenceSlots): Allocated {
@@ -270,7 +288,7 @@ export class Scheduler {
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
     const count = Math.min(p.numTokensToCompute, s.numTokens - start);
-    return { seq: s, start, count, blockIds: slots.blockIds };
+    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew };
   }
 
   private newestRunning(): Sequence | undefined {

@@ -14,6 +14,7 @@
  * Follows vLLM v1's Request (num_computed_tokens catching up to num_tokens) and its StopChecker.
  */
 import type { Tokenizer } from '@llm/tokenizer';
+import type { TraceCollector } from '../trace/trace-collector';
 import { OutputText } from './output-text';
 import type { FinishReason, SampleDelta, SampleSampling, StopRules, TokenLogprobOut } from './types';
 
@@ -48,6 +49,8 @@ export interface SequenceInit {
   onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
   /** Score the prompt: each prompt token's logprob (and this many alternatives), sent with the first delta. */
   promptLogprobs?: number;
+  /** Records the sample's internals trace (the scheduler feeds it each step). */
+  trace?: TraceCollector;
 }
 
 let arrivalCounter = 0;
@@ -70,6 +73,7 @@ export class Sequence {
   readonly promptLogprobsTop?: number;
   /** Prompt logprobs so far, by position - 1 (position 0 has none). */
   readonly promptLogprobs: TokenLogprobOut[] = [];
+  readonly trace?: TraceCollector;
   private readonly onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
   status: SequenceStatus = 'waiting';
   finishReason?: FinishReason;
@@ -104,6 +108,7 @@ export class Sequence {
     this.embedPooling = init.embedPooling;
     this.promptLogprobsTop = init.promptLogprobs;
     this.onEmbedding = init.onEmbedding;
+    this.trace = init.trace;
     this.eos = new Set(init.rules.ignoreEos ? [] : init.rules.eosTokenIds);
     this.stopIds = new Set(init.rules.stopTokenIds);
     this.text = new OutputText(init.tokenizer, init.rules.stop, init.skipSpecialTokens);

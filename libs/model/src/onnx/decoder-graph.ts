@@ -9,6 +9,9 @@
  *   segment k:  resid + delta, layers m_k+1 .. m_{k+1}-1, attention of m_{k+1}, norm -> ...
  *   last:       resid + delta, remaining layers, final norm on logit rows, lm_head -> logits (R, V)
  * Every segment also returns the new K/V of its layers: k_new, v_new (S, Tmax, Lseg*NKV*HS).
+ * A traced variant (the internals trace) also outputs each layer's softmax weights as
+ * attn_probs_<l> (S, NKV, G*Tmax, Pmax+Tmax): the very values its attention multiplies V by. The
+ * plain graphs have no such outputs, so untraced steps pay nothing for them.
  *
  * Not a runner (ort-backend.ts feeds and runs these graphs) and not an optimiser: ORT's own
  * graph optimisations (level 'all') run at session creation.
@@ -105,8 +108,14 @@ function head(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights, st: Stream)
   return g.op('Gemm', [n, lmHead], { transB: 1 }); // (R, C) x (C, V) -> (R, V)
 }
 
+/** Options of buildSegmentGraph. */
+export interface SegmentGraphOptions {
+  /** Also output each layer's attention weights (attn_probs_<l>) for the internals trace. */
+  attentionProbs?: boolean;
+}
+
 /** Builds the ONNX bytes of one segment (see planSegments). */
-export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: SegmentPlan): Uint8Array {
+export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: SegmentPlan, opts: SegmentGraphOptions = {}): Uint8Array {
   const { numKvHeads: NKV, headDim: HS, hiddenSize: C } = spec;
   const g = new OnnxGraphBuilder({ name: `decoder_segment_${plan.index}`, opset: 17, microsoftDomain: true });
   const st = declareInputs(g, spec, plan);
@@ -120,6 +129,7 @@ export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: Segmen
     const att = attention(g, spec, shared as AttentionShared, n, layer, l);
     kNew.push(att.kNew);
     vNew.push(att.vNew);
+    if (opts.attentionProbs) g.output(att.probs, STEP.attnProbs(l), 'float32', ['S', NKV, `${spec.numHeads / NKV}*Tmax`, 'Pmax+Tmax']);
     st.delta = att.out;
     const n2 = normStream(g, spec, st, layer.mlpNorm, `layers.${l}.mlp_norm`);
     if (spec.moeLayers[l]) {

@@ -164,6 +164,7 @@ export interface AttentionResult {
   out: string; // (N, C) attention block output (after o_proj), to add to the residual
   kNew: string; // (S, Tmax, NKV*HS) after RoPE
   vNew: string; // (S, Tmax, NKV*HS)
+  probs: string; // (S, NKV, G*Tmax, Pmax+Tmax) softmax weights (the internals trace may output them)
 }
 
 /** Per-graph values every layer's attention shares (computed once). */
@@ -232,5 +233,5 @@ export function attention(
   const ctx5 = g.op('Reshape', [ctx, g.constInt64([0, 0, G, -1, HS])]);
   const rows = g.op('Reshape', [g.op('Transpose', [ctx5], { perm: [0, 3, 1, 2, 4] }), g.constInt64([-1, NH * HS])]);
   const flat = g.op('Gather', [rows, STEP.unpadRows], { axis: 0 }); // (N, NH*HS)
-  return { out: linear(g, flat, w.o, `layers.${l}.o`, NH * HS, spec.quantKernel), kNew: k, vNew: v };
+  return { out: linear(g, flat, w.o, `layers.${l}.o`, NH * HS, spec.quantKernel), kNew: k, vNew: v, probs };
 }

@@ -41,6 +41,7 @@ export const STEP = {
   hidden: 'final_hidden', // (R, C) final-norm rows of logit_rows
   residOut: 'resid_out', // (N, C) before a MoE layer
   normedOut: 'normed_out', // (N, C) the MoE layer's normed input
+  attnProbs: (l: number) => `attn_probs_${l}`, // (S, NKV, G*Tmax, Pmax+Tmax) traced graphs only
 } as const;
 
 /** Additive mask value for hidden columns: exp(-1e9 - max) is exactly 0 in f32. */

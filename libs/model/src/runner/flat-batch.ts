@@ -22,7 +22,7 @@ export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSiz
   const seqs: FlatSeq[] = [];
   const logitRows: number[] = [];
   let row = 0;
-  for (const s of sequences) {
+  for (const [seqIndex, s] of sequences.entries()) {
     const n = s.tokenIds.length;
     const contextLen = s.startPosition + n;
     const blockTable = Int32Array.from({ length: Math.ceil(contextLen / blockSize) }, (_, b) => s.blockIds[b]);
@@ -31,7 +31,7 @@ export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSiz
       positions[row + t] = s.startPosition + t;
       slotMapping[row + t] = slotOf(blockTable, s.startPosition + t, blockSize);
     }
-    seqs.push({ start: row, numNewTokens: n, contextLen, blockTable });
+    seqs.push({ start: row, numNewTokens: n, contextLen, blockTable, seqIndex });
     if (s.embedPooling || s.promptLogprobs) for (let t = 0; t < n; t++) logitRows.push(row + t); // every row is pooled / scored
     else if (s.sample) logitRows.push(row + n - 1);
     row += n;

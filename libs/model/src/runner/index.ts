@@ -13,3 +13,5 @@ export * from './sample-seq';
 export * from './model-runner';
 export * from './create-runner';
 export * from './grammar-engine';
+export * from './trace-types';
+export * from './step-trace';

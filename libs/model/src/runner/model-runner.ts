@@ -22,6 +22,10 @@
  * Embeddings: an embedding sequence's rows are all logit rows; their final-norm hidden states are
  * pooled (mean or last) across its chunks and returned on its last step instead of a sample.
  *
+ * Internals trace: a sequence with trace options gets what the step recorded for it (attention
+ * rows and MoE routing from the backend, the draw's candidates here, with the grammar mask's
+ * effect); a step without trace options runs exactly as before (step-trace.ts is not called).
+ *
  * Follows the vLLM v1 worker's split (scheduler output -> input batch -> model runner -> sampler)
  * and ARCHITECTURE.md's step protocol (copies before writes; state resent when unknown;
  * counter-based randomness u = hash(seed, sample index, output position)).
@@ -33,6 +37,7 @@ import { RunnerError } from './errors';
 import { promptLogprobsOf } from './prompt-logprobs';
 import { sampleSequence } from './sample-seq';
 import { SeqStateCache, type CachedSeqState } from './seq-state';
+import { checkStepTrace, forwardTraceOf, samplingTraceOf, stepTraceOf, type TraceLimits } from './step-trace';
 import type { SequenceOutput, StepInput, StepOutput } from './step-types';
 import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
@@ -46,6 +51,8 @@ export interface ModelRunnerOptions {
   maxBatchTokens: number;
   /** Grammar engine over the model's vocabulary; without one, grammars are refused. */
   grammar?: GrammarEngine;
+  /** Query heads NH (checks trace options; default: the pool's kv heads, i.e. unchecked beyond them). */
+  numHeads?: number;
 }
 
 export class ModelRunner {
@@ -54,6 +61,7 @@ export class ModelRunner {
   readonly limits: StepLimits;
   private readonly states: SeqStateCache;
   readonly supportsGrammar: boolean;
+  private readonly traceLimits: TraceLimits;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ModelRunnerOptions) {
@@ -64,6 +72,7 @@ export class ModelRunner {
     this.pool = opts.pool;
     this.states = new SeqStateCache(opts.grammar);
     this.supportsGrammar = opts.grammar !== undefined;
+    this.traceLimits = { traceable: opts.backend.traceable, numLayers: opts.pool.numLayers, numHeads: opts.numHeads ?? opts.pool.numKvHeads };
     this.limits = {
       vocabSize: opts.vocabSize,
       maxPositions: opts.maxPositions,
@@ -94,6 +103,8 @@ export class ModelRunner {
   private async runStep(input: StepInput): Promise<StepOutput> {
     const t0 = process.hrtime.bigint();
     validateStep(input, this.limits, (id) => this.states.get(id));
+    const traced = input.sequences.some((s) => s.trace);
+    if (traced) checkStepTrace(input, this.traceLimits);
     // Full states first (a grammar that does not compile fails the step before anything is written).
     const seqStates: CachedSeqState[] = [];
     for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
@@ -102,7 +113,8 @@ export class ModelRunner {
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
     const masks = this.grammarMasks(input, seqStates); // overlaps the forward
     masks?.catch(() => undefined); // a failed forward leaves it unawaited
-    const extras: ForwardExtras | undefined = input.sequences.some((s) => s.embedPooling) ? {} : undefined;
+    const trace = traced ? forwardTraceOf(input, this.traceLimits) : undefined;
+    const extras: ForwardExtras | undefined = trace || input.sequences.some((s) => s.embedPooling) ? { trace } : undefined;
     let logits: Float32Array = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
     let forwardNs = 0n;
     if (batch.tokenIds.length > 0) {
@@ -127,16 +139,22 @@ export class ModelRunner {
     }
     // The sampled row of a sequence: its last new token's row.
     const sampleRow = input.sequences.map((seq, i) => (seq.promptLogprobs ? firstRow[i] + seq.tokenIds.length - 1 : firstRow[i]));
+    const unmasked = traced && masks ? unmaskedRows(input, sampleRow, logits, V) : undefined; // before the masks
     const grammarNs = await this.applyGrammarMasks(masks, sampleRow, logits);
     const outputs = input.sequences.map((seq, i): SequenceOutput => {
       const state = seqStates[i];
       state.numComputedTokens = seq.startPosition + seq.tokenIds.length;
       if (seq.embedPooling) return this.poolHidden(seq.seqId, seq.embedPooling, seq.tokenIds.length, seq.sample, state, extras?.hidden as Float32Array, firstRow[i], r);
       const promptLogprobs = seq.promptLogprobs ? promptLogprobsOf(logits, V, firstRow[i], seq.startPosition, seq.tokenIds.length, state.promptTokenIds, state.params.numTopLogprobs) : undefined;
-      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs };
-      const drawn = sampleSequence(logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V), state);
+      const stepTrace = seq.trace ? stepTraceOf(trace, i) : undefined;
+      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs, trace: stepTrace };
+      const row = logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V);
+      const drawn = sampleSequence(row, state);
+      if (stepTrace && seq.trace?.samplingTop) {
+        stepTrace.sampling = samplingTraceOf(row, state.matcher ? unmasked?.get(i) : undefined, state, seq.trace.samplingTop, drawn.tokenId, seq.startPosition + seq.tokenIds.length);
+      }
       this.states.appendOutput(state, [drawn.tokenId]);
-      return { seqId: seq.seqId, sampled: true, ...drawn, promptLogprobs };
+      return { seqId: seq.seqId, sampled: true, ...drawn, promptLogprobs, trace: stepTrace };
     });
     this.states.release(input.releaseSeqIds ?? []);
     return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };
@@ -179,6 +197,15 @@ export class ModelRunner {
     if (last) out.embedding = p.pooling === 'last' ? Float32Array.from(p.last) : Float32Array.from(p.sum, (x) => x / p.count); // mean = sum / T
     return out;
   }
+}
+
+/** Copies of the sampled rows of traced sequences that ask for candidates, before any grammar mask. */
+function unmaskedRows(input: StepInput, sampleRow: number[], logits: Float32Array, V: number): Map<number, Float32Array> {
+  const rows = new Map<number, Float32Array>();
+  input.sequences.forEach((seq, i) => {
+    if (seq.sample && seq.trace?.samplingTop) rows.set(i, logits.slice(sampleRow[i] * V, (sampleRow[i] + 1) * V)); // (V)
+  });
+  return rows;
 }
 
 /** A backend failure: a RunnerError passes through (e.g. an MoE executor's UNAVAILABLE), anything else is INTERNAL. */

@@ -5,6 +5,7 @@
  *
  * What this is not: the proto. No gRPC types appear here (libs/model is a pure lib).
  */
+import type { StepTraceOptions, StepTraceOut } from './trace-types';
 
 /** Sampling parameters of one sequence, as llm.worker.v1.SamplingParams. */
 export interface StepSamplingParams {
@@ -43,6 +44,7 @@ export interface StepSequenceInput {
   appendedOutputTokenIds?: ArrayLike<number>; // accepted output tokens the worker did not sample itself
   embedPooling?: EmbedPooling; // an embedding sequence: pool hidden states, sample nothing
   promptLogprobs?: boolean; // return the logprob of each next prompt token this chunk predicts
+  trace?: StepTraceOptions; // internals trace: record attention rows, MoE routing, sampling candidates
 }
 
 /** A prompt token's logprob given the tokens before it, with the most likely alternatives. */
@@ -78,6 +80,7 @@ export interface SequenceOutput {
   topLogprobs: TokenLogprob[]; // numTopLogprobs most likely, most likely first
   embedding?: Float32Array; // (C) an embedding sequence's pooled vector, on its last step
   promptLogprobs?: PromptTokenLogprob[]; // prompt positions start + 1 .. end of the chunk (within the prompt)
+  trace?: StepTraceOut; // with StepSequenceInput.trace: what this step recorded
 }
 
 export interface StepOutput {

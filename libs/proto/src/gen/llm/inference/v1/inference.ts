@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Trace, TraceOptions } from "../../trace/v1/trace";
 
 /** Why a sample stopped. */
 export enum FinishReason {
@@ -122,6 +123,11 @@ export interface ChatRequest {
     | undefined;
   /** Caller-chosen id for logs. */
   requestId: string;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** A tool call's streamed part. */
@@ -152,6 +158,8 @@ export interface ChatResponse {
     | undefined;
   /** The request id. */
   requestId: string;
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
 }
 
 /** What the output must be (constrained decoding); at most one. */
@@ -280,7 +288,14 @@ export interface GenerateRequest {
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
   /** Constrained decoding: every sample's output follows this. */
-  structuredOutput: StructuredOutput | undefined;
+  structuredOutput:
+    | StructuredOutput
+    | undefined;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** A unary generation request (the fields of GenerateRequest). */
@@ -300,7 +315,14 @@ export interface CompleteRequest {
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
   /** Constrained decoding: every sample's output follows this. */
-  structuredOutput: StructuredOutput | undefined;
+  structuredOutput:
+    | StructuredOutput
+    | undefined;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** A token's logprob and the most likely alternatives at its position. */
@@ -367,6 +389,8 @@ export interface GenerateResponse {
    * after the first (the first prompt token has none).
    */
   promptLogprobs: TokenLogprob[];
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
 }
 
 /** One finished sample. */
@@ -399,6 +423,8 @@ export interface CompleteResponse {
     | undefined;
   /** With SamplingParams.prompt_logprobs: each prompt token's logprob after the first. */
   promptLogprobs: TokenLogprob[];
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
 }
 
 /** A tokenize request. */
@@ -871,6 +897,7 @@ function createBaseChatRequest(): ChatRequest {
     sampling: undefined,
     structuredOutput: undefined,
     requestId: "",
+    trace: undefined,
   };
 }
 
@@ -902,6 +929,9 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(74).string(message.requestId);
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -991,6 +1021,14 @@ export const ChatRequest: MessageFns<ChatRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1074,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1068,6 +1107,9 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1089,6 +1131,9 @@ export const ChatRequest: MessageFns<ChatRequest> = {
       ? StructuredOutput.fromPartial(object.structuredOutput)
       : undefined;
     message.requestId = object.requestId ?? "";
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
@@ -1211,7 +1256,7 @@ export const ToolCallDelta: MessageFns<ToolCallDelta> = {
 };
 
 function createBaseChatResponse(): ChatResponse {
-  return { index: 0, content: "", toolCalls: [], finishReason: 0, usage: undefined, requestId: "" };
+  return { index: 0, content: "", toolCalls: [], finishReason: 0, usage: undefined, requestId: "", trace: undefined };
 }
 
 export const ChatResponse: MessageFns<ChatResponse> = {
@@ -1233,6 +1278,9 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(50).string(message.requestId);
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1298,6 +1346,14 @@ export const ChatResponse: MessageFns<ChatResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1330,6 +1386,7 @@ export const ChatResponse: MessageFns<ChatResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1353,6 +1410,9 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1367,6 +1427,7 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     message.finishReason = object.finishReason ?? 0;
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.requestId = object.requestId ?? "";
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
     return message;
   },
 };
@@ -2186,6 +2247,7 @@ function createBaseGenerateRequest(): GenerateRequest {
     requestId: "",
     cacheSalt: "",
     structuredOutput: undefined,
+    trace: undefined,
   };
 }
 
@@ -2215,6 +2277,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.structuredOutput !== undefined) {
       StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2298,6 +2363,14 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2335,6 +2408,7 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
         : isSet(object.structured_output)
         ? StructuredOutput.fromJSON(object.structured_output)
         : undefined,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -2361,6 +2435,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.structuredOutput !== undefined) {
       obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
     }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -2380,6 +2457,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
       ? StructuredOutput.fromPartial(object.structuredOutput)
       : undefined;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
@@ -2393,6 +2473,7 @@ function createBaseCompleteRequest(): CompleteRequest {
     requestId: "",
     cacheSalt: "",
     structuredOutput: undefined,
+    trace: undefined,
   };
 }
 
@@ -2422,6 +2503,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     }
     if (message.structuredOutput !== undefined) {
       StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2505,6 +2589,14 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
             message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2542,6 +2634,7 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
         : isSet(object.structured_output)
         ? StructuredOutput.fromJSON(object.structured_output)
         : undefined,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -2568,6 +2661,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     if (message.structuredOutput !== undefined) {
       obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
     }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -2586,6 +2682,9 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     message.cacheSalt = object.cacheSalt ?? "";
     message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
       ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
       : undefined;
     return message;
   },
@@ -2947,6 +3046,7 @@ function createBaseGenerateResponse(): GenerateResponse {
     requestId: "",
     embeddingF32: Buffer.alloc(0),
     promptLogprobs: [],
+    trace: undefined,
   };
 }
 
@@ -2988,6 +3088,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     }
     for (const v of message.promptLogprobs) {
       TokenLogprob.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -3103,6 +3206,14 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3158,6 +3269,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : globalThis.Array.isArray(object?.prompt_logprobs)
         ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
         : [],
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -3196,6 +3308,9 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.promptLogprobs?.length) {
       obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
     }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -3215,6 +3330,7 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.requestId = object.requestId ?? "";
     message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
     message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
     return message;
   },
 };
@@ -3397,7 +3513,7 @@ export const Choice: MessageFns<Choice> = {
 };
 
 function createBaseCompleteResponse(): CompleteResponse {
-  return { requestId: "", model: "", choices: [], usage: undefined, promptLogprobs: [] };
+  return { requestId: "", model: "", choices: [], usage: undefined, promptLogprobs: [], trace: undefined };
 }
 
 export const CompleteResponse: MessageFns<CompleteResponse> = {
@@ -3416,6 +3532,9 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     }
     for (const v of message.promptLogprobs) {
       TokenLogprob.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -3473,6 +3592,14 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
             message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3500,6 +3627,7 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
         : globalThis.Array.isArray(object?.prompt_logprobs)
         ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
         : [],
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -3520,6 +3648,9 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     if (message.promptLogprobs?.length) {
       obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
     }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -3533,6 +3664,7 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     message.choices = object.choices?.map((e) => Choice.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
     return message;
   },
 };

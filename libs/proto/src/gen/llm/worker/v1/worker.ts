@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { StepTrace, TraceOptions } from "../../trace/v1/trace";
 
 /** How an embedding sequence's hidden states become one vector. */
 export enum Pooling {
@@ -135,6 +136,11 @@ export interface StepSequence {
    * state.params.num_top_logprobs alternatives. Its tokens must all be computed by this worker.
    */
   promptLogprobs: boolean;
+  /**
+   * Internals trace: record this sequence's attention rows, MoE routing and sampling candidates
+   * (the tokenizer, kv and scheduler parts are ignored here). Absent: nothing is recorded.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** The log-probability of one prompt token and the most likely tokens at its position. */
@@ -194,6 +200,8 @@ export interface SequenceOutput {
    * this chunk (never past the prompt), in order.
    */
   promptLogprobs: PromptLogprob[];
+  /** With StepSequence.trace: what the step recorded for the sequence. */
+  trace: StepTrace | undefined;
 }
 
 /** The step's results. */
@@ -825,6 +833,7 @@ function createBaseStepSequence(): StepSequence {
     appendedOutputTokenIds: [],
     embedPooling: 0,
     promptLogprobs: false,
+    trace: undefined,
   };
 }
 
@@ -868,6 +877,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     }
     if (message.promptLogprobs !== false) {
       writer.uint32(72).bool(message.promptLogprobs);
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -987,6 +999,14 @@ export const StepSequence: MessageFns<StepSequence> = {
             message.promptLogprobs = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1038,6 +1058,7 @@ export const StepSequence: MessageFns<StepSequence> = {
         : isSet(object.prompt_logprobs)
         ? globalThis.Boolean(object.prompt_logprobs)
         : false,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1070,6 +1091,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.promptLogprobs !== false) {
       obj.promptLogprobs = message.promptLogprobs;
     }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1089,6 +1113,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     message.appendedOutputTokenIds = object.appendedOutputTokenIds?.map((e) => e) || [];
     message.embedPooling = object.embedPooling ?? 0;
     message.promptLogprobs = object.promptLogprobs ?? false;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
@@ -1520,6 +1547,7 @@ function createBaseSequenceOutput(): SequenceOutput {
     topLogprobs: [],
     embeddingF32: Buffer.alloc(0),
     promptLogprobs: [],
+    trace: undefined,
   };
 }
 
@@ -1545,6 +1573,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     }
     for (const v of message.promptLogprobs) {
       PromptLogprob.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      StepTrace.encode(message.trace, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1618,6 +1649,14 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             message.promptLogprobs.push(PromptLogprob.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.trace = StepTrace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1659,6 +1698,7 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         : globalThis.Array.isArray(object?.prompt_logprobs)
         ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
         : [],
+      trace: isSet(object.trace) ? StepTrace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1685,6 +1725,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.promptLogprobs?.length) {
       obj.promptLogprobs = message.promptLogprobs.map((e) => PromptLogprob.toJSON(e));
     }
+    if (message.trace !== undefined) {
+      obj.trace = StepTrace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1700,6 +1743,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.topLogprobs = object.topLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
     message.promptLogprobs = object.promptLogprobs?.map((e) => PromptLogprob.fromPartial(e)) || [];
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? StepTrace.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
