@@ -24,6 +24,7 @@ module.exports = {
     '^@llm/(orchestrator|tokenizer-service|router|attention-worker|kv-manager)$': path.join(root, 'apps/$1/src/index.ts'),
     '^@llm/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
     '^@llm/([a-z-]+)/testing$': path.join(root, 'libs/$1/src/testing/index.ts'),
+    '^@llm/platform/config$': path.join(root, 'libs/platform/src/config/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],

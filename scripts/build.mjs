@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Compiles every workspace package's src/ (and bench/) to <package>/dist with swc, in one
-// process. Type checking is separate (`npm run typecheck`); this only emits CommonJS.
-import { readdirSync, statSync, mkdirSync, writeFileSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+// process. Type checking is separate (`npm run typecheck`); this only emits CommonJS. Then bundles
+// the /internals page's plotting library (Observable Plot, with esbuild) into one browser file,
+// apps/orchestrator/dist/vendor/plot.js, so the page needs no CDN.
+import { readdirSync, readFileSync, statSync, mkdirSync, writeFileSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join, relative, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swc from '@swc/core';
@@ -58,4 +60,25 @@ for (const group of ['libs', 'apps']) {
     }
   }
 }
+await bundlePlot();
 process.stderr.write(`build: compiled ${count} files in ${Date.now() - started} ms\n`);
+
+async function bundlePlot() {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    process.stderr.write('build: esbuild is not installed (npm ci installs it); the /internals page will have no plotting library\n');
+    return;
+  }
+  await esbuild.build({
+    stdin: { contents: "import * as Plot from '@observablehq/plot'; globalThis.Plot = Plot;", resolveDir: root, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    legalComments: 'eof',
+    banner: { js: `/* Observable Plot ${JSON.parse(readFileSync(join(root, 'node_modules', '@observablehq', 'plot', 'package.json'), 'utf8')).version} with the d3 modules it uses (ISC licenses), bundled for the /internals page */` },
+    outfile: join(root, 'apps', 'orchestrator', 'dist', 'vendor', 'plot.js'),
+    logLevel: 'warning',
+  });
+}

@@ -19,7 +19,7 @@ COPY rootfs/ /
 WORKDIR /data
 EXPOSE 6379
 ENV PATH=/usr/local/bin:/usr/bin:/bin
-CMD ["redis-server", "--protected-mode", "no"]
+CMD ["redis-server"]
 DOCKERFILE
 docker build -q -t "$tag" "$ctx" >/dev/null
 echo "$tag"

@@ -1,18 +1,19 @@
 /*
- * The attention worker's settings: flag, environment variable and default for each (libs/platform
- * config loader). `--kv-cache-gib` sizes the KV pool; `--backend` picks the ONNX Runtime graph
+ * The attention worker's settings: flag, environment variable (LLM_<FLAG>) and default for each
+ * (libs/platform config loader), plus the shared host, log and TLS settings. `--kv-cache-gib` sizes the KV pool; `--backend` picks the ONNX Runtime graph
  * (`ort`, the fast path) or the TypeScript kernels (`ts`, the reference).
  *
  * What this is not: model configuration, which comes from the model directory's config.json.
  */
-import { defineConfig, type ConfigOf } from '@llm/platform';
+import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const workerConfigSchema = defineConfig({
-  modelDir: { type: 'string', flag: 'model', env: 'MODEL_DIR', required: true, description: 'Hugging Face model directory to serve' },
+  ...serverSettings,
+  modelDir: { type: 'string', flag: 'model', required: true, description: 'Hugging Face model directory or .gguf file to serve' },
+  quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the linear layers while loading: q8_0 | q4_0 (empty: as stored)' },
   modelId: { type: 'string', default: '', description: 'model id reported by GetModelInfo (default: the directory name)' },
   workerId: { type: 'string', default: 'worker-0', description: "this worker's id (its KV pool's id at the kv-manager)" },
-  host: { type: 'string', default: '127.0.0.1', description: 'address the gRPC server binds' },
   grpcPort: { type: 'int', default: DEFAULT_PORTS.worker, min: 0, max: 65535, description: 'gRPC port (0 picks a free one)' },
   backend: { type: 'string', default: 'ort', choices: ['ort', 'ts'], description: 'execution backend: ort (ONNX Runtime) or ts (TypeScript kernels)' },
   threads: { type: 'int', default: 2, min: 1, max: 256, description: 'intra-op threads of the ONNX Runtime sessions' },
@@ -22,6 +23,9 @@ export const workerConfigSchema = defineConfig({
   maxBatchTokens: { type: 'int', default: 8192, min: 1, description: 'most tokens one step may carry' },
   kvManagerAddress: { type: 'string', default: '', description: 'kv-manager host:port to register the pool with (empty: do not register)' },
   routerAddress: { type: 'string', default: '', description: 'router host:port for MoE layers (empty: experts run in-process)' },
+  allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 
 export type WorkerConfig = ConfigOf<typeof workerConfigSchema>;
+
+export const WORKER_SUMMARY = 'serves llm.worker.v1.Worker (model weights, the paged KV pool, batched Step) over gRPC';

@@ -8,7 +8,7 @@
  * What this is not: model or kernel code (libs/model, libs/tensor).
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { connectGrpc, GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost } from '@llm/platform';
+import { clientCredentials, connectGrpc, GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost, serverSecurity } from '@llm/platform';
 import { kv, router, worker } from '@llm/proto';
 import type { WorkerConfig } from './attention-worker.config';
 import { AttentionWorkerService, WORKER_ENGINE, WORKER_KV_MANAGER, type WorkerEngine } from './attention-worker.service';
@@ -43,15 +43,16 @@ class WorkerChannels implements OnApplicationShutdown {
 export class AttentionWorkerModule {
   static register(config: WorkerConfig, deps: WorkerDeps = {}): DynamicModule {
     const closers: Array<() => void> = [];
+    const credentials = clientCredentials(config);
     let routerClient = deps.router;
     if (!routerClient && config.routerAddress) {
-      const conn = connectGrpc(router.RouterDefinition, config.routerAddress);
+      const conn = connectGrpc(router.RouterDefinition, config.routerAddress, { credentials });
       closers.push(conn.close);
       routerClient = conn.client;
     }
     let kvClient: KvManagerClient | null = deps.kvManager ?? null;
     if (!kvClient && config.kvManagerAddress) {
-      const conn = connectGrpc(kv.KvManagerDefinition, config.kvManagerAddress);
+      const conn = connectGrpc(kv.KvManagerDefinition, config.kvManagerAddress, { credentials });
       closers.push(conn.close);
       kvClient = conn.client;
     }
@@ -68,7 +69,13 @@ export class AttentionWorkerModule {
       providers.push(
         {
           provide: GRPC_SERVER_OPTIONS,
-          useFactory: (svc: AttentionWorkerService) => ({ host: config.host, port: config.grpcPort, name: 'attention-worker', readiness: svc.readiness }),
+          useFactory: (svc: AttentionWorkerService) => ({
+            host: config.host,
+            port: config.grpcPort,
+            name: 'attention-worker',
+            readiness: svc.readiness,
+            ...serverSecurity(config, 'internal'),
+          }),
           inject: [AttentionWorkerService],
         },
         {

@@ -5,29 +5,27 @@
  *
  * What this is not: embedded mode (`llm serve` composes every service in one process from index.ts).
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { connectGrpc, describeConfig, exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain } from '@llm/platform';
+import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, runMain, setLogLevel } from '@llm/platform';
 import { router } from '@llm/proto';
-import { workerConfigSchema } from './attention-worker.config';
 import { AttentionWorkerModule } from './attention-worker.module';
 import { AttentionWorkerService } from './attention-worker.service';
 import { RouterMoeExecutor } from './router-moe-executor';
 import { loadWorkerEngine } from './worker-engine';
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    process.stdout.write(`attention-worker: serves llm.worker.v1 (Step, GetModelInfo)\n${describeConfig(workerConfigSchema)}\n`);
-    return;
-  }
   exitWithParent();
-  const config = loadConfig(workerConfigSchema, { strict: true });
+  setLogLevel(config.logLevel);
   // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
-  const routerConn = config.routerAddress ? connectGrpc(router.RouterDefinition, config.routerAddress) : undefined;
+  const routerConn = config.routerAddress
+    ? connectGrpc(router.RouterDefinition, config.routerAddress, { credentials: clientCredentials(config) })
+    : undefined;
   const moe = routerConn ? (hiddenSize: number) => new RouterMoeExecutor(routerConn.client, hiddenSize) : undefined;
   const engine = await loadWorkerEngine(config, moe);
   const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config, { engine, router: routerConn?.client }), {
-    logger: nestLogger(['log', 'warn', 'error']),
+    logger: nestLogger(nestLogLevels(config.logLevel)),
     abortOnError: false, // start-up errors reach the one-line handler below
   });
   app.enableShutdownHooks();

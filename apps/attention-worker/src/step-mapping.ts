@@ -3,10 +3,15 @@
  * decisions are the proto3 defaults: an absent SamplingState stays absent (the runner then needs
  * a cached state), and logit_bias's map becomes a Map of token id -> bias.
  *
+ * The internals trace maps both ways: StepSequence.trace (llm.trace.v1.TraceOptions, the worker's
+ * parts) in, SequenceOutput.trace (attention rows and gate probabilities as little-endian float32 bytes) out.
+ *
  * What this is not: validation. The runner validates everything and names the sequence and field.
  */
-import type { worker } from '@llm/proto';
-import type { StepInput, StepOutput, StepSamplingParams, StepSamplingState } from '@llm/model';
+import { trace, worker } from '@llm/proto';
+import type { EmbedPooling, StepInput, StepOutput, StepSamplingParams, StepSamplingState, StepTraceOptions, StepTraceOut } from '@llm/model';
+
+const POOLING: Partial<Record<worker.Pooling, EmbedPooling>> = { [worker.Pooling.POOLING_MEAN]: 'mean', [worker.Pooling.POOLING_LAST]: 'last' };
 
 export function toStepInput(req: worker.StepRequest): StepInput {
   return {
@@ -19,6 +24,9 @@ export function toStepInput(req: worker.StepRequest): StepInput {
       sample: s.sample ?? false,
       state: s.state ? toSamplingState(s.state) : undefined,
       appendedOutputTokenIds: s.appendedOutputTokenIds ?? [],
+      embedPooling: POOLING[s.embedPooling ?? worker.Pooling.POOLING_UNSPECIFIED],
+      promptLogprobs: s.promptLogprobs ?? false,
+      trace: s.trace ? toTraceOptions(s.trace) : undefined,
     })),
     copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
     releaseSeqIds: req.releaseSeqIds ?? [],
@@ -30,6 +38,7 @@ function toSamplingState(state: worker.SamplingState): StepSamplingState {
     params: toSamplingParams(state.params),
     promptTokenIds: state.promptTokenIds ?? [],
     outputTokenIds: state.outputTokenIds ?? [],
+    grammarEbnf: state.grammarEbnf || undefined,
   };
 }
 
@@ -60,10 +69,32 @@ export function toStepResponse(out: StepOutput): worker.StepResponse {
       tokenId: o.tokenId,
       logprob: o.logprob,
       topLogprobs: o.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })),
+      promptLogprobs: (o.promptLogprobs ?? []).map((e) => ({ tokenId: e.tokenId, logprob: e.logprob, topLogprobs: e.topLogprobs })),
+      embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0), // little-endian hosts
+      trace: o.trace ? toStepTraceProto(o.trace) : undefined,
     })),
     numTokens: out.numTokens,
     forwardNs: Number(out.forwardNs),
     stepNs: Number(out.stepNs),
+    grammarNs: Number(out.grammarNs),
+  };
+}
+
+function toTraceOptions(t: trace.TraceOptions): StepTraceOptions {
+  return {
+    attention: t.attention ? { layers: t.attention.layers ?? [], heads: t.attention.heads ?? [] } : undefined,
+    moe: t.moe ?? false,
+    samplingTop: t.sampling?.top ?? 0,
+  };
+}
+
+const f32Bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength); // little-endian hosts
+
+export function toStepTraceProto(t: StepTraceOut): trace.StepTrace {
+  return {
+    attention: t.attention.map((r) => ({ layer: r.layer, head: r.head, kvHead: r.kvHead, queryPosition: r.queryPosition, weightsF32: f32Bytes(r.weights) })),
+    moe: t.moe.map((m) => ({ layer: m.layer, position: m.position, gateProbsF32: f32Bytes(m.gateProbs), expertIds: m.expertIds, weights: m.weights, replicas: m.replicas, dropped: m.dropped })),
+    sampling: t.sampling,
   };
 }
 

@@ -7,7 +7,7 @@
  *
  * What this is not: the engine itself (libs/model's ModelRunner).
  */
-import { createModelRunner, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor } from '@llm/model';
+import { createModelRunner, grammarEngineForModel, loadModelDir, RunnerError, type LoadedModel, type MoeExecutor, type QuantFormat } from '@llm/model';
 import type { WorkerConfig } from './attention-worker.config';
 import type { WorkerEngine, WorkerModelInfo } from './attention-worker.service';
 
@@ -16,7 +16,7 @@ const GIB = 1024 ** 3;
 export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hiddenSize: number) => MoeExecutor): Promise<WorkerEngine> {
   let model: LoadedModel;
   try {
-    model = await loadModelDir(config.modelDir);
+    model = await loadModelDir(config.modelDir, { quantize: (config.quantize || undefined) as QuantFormat | undefined });
   } catch (err) {
     throw new RunnerError('FAILED_PRECONDITION', `cannot load model directory ${config.modelDir}: ${(err as Error).message}`);
   }
@@ -26,7 +26,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'>,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean },
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -40,6 +40,8 @@ export async function engineForModel(
       maxBatchSequences: config.maxBatchSequences,
       maxBatchTokens: config.maxBatchTokens,
       moeExecutor,
+      grammar: await grammarEngineForModel(model),
+      traceable: config.allowTrace ?? false,
     });
     return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
   } catch (err) {
@@ -63,6 +65,7 @@ export function modelInfoOf(model: LoadedModel, workerId: string, modelId: strin
     // config.json's and generation_config.json's end ids (transformers stops on either)
     eosTokenIds: [...new Set([...c.eosTokenIds, ...model.generation.eosTokenIds])],
     bosTokenId: c.bosTokenId ?? model.generation.bosTokenId ?? undefined,
+    supportsGrammar: model.tokenizerPath !== null,
   };
 }
 

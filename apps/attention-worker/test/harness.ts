@@ -30,7 +30,7 @@ export function writeModelDir(arch: Arch, seed: number, overrides: Record<string
 export function workerConfig(modelDir: string, over: Partial<WorkerConfig> = {}): WorkerConfig {
   return {
     modelDir, modelId: '', workerId: 'worker-test', host: '127.0.0.1', grpcPort: 0, backend: 'ts', threads: 1,
-    kvCacheGib: 1 / 1024, blockSize: 4, maxBatchSequences: 64, maxBatchTokens: 1024, kvManagerAddress: '', routerAddress: '',
+    kvCacheGib: 1 / 1024, blockSize: 4, maxBatchSequences: 64, maxBatchTokens: 1024, kvManagerAddress: '', routerAddress: '', allowTrace: false,
     ...over,
   };
 }

@@ -35,7 +35,7 @@ describe('attention worker with a router and a kv-manager over gRPC', () => {
         dispatched.push(req.layerIndex);
         const out = await experts.run(req.layerIndex, hidden, T);
         const data = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-        return { output: { dtype: router.DType.D_TYPE_F32, shape: [T, C], data }, numDroppedAssignments: 0, computeNs: 0 };
+        return { output: { dtype: router.DType.D_TYPE_F32, shape: [T, C], data }, numDroppedAssignments: 0, computeNs: 0, routing: [] };
       },
     };
     routerServer = await startTestGrpcServer({ definition: router.RouterDefinition, implementation: routerImpl });

@@ -40,7 +40,7 @@ export async function startUnderTest(say: (l: string) => void): Promise<UnderTes
   const httpPort = await freePort();
   const platform = await startDistributed({
     modelDir: join(dir, 'model'), host: '127.0.0.1', grpcPort: 0, httpPort, backend: 'ts', threads: 1, kvCacheGib: 0.05, blockSize: 16,
-    maxNumSeqs: 256, maxNumBatchedTokens: 4096, onProgress: (l) => say(`[serve] ${l}`),
+    maxNumSeqs: 256, maxNumBatchedTokens: 4096, logLevel: process.env.LLM_LOG_LEVEL ?? 'warn', onProgress: (l) => say(`[serve] ${l}`),
   });
   const kvAddress = platform.addresses['kv-manager'];
   const readKv = () => kvReading(kvAddress);

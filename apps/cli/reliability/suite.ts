@@ -45,9 +45,8 @@ export interface SuiteResult {
 }
 
 export async function runSuite(scale: Scale, say: (line: string) => void, seed = 16): Promise<SuiteResult> {
-  const env = { HTTP_REQUEST_TIMEOUT_MS: process.env.HTTP_REQUEST_TIMEOUT_MS, LOG_LEVEL: process.env.LOG_LEVEL };
-  process.env.HTTP_REQUEST_TIMEOUT_MS = '10000'; // the slow-body case is judged in seconds, not half a minute
-  process.env.LOG_LEVEL ??= 'warn';
+  const env = { LLM_HTTP_REQUEST_TIMEOUT_MS: process.env.LLM_HTTP_REQUEST_TIMEOUT_MS };
+  process.env.LLM_HTTP_REQUEST_TIMEOUT_MS = '10000'; // the slow-body case is judged in seconds, not half a minute
   const u = await startUnderTest(say);
   const rows: Row[] = [];
   const failures: string[] = [];
@@ -107,9 +106,8 @@ export async function runSuite(scale: Scale, say: (line: string) => void, seed =
     }
   } finally {
     await u.close();
-    process.env.HTTP_REQUEST_TIMEOUT_MS = env.HTTP_REQUEST_TIMEOUT_MS;
-    if (env.LOG_LEVEL === undefined) delete process.env.LOG_LEVEL;
-    if (env.HTTP_REQUEST_TIMEOUT_MS === undefined) delete process.env.HTTP_REQUEST_TIMEOUT_MS;
+    if (env.LLM_HTTP_REQUEST_TIMEOUT_MS === undefined) delete process.env.LLM_HTTP_REQUEST_TIMEOUT_MS;
+    else process.env.LLM_HTTP_REQUEST_TIMEOUT_MS = env.LLM_HTTP_REQUEST_TIMEOUT_MS;
   }
   return { rows, failures };
 }

@@ -34,7 +34,7 @@ afterAll(() => {
 
 function runApp(app: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [join(root, 'apps', app, 'dist', 'src', 'main.js'), ...args], { env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'apps', app, 'dist', 'src', 'main.js'), ...args], { env: { ...process.env, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b) => (stderr += b));
   const cap = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -48,20 +48,21 @@ function runApp(app: string, env: Record<string, string>, args: string[] = []): 
 const errorLines = (s: string) => s.split('\n').filter((l) => l.trim() && !/\[Nest\]/.test(l));
 
 it.each([
-  ['tokenizer-service', 'a tokenizer.json it cannot use', () => ({ GRPC_PORT: '0', MODEL: join(dir, 'badtok') }), () => new RegExp(`^tokenizer-service: ${join(dir, 'badtok', 'tokenizer.json')}: model.type "WordPiece" is not supported`)],
-  ['attention-worker', 'a directory without config.json', () => ({ GRPC_PORT: '0', MODEL_DIR: join(dir, 'nope') }), () => new RegExp(`^attention-worker: cannot load model directory ${join(dir, 'nope')}: model dir .* does not exist`)],
-  ['kv-manager', 'a busy port', () => ({ GRPC_PORT: String(busyPort) }), () => new RegExp(`^kv-manager: gRPC port ${busyPort} on 127.0.0.1 is already in use`)],
-  ['kv-manager', 'a bad flag value', () => ({ GRPC_PORT: 'x' }), () => /^kv-manager: GRPC_PORT .* is 'x': expected an integer/],
-  ['orchestrator', 'a scheduler role without Redis', () => ({ MODEL_DIR: join(dir, 'model'), ROLE: 'scheduler' }), () => /^orchestrator: --role scheduler needs --redis-url/],
-])('%s with %s: one line and exit 1', async (app, _what, env, pattern) => {
+  ['tokenizer-service', 'a tokenizer.json it cannot use', () => ({ LLM_GRPC_PORT: '0', LLM_MODEL: join(dir, 'badtok') }), () => new RegExp(`^tokenizer-service: ${join(dir, 'badtok', 'tokenizer.json')}: model.type "WordPiece" is not supported`), 1],
+  ['attention-worker', 'a directory without config.json', () => ({ LLM_GRPC_PORT: '0', LLM_MODEL: join(dir, 'nope') }), () => new RegExp(`^attention-worker: cannot load model directory ${join(dir, 'nope')}: model dir .* does not exist`), 1],
+  ['kv-manager', 'a busy port', () => ({ LLM_GRPC_PORT: String(busyPort) }), () => new RegExp(`^kv-manager: gRPC port ${busyPort} on 127.0.0.1 is already in use`), 1],
+  // A bad setting is a usage error: exit 2, as for every app's flags (libs/platform's appArgs).
+  ['kv-manager', 'a bad flag value', () => ({ LLM_GRPC_PORT: 'x' }), () => /^kv-manager: LLM_GRPC_PORT .* is 'x': expected an integer/, 2],
+  ['orchestrator', 'a scheduler role without Redis', () => ({ LLM_MODEL: join(dir, 'model'), LLM_ROLE: 'scheduler' }), () => /^orchestrator: --role scheduler needs --redis-url/, 1],
+])('%s with %s: one line and a non-zero exit', async (app, _what, env, pattern, code) => {
   const r = await runApp(app, env());
-  expect(r.code).toBe(1);
+  expect(r.code).toBe(code);
   expect(errorLines(r.stderr)).toHaveLength(1);
   expect(errorLines(r.stderr)[0]).toMatch(pattern());
 });
 
 it('orchestrator with a Redis that does not answer: one line after the bounded wait, not a stack trace per retry', async () => {
-  const r = await runApp('orchestrator', { MODEL_DIR: join(dir, 'model'), ROLE: 'api', REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_WAIT_MS: '1500', GRPC_PORT: '0', HTTP_PORT: '-1' });
+  const r = await runApp('orchestrator', { LLM_MODEL: join(dir, 'model'), LLM_ROLE: 'api', LLM_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LLM_REDIS_WAIT_MS: '1500', LLM_GRPC_PORT: '0', LLM_HTTP_PORT: '-1' });
   expect(r.code).toBe(1);
   expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^orchestrator: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable after 2 s \(ECONNREFUSED\)/)]);
   expect(r.ms).toBeLessThan(15_000);

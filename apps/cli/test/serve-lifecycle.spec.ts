@@ -42,7 +42,7 @@ interface Run {
 function serve(...args: string[]): Run {
   const tag = randomUUID();
   const child = spawn(process.execPath, [LLM, 'serve', '--distributed', '--backend', 'ts', '--threads', '1', '--kv-cache-gib', '0.01', ...args], {
-    env: { ...process.env, LLM_TEST_TAG: tag, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LLM_TEST_TAG: tag, LLM_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

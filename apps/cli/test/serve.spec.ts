@@ -120,6 +120,23 @@ describe('distributed platform (llm serve --distributed)', () => {
     }
   });
 
+  it('built apps follow a grammar and embed: the same results as the embedded platform', async () => {
+    const dist = connectGrpc(inference.InferenceDefinition, platform.grpcAddress);
+    const emb = connectGrpc(inference.InferenceDefinition, embedded.grpcAddress);
+    try {
+      const req = { prompt: 'x', sampling: { maxTokens: 20, temperature: 1, seed: 3, n: 2 }, structuredOutput: { choice: { choices: ['alpha', 'beta', 'gamma delta'] } } };
+      const [a, b] = await Promise.all([dist.client.complete(req), emb.client.complete(req)]);
+      expect(a.choices.map((c) => c.text)).toEqual(b.choices.map((c) => c.text));
+      for (const c of a.choices) expect(['alpha', 'beta', 'gamma delta']).toContain(c.text);
+      const e = { input: ['embed me', 'and me too'] };
+      const [ea, eb] = await Promise.all([dist.client.embed(e), emb.client.embed(e)]);
+      expect(ea.data.map((d) => Buffer.from(d.embeddingF32).toString('hex'))).toEqual(eb.data.map((d) => Buffer.from(d.embeddingF32).toString('hex')));
+    } finally {
+      dist.close();
+      emb.close();
+    }
+  });
+
   it('completes 32 concurrent streams with the outputs of the embedded platform', async () => {
     const cases = await promptsWithMargins(8);
     const dist = connectGrpc(inference.InferenceDefinition, platform.grpcAddress);

@@ -1,13 +1,13 @@
 /*
- * kv-manager settings: flag > environment > default (libs/platform config). The service
- * holds no model and no memory; its only knobs are where it listens and how often it
- * sweeps expired owner leases and refreshes its Prometheus gauges.
+ * kv-manager settings: flag > environment (LLM_<FLAG>) > default (libs/platform config). The
+ * service holds no model and no memory; its knobs are where it listens (with the shared TLS and
+ * log settings) and how often it sweeps expired owner leases and refreshes its Prometheus gauges.
  */
-import { defineConfig, type ConfigOf } from '@llm/platform';
+import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const kvManagerConfigSchema = defineConfig({
-  host: { type: 'string', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in containers)' },
+  ...serverSettings,
   grpcPort: { type: 'int', default: DEFAULT_PORTS.kv, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
   leaseSweepMs: {
     type: 'int',
@@ -18,3 +18,5 @@ export const kvManagerConfigSchema = defineConfig({
 });
 
 export type KvManagerConfig = ConfigOf<typeof kvManagerConfigSchema>;
+
+export const KV_MANAGER_SUMMARY = 'serves llm.kv.v1.KvManager (paged KV-block allocator with prefix caching) over gRPC';

@@ -4,14 +4,15 @@
  * KvError (code INVALID_ARGUMENT / FAILED_PRECONDITION / NOT_FOUND, message naming the
  * sequence) becomes the same gRPC status through toServerError. Out of blocks is not an
  * error: it is ALLOCATION_STATUS_OUT_OF_BLOCKS for the sequences that could not be served.
+ * AllocateSlots with include_pool_map (the internals trace) also answers every block's state.
  *
  * The service also runs the lease sweeper: every `leaseSweepMs` it frees the sequences of
  * owners whose lease expired and refreshes the gauges. Deliberately no state of its own.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { toServerError, type ServiceImplementation } from '@llm/platform';
-import { kv } from '@llm/proto';
-import { KvPools, type KvStats, type SlotAllocation } from '@llm/kv';
+import { kv, trace } from '@llm/proto';
+import { KvPools, type BlockStateName, type KvStats, type PoolRun, type SlotAllocation } from '@llm/kv';
 import { KvManagerMetrics } from './kv-manager.metrics';
 
 export const KV_POOLS = Symbol('KV_POOLS');
@@ -24,6 +25,19 @@ function handle<T>(body: () => T): Promise<T> {
   } catch (err) {
     return Promise.reject(toServerError(err));
   }
+}
+
+const BLOCK_STATE: Record<BlockStateName, trace.BlockState> = {
+  free: trace.BlockState.BLOCK_STATE_FREE,
+  cached: trace.BlockState.BLOCK_STATE_CACHED,
+  used: trace.BlockState.BLOCK_STATE_USED,
+  used_cached: trace.BlockState.BLOCK_STATE_USED_CACHED,
+  shared: trace.BlockState.BLOCK_STATE_SHARED,
+};
+
+/** The pool map (AllocateSlots with include_pool_map, for the internals trace). */
+function poolMapProto(runs: PoolRun[]): trace.PoolRun[] {
+  return runs.map((r) => ({ state: BLOCK_STATE[r.state], numBlocks: r.numBlocks }));
 }
 
 function toSlots(a: SlotAllocation): kv.SequenceSlots {
@@ -80,7 +94,7 @@ export class KvManagerService
         { owner: req.ownerId || undefined, commit: req.commitSeqIds },
       );
       const copies = res.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst })));
-      return { sequences: res.map(toSlots), copies };
+      return { sequences: res.map(toSlots), copies, poolMap: req.includePoolMap ? poolMapProto(this.pools.poolMap(req.poolId)) : [] };
     });
   }
 

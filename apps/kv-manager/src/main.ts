@@ -1,20 +1,21 @@
 /*
  * Standalone kv-manager: `node apps/kv-manager/dist/src/main.js [--grpc-port 50055]
- * [--host 127.0.0.1] [--lease-sweep-ms 1000]`. Serves llm.kv.v1.KvManager with
- * grpc.health.v1 and reflection; workers register their pools at start-up; drains on SIGTERM.
- * Start-up errors (a busy port, a bad flag) are one line and exit code 1.
+ * [--host 127.0.0.1] [--lease-sweep-ms 1000] [--tls-cert F --tls-key F [--tls-ca F]]`. Serves
+ * llm.kv.v1.KvManager with grpc.health.v1 and reflection; workers register their pools at
+ * start-up; drains on SIGTERM. `--help` lists every setting. Start-up errors (a busy port, a bad
+ * TLS file) are one line and exit code 1.
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain } from '@llm/platform';
-import { kvManagerConfigSchema } from './kv-manager.config';
+import { exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, runMain, setLogLevel } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
   exitWithParent();
-  const config = loadConfig(kvManagerConfigSchema);
+  setLogLevel(config.logLevel);
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
-    logger: nestLogger(['error', 'warn', 'log']),
+    logger: nestLogger(nestLogLevels(config.logLevel)),
     abortOnError: false,
   });
   app.enableShutdownHooks();

@@ -123,8 +123,16 @@ describe('KvManager service', () => {
   });
 
   it('reads its settings from flags and environment', () => {
-    expect(loadConfig(kvManagerConfigSchema, { argv: [], env: {} })).toEqual({ host: '127.0.0.1', grpcPort: 50055, leaseSweepMs: 1000 });
-    expect(loadConfig(kvManagerConfigSchema, { argv: ['--grpc-port', '0'], env: { LEASE_SWEEP_MS: '250' } })).toMatchObject({
+    expect(loadConfig(kvManagerConfigSchema, { argv: [], env: {} })).toEqual({
+      host: '127.0.0.1',
+      grpcPort: 50055,
+      leaseSweepMs: 1000,
+      logLevel: 'info',
+      tlsCert: '',
+      tlsKey: '',
+      tlsCa: '',
+    });
+    expect(loadConfig(kvManagerConfigSchema, { argv: ['--grpc-port', '0'], env: { LLM_LEASE_SWEEP_MS: '250' } })).toMatchObject({
       grpcPort: 0,
       leaseSweepMs: 250,
     });

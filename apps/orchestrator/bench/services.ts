@@ -7,10 +7,10 @@
  * What it is not: apps/kv-manager or apps/attention-worker (an app may not import another app);
  * no lease sweeping timer, no metrics, no validation beyond the libraries' own.
  */
-import type { KvPools } from '@llm/kv';
+import type { BlockStateName, KvPools } from '@llm/kv';
 import type { LoadedModel, ModelRunner, StepInput } from '@llm/model';
 import { toServerError, type ServiceImplementation } from '@llm/platform';
-import { kv, worker } from '@llm/proto';
+import { kv, trace, worker } from '@llm/proto';
 
 type KvImpl = ServiceImplementation<kv.KvManagerDefinition>;
 
@@ -28,6 +28,14 @@ function mapped<T extends object>(impl: T): T {
   }
   return out as T;
 }
+
+const BLOCK_STATE: Record<BlockStateName, trace.BlockState> = {
+  free: trace.BlockState.BLOCK_STATE_FREE,
+  cached: trace.BlockState.BLOCK_STATE_CACHED,
+  used: trace.BlockState.BLOCK_STATE_USED,
+  used_cached: trace.BlockState.BLOCK_STATE_USED_CACHED,
+  shared: trace.BlockState.BLOCK_STATE_SHARED,
+};
 
 /** llm.kv.v1.KvManager over KvPools, field for field. */
 export function kvImplementation(pools: KvPools): KvImpl {
@@ -50,6 +58,7 @@ export function kvImplementation(pools: KvPools): KvImpl {
           numTokens: a.numTokens,
         })),
         copies: out.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst }))),
+        poolMap: req.includePoolMap ? pools.poolMap(req.poolId).map((r) => ({ state: BLOCK_STATE[r.state], numBlocks: r.numBlocks })) : [],
       };
     },
     async free(req) {
@@ -79,7 +88,9 @@ export function kvImplementation(pools: KvPools): KvImpl {
   });
 }
 
-/** llm.worker.v1.Worker over a ModelRunner. */
+const f32Bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength); // little-endian hosts
+
+/** llm.worker.v1.Worker over a ModelRunner (internals traces included). */
 export function workerImplementation(runner: ModelRunner, model: LoadedModel, workerId: string, modelId = 'tiny-llama'): ServiceImplementation<worker.WorkerDefinition> {
   return mapped<ServiceImplementation<worker.WorkerDefinition>>({
     async step(req) {
@@ -95,18 +106,32 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
             params: { ...(s.state.params as worker.SamplingParams), seed: /^\d{1,20}$/.test(s.state.params?.seed ?? '') ? BigInt(s.state.params!.seed) : Number.NaN, logitBias: new Map(Object.entries(s.state.params?.logitBias ?? {}).map(([k, v]) => [Number(k), v])) },
             promptTokenIds: s.state.promptTokenIds,
             outputTokenIds: s.state.outputTokenIds,
+            grammarEbnf: s.state.grammarEbnf || undefined,
           },
           appendedOutputTokenIds: s.appendedOutputTokenIds,
+          promptLogprobs: s.promptLogprobs,
+          embedPooling: s.embedPooling === worker.Pooling.POOLING_MEAN ? 'mean' : s.embedPooling === worker.Pooling.POOLING_LAST ? 'last' : undefined,
+          trace: s.trace && { attention: s.trace.attention && { layers: s.trace.attention.layers, heads: s.trace.attention.heads }, moe: s.trace.moe, samplingTop: s.trace.sampling?.top ?? 0 },
         })),
         copies: req.copies.map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
         releaseSeqIds: req.releaseSeqIds,
       };
       const out = await runner.step(input);
       return {
-        outputs: out.outputs.map((o) => ({ seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs })),
+        outputs: out.outputs.map((o) => ({
+          seqId: o.seqId, sampled: o.sampled, tokenId: o.tokenId, logprob: o.logprob, topLogprobs: o.topLogprobs,
+          promptLogprobs: o.promptLogprobs ?? [],
+          embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0),
+          trace: o.trace && {
+            attention: o.trace.attention.map((r) => ({ layer: r.layer, head: r.head, kvHead: r.kvHead, queryPosition: r.queryPosition, weightsF32: f32Bytes(r.weights) })),
+            moe: o.trace.moe.map((m) => ({ layer: m.layer, position: m.position, gateProbsF32: f32Bytes(m.gateProbs), expertIds: m.expertIds, weights: m.weights, replicas: m.replicas, dropped: m.dropped })),
+            sampling: o.trace.sampling,
+          },
+        })),
         numTokens: out.numTokens,
         forwardNs: Number(out.forwardNs),
         stepNs: Number(out.stepNs),
+        grammarNs: Number(out.grammarNs),
       };
     },
     async getModelInfo() {
@@ -116,6 +141,7 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
         numLayers: c.numLayers, hiddenSize: c.hiddenSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads,
         numBlocks: runner.pool.numBlocks, blockSizeTokens: runner.pool.blockSize, backend: runner.backend.name, eosTokenIds: c.eosTokenIds,
         bosTokenId: c.bosTokenId ?? undefined, maxBatchSequences: runner.limits.maxBatchSequences, maxBatchTokens: runner.limits.maxBatchTokens,
+        supportsGrammar: runner.supportsGrammar,
       };
     },
   });

@@ -8,23 +8,22 @@
  *
  * What this is not: embedded mode (`llm serve` composes every service in one process).
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { describeConfig, exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain, waitForRedis } from '@llm/platform';
-import { orchestratorConfigSchema } from './orchestrator.config';
+import { exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, redisUrlWithPassword, runMain, setLogLevel, waitForRedis } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
 import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    process.stdout.write(`orchestrator: serves llm.inference.v1 and the OpenAI-compatible HTTP API\n${describeConfig(orchestratorConfigSchema)}\n`);
-    return;
-  }
   exitWithParent();
-  const config = loadConfig(orchestratorConfigSchema, { strict: true });
+  setLogLevel(config.logLevel);
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
-  if (config.redisUrl) await waitForRedis(config.redisUrl, config.redisWaitMs);
-  const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), { logger: nestLogger(['log', 'warn', 'error']), abortOnError: false });
+  if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), config.redisWaitMs);
+  const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), {
+    logger: nestLogger(nestLogLevels(config.logLevel)),
+    abortOnError: false,
+  });
   app.enableShutdownHooks();
   const orch = app.get<Orchestrator>(ORCHESTRATOR);
   const grpc = `gRPC on ${app.get(GrpcServerHost).address}${config.role === 'scheduler' ? ' (health only)' : ''}`;

@@ -10,16 +10,22 @@
  *   role=api              : InferenceService -> QueueIntake ~Redis~
  *   role=scheduler        :                               ~Redis~ QueueConsumer -> Scheduler
  *
+ * Security (libs/platform/src/security): the API keys and TLS of the public ports come from the
+ * config; the HTTP front checks keys itself, and `security` carries the credentials and key check
+ * for whoever serves the gRPC API.
+ *
  * What it is not: the gRPC server (main.ts / the composition root serve `inference` with
  * libs/platform's startGrpcServer, so the same object runs embedded or standalone).
  */
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { createLogger, type Client, type Readiness } from '@llm/platform';
+import { appSecurity, createLogger, redisUrlWithPassword, type AppSecurity, type Client, type Readiness } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
+import { poolingOf } from './api/embeddings';
 import { derivedMaxPromptChars, loadModelFacts, type ModelFacts } from './api/model-facts';
+import { GrammarAdmission } from './api/structured-output';
 import { createHttpServer } from './http/http-server';
 import { createOpenAiHandler } from './http/openai-server';
 import { DirectIntake, type Intake } from './intake/intake';
@@ -50,17 +56,22 @@ export interface Orchestrator {
   readiness?: Readiness;
   /** Graceful shutdown, first half: refuse new requests, report not ready, and wait up to graceMs for those in flight. */
   drain(graceMs: number): Promise<void>;
+  /** TLS and API keys of the public ports (serve the gRPC API with its serverCredentials and auth). */
+  security: AppSecurity;
   close(): Promise<void>;
 }
 
 export async function createOrchestrator(config: OrchestratorConfig, deps: OrchestratorDeps): Promise<Orchestrator> {
   const log = createLogger('orchestrator');
-  const redisUrl = deps.redisUrl ?? config.redisUrl;
+  const redisUrl = redisUrlWithPassword(deps.redisUrl ?? config.redisUrl, config);
   checkRoleConfig({ ...config, redisUrl });
+  const security = appSecurity(config, 'public');
+  if (config.role !== 'scheduler' && !security.auth) log.warn('no API keys configured (--api-key, LLM_API_KEY, --api-keys-file): the API is open to anyone who reaches it');
   const info = await deps.worker.getModelInfo({}).catch((err: Error) => {
     throw new Error(`could not ask the attention worker for its model (check --worker-address ${config.workerAddress}): ${err.message}`);
   });
-  const facts = loadModelFacts(config.model, config.modelId, info);
+  const names = config.servedModelName.map((s) => s.trim()).filter(Boolean);
+  const facts = loadModelFacts(config.model, names[0] ?? config.modelId, info, names.slice(1));
   const poolId = config.poolId || info.workerId;
   // The kv-manager owner is unique per process, so a restarted scheduler never keeps its predecessor's sequences alive;
   // the worker lease is held under the stable --scheduler-id, so that restart takes its lease back at once.
@@ -109,21 +120,23 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
   const maxPromptChars = config.maxPromptChars || derivedMaxPromptChars(facts);
-  const inference = new InferenceService(facts, intake, { maxN: config.maxN, maxPromptChars, admission: () => draining });
+  const grammars = facts.supportsGrammar && config.role !== 'scheduler' ? new GrammarAdmission(facts, config.grammarCompileTimeoutMs) : undefined;
+  const limits = { maxN: config.maxN, maxPromptChars, admission: () => draining };
+  const inference = new InferenceService(facts, intake, limits, grammars, poolingOf(config.model), { allow: config.allowTrace, maxBytes: config.maxTraceBytes });
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
     const readiness = health?.readiness;
     const handler = createOpenAiHandler({
-      service: inference, facts, beforeMetrics: () => refreshMetrics(scheduler),
+      service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler), internals: config.allowTrace,
       limits: { maxBodyBytes: config.maxBodyBytes, maxPromptChars },
       health: () => (draining ? { ready: false, reason: draining } : readiness?.state ?? { ready: true }),
     });
-    server = createHttpServer(handler, config);
+    server = createHttpServer(handler, config, security.tls?.httpsOptions());
     http = await listen(server, config.host, config.httpPort);
   }
   return {
-    inference, http, scheduler, facts, readiness: health?.readiness,
+    inference, http, scheduler, facts, security, readiness: health?.readiness,
     async drain(graceMs: number) {
       draining = 'shutting down';
       health?.readiness.drain();
@@ -146,15 +159,16 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       await scheduler?.close();
       await consumer?.disconnect();
       health?.close();
+      await grammars?.close();
     },
   };
 }
 
 /** Settings that only make sense together; throws one line naming the flag to fix. */
 export function checkRoleConfig(config: Pick<OrchestratorConfig, 'model' | 'role' | 'redisUrl'>): void {
-  if (!config.model) throw new Error('--model (MODEL_DIR) is required: the model directory holding tokenizer.json');
+  if (!config.model) throw new Error('--model (LLM_MODEL) is required: the model directory holding tokenizer.json');
   if ((config.role === 'api' || config.role === 'scheduler') && !config.redisUrl) {
-    throw new Error(`--role ${config.role} needs --redis-url (REDIS_URL): requests travel through BullMQ in distributed mode`);
+    throw new Error(`--role ${config.role} needs --redis-url (LLM_REDIS_URL): requests travel through BullMQ in distributed mode`);
   }
 }
 

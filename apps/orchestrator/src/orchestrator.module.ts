@@ -2,13 +2,13 @@
  * NestJS composition of the orchestrator for the standalone process: the Orchestrator (built by
  * createOrchestrator from clients of the tokenizer, kv-manager and worker, which this module
  * connects over gRPC unless given), and the gRPC server host for llm.inference.v1 (health and
- * reflection from libs/platform; the scheduler role serves health only). The HTTP front is started
- * by createOrchestrator itself.
+ * reflection from libs/platform; TLS and API keys from the orchestrator's `security`; the scheduler
+ * role serves health only). The HTTP front is started by createOrchestrator itself.
  *
  * What this is not: embedded mode's composition (`llm serve` calls createOrchestrator directly).
  */
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { connectGrpc, GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost } from '@llm/platform';
+import { clientCredentials, connectGrpc, GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost, type GrpcHostOptions } from '@llm/platform';
 import { inference, kv, tokenizer, worker } from '@llm/proto';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { createOrchestrator, type Orchestrator, type OrchestratorDeps } from './orchestrator.factory';
@@ -45,7 +45,14 @@ export class OrchestratorModule {
         OrchestratorLifecycle,
         {
           provide: GRPC_SERVER_OPTIONS,
-          useFactory: (o: Orchestrator) => ({ host: config.host, port: config.grpcPort, name: 'orchestrator', readiness: o.readiness }),
+          useFactory: (o: Orchestrator): GrpcHostOptions => ({
+            host: config.host,
+            port: config.grpcPort,
+            name: 'orchestrator',
+            readiness: o.readiness,
+            credentials: o.security.serverCredentials,
+            auth: o.security.auth,
+          }),
           inject: [ORCHESTRATOR],
         },
         {
@@ -62,8 +69,9 @@ export class OrchestratorModule {
 
 async function buildOrchestrator(config: OrchestratorConfig, deps?: OrchestratorDeps): Promise<Orchestrator & { closeChannels: () => void }> {
   const closers: Array<() => void> = [];
+  const credentials = clientCredentials(config);
   const connect = <D extends Parameters<typeof connectGrpc>[0]>(def: D, address: string) => {
-    const c = connectGrpc(def, address);
+    const c = connectGrpc(def, address, { credentials });
     closers.push(c.close);
     return c.client;
   };

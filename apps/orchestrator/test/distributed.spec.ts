@@ -70,8 +70,8 @@ afterAll(async () => {
 function startScheduler(workerIndex: number, id: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(__dirname, 'support/ts-child.js'), join(__dirname, 'support/scheduler-process.ts')], {
     env: {
-      ...process.env, REDIS_URL: redis.url, KV_MANAGER_ADDRESS: kvServer.address, WORKER_ADDRESS: workers[workerIndex].server.address,
-      MODEL_DIR: modelDir(), SCHEDULER_ID: id, QUEUE_PREFIX: PREFIX, LEASE_TTL_MS: '1000', STALLED_INTERVAL_MS: '300', LOG_LEVEL: 'error',
+      ...process.env, LLM_REDIS_URL: redis.url, LLM_KV_MANAGER_ADDRESS: kvServer.address, LLM_WORKER_ADDRESS: workers[workerIndex].server.address,
+      LLM_MODEL: modelDir(), LLM_SCHEDULER_ID: id, LLM_QUEUE_PREFIX: PREFIX, LLM_LEASE_TTL_MS: '1000', LLM_STALLED_INTERVAL_MS: '300', LLM_LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -35,6 +35,11 @@ export class GrpcExpertReplica implements ExpertReplica {
     private readonly deadlineMs: number,
   ) {}
 
+  /** How traces name the replica that ran an expert. */
+  get name(): string {
+    return this.address;
+  }
+
   /** Asks the peer what it serves (GetRouterInfo) and wraps it. */
   static async discover(address: string, client: RouterClient, deadlineMs: number): Promise<{ replica: GrpcExpertReplica; info: router.GetRouterInfoResponse }> {
     let info: router.GetRouterInfoResponse;

@@ -1,23 +1,33 @@
 /**
- * Standalone router: `node apps/router/dist/src/main.js --model-dir DIR [--hosted-experts 0-3]
+ * Standalone router: `node apps/router/dist/src/main.js --model DIR [--hosted-experts 0-3]
  * [--peers host:port,...] [--grpc-port 50053]`. Loads the model's MoE layers, serves
- * llm.router.v1.Router with grpc.health.v1 and reflection, drains on SIGTERM.
+ * llm.router.v1.Router with grpc.health.v1 and reflection, drains on SIGTERM. A dense model
+ * leaves it idle but healthy (Dispatch answers FAILED_PRECONDITION). `--help` lists every setting.
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain } from '@llm/platform';
-import { createRouterMoe } from './router.factory';
-import { routerConfigSchema } from './router.config';
+import { basename } from 'node:path';
+import { exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, runMain, serverSecurity, setLogLevel } from '@llm/platform';
+import { IdleRouterService } from './idle-router.service';
+import { loadRouterModel, routerFromModel } from './router.factory';
 import { RouterModule } from './router.module';
 
 async function main(): Promise<void> {
   exitWithParent();
-  const config = loadConfig(routerConfigSchema);
-  const { moe, connections } = await createRouterMoe(config);
-  const app = await NestFactory.createApplicationContext(RouterModule.register(moe, { host: config.host, port: config.grpcPort }), {
-    logger: nestLogger(['error', 'warn', 'log']),
-    abortOnError: false,
-  });
+  setLogLevel(config.logLevel);
+  const grpc = { host: config.host, port: config.grpcPort, ...serverSecurity(config, 'internal') };
+  const loaded = await loadRouterModel(config);
+  const logger = nestLogger(nestLogLevels(config.logLevel));
+  if (loaded.config.numExperts === 0) {
+    const idle = new IdleRouterService(basename(loaded.dir), loaded.config.architecture, loaded.config.hiddenSize);
+    const app = await NestFactory.createApplicationContext(RouterModule.registerIdle(idle, grpc), { logger, abortOnError: false });
+    app.enableShutdownHooks();
+    process.stdout.write(`router: ${basename(loaded.dir)} is dense (${loaded.config.architecture}): idle, healthy on ${app.get(GrpcServerHost).address}\n`);
+    return;
+  }
+  const { moe, connections } = routerFromModel(loaded, config);
+  const app = await NestFactory.createApplicationContext(RouterModule.register(moe, grpc), { logger, abortOnError: false });
   app.enableShutdownHooks();
   const host = app.get(GrpcServerHost);
   process.stdout.write(

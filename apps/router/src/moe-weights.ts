@@ -5,11 +5,14 @@
  *
  * Not a file reader (main.ts loads the directory) and not the attention half of the model.
  */
+import { toNBits, type QuantizedMatrix } from '@llm/model';
 import { MoeLayer, moeShapeFromHfConfig, type ExpertBackend, type ExpertWeights, type MoeShape } from '@llm/moe';
 
 export interface NamedWeight {
   shape: number[];
   data: Float32Array;
+  /** Block-quantized weights (a quantized model directory or GGUF file): `data` is then lazy. */
+  quant?: QuantizedMatrix;
 }
 
 export interface MoeBuildOptions {
@@ -38,6 +41,23 @@ function take(weights: Readonly<Record<string, NamedWeight>>, name: string, shap
   return w.data;
 }
 
+/**
+ * One expert's matrices. Quantized ones pass their blocks (MatMulNBits layout) and expose the
+ * f32 values as lazy getters, read only if the JS reference backend runs them.
+ */
+function expertWeights(weights: Readonly<Record<string, NamedWeight>>, l: number, e: number, C: number, I: number): ExpertWeights {
+  const names = { w1: expertName(l, e, 'w1'), w2: expertName(l, e, 'w2'), w3: expertName(l, e, 'w3') };
+  const shapes = { w1: [I, C], w2: [C, I], w3: [I, C] };
+  const quant = (['w1', 'w2', 'w3'] as const).map((k) => weights[names[k]]?.quant);
+  if (quant.every((q) => q !== undefined) && quant[0]!.format === quant[2]!.format) { // w1 and w3 run as one stacked node
+    const [q1, q2, q3] = quant as QuantizedMatrix[];
+    const w = { quantized: { w1: toNBits(q1), w2: toNBits(q2), w3: toNBits(q3) } } as ExpertWeights;
+    for (const k of ['w1', 'w2', 'w3'] as const) Object.defineProperty(w, k, { enumerable: true, get: () => take(weights, names[k], shapes[k]) });
+    return w;
+  }
+  return { w1: take(weights, names.w1, shapes.w1), w2: take(weights, names.w2, shapes.w2), w3: take(weights, names.w3, shapes.w3) };
+}
+
 export function buildMoeModel(
   config: Record<string, unknown>,
   weights: Readonly<Record<string, NamedWeight>>,
@@ -54,13 +74,7 @@ export function buildMoeModel(
   for (let l = 0; l < numLayers; l++) {
     if (!weights[gateName(l)]) continue; // a dense layer
     const experts = new Map<number, ExpertWeights>();
-    for (const e of hosted) {
-      experts.set(e, {
-        w1: take(weights, expertName(l, e, 'w1'), [I, C]),
-        w2: take(weights, expertName(l, e, 'w2'), [C, I]),
-        w3: take(weights, expertName(l, e, 'w3'), [I, C]),
-      });
-    }
+    for (const e of hosted) experts.set(e, expertWeights(weights, l, e, C, I));
     layers.set(
       l,
       new MoeLayer({

@@ -1,15 +1,17 @@
 /**
- * Router service settings: flag > environment > default (libs/platform config). A router replica
- * serves the MoE layers of one model directory, hosts a subset of the experts (all by default)
- * and fans the rest out to peer replicas by address.
+ * Router service settings: flag > environment (LLM_<FLAG>) > default (libs/platform config). A
+ * router replica serves the MoE layers of one model directory, hosts a subset of the experts (all
+ * by default) and fans the rest out to peer replicas by address. Given a dense model it stays up
+ * idle (health SERVING, Dispatch FAILED_PRECONDITION), so one deployment serves either kind.
  */
-import { defineConfig, type ConfigOf } from '@llm/platform';
+import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const routerConfigSchema = defineConfig({
-  host: { type: 'string', default: '127.0.0.1', description: 'address to bind (0.0.0.0 in containers)' },
+  ...serverSettings,
   grpcPort: { type: 'int', default: DEFAULT_PORTS.router, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
-  modelDir: { type: 'string', env: 'MODEL_DIR', description: 'Hugging Face model directory with MoE layers (e.g. Mixtral)' },
+  modelDir: { type: 'string', flag: 'model', description: 'Hugging Face model directory or .gguf file (MoE layers served; a dense model leaves the router idle)' },
+  quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the experts while loading: q8_0 | q4_0 (empty: as stored)' },
   hostedExperts: {
     type: 'string',
     default: 'all',
@@ -31,6 +33,8 @@ export const routerConfigSchema = defineConfig({
 });
 
 export type RouterConfig = ConfigOf<typeof routerConfigSchema>;
+
+export const ROUTER_SUMMARY = 'serves llm.router.v1.Router (MoE gating + expert FFNs; idle for dense models) over gRPC';
 
 /** Parses 'all' | '0-3' | '0,2,4-5' into ascending expert ids < numExperts. */
 export function parseExpertList(spec: string, numExperts: number, field = '--hosted-experts'): number[] {

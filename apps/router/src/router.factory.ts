@@ -4,9 +4,9 @@
  * Used by main.ts (standalone) and by composition roots that embed the router.
  */
 import { basename, resolve } from 'node:path';
-import { loadModelDir, type LoadedModel } from '@llm/model';
+import { loadModelDir, type LoadedModel, type QuantFormat } from '@llm/model';
 import { ortExpertBackend } from '@llm/moe';
-import { connectGrpc, type GrpcConnection } from '@llm/platform';
+import { clientCredentials, connectGrpc, type GrpcConnection } from '@llm/platform';
 import { router } from '@llm/proto';
 import { buildMoeModel } from './moe-weights';
 import { RouterMoe, type RouterPeer } from './router-moe';
@@ -20,9 +20,13 @@ export interface RouterParts {
 
 /** Loads `config.modelDir` and builds the replica it describes. */
 export async function createRouterMoe(config: RouterConfig): Promise<RouterParts> {
-  if (!config.modelDir) throw new Error('the router needs a model: pass --model-dir or set MODEL_DIR (a Hugging Face MoE model directory)');
-  const dir = resolve(config.modelDir);
-  return routerFromModel(await loadModelDir(dir), config);
+  return routerFromModel(await loadRouterModel(config), config);
+}
+
+/** The model of `config` (one line naming the flag when none is set). */
+export async function loadRouterModel(config: Pick<RouterConfig, 'modelDir' | 'quantize'>): Promise<LoadedModel> {
+  if (!config.modelDir) throw new Error('the router needs a model: pass --model or set LLM_MODEL (a Hugging Face model directory or .gguf file)');
+  return loadModelDir(resolve(config.modelDir), { quantize: (config.quantize || undefined) as QuantFormat | undefined });
 }
 
 /**
@@ -39,7 +43,8 @@ export function routerFromModel(loaded: LoadedModel, config: Omit<RouterConfig, 
     backend: ortExpertBackend({ threads: config.threads }),
   });
   const addresses = config.peers.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
-  const connections = addresses.map((a) => connectGrpc(router.RouterDefinition, a, { deadlineMs: config.peerDeadlineMs }));
+  const credentials = clientCredentials(config);
+  const connections = addresses.map((a) => connectGrpc(router.RouterDefinition, a, { deadlineMs: config.peerDeadlineMs, credentials }));
   const peers: RouterPeer[] = connections.map((c, i) => ({ address: addresses[i], client: c.client }));
   const moe = new RouterMoe({ modelId: basename(dir), model, peers, peerDeadlineMs: config.peerDeadlineMs });
   return { moe, connections };

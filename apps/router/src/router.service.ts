@@ -2,12 +2,13 @@
  * The llm.router.v1 Router handlers: thin — decode tensors, call libs/moe through RouterMoe,
  * encode the answer. Library input errors (MoeInputError: wrong hidden size, unknown layer, an
  * expert not hosted here, a NaN at token t) become INVALID_ARGUMENT naming the field; a peer that
- * is down becomes UNAVAILABLE after its deadline (grpc-replica.ts).
+ * is down becomes UNAVAILABLE after its deadline (grpc-replica.ts). Dispatch's trace_rows (the
+ * internals trace) come back as the routing of those rows.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { invalidArgument, toServerError, ServerError, type ServiceImplementation } from '@llm/platform';
-import { router } from '@llm/proto';
-import { MoeInputError, type LayerLoad } from '@llm/moe';
+import { router, trace } from '@llm/proto';
+import { MoeInputError, type LayerLoad, type RowRouting } from '@llm/moe';
 import { RouterMoe } from './router-moe';
 import { RouterMetrics } from './router.metrics';
 import { decodeMatrix, encodeMatrix } from './tensor-codec';
@@ -36,6 +37,20 @@ function layerStats(l: LayerLoad): router.LayerStats {
   };
 }
 
+/** One traced row's routing (libs/moe) as llm.trace.v1.TokenRouting; position is the row index. */
+function routingProto(layer: number, r: RowRouting): trace.TokenRouting {
+  const p = r.probs;
+  return {
+    layer,
+    position: r.row,
+    gateProbsF32: Buffer.from(p.buffer, p.byteOffset, p.byteLength), // little-endian hosts
+    expertIds: r.expertIds,
+    weights: r.weights,
+    replicas: r.replicas,
+    dropped: r.dropped,
+  };
+}
+
 @Injectable()
 export class RouterService implements ServiceImplementation<typeof router.RouterDefinition> {
   private readonly metrics = new RouterMetrics();
@@ -48,13 +63,14 @@ export class RouterService implements ServiceImplementation<typeof router.Router
       const C = this.moe.shape.hiddenSize;
       const { data, rows } = decodeMatrix(req.hidden, 'hidden', C);
       const exec = await this.moe.executor();
-      const res = await exec.dispatch(req.layerIndex, data, rows);
+      const res = await exec.dispatch(req.layerIndex, data, rows, req.traceRows?.length ? req.traceRows : undefined);
       const load = exec.stats.snapshot().find((l) => l.layer === req.layerIndex);
       if (load) this.metrics.publish(load);
       return {
         output: encodeMatrix(res.output, rows, C),
         numDroppedAssignments: res.numDroppedAssignments,
         computeNs: Number(process.hrtime.bigint() - started),
+        routing: (res.routing ?? []).map((r) => routingProto(req.layerIndex, r)),
       };
     } catch (err) {
       throw toRouterError(err);

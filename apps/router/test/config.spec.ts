@@ -15,7 +15,7 @@ describe('router config', () => {
   });
 
   it('reads flags and environment with the defaults of a single all-experts replica', () => {
-    const c = loadConfig(routerConfigSchema, { argv: ['--model-dir', '/m', '--peers', 'a:1,b:2'], env: { CAPACITY_FACTOR: '1.25' } });
+    const c = loadConfig(routerConfigSchema, { argv: ['--model', '/m', '--peers', 'a:1,b:2'], env: { LLM_CAPACITY_FACTOR: '1.25' } });
     expect(c).toMatchObject({ host: '127.0.0.1', grpcPort: 50053, modelDir: '/m', hostedExperts: 'all', peers: 'a:1,b:2', capacityFactor: 1.25 });
     expect(() => loadConfig(routerConfigSchema, { argv: ['--capacity-factor', '-1'], env: {} })).toThrow(/--capacity-factor.*expected >= 0/);
   });

@@ -6,7 +6,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { nestLogger } from '@llm/platform';
-import type { TokenizerServiceConfig } from './tokenizer-service.config';
+import { loadConfig } from '@llm/platform/config';
+import { tokenizerServiceConfigSchema, type TokenizerServiceConfig } from './tokenizer-service.config';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 import { TokenizerService } from './tokenizer-service.service';
 
@@ -27,14 +28,11 @@ export interface CreateTokenizerServiceOptions {
 export async function createTokenizerService(
   opts: CreateTokenizerServiceOptions = {},
 ): Promise<{ implementation: TokenizerService; close(): Promise<void> }> {
-  const config: TokenizerServiceConfig = {
-    host: '127.0.0.1',
-    grpcPort: 0,
-    model: (opts.modelDirs ?? []).join(','),
-    redisUrl: opts.redisUrl ?? '',
-    trainQueue: 'tokenizer-train',
-    trainWorker: true,
-  };
+  const config: TokenizerServiceConfig = loadConfig(tokenizerServiceConfigSchema, {
+    argv: [],
+    env: {},
+    overrides: { grpcPort: 0, model: (opts.modelDirs ?? []).join(','), redisUrl: opts.redisUrl ?? '' },
+  });
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: nestLogger(['error', 'warn']), abortOnError: false });
   await app.init();
   return { implementation: app.get(TokenizerService), close: () => app.close() };

@@ -3,19 +3,20 @@
  * [--grpc-port 50052] [--host 127.0.0.1] [--model DIR[,DIR]] [--redis-url redis://...]`.
  * Serves llm.tokenizer.v1.Tokenizer with grpc.health.v1 and reflection; drains on SIGTERM.
  * Start-up errors (a bad tokenizer.json, Redis unreachable for 10 s, a busy port) are one line.
+ * `--help` lists every setting.
  */
+import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, loadConfig, nestLogger, runMain, waitForRedis } from '@llm/platform';
-import { tokenizerServiceConfigSchema } from './tokenizer-service.config';
+import { exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, redisUrlWithPassword, runMain, setLogLevel, waitForRedis } from '@llm/platform';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 
 async function main(): Promise<void> {
   exitWithParent();
-  const config = loadConfig(tokenizerServiceConfigSchema);
-  if (config.redisUrl) await waitForRedis(config.redisUrl, 10_000);
+  setLogLevel(config.logLevel);
+  if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), 10_000);
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, true), {
-    logger: nestLogger(['error', 'warn', 'log']),
+    logger: nestLogger(nestLogLevels(config.logLevel)),
     abortOnError: false,
   });
   app.enableShutdownHooks();

@@ -1,12 +1,14 @@
 /*
  * TokenizerRegistry: the tokenizers this service answers for, by name. The four tiktoken
  * encodings (loaded on first use) and, for each served model directory, its tokenizer.json,
- * tokenizer_config.json (chat template, bos/eos) and generation_config.json (eos ids).
+ * tokenizer_config.json (chat template, bos/eos) and generation_config.json (eos ids); for a
+ * GGUF file, the vocabulary and chat template it embeds.
  *
  * What it is not: a model loader; weights are never read.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { readModelTokenizerFiles } from '@llm/model';
 import {
   ENCODING_NAMES,
   getEncoding,
@@ -65,11 +67,12 @@ export class TokenizerRegistry {
 }
 
 function loadModelTokenizer(dir: string): ServedTokenizer {
-  const path = join(dir, 'tokenizer.json');
-  if (!existsSync(path)) throw new Error(`model dir ${dir} has no tokenizer.json (expected a Hugging Face model directory)`);
-  const tokenizer = named(path, () => loadTokenizerJson(readFileSync(path, 'utf8'), path));
-  const cfgPath = join(dir, 'tokenizer_config.json');
-  const config = existsSync(cfgPath) ? named(cfgPath, () => loadTokenizerConfig(readFileSync(cfgPath, 'utf8'))) : null;
+  const files = readModelTokenizerFiles(dir); // a directory's tokenizer files, or a GGUF file's embedded vocabulary
+  if (files.tokenizerJson === null) throw new Error(`model ${dir} has no tokenizer.json (expected a Hugging Face model directory or a GGUF file with a vocabulary)`);
+  const { tokenizerJson, tokenizerConfigJson, source } = files;
+  const tokenizer = named(source, () => loadTokenizerJson(tokenizerJson, source));
+  const cfgSource = source === join(dir, 'tokenizer.json') ? join(dir, 'tokenizer_config.json') : source;
+  const config = tokenizerConfigJson !== null ? named(cfgSource, () => loadTokenizerConfig(tokenizerConfigJson)) : null;
   const idOf = (t: string | null | undefined) => (t ? tokenizer.tokenToId(t) : undefined);
   const eos = new Set<number>();
   const cfgEos = idOf(config?.eosToken);
@@ -81,7 +84,7 @@ function loadModelTokenizer(dir: string): ServedTokenizer {
 /** eos_token_id of generation_config.json: a number or a list of numbers. */
 function generationEosIds(dir: string): number[] {
   const path = join(dir, 'generation_config.json');
-  if (!existsSync(path)) return [];
+  if (!existsSync(path)) return []; // also for a GGUF file (its EOS is the tokenizer's)
   const v = (JSON.parse(readFileSync(path, 'utf8')) as { eos_token_id?: unknown }).eos_token_id;
   const ids = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
   if (!ids.every((x) => Number.isInteger(x) && (x as number) >= 0)) {

@@ -6,7 +6,7 @@
  * is used through the platform's in-process client.
  */
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost, type GrpcHostOptions } from '@llm/platform';
+import { GRPC_SERVER_OPTIONS, GRPC_SERVICES, GrpcServerHost, redisUrlWithPassword, serverSecurity, type GrpcHostOptions } from '@llm/platform';
 import { tokenizer } from '@llm/proto';
 import type { TokenizerServiceConfig } from './tokenizer-service.config';
 import { TokenizerRegistry } from './registry';
@@ -24,8 +24,9 @@ export function modelDirsOf(model: string): string[] {
 @Module({})
 export class TokenizerServiceModule {
   static register(config: TokenizerServiceConfig, grpc: boolean): DynamicModule {
-    const runner: TrainRunner = config.redisUrl
-      ? new BullMqTrainRunner(config.redisUrl, config.trainQueue, config.trainWorker)
+    const redisUrl = redisUrlWithPassword(config.redisUrl, config);
+    const runner: TrainRunner = redisUrl
+      ? new BullMqTrainRunner(redisUrl, config.trainQueue, config.trainWorker)
       : new LocalTrainRunner();
     const providers: Provider[] = [
       { provide: TOKENIZER_REGISTRY, useFactory: () => new TokenizerRegistry(modelDirsOf(config.model)) },
@@ -33,7 +34,7 @@ export class TokenizerServiceModule {
       TokenizerService,
     ];
     if (grpc) {
-      const options: GrpcHostOptions = { host: config.host, port: config.grpcPort, name: 'tokenizer-service' };
+      const options: GrpcHostOptions = { host: config.host, port: config.grpcPort, name: 'tokenizer-service', ...serverSecurity(config, 'internal') };
       providers.push(
         { provide: GRPC_SERVER_OPTIONS, useValue: options },
         {

@@ -14,3 +14,5 @@ export type { AllocateOptions, OwnerOption, ForkOptions, BlockTableInfo } from '
 export { KvPools, sumStats } from './kv-pools';
 export type { KvPoolsOptions, ExpiredLease } from './kv-pools';
 export type { KvPoolConfig, SlotRequest, BlockCopy, SlotAllocation, KvStats } from './types';
+export { poolMapOf, blockState, DEFAULT_MAX_POOL_RUNS } from './pool-map';
+export type { PoolRun, BlockStateName, BlockStates } from './pool-map';

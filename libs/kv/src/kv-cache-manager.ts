@@ -9,6 +9,7 @@
  */
 import { BlockPool } from './block-pool';
 import { invalidArgument, failedPrecondition } from './errors';
+import { poolMapOf, type PoolRun } from './pool-map';
 import { checkRequests } from './request-checks';
 import { Sequence, appendTokenHashes, blocksFor, checkSeqId, forkSequence, newSequence } from './sequence';
 import { SequenceRegistry } from './sequence-registry';
@@ -224,6 +225,11 @@ export class KvCacheManager {
       numHitTokens: this.numHitTokens,
       prefixHitRate: this.numQueryTokens === 0 ? 0 : this.numHitTokens / this.numQueryTokens,
     };
+  }
+
+  /** Every block's state, run-length encoded from block 1 (the internals trace). O(numBlocks). */
+  poolMap(maxRuns?: number): PoolRun[] {
+    return poolMapOf(this.pool, maxRuns);
   }
 
   /** Ref counts, the free queue (head first) and cached blocks, for invariant checks. O(numBlocks). */

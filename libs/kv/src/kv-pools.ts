@@ -15,6 +15,7 @@
 import { invalidArgument, notFound } from './errors';
 import { BlockTableInfo, ForkOptions, KvCacheManager } from './kv-cache-manager';
 import { KvPoolConfig, KvStats, SlotAllocation, SlotRequest } from './types';
+import type { PoolRun } from './pool-map';
 
 export interface KvPoolsOptions {
   /** Milliseconds clock (default Date.now). */
@@ -101,6 +102,11 @@ export class KvPools {
 
   getBlockTable(poolId: string, seqId: string, owner?: string): BlockTableInfo {
     return this.enter(poolId, owner).getBlockTable(seqId, { owner });
+  }
+
+  /** One pool's block states, run-length encoded (see pool-map.ts). */
+  poolMap(poolId: string, maxRuns?: number): PoolRun[] {
+    return this.pool(poolId).poolMap(maxRuns);
   }
 
   /** One pool's stats. */

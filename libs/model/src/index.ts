@@ -13,6 +13,10 @@
  *            .forward(tokens, cache?, { lastOnly? }) -> logits (T, V); MoeLayerExecutor / ReferenceMoeExecutor.
  * Sampling:  sampleToken(logits, params, state, u), uniformFromCounter(seed, sampleIndex, position),
  *            generate(model, prompt, { maxTokens, sampling, stopTokenIds }).
+ * Quantize:  quantizeModelWeights(config, weights, { format: 'q8_0' | 'q4_0' }) (ggml block formats,
+ *            ./quant), loadModelDir(dir, { quantize }); quantized directories save and load as usual.
+ * GGUF:      loadModelDir / loadConfig accept a .gguf file; saveGguf(path, model, { tokenizerJson });
+ *            openGguf (bounds-checked reader), readModelTokenizerFiles(path) (./gguf).
  * Testing:   plainForward (./testing), an independent float64 forward over HF-named tensors.
  */
 export * from './config';
@@ -24,3 +28,5 @@ export * from './transformer';
 export * from './sampling';
 export * from './runner';
 export * from './onnx';
+export * from './quant';
+export * from './gguf';

@@ -4,7 +4,9 @@
  *
  * It gates locally (one MoeGate per layer), fans the plan out to the expert replicas (one call
  * per replica per layer, concurrently), combines their expert outputs with the gate weights and
- * records load statistics.
+ * records load statistics. Asked for `traceRows` (the internals trace), it also returns those rows'
+ * routing: gate probabilities, chosen experts, combine weights, the replica that ran each expert and
+ * whether the capacity dropped it; nothing extra is computed or copied otherwise.
  * With one LocalExpertReplica hosting every expert this is the plain in-process MoE layer.
  *
  * Not here: transport (replicas may be gRPC clients; apps/router), weight loading (libs/model).
@@ -12,7 +14,9 @@
 import { check, checkFinite, MoeInputError } from './errors';
 import { combineInto } from './expert-host';
 import { expertOwners, gatherRows, splitByReplica } from './fanout';
+import type { DispatchPlan } from './dispatch';
 import type { MoeGate } from './gate';
+import type { Routing } from './gating';
 import type { ExpertReplica } from './replica';
 import { MoeLoadStats } from './stats';
 
@@ -59,8 +63,8 @@ export class MoeExecutor {
     return (await this.dispatch(layer, hidden, numTokens)).output;
   }
 
-  /** `run`, plus the number of (token, expert) assignments the capacity dropped. */
-  async dispatch(layer: number, hidden: Float32Array, numTokens: number): Promise<MoeDispatchResult> {
+  /** `run`, plus the number of (token, expert) assignments the capacity dropped (and the routing of `traceRows`). */
+  async dispatch(layer: number, hidden: Float32Array, numTokens: number, traceRows?: ArrayLike<number>): Promise<MoeDispatchResult> {
     const gate = this.opts.gates.get(layer);
     if (!gate) throw new MoeInputError('layer', `unknown MoE layer ${layer} (MoE layers are [${this.layers.join(', ')}])`);
     const T = numTokens;
@@ -93,8 +97,51 @@ export class MoeExecutor {
     });
     let numDropped = 0;
     for (let e = 0; e < this.numExperts; e++) numDropped += plan.numDropped[e];
-    return { output: out, numDroppedAssignments: numDropped };
+    const result: MoeDispatchResult = { output: out, numDroppedAssignments: numDropped };
+    if (traceRows && traceRows.length > 0) result.routing = rowRouting(routing, plan, traceRows, this.owner, this.opts.replicas, T);
+    return result;
   }
+}
+
+/** The routing of some rows (internals trace): probs (E), experts (k) best first, weights, replica names, dropped flags. */
+function rowRouting(routing: Routing, plan: DispatchPlan, rows: ArrayLike<number>, owner: Int32Array, replicas: readonly ExpertReplica[], T: number): RowRouting[] {
+  const { topK: k } = routing;
+  const E = routing.probs.length / Math.max(T, 1);
+  const out: RowRouting[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const t = rows[i];
+    check(Number.isInteger(t) && t >= 0 && t < T, 'traceRows', () => `traceRows[${i}] = ${t} is outside the ${T} rows`);
+    const experts = Array.from(routing.expertIds.subarray(t * k, (t + 1) * k));
+    out.push({
+      row: t,
+      probs: routing.probs.slice(t * E, (t + 1) * E), // (E)
+      expertIds: experts,
+      weights: Array.from(routing.weights.subarray(t * k, (t + 1) * k)),
+      replicas: experts.map((e) => replicaName(replicas, owner[e])),
+      dropped: experts.map((_, j) => plan.keptIds[t * k + j] < 0),
+    });
+  }
+  return out;
+}
+
+function replicaName(replicas: readonly ExpertReplica[], r: number): string {
+  return replicas[r].name ?? (r === 0 ? 'local' : `replica ${r}`);
+}
+
+/** One row's routing in one layer call (the internals trace). */
+export interface RowRouting {
+  /** Row index into the call's hidden rows. */
+  row: number;
+  /** (E) gate probabilities. */
+  probs: Float32Array;
+  /** (k) chosen experts, best first. */
+  expertIds: number[];
+  /** (k) combine weights. */
+  weights: number[];
+  /** (k) name of the replica that ran each chosen expert. */
+  replicas: string[];
+  /** (k) whether the capacity dropped each assignment. */
+  dropped: boolean[];
 }
 
 export interface MoeDispatchResult {
@@ -102,4 +149,6 @@ export interface MoeDispatchResult {
   output: Float32Array;
   /** (token, expert) assignments dropped by the capacity limit in this call. */
   numDroppedAssignments: number;
+  /** With traceRows: their routing, in order. */
+  routing?: RowRouting[];
 }

@@ -8,6 +8,7 @@
  * here (tests, tiny models) and the ONNX Runtime one (ort-expert-ffn.ts; the default for real sizes).
  * Not here: gating, grouping, combining.
  */
+import type { NBitsWeight } from '@llm/tensor';
 import { check } from './errors';
 
 /** The three projection matrices of one expert, row-major, HF layout. */
@@ -18,6 +19,12 @@ export interface ExpertWeights {
   w2: Float32Array;
   /** (I, C) up projection */
   w3: Float32Array;
+  /**
+   * The same matrices block-quantized, in MatMulNBits' layout: the ONNX Runtime backend runs
+   * these, and the f32 arrays above are then read only by the JS reference (a caller may make
+   * them lazy getters, so a quantized model never materialises them).
+   */
+  quantized?: { w1: NBitsWeight; w2: NBitsWeight; w3: NBitsWeight };
 }
 
 /** A runnable expert: (N, C) rows in, (N, C) rows out. */
@@ -32,6 +39,13 @@ export type ExpertBackend = (weights: ExpertWeights, hiddenSize: number, interme
 
 /** Checks the three matrices' lengths; `field` names the expert (e.g. `layers[3].experts[5]`). */
 export function checkExpertWeights(w: ExpertWeights, C: number, I: number, field: string): void {
+  if (w.quantized) {
+    const q = w.quantized;
+    for (const [name, m, N, K] of [['w1', q.w1, I, C], ['w2', q.w2, C, I], ['w3', q.w3, I, C]] as const) {
+      check(m.N === N && m.K === K, `${field}.quantized.${name}`, () => `${field}.quantized.${name} must be (${N}, ${K}), got (${m.N}, ${m.K})`);
+    }
+    return; // the f32 arrays may be lazy: reading them here would materialise them
+  }
   for (const [name, arr] of [['w1', w.w1], ['w2', w.w2], ['w3', w.w3]] as const) {
     check(arr instanceof Float32Array && arr.length === C * I, `${field}.${name}`, () =>
       `${field}.${name} must be a Float32Array of ${C * I} (${name === 'w2' ? `C=${C} x I=${I}` : `I=${I} x C=${C}`}) ` +

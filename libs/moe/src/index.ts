@@ -20,7 +20,7 @@ export type { ExpertReplica } from './replica';
 export { expertOwners, splitByReplica, gatherRows } from './fanout';
 export type { ReplicaPart } from './fanout';
 export { MoeExecutor } from './executor';
-export type { MoeExecutorOptions, MoeDispatchResult } from './executor';
+export type { MoeExecutorOptions, MoeDispatchResult, RowRouting } from './executor';
 export { MoeLayer, inProcessMoeExecutor, localReplica } from './moe-layer';
 export type { MoeLayerOptions } from './moe-layer';
 export { MoeLoadStats, auxLoss } from './stats';

@@ -11,6 +11,8 @@ import { check, MoeInputError } from './errors';
 import type { ExpertHost, ExpertRowsRequest } from './expert-host';
 
 export interface ExpertReplica {
+  /** How traces name it: "local" in this process, a peer's host:port. */
+  readonly name?: string;
   /** Expert ids this replica runs, ascending; the same in every layer. */
   readonly hostedExperts: readonly number[];
   /** outputs[a] = expert_{a.expertId}(hidden[a.rows]), (n_a, C) unweighted, in request order. */
@@ -19,6 +21,7 @@ export interface ExpertReplica {
 
 /** A replica whose experts live in this process: one ExpertHost per MoE layer. */
 export class LocalExpertReplica implements ExpertReplica {
+  readonly name = 'local';
   readonly hostedExperts: readonly number[];
 
   constructor(private readonly hosts: ReadonlyMap<number, ExpertHost>) {

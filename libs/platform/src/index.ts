@@ -1,12 +1,14 @@
 /**
  * Service plumbing shared by the apps: configuration, gRPC servers (health + reflection) and clients
- * with deadlines, the in-process transport, the NestJS gRPC host, BullMQ queues, logging, metrics.
- * Not for the pure libraries (tensor, model, tokenizer, kv, moe, training), which never import it.
+ * with deadlines, the in-process transport, the NestJS gRPC host, BullMQ queues, logging, metrics,
+ * and security (API keys, tenants, TLS). Not for the pure libraries (tensor, model, tokenizer, kv,
+ * moe, training), which never import it. `@llm/platform/config` is the light entry for settings.
  */
 export * from './config';
 export * from './grpc/options';
 export * from './grpc/errors';
 export * from './grpc/server';
+export * from './grpc/reflection';
 export * from './grpc/client';
 export * from './grpc/in-process';
 export * from './grpc/host';
@@ -16,4 +18,5 @@ export * from './metrics';
 export * from './health';
 export * from './redis-state';
 export * from './process';
+export * from './security';
 export { ClientError, Metadata, type CallContext, type Client, type ServiceImplementation } from 'nice-grpc';

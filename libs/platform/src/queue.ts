@@ -26,10 +26,10 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`REDIS_URL '${url}' is not a URL (expected redis://host:port[/db])`);
+    throw new Error('--redis-url is not a URL (expected redis://host:port[/db]; not shown: it may hold a password)');
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new Error(`REDIS_URL '${url}' must start with redis:// or rediss://`);
+    throw new Error(`--redis-url must start with redis:// or rediss:// (got ${u.protocol}//...)`);
   }
   return {
     host: u.hostname || '127.0.0.1',

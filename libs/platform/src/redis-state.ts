@@ -91,5 +91,5 @@ export async function waitForRedis(url: string, timeoutMs: number): Promise<void
     }
     await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, until - Date.now()))));
   }
-  throw new Error(`Redis at ${redisLabel(url)} is unreachable after ${Math.round(timeoutMs / 1000)} s (${last}); start it or pass the right --redis-url (REDIS_URL)`);
+  throw new Error(`Redis at ${redisLabel(url)} is unreachable after ${Math.round(timeoutMs / 1000)} s (${last}); start it or pass the right --redis-url (LLM_REDIS_URL)`);
 }

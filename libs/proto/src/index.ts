@@ -1,7 +1,8 @@
 /**
  * The platform's gRPC contracts, generated from proto/ by ts-proto (outputServices=generic-definitions).
  * Nothing under ./gen is edited by hand: change proto/ and run `npm run proto:gen`.
- * Each service's package is exported as a namespace: `inference`, `tokenizer`, `router`, `worker`, `kv`.
+ * Each service's package is exported as a namespace: `inference`, `tokenizer`, `router`, `worker`, `kv`;
+ * `trace` holds the internals-trace messages those packages share.
  */
 import { join } from 'node:path';
 
@@ -10,6 +11,7 @@ export * as tokenizer from './gen/llm/tokenizer/v1/tokenizer';
 export * as router from './gen/llm/router/v1/router';
 export * as worker from './gen/llm/worker/v1/worker';
 export * as kv from './gen/llm/kv/v1/kv';
+export * as trace from './gen/llm/trace/v1/trace';
 
 /** Path of the FileDescriptorSet of every proto file (for gRPC server reflection). */
 export const DESCRIPTOR_SET_PATH = join(__dirname, 'gen', 'descriptor.binpb');

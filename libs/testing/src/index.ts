@@ -8,3 +8,4 @@ export * from './ports';
 export * from './redis';
 export * from './grpc';
 export * from './platform';
+export * from './certificates';

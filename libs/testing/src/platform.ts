@@ -9,13 +9,15 @@
  *   stage 2:  attention-worker (registers its pool with the kv-manager)   tokenizer-service (Redis)
  *   stage 3:  orchestrator --role scheduler   orchestrator --role api          (in parallel)
  *
- * Services reach each other by container IP on the network, not by name: engines started with
- * `dockerd --iptables=false` have no embedded DNS, and IPs work on every engine. Each stage waits
- * for the image's gRPC health check (grpc.health.v1) before the next starts.
+ * Redis requires a random password (given to the apps as LLM_REDIS_PASSWORD); `apiKeys` turns on
+ * the orchestrator's API keys. Services reach each other by container IP on the network, not by
+ * name: engines started with `dockerd --iptables=false` have no embedded DNS, and IPs work on
+ * every engine. Each stage waits for the image's gRPC health check (grpc.health.v1) before the next.
  *
  * What it is not: a process launcher (`llm serve --distributed` runs the apps as processes), nor a
  * production deployment (docker-compose.yml and deploy/k8s are). Follows testcontainers' API.
  */
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
@@ -39,9 +41,11 @@ export interface StartPlatformOptions {
   image?: string;
   /** The Redis image (default: REDIS_IMAGE, else redis:7-alpine). */
   redisImage?: string;
-  /** Run the router (default: when config.json has experts; the router refuses dense models). */
+  /** Run the router (default: when config.json has experts; for a dense model it would only idle). */
   router?: boolean;
-  /** Extra environment per service, e.g. { 'attention-worker': { BACKEND: 'ts' } } (keys: the apps' env names). */
+  /** API keys the orchestrator's public ports require (default none: open). */
+  apiKeys?: string[];
+  /** Extra environment per service, e.g. { 'attention-worker': { LLM_BACKEND: 'ts' } } (keys: the apps' env names). */
   env?: Partial<Record<PlatformService, Record<string, string>>>;
   /** Bound on each container's start, health check included (default 180 s). */
   startupTimeoutMs?: number;
@@ -115,6 +119,7 @@ class PlatformRun {
   private readonly redisImage: string;
   private readonly timeoutMs: number;
   private readonly runId = `${process.pid}-${Date.now().toString(36)}`;
+  private readonly redisPassword = randomBytes(16).toString('hex');
   private stopped = false;
 
   constructor(
@@ -156,7 +161,7 @@ class PlatformRun {
     let container: GenericContainer;
     if (service === 'redis') {
       container = new GenericContainer(this.redisImage)
-        .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'])
+        .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--requirepass', this.redisPassword])
         .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/));
     } else {
       const [command, env, ports] = this.appSpec(service);
@@ -195,34 +200,44 @@ class PlatformRun {
     return `redis://${this.ip('redis')}:${PORTS.redis}`;
   }
 
+  /** The Redis settings of an app that uses it (the password travels apart from the URL). */
+  private redisEnv(): Record<string, string> {
+    return { LLM_REDIS_URL: this.redisUrl(), LLM_REDIS_PASSWORD: this.redisPassword };
+  }
+
   /** Command, environment (the apps' env names, ARCHITECTURE.md's ports) and exposed ports of an app service. */
   private appSpec(service: Exclude<PlatformService, 'redis'>): [string[], Record<string, string>, number[]] {
-    const base = { HOST: '0.0.0.0', MODEL_DIR: MODEL_PATH };
+    const base = { LLM_HOST: '0.0.0.0', LLM_MODEL: MODEL_PATH };
     switch (service) {
       case 'kv-manager':
-        return [['kv-manager'], { ...base, GRPC_PORT: String(PORTS.kv) }, []];
-      case 'tokenizer-service': // serves the model's tokenizer.json (MODEL); Train runs as BullMQ jobs
-        return [['tokenizer-service'], { ...base, MODEL: MODEL_PATH, GRPC_PORT: String(PORTS.tokenizer), REDIS_URL: this.redisUrl() }, []];
+        return [['kv-manager'], { ...base, LLM_GRPC_PORT: String(PORTS.kv) }, []];
+      case 'tokenizer-service': // serves the model's tokenizer.json (LLM_MODEL); Train runs as BullMQ jobs
+        return [['tokenizer-service'], { ...base, LLM_GRPC_PORT: String(PORTS.tokenizer), ...this.redisEnv() }, []];
       case 'router':
-        return [['router'], { ...base, GRPC_PORT: String(PORTS.router), THREADS: '1' }, []];
+        return [['router'], { ...base, LLM_GRPC_PORT: String(PORTS.router), LLM_THREADS: '1' }, []];
       case 'attention-worker': {
         const router = this.containers.router ? `${this.ip('router')}:${PORTS.router}` : '';
-        const env = { ...base, GRPC_PORT: String(PORTS.worker), PORT: String(PORTS.worker), WORKER_ID: 'worker-0', THREADS: '1' };
-        return [['attention-worker'], { ...env, KV_CACHE_GIB: '0.05', KV_MANAGER_ADDRESS: `${this.ip('kv-manager')}:${PORTS.kv}`, ROUTER_ADDRESS: router }, []];
+        const env = { ...base, LLM_GRPC_PORT: String(PORTS.worker), LLM_WORKER_ID: 'worker-0', LLM_THREADS: '1' };
+        return [
+          ['attention-worker'],
+          { ...env, LLM_KV_CACHE_GIB: '0.05', LLM_KV_MANAGER_ADDRESS: `${this.ip('kv-manager')}:${PORTS.kv}`, LLM_ROUTER_ADDRESS: router },
+          [],
+        ];
       }
       case 'orchestrator-scheduler':
       case 'orchestrator-api': {
         const role = service === 'orchestrator-api' ? 'api' : 'scheduler';
-        const env = {
+        const env: Record<string, string> = {
           ...base,
-          ROLE: role,
-          GRPC_PORT: String(PORTS.orchestrator),
-          HTTP_PORT: role === 'api' ? String(PORTS.http) : '-1',
-          REDIS_URL: this.redisUrl(),
-          KV_MANAGER_ADDRESS: `${this.ip('kv-manager')}:${PORTS.kv}`,
-          WORKER_ADDRESS: `${this.ip('attention-worker')}:${PORTS.worker}`,
-          TOKENIZER_ADDRESS: `${this.ip('tokenizer-service')}:${PORTS.tokenizer}`,
+          LLM_ROLE: role,
+          LLM_GRPC_PORT: String(PORTS.orchestrator),
+          LLM_HTTP_PORT: role === 'api' ? String(PORTS.http) : '-1',
+          ...this.redisEnv(),
+          LLM_KV_MANAGER_ADDRESS: `${this.ip('kv-manager')}:${PORTS.kv}`,
+          LLM_WORKER_ADDRESS: `${this.ip('attention-worker')}:${PORTS.worker}`,
+          LLM_TOKENIZER_ADDRESS: `${this.ip('tokenizer-service')}:${PORTS.tokenizer}`,
         };
+        if (role === 'api' && this.options.apiKeys?.length) env.LLM_API_KEY = this.options.apiKeys.join(',');
         return [['orchestrator'], env, role === 'api' ? [PORTS.orchestrator, PORTS.http] : []];
       }
     }

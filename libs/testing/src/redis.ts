@@ -5,21 +5,25 @@
  *    machines without registry access build one locally with deploy/images/build-redis-image.sh and
  *    set REDIS_IMAGE), published on 127.0.0.1.
  * 2. Else `redis-server` on PATH -> spawned on a free 127.0.0.1 port, no persistence.
- * 3. Else an error that says what to install.
+ * 3. Else an error that says what to install (`.ci/run` installs both on a Debian machine).
  * `LLM_TEST_REDIS=container|process` forces one way (container fails if no engine answers).
  * A container that cannot start (say, its image cannot be pulled) falls back to redis-server.
+ * Either way Redis requires a random password (never protected mode off without one), carried in
+ * `url` (redis://:PASSWORD@127.0.0.1:PORT) and `password`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { configureTestcontainersEnv, dockerAvailable } from './docker';
 import { freePort } from './ports';
 
 export interface StartedRedis {
-  /** redis://127.0.0.1:PORT */
+  /** redis://:PASSWORD@127.0.0.1:PORT */
   url: string;
   host: string;
   port: number;
+  password: string;
   /** How it was started. */
   via: 'container' | 'process';
   stop(): Promise<void>;
@@ -47,22 +51,29 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Start
   }
   if (hasRedisServer()) return startRedisProcess();
   throw new Error(
-    'startRedis: no Docker engine answers and redis-server is not on PATH; install one (e.g. `apt-get install -y redis-server`) or start Docker',
+    'startRedis: no Docker engine answers and redis-server is not on PATH; run .ci/run (installs both on Debian), or `apt-get install -y redis-server`, or start Docker',
   );
 }
 
 async function startRedisContainer(image?: string): Promise<StartedRedis> {
   configureTestcontainersEnv();
+  const password = newPassword();
   const container: StartedTestContainer = await new GenericContainer(image ?? process.env.REDIS_IMAGE ?? 'redis:7-alpine')
     .withExposedPorts(6379)
-    .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'])
+    .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--requirepass', password])
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .withStartupTimeout(60_000)
     .start();
   const host = '127.0.0.1';
   const port = container.getMappedPort(6379);
   await waitForPort(host, port, 10_000);
-  return { url: `redis://${host}:${port}`, host, port, via: 'container', stop: async () => void (await container.stop({ timeout: 2_000 })) };
+  const url = `redis://:${password}@${host}:${port}`;
+  return { url, host, port, password, via: 'container', stop: async () => void (await container.stop({ timeout: 2_000 })) };
+}
+
+/** A fresh random password (hex, URL-safe). */
+function newPassword(): string {
+  return randomBytes(16).toString('hex');
 }
 
 function hasRedisServer(): boolean {
@@ -72,15 +83,18 @@ function hasRedisServer(): boolean {
 async function startRedisProcess(): Promise<StartedRedis> {
   const host = '127.0.0.1';
   const port = await freePort(host);
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const password = newPassword();
+  // The config arrives on stdin (`redis-server -`), so the password is not in the process list.
+  const child: ChildProcess = spawn('redis-server', ['-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end([`port ${port}`, `bind ${host}`, 'save ""', 'appendonly no', `requirepass ${password}`, ''].join('\n'));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPort(host, port, 10_000);
   return {
-    url: `redis://${host}:${port}`,
+    url: `redis://:${password}@${host}:${port}`,
     host,
     port,
+    password,
     via: 'process',
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

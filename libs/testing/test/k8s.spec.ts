@@ -1,9 +1,14 @@
 /**
- * deploy/k8s renders with kustomize and every object validates against the Kubernetes OpenAPI
- * schemas (the kubernetes-models package, offline). On top of schema validity, the manifests hold
- * together: every container has readiness and liveness probes and resource requests and limits,
- * probes and Services point at ports the pods declare, selectors match pod labels, and every
- * ConfigMap, PVC and scale target referenced exists. The HPA scales the api role only.
+ * deploy/k8s renders with kustomize (the base, the example overlay, and the example with the TLS
+ * component) and every object validates against the Kubernetes OpenAPI schemas (the
+ * kubernetes-models package, offline). On top of schema validity, the manifests hold together:
+ * every container has readiness and liveness probes and resource requests and limits, probes and
+ * Services point at ports the pods declare, selectors match pod labels, every ConfigMap, PVC and
+ * scale target referenced exists, and every volume is mounted (the example's hostPath lands only
+ * on the Deployments that read models). The HPA scales the api role only. Security: Redis requires
+ * the password of the Secret llm-redis and every app that uses Redis gets it; the API keys come
+ * from the Secret llm-api-keys; with TLS every app container mounts llm-tls and probes by exec
+ * (kubelet's gRPC probes speak no TLS); settings are LLM_ variables only.
  *
  * Not here: a cluster. `kubectl kustomize` (kustomize v5 inside kubectl) needs no server.
  */
@@ -22,9 +27,16 @@ interface K8sObject {
   spec?: Record<string, unknown>;
   [key: string]: unknown;
 }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown };
+}
 interface Container {
   name: string;
   image: string;
+  args?: string[];
+  env?: EnvVar[];
   ports?: Array<{ name?: string; containerPort: number }>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -39,7 +51,7 @@ interface Probe {
 }
 interface PodSpec {
   containers: Container[];
-  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; hostPath?: { path: string } }>;
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; hostPath?: { path: string }; secret?: { secretName: string } }>;
 }
 interface PodTemplate {
   metadata: { labels: Record<string, string> };
@@ -72,7 +84,8 @@ const template = (o: K8sObject) => (o.spec as { template: PodTemplate }).templat
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
-describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example'])('kustomize %s', (dir) => {
+describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example', 'deploy/k8s/overlays/example-tls'])('kustomize %s', (dir) => {
+  const tls = dir.endsWith('-tls');
   let objects: K8sObject[];
   beforeAll(() => {
     objects = render(dir);
@@ -124,19 +137,82 @@ describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example'])('kustomize %s'
     }
   });
 
-  it('app probes call grpc.health.v1 on a port the container declares, liveness and readiness apart', () => {
+  it(tls ? 'app probes run the image health check (gRPC health over TLS), liveness and readiness apart' : 'app probes call grpc.health.v1 on a port the container declares, liveness and readiness apart', () => {
     for (const d of byKind('Deployment')) {
       for (const c of template(d).spec.containers) {
         const declared = (c.ports ?? []).map((p) => p.containerPort);
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter((p): p is Probe => !!p)) {
-          expect(probe.grpc).toBeDefined();
-          expect(declared).toContain(probe.grpc?.port);
+          if (tls) {
+            expect(probe.exec?.command?.slice(0, 2)).toEqual(['node', '/app/deploy/container/healthcheck.js']);
+          } else {
+            expect(probe.grpc).toBeDefined();
+            expect(declared).toContain(probe.grpc?.port);
+          }
         }
         // Liveness never depends on another service (a restart would not fix that); readiness does.
         const where = `${(d.metadata as { name: string }).name}/${c.name}`;
-        expect({ where, readiness: c.readinessProbe?.grpc?.service, liveness: c.livenessProbe?.grpc?.service }).toEqual({ where, readiness: 'readiness', liveness: 'liveness' });
-        if (c.startupProbe) expect(c.startupProbe.grpc?.service).toBe('liveness');
+        const service = (p: Probe | undefined) => (tls ? p?.exec?.command?.[2] : p?.grpc?.service);
+        expect({ where, readiness: service(c.readinessProbe), liveness: service(c.livenessProbe) }).toEqual({ where, readiness: 'readiness', liveness: 'liveness' });
+        if (c.startupProbe) expect(service(c.startupProbe)).toBe('liveness');
       }
+    }
+  });
+
+  it('every volume is mounted; models are mounted only where a model is read (never on the kv-manager)', () => {
+    for (const w of objects.filter((o) => WORKLOADS.has(o.kind))) {
+      const spec = template(w).spec;
+      const mounted = new Set(spec.containers.flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+      for (const v of spec.volumes ?? []) expect({ workload: w.metadata.name, volume: v.name, mounted: mounted.has(v.name) }).toMatchObject({ mounted: true });
+    }
+    const models = (name: string) => (template(byKind('Deployment').find((d) => d.metadata.name === name) as K8sObject).spec.volumes ?? []).find((v) => v.name === 'models');
+    expect(models('kv-manager')).toBeUndefined();
+    for (const name of ['tokenizer-service', 'router', 'attention-worker', 'orchestrator-api']) {
+      const v = models(name);
+      expect(v).toBeDefined();
+      if (dir.includes('example')) expect(v).toEqual({ name: 'models', hostPath: { path: '/var/lib/llm/models', type: 'Directory' } });
+      else expect(v?.persistentVolumeClaim?.claimName).toBe('llm-models');
+    }
+  });
+
+  it('Redis requires the llm-redis password and the apps that use it get it; API keys come from llm-api-keys', () => {
+    const secretOf = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    const redis = template(byKind('StatefulSet')[0]).spec.containers[0];
+    expect(redis.args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
+    expect(redis.args).not.toContain('--protected-mode');
+    expect(secretOf(redis, 'REDIS_PASSWORD')).toEqual({ name: 'llm-redis', key: 'password' });
+    expect(secretOf(redis, 'REDISCLI_AUTH')).toEqual({ name: 'llm-redis', key: 'password' });
+    const container = (d: string, c: string) =>
+      template(byKind('Deployment').find((o) => o.metadata.name === d) as K8sObject).spec.containers.find((x) => x.name === c) as Container;
+    for (const [d, c] of [['tokenizer-service', 'tokenizer-service'], ['attention-worker', 'scheduler'], ['orchestrator-api', 'orchestrator']]) {
+      expect({ d, c, ref: secretOf(container(d, c), 'LLM_REDIS_PASSWORD') }).toEqual({ d, c, ref: { name: 'llm-redis', key: 'password' } });
+    }
+    const api = byKind('Deployment').find((o) => o.metadata.name === 'orchestrator-api') as K8sObject;
+    const keysFile = container('orchestrator-api', 'orchestrator').env?.find((e) => e.name === 'LLM_API_KEYS_FILE')?.value as string;
+    const mount = container('orchestrator-api', 'orchestrator').volumeMounts?.find((m) => keysFile.startsWith(`${m.mountPath}/`));
+    const volume = template(api).spec.volumes?.find((v) => v.name === mount?.name);
+    expect(volume?.secret?.secretName).toBe('llm-api-keys');
+    expect(keysFile).toBe('/run/secrets/llm-api-keys/api-keys');
+  });
+
+  it(tls ? 'every app container mounts llm-tls where LLM_TLS_* point' : 'no TLS unless the component is added', () => {
+    const settings = byKind('ConfigMap')[0] as unknown as { data: Record<string, string> };
+    if (!tls) {
+      expect(Object.keys(settings.data).filter((k) => k.startsWith('LLM_TLS_'))).toEqual([]);
+      return;
+    }
+    expect(settings.data).toMatchObject({ LLM_TLS_CERT: '/run/secrets/llm-tls/tls.crt', LLM_TLS_KEY: '/run/secrets/llm-tls/tls.key', LLM_TLS_CA: '/run/secrets/llm-tls/ca.crt' });
+    for (const d of byKind('Deployment')) {
+      const spec = template(d).spec;
+      expect(spec.volumes?.find((v) => v.name === 'llm-tls')?.secret?.secretName).toBe('llm-tls');
+      for (const c of spec.containers) expect(c.volumeMounts).toContainEqual({ name: 'llm-tls', mountPath: '/run/secrets/llm-tls', readOnly: true });
+    }
+  });
+
+  it('app settings are LLM_ variables (named after the flags)', () => {
+    const settings = byKind('ConfigMap')[0] as unknown as { data: Record<string, string> };
+    expect(Object.keys(settings.data).filter((k) => !k.startsWith('LLM_'))).toEqual([]);
+    for (const d of byKind('Deployment')) {
+      for (const c of template(d).spec.containers) expect((c.env ?? []).map((e) => e.name).filter((n) => !n.startsWith('LLM_'))).toEqual([]);
     }
   });
 
@@ -188,7 +264,7 @@ describe.each(['deploy/k8s/base', 'deploy/k8s/overlays/example'])('kustomize %s'
       expect((template(w).spec as unknown as { securityContext: { runAsNonRoot: boolean } }).securityContext.runAsNonRoot).toBe(true);
     }
     const images = byKind('Deployment').flatMap((d) => template(d).spec.containers.map((c) => c.image));
-    const expected = dir.endsWith('example') ? 'registry.example.com/llm-platform/app:0.1.0' : 'llm-platform/app:local';
+    const expected = dir.includes('example') ? 'registry.example.com/llm-platform/app:0.1.0' : 'llm-platform/app:local';
     expect(new Set(images)).toEqual(new Set([expected]));
   });
 });

@@ -1,5 +1,6 @@
 /**
- * startRedis() both ways, and a BullMQ round trip through libs/platform's queue factories:
+ * startRedis() both ways (each with a password: a client without it gets NOAUTH), and a BullMQ
+ * round trip through libs/platform's queue factories:
  * a job processed and its result read back; a job that throws retried, then failed with its error.
  */
 import IORedis from 'ioredis';
@@ -10,6 +11,7 @@ jest.setTimeout(120_000);
 
 async function ping(url: string): Promise<string> {
   const c = new IORedis(url, { maxRetriesPerRequest: 1 });
+  c.on('error', () => undefined); // a refusal (NOAUTH) is the rejected ping, asserted by the caller
   try {
     return await c.ping();
   } finally {
@@ -24,6 +26,7 @@ describe('startRedis', () => {
       expect(redis.via).toBe('process');
       expect(redis.host).toBe('127.0.0.1');
       expect(await ping(redis.url)).toBe('PONG');
+      await expect(ping(`redis://127.0.0.1:${redis.port}`)).rejects.toThrow(/NOAUTH/); // a password is required
     } finally {
       await redis.stop();
     }
@@ -40,9 +43,10 @@ describe('startRedis', () => {
     const redis = await startRedis({ prefer: 'container' });
     try {
       expect(redis.via).toBe('container');
-      expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(redis.url).toMatch(/^redis:\/\/:[0-9a-f]{32}@127\.0\.0\.1:\d+$/);
       expect(await ping(redis.url)).toBe('PONG');
-      console.log(`Redis started through testcontainers at ${redis.url} (image ${process.env.REDIS_IMAGE ?? 'redis:7-alpine'})`);
+      await expect(ping(`redis://127.0.0.1:${redis.port}`)).rejects.toThrow(/NOAUTH/); // a password is required
+      console.log(`Redis started through testcontainers at 127.0.0.1:${redis.port} (image ${process.env.REDIS_IMAGE ?? 'redis:7-alpine'})`);
     } finally {
       await redis.stop();
     }

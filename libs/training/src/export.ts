@@ -7,7 +7,8 @@
  * Not writing training state: checkpoints (optimiser moments, data position) are separate.
  */
 import { DEFAULT_GENERATION, loadModelDir, type ModelConfig, saveModelDir } from '@llm/model';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkTrainable } from './model/config';
 import { type ParamMap, paramsFromWeights, paramsToWeights } from './model/params';
 
@@ -17,17 +18,22 @@ export interface ExportOptions {
   dtype?: 'F32' | 'F16' | 'BF16';
   /** Generation stops at this id (written to generation_config.json). */
   eosTokenId: number | null;
+  /** Further ids generation stops at (e.g. <|endoftext|> beside a chat model's <|im_end|>). */
+  extraEosTokenIds?: number[];
   bosTokenId?: number | null;
+  /** tokenizer_config.json content (chat template, token names), written when given. */
+  tokenizerConfig?: Record<string, unknown>;
 }
 
 export function exportModelDir(dir: string, cfg: ModelConfig, params: ParamMap, opts: ExportOptions): void {
-  const eos = opts.eosTokenId === null ? [] : [opts.eosTokenId];
+  const eos = opts.eosTokenId === null ? [] : [opts.eosTokenId, ...(opts.extraEosTokenIds ?? [])];
   const config: ModelConfig = { ...cfg, eosTokenIds: eos, bosTokenId: opts.bosTokenId ?? cfg.bosTokenId };
   saveModelDir(dir, config, paramsToWeights(config, params), {
     dtype: opts.dtype ?? 'F32',
     tokenizerJson: opts.tokenizerJson,
     generationConfig: { ...DEFAULT_GENERATION, eosTokenIds: eos, bosTokenId: config.bosTokenId },
   });
+  if (opts.tokenizerConfig) writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(opts.tokenizerConfig, null, 2)}\n`);
 }
 
 export interface InitialModel {

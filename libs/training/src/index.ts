@@ -25,6 +25,7 @@ export * from './model/trainable';
 export * from './data/windows';
 export * from './data/char-vocab';
 export * from './data/tasks';
+export * from './data/tool-task';
 export * from './data/task-data';
 export * from './checkpoint';
 export * from './trainer';

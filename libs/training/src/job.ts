@@ -16,7 +16,7 @@ import type { MatmulEngine } from './autograd/engine';
 import { OrtEngine } from './autograd/ort-engine';
 import { getTask } from './data/tasks';
 import { CharVocab } from './data/char-vocab';
-import { evalSet, exactMatch, type ExactMatchResult, TaskBatches, tokenizerCodec } from './data/task-data';
+import { evalSet, exactMatch, type ExactMatchResult, expandTurns, TaskBatches, tokenizerCodec } from './data/task-data';
 import { TokenWindows } from './data/windows';
 import { exportModelDir, loadInitialModel } from './export';
 import { type ModelConfig, trainConfig, type VocabInfo } from './model/config';
@@ -78,6 +78,9 @@ interface DataPlan {
   source: BatchSource;
   vocab: VocabInfo;
   tokenizerJson: unknown;
+  /** Further end ids for generation_config.json, and tokenizer_config.json (chat tasks). */
+  extraEosIds?: number[];
+  tokenizerConfig?: Record<string, unknown>;
   T: number;
   meta: Record<string, string | number | boolean>;
   evaluate?: (model: TrainableModel) => Promise<ExactMatchResult>;
@@ -95,20 +98,29 @@ function readTokenizer(file: string): { text: string; tok: Tokenizer } {
   return { text, tok: loadTokenizerJson(text, file) };
 }
 
-/** A task over its own character vocabulary, or over --tokenizer (e.g. byte-level, so every prompt encodes). */
+/**
+ * A task over its own character vocabulary, over its own tokenizer (chat tasks), or over
+ * --tokenizer (e.g. byte-level, so every prompt encodes). Multi-turn tasks are evaluated per turn.
+ */
 function planTask(spec: TrainJobSpec, B: number, seed: number): DataPlan {
   const task = getTask(spec.task!);
-  const given = spec.tokenizer ? readTokenizer(spec.tokenizer) : null;
+  const own = task.tokenizer;
+  const given = spec.tokenizer ? readTokenizer(spec.tokenizer) : own ? { text: JSON.stringify(own.build()), tok: null } : null;
+  const tok = given ? (given.tok ?? loadTokenizerJson(given.text, `task ${task.name} tokenizer`)) : null;
   const chars = new CharVocab(task.alphabet);
-  const data = new TaskBatches(task, B, seed, given ? tokenizerCodec(given.tok, `--tokenizer ${spec.tokenizer}`) : chars);
+  const source = spec.tokenizer ? `--tokenizer ${spec.tokenizer}` : `task ${task.name} tokenizer`;
+  const data = new TaskBatches(task, B, seed, tok ? tokenizerCodec(tok, source, own?.eosToken) : chars);
   const n = spec.evalExamples ?? 200;
+  const extraEosIds = (own?.extraEosTokens ?? []).map((t) => tok?.specialTokens.get(t)).filter((id): id is number => id !== undefined);
   return {
     source: data,
     vocab: { vocabSize: data.vocab.size, bosTokenId: null, eosTokenId: data.vocab.eosId },
     tokenizerJson: given ? given.text : chars.toTokenizerJson(),
+    extraEosIds,
+    tokenizerConfig: own?.tokenizerConfig,
     T: data.T,
     meta: { task: task.name, batchSize: B, seed },
-    evaluate: (m) => exactMatch((p, k, e) => m.greedy(p, k, e), data.vocab, evalSet(task, n, seed + 7919)),
+    evaluate: (m) => exactMatch((p, k, e) => m.greedy(p, k, e), data.vocab, expandTurns(evalSet(task, n, seed + 7919), own?.eosToken ?? '')),
   };
 }
 
@@ -193,7 +205,13 @@ export async function runTrainJob(spec: TrainJobSpec, onProgress?: (p: TrainProg
       onProgress?.({ step: info.step, steps, loss: info.loss, lr: info.lr, tokensPerSecond: tokens / secs, etaSeconds: perStep * (steps - info.step) });
     });
     const seconds = (performance.now() - t0) / 1e3;
-    exportModelDir(spec.out, cfg, params, { tokenizerJson: plan.tokenizerJson, eosTokenId: plan.vocab.eosTokenId, dtype: spec.dtype });
+    exportModelDir(spec.out, cfg, params, {
+      tokenizerJson: plan.tokenizerJson,
+      eosTokenId: plan.vocab.eosTokenId,
+      extraEosTokenIds: plan.extraEosIds,
+      tokenizerConfig: plan.tokenizerConfig,
+      dtype: spec.dtype,
+    });
     const em = plan.evaluate ? await plan.evaluate(model) : null;
     return { outDir: spec.out, config: cfg, numParams: model.numParams, steps: trainer.step, finalLoss: lastLoss, seconds, tokensPerSecond: seconds > 0 ? tokens / seconds : 0, exactMatch: em };
   } finally {

@@ -3,9 +3,14 @@ import { registerTrain } from './train';
 import { registerModel } from './model';
 import { registerServe } from './serve';
 import { registerTokenize } from './tokenize';
+import { registerAgent } from './agent';
+import { registerEval } from './eval';
+import { registerMcp } from './mcp';
+import { registerRag } from './rag';
+import { registerQuantize } from './quantize';
 
 /** A command module adds one subcommand (or a few related ones) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every subcommand of `llm`, in the order `llm --help` lists them. */
-export const commands: RegisterCommand[] = [registerServe, registerTrain, registerModel, registerTokenize];
+export const commands: RegisterCommand[] = [registerServe, registerTrain, registerModel, registerQuantize, registerTokenize, registerEval, registerAgent, registerMcp, registerRag];

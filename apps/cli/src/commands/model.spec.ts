@@ -65,11 +65,24 @@ describe('init-model, forward, generate', () => {
     expect(greedy.tokens).toEqual([logits.indexOf(Math.max(...logits))]);
   });
 
+  it('init-model refuses a directory that is not empty unless --force', async () => {
+    const before = readFileSync(join(dir, 'model.safetensors'));
+    const r = await llm('init-model', '--arch', 'llama', '--seed', '9', '--out', dir);
+    expect(r.err).toBeInstanceOf(CliError);
+    expect(String(r.err)).toMatch(/--out .*qwen is not empty \(\d+ entries, e\.g\. .+\): pass --force to write the model over it/);
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true); // untouched
+    const again = join(tmp, 'again');
+    expect((await llm('init-model', '--arch', 'llama', '--set', 'hidden_size=32', '--out', again)).err).toBeNull();
+    expect((await llm('init-model', '--arch', 'llama', '--set', 'hidden_size=32', '--seed', '3', '--out', again, '--force')).err).toBeNull();
+    expect(readFileSync(join(again, 'config.json'), 'utf8')).toMatch(/"architectures"/);
+  });
+
   it('bad input is a one-line error naming what was wrong', async () => {
     expect(String((await llm('forward', '--model', dir, '--tokens', '1,300')).err)).toMatch(/token id 300 at position 1 is out of range \(expected 0..299/);
     expect(String((await llm('forward', '--model', tmp, '--tokens', '1')).err)).toMatch(/has no config.json/);
     expect(String((await llm('generate', '--model', dir, '--prompt', 'hi')).err)).toMatch(/has no tokenizer.json \(needed for --prompt/);
     expect(String((await llm('init-model', '--arch', 'bert', '--out', join(tmp, 'b'))).err)).toMatch(/--arch bert: expected one of llama, qwen2, mixtral, gpt2/);
+    expect(String((await llm('init-model', '--arch', 'llama', '--out', join(dir, 'config.json'))).err)).toMatch(/config\.json is a file, not a directory/);
     expect(String((await llm('generate', '--model', dir, '--tokens', '1', '--top-p', '1.5')).err)).toMatch(/--top-p 1.5: expected a number >= 0 and <= 1/);
   });
 });

@@ -5,11 +5,12 @@
  * Thin: flags -> library calls; one-line errors naming the flag, file or tensor.
  * Not the serving path: `llm serve` batches through the worker; this is its reference.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, type LoadedModel } from '@llm/model';
+import { ARCHS, Arch, SamplingParams, Transformer, generate, initModelDir, loadModelDir, modelTokenizerJson, type LoadedModel } from '@llm/model';
 import { loadTokenizerJson, type Tokenizer } from '@llm/tokenizer';
 import { CliError } from '../errors';
+import { quantFormatFlag } from './quantize';
 import type { RegisterCommand } from './index';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -53,15 +54,15 @@ export function parseTokenIds(s: string): number[] {
   return parts.map(Number);
 }
 
-async function loadModel(dir: string | undefined): Promise<LoadedModel> {
-  if (!dir) throw new CliError('--model DIR is required (a Hugging Face model directory)');
-  return loadModelDir(dir);
+async function loadModel(dir: string | undefined, quantize?: string): Promise<LoadedModel> {
+  if (!dir) throw new CliError('--model is required (a Hugging Face model directory or a .gguf file)');
+  return loadModelDir(dir, { quantize: quantize === undefined ? undefined : quantFormatFlag('--quantize', quantize) });
 }
 
 function checkIds(ids: number[], model: LoadedModel): void {
   const V = model.config.vocabSize;
   const bad = ids.findIndex((id) => id >= V);
-  if (bad >= 0) throw new CliError(`--tokens: token id ${ids[bad]} at position ${bad} is out of range (expected 0..${V - 1}, the vocab_size of ${model.dir}/config.json)`);
+  if (bad >= 0) throw new CliError(`--tokens: token id ${ids[bad]} at position ${bad} is out of range (expected 0..${V - 1}, the vocab_size of ${model.dir})`);
   if (ids.length > model.config.maxPositions) throw new CliError(`--tokens: ${ids.length} tokens exceed max_position_embeddings=${model.config.maxPositions}`);
 }
 
@@ -71,6 +72,17 @@ interface InitFlags {
   dtype: string;
   seed: number;
   out?: string;
+  force?: boolean;
+}
+
+/** A directory with anything in it is not written over unless --force says so (a file is never). */
+function checkOutDir(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file, not a directory`);
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !force) {
+    throw new CliError(`--out ${out} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]}): pass --force to write the model over it, or pick an empty directory`);
+  }
 }
 
 function initModel(f: InitFlags): void {
@@ -78,6 +90,7 @@ function initModel(f: InitFlags): void {
   if (!f.out) throw new CliError('--out DIR is required (where to write the model directory)');
   const dtype = f.dtype.toUpperCase();
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new CliError(`--dtype ${f.dtype}: expected f32, f16 or bf16`);
+  checkOutDir(f.out, f.force ?? false);
   const c = initModelDir(f.out, f.arch as Arch, { overrides: parseSets(f.set), seed: f.seed, dtype });
   process.stdout.write(
     `wrote ${f.out}: ${c.architecture} L=${c.numLayers} C=${c.hiddenSize} NH=${c.numHeads} NKV=${c.numKvHeads} V=${c.vocabSize}` +
@@ -85,10 +98,10 @@ function initModel(f: InitFlags): void {
   );
 }
 
-async function forward(f: { model?: string; tokens?: string; json?: boolean }): Promise<void> {
+async function forward(f: { model?: string; tokens?: string; json?: boolean; quantize?: string }): Promise<void> {
   if (!f.tokens) throw new CliError('--tokens IDS is required (e.g. --tokens 1,2,3)');
   const ids = parseTokenIds(f.tokens);
-  const model = await loadModel(f.model);
+  const model = await loadModel(f.model, f.quantize);
   checkIds(ids, model);
   const logits = await new Transformer(model.config, model.weights).forward(ids);
   const V = model.config.vocabSize;
@@ -117,17 +130,20 @@ interface GenerateFlags {
   frequencyPenalty?: number;
   seed?: number;
   json?: boolean;
+  quantize?: string;
 }
 
 /** The model's tokenizer; with --tokens one that is missing or unusable only costs the text (one warning line). */
 function loadTokenizer(model: LoadedModel, needed: boolean): Tokenizer | null {
-  const path = model.tokenizerPath;
-  if (!path || !existsSync(path)) {
-    if (needed) throw new CliError(`model dir ${model.dir} has no tokenizer.json (needed for --prompt; pass --tokens IDS instead)`);
+  const json = modelTokenizerJson(model);
+  if (json === null) {
+    const what = model.tokenizerPath === null && model.embeddedTokenizer !== undefined ? `GGUF file ${model.dir} has no vocabulary` : `model dir ${model.dir} has no tokenizer.json`;
+    if (needed) throw new CliError(`${what} (needed for --prompt; pass --tokens IDS instead)`);
     return null;
   }
+  const path = model.tokenizerPath ?? model.dir;
   try {
-    return loadTokenizerJson(readFileSync(path, 'utf8'), path);
+    return loadTokenizerJson(json, path);
   } catch (err) {
     const line = `${path}: ${(err as Error).message.split('\n')[0].replace(/^tokenizer\.json: /, '')}`;
     if (needed) throw new CliError(line);
@@ -153,7 +169,7 @@ function samplingFrom(f: GenerateFlags, model: LoadedModel): SamplingParams {
 
 async function generateCmd(f: GenerateFlags): Promise<void> {
   if ((f.prompt === undefined) === (f.tokens === undefined)) throw new CliError('pass exactly one of --prompt TEXT or --tokens IDS');
-  const model = await loadModel(f.model);
+  const model = await loadModel(f.model, f.quantize);
   const tokenizer = loadTokenizer(model, f.prompt !== undefined);
   const prompt = f.prompt !== undefined ? tokenizer!.encode(f.prompt) : parseTokenIds(f.tokens!);
   if (prompt.length === 0) throw new CliError('--prompt encodes to no tokens (expected some text)');
@@ -180,22 +196,25 @@ export const registerModel: RegisterCommand = (program: Command) => {
     .option('--set <key=value>', 'config.json override, repeatable (e.g. --set hidden_size=576)', collect, [])
     .option('--dtype <dtype>', 'weight dtype: f32 | f16 | bf16', 'f32')
     .option('--seed <n>', 'weight and tokenizer seed', num('--seed', { integer: true, min: 0 }), 0)
-    .option('--out <dir>', 'output directory')
+    .option('--out <dir>', 'output directory (new or empty)')
+    .option('--force', 'write over a directory that is not empty')
     .action((f: InitFlags) => initModel(f));
 
   program
     .command('forward')
     .description('print the logits of every position for the given token ids')
-    .option('--model <dir>', 'Hugging Face model directory')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file')
     .option('--tokens <ids>', 'comma-separated token ids, e.g. 1,2,3')
+    .option('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0')
     .option('--json', 'print {"logits": [[...V floats], ...]}, one row per input position')
     .action((f) => forward(f));
 
   program
     .command('generate')
     .description('generate tokens with the reference transformer (defaults from generation_config.json)')
-    .option('--model <dir>', 'Hugging Face model directory')
-    .option('--prompt <text>', 'prompt text (needs tokenizer.json)')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file')
+    .option('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0')
+    .option('--prompt <text>', 'prompt text (needs tokenizer.json or a GGUF vocabulary)')
     .option('--tokens <ids>', 'prompt token ids, e.g. 1,2,3')
     .option('--max-tokens <n>', 'tokens to generate', num('--max-tokens', { integer: true, min: 0 }), 16)
     .option('--temperature <t>', '0 = greedy', num('--temperature', { min: 0 }))

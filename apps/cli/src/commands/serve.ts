@@ -1,15 +1,21 @@
 /**
  * `llm serve`: the embedded platform (default), or `--distributed`: the five apps as separate
- * processes on 127.0.0.1 with Redis (REDIS_URL, or a redis-server it starts). Prints the gRPC and
- * HTTP addresses and an example request, then serves until SIGINT/SIGTERM, which drains (requests
- * in flight finish); a second signal stops at once.
+ * processes on 127.0.0.1 with Redis (--redis-url, or a password-protected redis-server it starts).
+ * Prints the gRPC and HTTP addresses and an example request, then serves until SIGINT/SIGTERM,
+ * which drains (requests in flight finish); a second signal stops at once.
+ * With --allow-trace, requests may ask for an internals trace and /internals draws one.
+ * Every flag is also an environment variable named after it (`--api-key` -> LLM_API_KEY), as for
+ * the apps; API keys and TLS use the apps' shared settings.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { isGgufPath } from '@llm/model';
+import { DEFAULT_AUTH_EXEMPT, envOf, LOG_LEVELS } from '@llm/platform/config';
 import { CliError } from '../errors';
+import { quantFormatFlag } from './quantize';
 import { repoRoot, resolveDefaultModel } from '../serve/default-model';
-import type { ServeSettings } from '../serve/settings';
+import type { ServeSecurity, ServeSettings } from '../serve/settings';
 import type { RegisterCommand } from './index';
 
 interface ServeFlags {
@@ -25,6 +31,17 @@ interface ServeFlags {
   maxNumBatchedTokens: string;
   distributed?: boolean;
   redisUrl?: string;
+  quantize?: string;
+  servedModelName?: string[];
+  apiKey: string[];
+  apiKeysFile: string;
+  authExempt: string[];
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  logLevel: string;
+  allowTrace?: boolean;
+  maxTraceBytes?: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -44,8 +61,8 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
   let modelDir: string;
   if (f.model) {
     modelDir = resolve(f.model);
-    if (!existsSync(`${modelDir}/config.json`)) {
-      throw new CliError(`model dir ${modelDir} has no config.json (expected a Hugging Face model directory)`);
+    if (!isGgufPath(modelDir) && !existsSync(`${modelDir}/config.json`)) {
+      throw new CliError(`model dir ${modelDir} has no config.json (expected a Hugging Face model directory or a .gguf file)`);
     }
   } else {
     modelDir = resolveDefaultModel(say);
@@ -61,22 +78,56 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     blockSize: int('block-size', f.blockSize, 1, 1024),
     maxNumSeqs: int('max-num-seqs', f.maxNumSeqs, 1),
     maxNumBatchedTokens: int('max-num-batched-tokens', f.maxNumBatchedTokens, 1),
+    ...(f.quantize !== undefined ? { quantize: quantFormatFlag('--quantize', f.quantize) } : {}),
+    servedModelNames: servedNames(f.servedModelName),
+    security: securityOf(f),
+    logLevel: f.logLevel,
+    allowTrace: f.allowTrace ?? false,
+    ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
   };
 }
 
-function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, modelDir: string): void {
+function securityOf(f: ServeFlags): ServeSecurity {
+  for (const [flag, path] of [['--api-keys-file', f.apiKeysFile], ['--tls-cert', f.tlsCert], ['--tls-key', f.tlsKey], ['--tls-ca', f.tlsCa]]) {
+    if (path && !existsSync(path)) throw new CliError(`${flag} ${path}: no such file`);
+  }
+  if (!!f.tlsCert !== !!f.tlsKey) throw new CliError('--tls-cert and --tls-key go together: pass both or neither');
+  return {
+    apiKey: f.apiKey,
+    apiKeysFile: f.apiKeysFile ? resolve(f.apiKeysFile) : '',
+    authExempt: f.authExempt,
+    tlsCert: f.tlsCert ? resolve(f.tlsCert) : '',
+    tlsKey: f.tlsKey ? resolve(f.tlsKey) : '',
+    tlsCa: f.tlsCa ? resolve(f.tlsCa) : '',
+  };
+}
+
+/** --served-model-name, repeatable or comma-separated. */
+function servedNames(v: string[] | undefined): string[] | undefined {
+  const names = (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (/\s/.test(n)) throw new CliError(`--served-model-name '${n}' must not contain spaces`);
+  return names.length > 0 ? names : undefined;
+}
+
+function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, settings: ServeSettings): void {
   // The bundled default model adds two-digit numbers (answer digits reversed, see models/default/README.md).
+  const modelDir = settings.modelDir;
   const isDefault = modelDir === resolve(repoRoot(), 'models', 'default');
   const prompt = isDefault ? '37+48=' : 'Hello';
   const maxTokens = isDefault ? 4 : 16;
+  const sec = settings.security;
+  const keyed = !!sec && (sec.apiKey.length > 0 || !!sec.apiKeysFile);
+  const scheme = sec?.tlsCert ? 'https' : 'http';
   const lines = [
     `llm serve (${mode}): model '${modelId}'`,
-    `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on)`,
-    http ? `  HTTP  http://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
+    `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on${sec?.tlsCert ? '; TLS' : ''})`,
+    http ? `  HTTP  ${scheme}://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
+    keyed ? '  API keys on: send Authorization: Bearer KEY (gRPC metadata authorization)' : '  API keys off: anyone who reaches these ports can generate (--api-key / LLM_API_KEY / --api-keys-file)',
+    settings.allowTrace && http ? `  Internals traces on: open ${scheme}://${http}/internals (or send "trace" in a completion body)` : '',
     '',
     'Try:',
     http
-      ? `  curl -s http://${http}/v1/completions -H 'content-type: application/json' -d '{"model":"${modelId}","prompt":"${prompt}","max_tokens":${maxTokens},"temperature":0}'`
+      ? `  curl -s ${sec?.tlsCa ? `--cacert ${sec.tlsCa} ` : ''}${scheme}://${http}/v1/completions -H 'content-type: application/json'${keyed ? ` -H "authorization: Bearer $LLM_API_KEY"` : ''} -d '{"model":"${modelId}","prompt":"${prompt}","max_tokens":${maxTokens},"temperature":0}'`
       : '',
     `  npx llm generate --model ${modelDir} --prompt '${prompt}' --max-tokens ${maxTokens} --temperature 0`,
   ];
@@ -112,35 +163,60 @@ async function serveUntilSignal(say: (l: string) => void, stop: () => Promise<vo
   say('stopped');
 }
 
+const split = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string, prev: string[]): string[] => [...prev, ...split(v)];
+const AUTH_EXEMPT_DEFAULT = [...DEFAULT_AUTH_EXEMPT];
+/** A repeatable list whose first occurrence replaces the default rather than adding to it. */
+const exemptList = (v: string, prev: string[]): string[] => [...(prev === AUTH_EXEMPT_DEFAULT ? [] : prev), ...split(v)];
+
+/** An option whose environment variable is named after its flag, as for the apps (`--kv-cache-gib` -> LLM_KV_CACHE_GIB). */
+function opt(flags: string, description: string, def?: string | boolean | string[], parse?: (v: string, prev: string[]) => string[]): Option {
+  const long = /--([a-z0-9-]+)/.exec(flags)?.[1] as string;
+  const o = new Option(flags, description).env(envOf(long));
+  if (parse) o.argParser(parse);
+  return def === undefined ? o : o.default(def);
+}
+
 export const registerServe: RegisterCommand = (program: Command) => {
   program
     .command('serve')
     .description('serve a model: the embedded platform (all services in one process), or --distributed')
-    .option('--model <dir>', 'Hugging Face model directory (default: the bundled default model)')
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--grpc-port <n>', 'public gRPC port', '50051')
-    .option('--http-port <n>', 'OpenAI-compatible HTTP port (-1: none)', '8080')
-    .option('--backend <ort|ts>', 'worker execution backend', 'ort')
-    .option('--threads <n>', 'worker threads', '2')
-    .option('--kv-cache-gib <n>', 'KV cache budget in GiB', '0.25')
-    .option('--block-size <n>', 'tokens per KV block', '16')
-    .option('--max-num-seqs <n>', 'most sequences per scheduler step', '64')
-    .option('--max-num-batched-tokens <n>', 'token budget per scheduler step', '2048')
-    .option('--distributed', 'run the five apps as separate processes on 127.0.0.1 with Redis')
-    .option('--redis-url <url>', 'Redis for --distributed (default: start a local redis-server)')
+    .addOption(opt('--model <path>', 'Hugging Face model directory or .gguf file (default: the bundled default model)'))
+    .addOption(opt('--quantize <format>', 'quantize the linear layers while loading: q8_0 | q4_0'))
+    .addOption(opt('--host <host>', 'address the public ports bind', '127.0.0.1'))
+    .addOption(opt('--grpc-port <n>', 'public gRPC port', '50051'))
+    .addOption(opt('--http-port <n>', 'OpenAI-compatible HTTP port (-1: none)', '8080'))
+    .addOption(opt('--backend <ort|ts>', 'worker execution backend', 'ort'))
+    .addOption(opt('--threads <n>', 'worker threads', '2'))
+    .addOption(opt('--kv-cache-gib <n>', 'KV cache budget in GiB', '0.25'))
+    .addOption(opt('--block-size <n>', 'tokens per KV block', '16'))
+    .addOption(opt('--max-num-seqs <n>', 'most sequences per scheduler step', '64'))
+    .addOption(opt('--max-num-batched-tokens <n>', 'token budget per scheduler step', '2048'))
+    .addOption(opt('--distributed', 'run the five apps as separate processes on 127.0.0.1 with Redis'))
+    .addOption(opt('--redis-url <url>', 'Redis for --distributed (default: start a local redis-server with a random password)'))
+    .addOption(opt('--api-key <key>', 'API key clients must send (Authorization: Bearer KEY), repeatable; none: the API is open', [], list))
+    .addOption(opt('--api-keys-file <file>', "file of API keys, one per line 'KEY [TENANT]'", ''))
+    .addOption(opt('--auth-exempt <paths>', 'HTTP paths and gRPC services served without a key', AUTH_EXEMPT_DEFAULT, exemptList))
+    .addOption(opt('--tls-cert <file>', 'PEM certificate: serve TLS on the public ports (with --tls-key)', ''))
+    .addOption(opt('--tls-key <file>', 'PEM private key of --tls-cert', ''))
+    .addOption(opt('--tls-ca <file>', '--distributed: CA of mTLS between the processes (their certificate is --tls-cert)', ''))
+    .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
+    .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
+    .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
+    .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
     .action(async (flags: ServeFlags) => {
       const say = (l: string) => process.stderr.write(`[serve] ${l}\n`);
       const settings = parseServeFlags(flags, say);
       if (flags.distributed) {
         const { startDistributed } = await import('../serve/distributed');
         const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, onProgress: say });
-        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings.modelDir);
+        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings);
         await serveUntilSignal(say, () => platform.close(), () => platform.kill());
         return;
       }
       const { startEmbedded } = await import('../serve/embedded');
       const platform = await startEmbedded({ ...settings, onProgress: say });
-      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings.modelDir);
+      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings);
       await serveUntilSignal(say, async () => {
         await platform.drain(25_000);
         await platform.close();

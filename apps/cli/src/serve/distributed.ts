@@ -1,11 +1,12 @@
 /**
  * `llm serve --distributed`: the apps as separate processes on 127.0.0.1, gRPC between them,
- * BullMQ on Redis for intake (--redis-url, or a redis-server it starts with AOF on in a temporary
- * directory, so a restarted Redis keeps the queue). Each app is its own compiled entry point
- * (apps/<app>/dist/src/main.js) configured through environment variables, the same way containers
- * configure them. The orchestrator runs as two processes, as in docker-compose: `orchestrator`
- * (the api role: gRPC and HTTP) and `orchestrator-scheduler` (drives the worker); run more
- * `--role scheduler` processes by hand to scale.
+ * BullMQ on Redis for intake (--redis-url, or a redis-server it starts on a free loopback port with
+ * a random password and AOF on in a private temporary directory, so a restarted Redis keeps the
+ * queue). Each app is its own compiled entry point (apps/<app>/dist/src/main.js) configured
+ * through environment variables (LLM_<FLAG>), the same way containers configure them; API keys
+ * and TLS come from ./distributed-security.ts. The orchestrator runs as two processes, as in
+ * docker-compose: `orchestrator` (the api role: gRPC and HTTP) and `orchestrator-scheduler`
+ * (drives the worker); run more `--role scheduler` processes by hand to scale.
  *
  * Before anything starts: the model directory, the public ports and a given Redis are checked
  * (preflight.ts), so a user error is one line. Each child is started in dependency order and
@@ -22,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../errors';
 import { repoRoot } from './default-model';
-import { checkModelDir, checkPortFree, checkRedis, waitReady } from './preflight';
+import { checkModelDir, checkPortFree, checkRedis, probeCredentials, waitReady } from './preflight';
+import { childSecurityEnv, newRedisPassword, writeRedisConfig } from './distributed-security';
 import type { ServeSettings } from './settings';
 import { Supervisor, type ChildSpec } from './supervisor';
 
@@ -71,7 +73,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const httpPort = opts.httpPort === 0 ? await freePort() : opts.httpPort;
   await checkPortFree(opts.host, grpcPort, '--grpc-port');
   if (httpPort > 0) await checkPortFree(opts.host, httpPort, '--http-port');
-  if (opts.redisUrl) await checkRedis(opts.redisUrl, 10_000);
+  // A given Redis's password comes with the URL or, as for the apps, LLM_REDIS_PASSWORD(_FILE), which the children inherit.
+  if (opts.redisUrl) await checkRedis(opts.redisUrl, 10_000, process.env);
+  const redisPassword = opts.redisUrl ? undefined : newRedisPassword();
+  const security = childSecurityEnv(opts.security, redisPassword);
 
   const supervisor = new Supervisor({ say });
   const addresses: Record<string, string> = {};
@@ -79,8 +84,11 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const node = (app: string, env: Record<string, string>): ChildSpec => ({
     command: process.execPath,
     args: [join(root, 'apps', app, 'dist', 'src', 'main.js')],
-    env: { ...(process.env as Record<string, string>), HOST: '127.0.0.1', ...env },
+    env: { ...(process.env as Record<string, string>), LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', ...security.all, ...env },
   });
+  // Readiness of a child over its own transport (TLS / mTLS when the platform uses it).
+  const credentials = probeCredentials(opts.security);
+  const ready = (name: string, port: number, timeoutMs: number) => waitReady(name, port, () => processes[name], timeoutMs, credentials);
   const run = (name: string, spec: ChildSpec) => {
     supervisor.start(name, spec);
     Object.defineProperty(processes, name, { get: () => supervisor.current(name), enumerable: true, configurable: true });
@@ -96,10 +104,12 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       const port = await freePort();
       redisDir = mkdtempSync(join(tmpdir(), 'llm-serve-redis-'));
       say(`starting redis-server on 127.0.0.1:${port} (AOF in ${redisDir})`);
+      // The password is in a config file only this user can read (never in argv, where `ps` shows it).
+      const conf = writeRedisConfig(redisDir, port, redisPassword as string);
       const tether = join(root, 'apps', 'cli', 'dist', 'src', 'serve', 'tether.js');
-      run('redis', { command: process.execPath, args: [tether, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir, '--loglevel', 'warning'], env: process.env as Record<string, string> });
+      run('redis', { command: process.execPath, args: [tether, 'redis-server', conf], env: process.env as Record<string, string> });
       redisUrl = `redis://127.0.0.1:${port}`;
-      await checkRedis(redisUrl, 10_000).catch(() => {
+      await checkRedis(redisUrl, 10_000, { LLM_REDIS_PASSWORD: redisPassword }).catch(() => {
         throw new CliError('redis-server did not start (install it with `apt-get install -y redis-server`, or pass --redis-url)');
       });
     }
@@ -110,50 +120,66 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     addresses['orchestrator-scheduler'] = `127.0.0.1:${ports.scheduler}`;
 
     say('starting kv-manager and tokenizer-service');
-    run('kv-manager', node('kv-manager', { GRPC_PORT: String(ports.kv) }));
-    run('tokenizer-service', node('tokenizer-service', { GRPC_PORT: String(ports.tok), MODEL: opts.modelDir, REDIS_URL: redisUrl }));
-    await waitReady('kv-manager', ports.kv, () => processes['kv-manager'], 60_000);
-    await waitReady('tokenizer-service', ports.tok, () => processes['tokenizer-service'], 60_000);
+    run('kv-manager', node('kv-manager', { LLM_GRPC_PORT: String(ports.kv) }));
+    run('tokenizer-service', node('tokenizer-service', { LLM_GRPC_PORT: String(ports.tok), LLM_MODEL: opts.modelDir, LLM_REDIS_URL: redisUrl }));
+    await ready('kv-manager', ports.kv, 60_000);
+    await ready('tokenizer-service', ports.tok, 60_000);
 
     const workerEnv: Record<string, string> = {
-      GRPC_PORT: String(ports.worker),
-      MODEL_DIR: opts.modelDir,
-      BACKEND: opts.backend,
-      THREADS: String(opts.threads),
-      KV_CACHE_GIB: String(opts.kvCacheGib),
-      BLOCK_SIZE: String(opts.blockSize),
-      KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      LLM_GRPC_PORT: String(ports.worker),
+      LLM_MODEL: opts.modelDir,
+      LLM_BACKEND: opts.backend,
+      LLM_THREADS: String(opts.threads),
+      LLM_KV_CACHE_GIB: String(opts.kvCacheGib),
+      LLM_BLOCK_SIZE: String(opts.blockSize),
+      LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      LLM_QUANTIZE: opts.quantize ?? '',
+      LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
     };
     if (numExperts > 0) {
       say('starting router');
       addresses.router = `127.0.0.1:${ports.router}`;
-      run('router', node('router', { GRPC_PORT: String(ports.router), MODEL_DIR: opts.modelDir, THREADS: String(opts.threads) }));
-      await waitReady('router', ports.router, () => processes.router, 120_000);
-      workerEnv.ROUTER_ADDRESS = addresses.router;
+      run('router', node('router', { LLM_GRPC_PORT: String(ports.router), LLM_MODEL: opts.modelDir, LLM_THREADS: String(opts.threads), LLM_QUANTIZE: opts.quantize ?? '' }));
+      await ready('router', ports.router, 120_000);
+      workerEnv.LLM_ROUTER_ADDRESS = addresses.router;
     }
     say('starting attention-worker');
     run('attention-worker', node('attention-worker', workerEnv));
-    await waitReady('attention-worker', ports.worker, () => processes['attention-worker'], 180_000);
+    await ready('attention-worker', ports.worker, 180_000);
 
     say('starting orchestrator: scheduler and api roles (BullMQ intake)');
     const orchEnv: Record<string, string> = {
-      MODEL_DIR: opts.modelDir,
-      REDIS_URL: redisUrl,
-      KV_MANAGER_ADDRESS: addresses['kv-manager'],
-      WORKER_ADDRESS: addresses['attention-worker'],
-      TOKENIZER_ADDRESS: addresses['tokenizer-service'],
-      MAX_NUM_SEQS: String(opts.maxNumSeqs),
-      MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
-      LEASE_TTL_MS: '10000', // a killed scheduler's requests resume within about this long after its restart
-      STALLED_INTERVAL_MS: '2000',
+      LLM_MODEL: opts.modelDir,
+      LLM_REDIS_URL: redisUrl,
+      LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
+      LLM_WORKER_ADDRESS: addresses['attention-worker'],
+      LLM_TOKENIZER_ADDRESS: addresses['tokenizer-service'],
+      LLM_MAX_NUM_SEQS: String(opts.maxNumSeqs),
+      LLM_MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
+      LLM_SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
+      LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
+      ...(opts.maxTraceBytes !== undefined ? { LLM_MAX_TRACE_BYTES: String(opts.maxTraceBytes) } : {}),
+      LLM_LEASE_TTL_MS: '10000', // a killed scheduler's requests resume within about this long after its restart
+      LLM_STALLED_INTERVAL_MS: '2000',
     };
-    run('orchestrator-scheduler', node('orchestrator', { ...orchEnv, ROLE: 'scheduler', SCHEDULER_ID: 'serve-scheduler', GRPC_PORT: String(ports.scheduler), HTTP_PORT: '-1' }));
-    await waitReady('orchestrator-scheduler', ports.scheduler, () => processes['orchestrator-scheduler'], 120_000);
-    run('orchestrator', node('orchestrator', { ...orchEnv, ROLE: 'api', HOST: opts.host, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), DRAIN_TIMEOUT_MS: String(API_DRAIN_MS) }));
+    run('orchestrator-scheduler', node('orchestrator', { ...orchEnv, LLM_ROLE: 'scheduler', LLM_SCHEDULER_ID: 'serve-scheduler', LLM_GRPC_PORT: String(ports.scheduler), LLM_HTTP_PORT: '-1' }));
+    await ready('orchestrator-scheduler', ports.scheduler, 120_000);
+    run(
+      'orchestrator',
+      node('orchestrator', {
+        ...orchEnv,
+        ...security.orchestrator,
+        LLM_ROLE: 'api',
+        LLM_HOST: opts.host,
+        LLM_GRPC_PORT: String(grpcPort),
+        LLM_HTTP_PORT: String(httpPort),
+        LLM_DRAIN_TIMEOUT_MS: String(API_DRAIN_MS),
+      }),
+    );
     const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
-    await waitReady('orchestrator', grpcPort, () => processes.orchestrator, 120_000);
+    await ready('orchestrator', grpcPort, 120_000);
     addresses.orchestrator = `${connectHost}:${grpcPort}`;
-    const modelId = opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
+    const modelId = opts.servedModelNames?.[0] ?? opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
     return {
       grpcAddress: `${connectHost}:${grpcPort}`,
       httpAddress: httpPort > 0 ? `${connectHost}:${httpPort}` : undefined,

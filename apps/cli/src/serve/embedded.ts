@@ -3,7 +3,7 @@
  * with direct intake (no Redis). The public gRPC server on `grpcPort` serves the Inference API and,
  * for observability, the four internal services too (Tokenizer, KvManager, Worker and, for MoE
  * models, Router), each with grpc.health.v1 and reflection; the OpenAI-compatible HTTP API listens
- * on `httpPort`.
+ * on `httpPort`. API keys and TLS (settings.security) guard both ports, internal services included.
  *
  *   Inference --(in-process)--> Tokenizer, KvManager, Worker --(in-process)--> Router (MoE only)
  *
@@ -46,8 +46,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
   };
   try {
     say(`loading model ${opts.modelDir}`);
-    checkModelDir(opts.modelDir); // config.json and tokenizer.json: one line naming the file
-    const model = await loadModelDir(opts.modelDir);
+    checkModelDir(opts.modelDir); // config.json and tokenizer.json (or a GGUF file's): one line naming the file
+    const model = await loadModelDir(opts.modelDir, { quantize: opts.quantize });
     const bindings: GrpcServiceBinding[] = [];
 
     say('starting kv-manager');
@@ -85,6 +85,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         threads: opts.threads,
         kvCacheGib: opts.kvCacheGib,
         blockSize: opts.blockSize,
+        allowTrace: opts.allowTrace ?? false,
       },
     });
     const rc = routerClient;
@@ -111,6 +112,11 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
         redisUrl: '',
         role: 'all',
+        servedModelName: opts.servedModelNames ?? [],
+        logLevel: opts.logLevel ?? 'info',
+        allowTrace: opts.allowTrace ?? false,
+        ...(opts.maxTraceBytes !== undefined ? { maxTraceBytes: opts.maxTraceBytes } : {}),
+        ...(opts.security ?? {}),
       },
     });
     const orch = await createOrchestrator(orchConfig, { tokenizer: tokClient, kv: kvClient, worker: workerClient });
@@ -120,6 +126,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       host: opts.host,
       port: opts.grpcPort,
       services: [{ definition: inference.InferenceDefinition, implementation: orch.inference }, ...bindings],
+      credentials: orch.security.serverCredentials,
+      auth: orch.security.auth,
     });
     closers.push(() => server.close());
     return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, drain: (ms) => orch.drain(ms), close: closeAll };

@@ -1,3 +1,17 @@
+/**
+ * API keys and TLS of `llm serve` (the apps' shared --api-key, --api-keys-file, --auth-exempt,
+ * --tls-cert, --tls-key, --tls-ca): embedded mode applies them to its public ports; distributed
+ * mode hands them to its processes (TLS between them too when a CA is given).
+ */
+export interface ServeSecurity {
+  apiKey: string[];
+  apiKeysFile: string;
+  authExempt: string[];
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+}
+
 /** What `llm serve` needs to start the platform, embedded or distributed (parsed from its flags). */
 export interface ServeSettings {
   modelDir: string;
@@ -10,4 +24,16 @@ export interface ServeSettings {
   blockSize: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Quantize the model's linear layers while loading (absent: as stored). */
+  quantize?: 'q8_0' | 'q4_0';
+  /** Names clients may use for the model (--served-model-name); the first is the id reported. */
+  servedModelNames?: string[];
+  /** API keys and TLS (default: none, plaintext). */
+  security?: ServeSecurity;
+  /** Log level of the services (default info). */
+  logLevel?: string;
+  /** Accept internals-trace requests and serve /internals (orchestrator and worker; default off). */
+  allowTrace?: boolean;
+  /** Largest internals trace one request may ask for, in bytes (default the orchestrator's). */
+  maxTraceBytes?: number;
 }

@@ -8,6 +8,9 @@
  * Samples 1..n-1 start after sample 0 has sampled once, so by then sample 0's full prompt blocks
  * are committed and they reuse them through the prefix cache instead of recomputing them.
  *
+ * A traced request (n = 1) records its sample's internals trace (trace/trace-collector.ts); the
+ * trace rides on the request's last message.
+ *
  * What it is not: validation (params.ts) or transport; the same object serves gRPC, HTTP and the
  * distributed scheduler role (which writes the messages to a Redis stream).
  */
@@ -20,6 +23,7 @@ import type { FinishReason, SampleDelta } from '../scheduler/types';
 import { AsyncQueue } from './async-queue';
 import type { ModelFacts } from './model-facts';
 import type { NormalizedRequest } from './params';
+import { TraceCollector } from '../trace/trace-collector';
 
 /** What a restarted request already produced, per sample (distributed resume). */
 export interface ResumeState {
@@ -71,6 +75,11 @@ export class Generation {
         resumeOutputIds: resume?.outputIds[i],
         resumeFinished: resume?.finished[i],
         after: i > 0 ? seqs[0] : undefined,
+        grammarEbnf: request.grammarEbnf,
+        embedPooling: request.embedPooling,
+        onEmbedding: (s, v) => this.onEmbedding(s, v),
+        promptLogprobs: i === 0 ? request.promptLogprobs : undefined,
+        trace: i === 0 && request.trace ? new TraceCollector(request.trace, facts) : undefined,
       });
       seqs.push(seq);
     }
@@ -88,7 +97,7 @@ export class Generation {
     const s0 = this.sequences[0];
     this.queue.push({
       index: 0, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_UNSPECIFIED, stopReason: '',
-      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.responseId, stopTokenId: undefined,
+      tokenOffset: s0.outputIds.length, usage: this.usage, requestId: this.responseId, stopTokenId: undefined, embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined,
     });
     this.finishStream();
     return this;
@@ -143,10 +152,29 @@ export class Generation {
       tokenOffset: d.tokenOffset,
       usage: undefined,
       requestId: this.responseId,
+      embeddingF32: Buffer.alloc(0),
+      promptLogprobs: (d.promptLogprobs ?? []).map((lp) => ({
+        tokenId: lp.tokenId,
+        token: this.tokenText(lp.tokenId),
+        logprob: lp.logprob,
+        topLogprobs: lp.top.map((t) => ({ tokenId: t.tokenId, token: this.tokenText(t.tokenId), logprob: t.logprob })),
+      })),
+      trace: undefined,
     };
     if (d.finishReason && --this.numOpen === 0) msg.usage = this.usage;
+    if (msg.usage && this.sequences[0].trace) msg.trace = this.sequences[0].trace.toProto(this.sequences[0]);
     this.queue.push(msg);
     if (this.numOpen === 0) this.finishStream();
+  }
+
+  /** An embedding request's only message: the vector, with usage. */
+  private onEmbedding(seq: Sequence, vector: Float32Array): void {
+    this.queue.push({
+      index: seq.sampleIndex, tokenIds: [], text: '', logprobs: [], finishReason: inference.FinishReason.FINISH_REASON_STOP, stopReason: '',
+      tokenOffset: 0, usage: { promptTokens: this.request.promptIds.length, completionTokens: 0, cachedPromptTokens: 0 }, requestId: this.request.requestId,
+      embeddingF32: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), promptLogprobs: [], trace: undefined,
+    });
+    if (--this.numOpen === 0) this.finishStream();
   }
 
   private finishStream(): void {

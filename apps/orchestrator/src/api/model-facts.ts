@@ -1,14 +1,14 @@
 /*
  * ModelFacts: what the orchestrator knows about the served model and the worker's pool, read once
  * at start-up (the worker's GetModelInfo, the model directory's tokenizer.json,
- * tokenizer_config.json and config.json). Requests are validated against these numbers.
+ * tokenizer_config.json and config.json, or what a GGUF file embeds). Requests are validated against these numbers.
  *
  * What it is not: a model loader. Only the tokenizer and small JSON files are read; the weights
  * stay with the worker.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig as loadModelConfig } from '@llm/model';
+import { isGgufPath, loadConfig as loadModelConfig, readModelTokenizerFiles } from '@llm/model';
 import type { worker } from '@llm/proto';
 import { loadTokenizerConfig, loadTokenizerJson, type Tokenizer, type TokenizerConfig } from '@llm/tokenizer';
 
@@ -33,6 +33,10 @@ export interface ModelFacts {
   tokenizerConfig: TokenizerConfig | null;
   /** Characters in the vocabulary's longest token text (bounds how much text one token covers). */
   maxTokenChars: number;
+  /** Other names clients may use (--served-model-name beyond the first). */
+  aliases: string[];
+  /** Whether the worker follows grammars (constrained decoding). */
+  supportsGrammar: boolean;
 }
 
 /** The longest prompt text that could still fit the context: context x the longest token's characters. */
@@ -50,20 +54,15 @@ function longestTokenChars(tokenizer: Tokenizer): number {
 }
 
 /** Reads the model directory's tokenizer files and merges them with the worker's description. */
-export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse): ModelFacts {
-  const tokPath = join(modelDir, 'tokenizer.json');
-  if (!existsSync(tokPath)) {
-    throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory; pass --model <dir>)`);
+export function loadModelFacts(modelDir: string, modelId: string, info: worker.GetModelInfoResponse, aliases: string[] = []): ModelFacts {
+  const files = readModelTokenizerFiles(modelDir); // a directory's files, or a GGUF file's embedded vocabulary
+  if (files.tokenizerJson === null) {
+    throw new Error(`model dir ${modelDir} has no tokenizer.json (expected a Hugging Face model directory or a GGUF file; pass --model <path>)`);
   }
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = loadTokenizerJson(readFileSync(tokPath, 'utf8'), tokPath);
-  } catch (err) {
-    throw new Error(`${tokPath}: ${(err as Error).message.replace(/^tokenizer\.json: /, '')}`);
-  }
-  const cfgPath = join(modelDir, 'tokenizer_config.json');
-  const tokenizerConfig = existsSync(cfgPath) ? named(cfgPath, () => loadTokenizerConfig(readFileSync(cfgPath, 'utf8'))) : null;
-  const numExperts = existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
+  const tokenizer = named(files.source, () => loadTokenizerJson(files.tokenizerJson as string, files.source));
+  const cfgSource = files.source === join(modelDir, 'tokenizer.json') ? join(modelDir, 'tokenizer_config.json') : files.source;
+  const tokenizerConfig = files.tokenizerConfigJson !== null ? named(cfgSource, () => loadTokenizerConfig(files.tokenizerConfigJson as string)) : null;
+  const numExperts = isGgufPath(modelDir) || existsSync(join(modelDir, 'config.json')) ? loadModelConfig(modelDir).numExperts : 0;
   return {
     modelId: modelId || info.modelId,
     architecture: info.architecture,
@@ -82,6 +81,8 @@ export function loadModelFacts(modelDir: string, modelId: string, info: worker.G
     tokenizer,
     tokenizerConfig,
     maxTokenChars: longestTokenChars(tokenizer),
+    aliases: aliases.filter((a) => a && a !== (modelId || info.modelId)),
+    supportsGrammar: info.supportsGrammar,
   };
 }
 

@@ -8,13 +8,17 @@
  * min_p 0, penalties off, max_tokens 16, min_tokens 0, n 1, skip_special_tokens true, seed random.
  * The request id the platform keys its state by is always made here; a caller's request_id is
  * only echoed (a reused one can never select another request's stored deltas).
+ * A structured-output spec becomes the EBNF the worker follows (structured-output.ts); a scored
+ * prompt (prompt_logprobs) gets a cache salt of its own.
  * What it is not: the HTTP body parser (http/schemas map JSON onto this request first).
  */
 import { invalidArgument, notFound } from '@llm/platform';
 import { MAX_TOP_LOGPROBS } from '@llm/model';
 import type { inference } from '@llm/proto';
 import type { SampleSampling, StopRules } from '../scheduler/types';
+import type { TraceRequest } from '../trace/trace-request';
 import type { ModelFacts } from './model-facts';
+import { ebnfOf, grammarSpecOf } from './structured-output';
 import { clip, listProblem, numberProblem, promptCharsProblem, SAMPLING_RULES, seedProblem, TEXT_LIMITS, textProblem, type NumberRule } from './request-rules';
 
 export interface NormalizedRequest {
@@ -30,6 +34,16 @@ export interface NormalizedRequest {
   logprobs: boolean;
   skipSpecialTokens: boolean;
   cacheSalt: string;
+  /** EBNF every sample's output follows (constrained decoding); empty for none. */
+  grammarEbnf: string;
+  /** The proto field the grammar came from (for errors at admission). */
+  grammarField: string;
+  /** An embedding request (Embed): the prompt is pooled, nothing is sampled. */
+  embedPooling?: 'mean' | 'last';
+  /** Score the prompt (alternatives per position); undefined: no. */
+  promptLogprobs?: number;
+  /** Record an internals trace (trace/trace-request.ts); undefined: no. */
+  trace?: TraceRequest;
 }
 
 export interface RequestLimits {
@@ -52,9 +66,7 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
   check('model', textProblem(req.model ?? '', TEXT_LIMITS.modelChars));
   check('request_id', textProblem(req.requestId ?? '', TEXT_LIMITS.requestIdChars));
   check('cache_salt', textProblem(req.cacheSalt ?? '', TEXT_LIMITS.cacheSaltChars));
-  if (req.model && req.model !== facts.modelId) {
-    throw notFound(`field 'model': model '${clip(req.model)}' is not served here (served: ${facts.modelId})`);
-  }
+  checkServedModel(req.model, facts);
   const promptIds = promptTokens(req, facts, limits);
   const s = req.sampling;
   const n = intIn('n', s?.n, 1, limits.maxN);
@@ -69,6 +81,9 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
   }
   const minTokens = intIn('min_tokens', s?.minTokens, 0, maxTokens);
   const logprobs = s?.logprobs ?? false;
+  const structured = grammarSpecOf(req.structuredOutput);
+  if (structured && !facts.supportsGrammar) throw invalidArgument(structured.field, "this model's worker cannot constrain output (its model directory has no tokenizer.json)");
+  const promptLogprobs = s?.promptLogprobs === undefined ? undefined : intIn('prompt_logprobs', s.promptLogprobs, 0);
   return {
     requestId: newRequestId(),
     clientRequestId: req.requestId ?? '',
@@ -87,8 +102,18 @@ export function normalizeRequest(req: inference.GenerateRequest, facts: ModelFac
     n,
     logprobs,
     skipSpecialTokens: s?.skipSpecialTokens ?? true,
-    cacheSalt: req.cacheSalt ?? '',
+    // A scored prompt is computed in full: a salt of its own keeps other requests' cached blocks out.
+    cacheSalt: promptLogprobs === undefined ? req.cacheSalt ?? '' : `prompt-logprobs:${Math.random()}:${req.cacheSalt ?? ''}`,
+    grammarEbnf: structured ? ebnfOf(structured.spec, structured.field) : '',
+    grammarField: structured?.field ?? '',
+    promptLogprobs,
   };
+}
+
+/** NOT_FOUND unless `model` is empty, the served id, or one of its aliases. */
+export function checkServedModel(model: string | undefined, facts: ModelFacts): void {
+  if (!model || model === facts.modelId || facts.aliases.includes(model)) return;
+  throw notFound(`field 'model': model '${clip(model)}' is not served here (served: ${[facts.modelId, ...facts.aliases].join(', ')})`);
 }
 
 /** Throws INVALID_ARGUMENT naming the field when `problem` is set. */
@@ -155,7 +180,7 @@ function numIn(field: RuleName | string, v: number | undefined, def: number, rul
   return v;
 }
 
-function intIn(field: 'n' | 'max_tokens' | 'min_tokens' | 'top_k' | 'top_logprobs', v: number | undefined, def: number, max?: number): number {
+function intIn(field: 'n' | 'max_tokens' | 'min_tokens' | 'top_k' | 'top_logprobs' | 'prompt_logprobs', v: number | undefined, def: number, max?: number): number {
   if (v === undefined) return def;
   check(`sampling.${field}`, numberProblem(SAMPLING_RULES[field], v, max));
   return v;

@@ -36,6 +36,10 @@ export const TEXT_LIMITS = {
   /** Chat messages per request. */
   chatMessages: 4096,
   roleChars: 64,
+  /** Inputs of one embeddings request (OpenAI's limit). */
+  embeddingInputs: 2048,
+  /** A tool call id or a tool result's tool_call_id. */
+  toolCallIdChars: 256,
 } as const;
 
 /** A numeric field: its wire type and the range the platform accepts. */
@@ -63,6 +67,8 @@ export const SAMPLING_RULES = {
   min_tokens: { kind: 'uint32', min: 0, max: UINT32_MAX },
   n: { kind: 'uint32', min: 1, max: UINT32_MAX },
   top_logprobs: { kind: 'uint32', min: 0, max: MAX_TOP_LOGPROBS },
+  prompt_logprobs: { kind: 'uint32', min: 0, max: MAX_TOP_LOGPROBS },
+  best_of: { kind: 'uint32', min: 1, max: UINT32_MAX },
 } as const satisfies Record<string, NumberRule>;
 
 export type SamplingRuleName = keyof typeof SAMPLING_RULES;
@@ -114,4 +120,38 @@ export function promptCharsProblem(length: number, maxChars: number): string | n
 /** A caller's string shortened for an error message or a log line (never echo unbounded input). */
 export function clip(s: string, max = 64): string {
   return s.length <= max ? s : `${s.slice(0, max)}... (${s.length} characters)`;
+}
+
+/**
+ * The deepest nesting of [ and { in JSON text, ignoring brackets inside strings; stops counting
+ * once past `stopAbove` (the caller refuses the body then).
+ */
+export function jsonDepth(text: string, stopAbove = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > stopAbove) return max;
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/** Deepest nesting accepted in JSON text carried by a string field (a gRPC json_schema or tool parameters), as for HTTP bodies. */
+export const MAX_JSON_DEPTH = 64;
+
+/** What is wrong with JSON text nested deeper than MAX_JSON_DEPTH (checked before parsing); null: nothing. */
+export function jsonDepthProblem(text: string): string | null {
+  return jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH ? `nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects` : null;
 }

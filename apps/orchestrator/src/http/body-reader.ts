@@ -9,7 +9,10 @@
  * where the server is created) or the field checks (./schemas).
  */
 import type { IncomingMessage } from 'node:http';
+import { jsonDepth, MAX_JSON_DEPTH } from '../api/request-rules';
 import { HttpError } from './errors';
+
+export { jsonDepth };
 
 export interface BodyLimits {
   /** Largest body accepted, in bytes; larger ones get 413. */
@@ -18,7 +21,7 @@ export interface BodyLimits {
   maxJsonDepth: number;
 }
 
-export const DEFAULT_MAX_JSON_DEPTH = 64;
+export const DEFAULT_MAX_JSON_DEPTH = MAX_JSON_DEPTH;
 
 /** An oversized body gets discarded up to this many times the limit, then the connection is dropped. */
 const DISCARD_FACTOR = 8;
@@ -89,30 +92,4 @@ function discard(req: IncomingMessage, max: number, already = 0): void {
     if (seen > DISCARD_FACTOR * max) req.socket.destroy();
   });
   req.resume();
-}
-
-/**
- * The deepest nesting of [ and { in JSON text, ignoring brackets inside strings; stops counting
- * once past `stopAbove` (the caller refuses the body then).
- */
-export function jsonDepth(text: string, stopAbove = Infinity): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) {
-        max = depth;
-        if (max > stopAbove) return max;
-      }
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return max;
 }

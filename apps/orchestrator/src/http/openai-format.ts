@@ -13,6 +13,7 @@ const FINISH: Record<number, string | null> = {
   [inference.FinishReason.FINISH_REASON_STOP]: 'stop',
   [inference.FinishReason.FINISH_REASON_LENGTH]: 'length',
   [inference.FinishReason.FINISH_REASON_ABORT]: 'abort',
+  [inference.FinishReason.FINISH_REASON_TOOL_CALLS]: 'tool_calls',
 };
 
 export function finishName(r: inference.FinishReason): string | null {

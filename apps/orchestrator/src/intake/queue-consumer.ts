@@ -23,7 +23,7 @@ import type { ModelFacts } from '../api/model-facts';
 import type { Scheduler } from '../scheduler/scheduler';
 import { DependencyTimeoutError } from '../scheduler/step-errors';
 import type { QueueJobData } from './queue-intake';
-import { cancelChannel, cancelKey, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, schedulersKey, workerLeaseKey, type StreamFailure } from './redis-keys';
+import { cancelChannel, cancelKey, decodeDelta, deltaStreamKey, DELTA_STREAM_TTL_S, encodeDelta, GENERATE_QUEUE, schedulersKey, workerLeaseKey, type StreamFailure } from './redis-keys';
 import { WorkerLease } from './worker-lease';
 
 export interface QueueConsumerOptions {
@@ -123,7 +123,7 @@ export class QueueConsumer {
     try {
       generation.start();
       for await (const msg of generation.responses()) {
-        await this.redis.multi().xadd(key, '*', 'd', JSON.stringify(msg)).expire(key, DELTA_STREAM_TTL_S).exec();
+        await this.redis.multi().xadd(key, '*', 'd', encodeDelta(msg)).expire(key, DELTA_STREAM_TTL_S).exec();
       }
     } catch (err) {
       const attempts = job.opts.attempts ?? 1;
@@ -141,7 +141,7 @@ export class QueueConsumer {
     const entries = await this.redis.xrange(key, '-', '+');
     const state: ResumeState = { outputIds: Array.from({ length: n }, () => []), finished: new Array(n).fill(undefined) };
     for (const [, fields] of entries) {
-      const msg = JSON.parse(fields[1]) as inference.GenerateResponse | StreamFailure;
+      const msg = decodeDelta(fields[1]);
       if ('error' in msg) return 'done';
       if (msg.usage) return 'done';
       const out = state.outputIds[msg.index];

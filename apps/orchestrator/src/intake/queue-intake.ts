@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
 import type { NormalizedRequest } from '../api/params';
 import type { Intake } from './intake';
-import { cancelChannel, cancelKey, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE, type StreamFailure } from './redis-keys';
+import { cancelChannel, cancelKey, decodeDelta, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE } from './redis-keys';
 
 export interface QueueJobData {
   request: NormalizedRequest;
@@ -127,7 +127,7 @@ export class QueueIntake implements Intake {
         quiet = 0;
         for (const [id, fields] of res[0][1]) {
           lastId = id;
-          const parsed = JSON.parse(fields[1]) as inference.GenerateResponse | StreamFailure;
+          const parsed = decodeDelta(fields[1]);
           if ('error' in parsed) throw new ServerError(parsed.error.code, parsed.error.message);
           if (parsed.tokenOffset !== expected[parsed.index]) continue; // a re-delivered duplicate
           expected[parsed.index] += parsed.tokenIds.length;

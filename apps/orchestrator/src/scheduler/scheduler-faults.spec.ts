@@ -42,8 +42,8 @@ class FakeWorker {
     for (const id of req.releaseSeqIds) this.known.delete(id);
     for (const s of req.sequences) this.known.add(s.seqId);
     return {
-      outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [] })),
-      numTokens: 0, forwardNs: 0, stepNs: 0,
+      outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined })),
+      numTokens: 0, forwardNs: 0, stepNs: 0, grammarNs: 0,
     };
   }
 }

@@ -17,24 +17,30 @@
  * before failing them with UNAVAILABLE. Counter-based sampling makes the restarted samples draw
  * the tokens they would have drawn, so a client sees its stream resume, not change.
  *
+ * Internals traces: a step holding a traced sequence asks the kv-manager for the pool map and the
+ * worker for the sequence's trace parts, then hands what it saw to the sequence's collector
+ * (step-trace.ts); other steps do no trace work.
+ *
  * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
  * one async loop per scheduler drives one worker; steps never overlap.
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
-import { kv } from '@llm/proto';
+import { kv, worker, type trace } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { planStep, type PlannedSequence } from './planner';
 import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
+import { recordStepTraces } from './step-trace';
 
 interface Allocated {
   seq: Sequence;
   start: number; // first position computed in this step
   count: number; // tokens computed in this step
   blockIds: number[];
+  firstOfIncarnation: boolean;
 }
 
 export class Scheduler {
@@ -251,7 +257,9 @@ export class Scheduler {
   }
 
   private async runStep(plan: PlannedSequence[]): Promise<void> {
-    const { allocated, copies } = await this.allocate(plan);
+    const startedAt = performance.now();
+    const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan);
+    const allocatedAt = performance.now();
     if (allocated.length === 0) return this.refuseUnfittable(plan);
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
@@ -261,10 +269,14 @@ export class Scheduler {
       copies,
       releaseSeqIds,
     });
+    const stepMs = performance.now() - allocatedAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
     this.stats.lastStepSequences = allocated.length;
     this.stats.lastStepTokens = 0;
+    if (allocated.some((a) => a.seq.trace)) {
+      recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
+    }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     this.running = this.running.filter((s) => s.status === 'running');
   }
@@ -274,16 +286,28 @@ export class Scheduler {
     const sample = a.start + a.count === s.numTokens;
     const state = s.workerHasState
       ? undefined
-      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds] };
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state };
+      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
+    const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
+    const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions };
   }
 
-  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] } | undefined): void {
+  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[] } | undefined): void {
     const s = a.seq;
+    // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
+    (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
     s.workerHasState = true;
     s.numComputedTokens = a.start + a.count;
     this.stats.numComputedTokens += a.count;
     this.stats.lastStepTokens += a.count;
+    if (s.embedPooling) {
+      const bytes = out?.embeddingF32;
+      if (bytes && bytes.length > 0 && !s.cancelled && s.status === 'running') {
+        s.acceptEmbedding(new Float32Array(Uint8Array.from(bytes).buffer)); // little-endian f32 (C)
+        this.forget(s);
+      }
+      return;
+    }
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
@@ -298,11 +322,14 @@ export class Scheduler {
    * makes the newest running sequence give its blocks back (preemption by recompute); the refused
    * ones are retried. A refused waiting sequence just keeps waiting.
    */
-  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[] }> {
+  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
     if (this.outage && this.opts.renewLease) await this.opts.renewLease();
     let pending = plan;
     let allocated: Allocated[] = [];
     const copies: { srcBlockId: number; dstBlockId: number }[] = [];
+    const includePoolMap = plan.some((p) => p.seq.trace?.wantsPoolMap);
+    let poolMap: trace.PoolRun[] = [];
+    let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
     while (pending.length > 0) {
@@ -316,9 +343,11 @@ export class Scheduler {
           cacheSalt: p.seq.cacheSalt,
           numTokensToCompute: p.numTokensToCompute,
         })),
+        includePoolMap,
       });
       commitSeqIds = [];
       copies.push(...res.copies);
+      poolMap = res.poolMap ?? [];
       const failedAt = res.sequences.findIndex((r) => r.status !== kv.AllocationStatus.ALLOCATION_STATUS_OK);
       const okCount = failedAt < 0 ? pending.length : failedAt;
       for (let i = 0; i < okCount; i++) allocated.push(this.admit(pending[i], res.sequences[i]));
@@ -328,11 +357,12 @@ export class Scheduler {
       const victim = this.newestRunning();
       if (!victim) break;
       this.preempt(victim);
+      numPreempted++;
       allocated = allocated.filter((a) => a.seq !== victim);
       await this.flushFrees();
       pending = refusedRunning.filter((p) => p.seq !== victim);
     }
-    return { allocated, copies };
+    return { allocated, copies, poolMap, numPreempted };
   }
 
   private admit(p: PlannedSequence, slots: kv.SequenceSlots): Allocated {
@@ -347,7 +377,7 @@ export class Scheduler {
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
     const count = Math.min(p.numTokensToCompute, s.numTokens - start);
-    return { seq: s, start, count, blockIds: slots.blockIds };
+    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew };
   }
 
   private newestRunning(): Sequence | undefined {

@@ -14,6 +14,7 @@
  * Follows vLLM v1's Request (num_computed_tokens catching up to num_tokens) and its StopChecker.
  */
 import type { Tokenizer } from '@llm/tokenizer';
+import type { TraceCollector } from '../trace/trace-collector';
 import { OutputText } from './output-text';
 import type { FinishReason, SampleDelta, SampleSampling, StopRules, TokenLogprobOut } from './types';
 
@@ -40,6 +41,16 @@ export interface SequenceInit {
   resumeFinished?: FinishReason;
   /** Not schedulable before this sequence has sampled once (n > 1 samples reuse its prompt blocks). */
   after?: Sequence;
+  /** EBNF the output follows (the worker masks every draw); empty or absent for none. */
+  grammarEbnf?: string;
+  /** An embedding sequence: its prompt is computed and pooled, nothing is sampled. */
+  embedPooling?: 'mean' | 'last';
+  /** Called with the pooled vector of an embedding sequence (then it finishes with 'stop'). */
+  onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
+  /** Score the prompt: each prompt token's logprob (and this many alternatives), sent with the first delta. */
+  promptLogprobs?: number;
+  /** Records the sample's internals trace (the scheduler feeds it each step). */
+  trace?: TraceCollector;
 }
 
 let arrivalCounter = 0;
@@ -56,6 +67,14 @@ export class Sequence {
   readonly logprobs: boolean;
   readonly arrival = arrivalCounter++;
   readonly after?: Sequence;
+  readonly grammarEbnf: string;
+  readonly embedPooling?: 'mean' | 'last';
+  /** Alternatives per prompt logprob; undefined when the prompt is not scored. */
+  readonly promptLogprobsTop?: number;
+  /** Prompt logprobs so far, by position - 1 (position 0 has none). */
+  readonly promptLogprobs: TokenLogprobOut[] = [];
+  readonly trace?: TraceCollector;
+  private readonly onEmbedding?: (seq: Sequence, vector: Float32Array) => void;
   status: SequenceStatus = 'waiting';
   finishReason?: FinishReason;
   incarnation = 0;
@@ -85,6 +104,11 @@ export class Sequence {
     this.logprobs = init.logprobs;
     this.after = init.after;
     this.onDelta = init.onDelta;
+    this.grammarEbnf = init.grammarEbnf ?? '';
+    this.embedPooling = init.embedPooling;
+    this.promptLogprobsTop = init.promptLogprobs;
+    this.onEmbedding = init.onEmbedding;
+    this.trace = init.trace;
     this.eos = new Set(init.rules.ignoreEos ? [] : init.rules.eosTokenIds);
     this.stopIds = new Set(init.rules.stopTokenIds);
     this.text = new OutputText(init.tokenizer, init.rules.stop, init.skipSpecialTokens);
@@ -139,12 +163,19 @@ export class Sequence {
     this.onDelta(this, delta);
   }
 
+  /** Takes an embedding sequence's pooled vector: it is done. */
+  acceptEmbedding(vector: Float32Array): void {
+    this.finish('stop');
+    this.onEmbedding?.(this, vector);
+  }
+
   /** Takes a sampled token, applies the finish rules and emits its delta. */
   accept(tokenId: number, logprob: TokenLogprobOut | undefined): void {
     const offset = this.outputIds.length;
     this.outputIds.push(tokenId);
     const n = this.outputIds.length;
     const delta: SampleDelta = { sampleIndex: this.sampleIndex, tokenOffset: offset, tokenIds: [tokenId], text: '', logprobs: logprob ? [logprob] : [] };
+    if (offset === 0 && this.promptLogprobsTop !== undefined) delta.promptLogprobs = [...this.promptLogprobs];
     const endsById = (this.eos.has(tokenId) || this.stopIds.has(tokenId)) && n > this.rules.minTokens;
     if (endsById) {
       // The EOS / stop id ends the sample; its text is not part of the output.

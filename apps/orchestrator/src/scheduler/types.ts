@@ -58,4 +58,6 @@ export interface SampleDelta {
   stopTokenId?: number;
   /** Set when the sample was aborted by a failure (not by the client): what went wrong. */
   error?: Error;
+  /** On the first delta of a sample that asked for them: the prompt tokens' logprobs (from the second token on). */
+  promptLogprobs?: TokenLogprobOut[];
 }

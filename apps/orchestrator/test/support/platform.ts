@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvPools } from '@llm/kv';
-import { bytesPerBlock, createModelRunner, initModelDir, loadModelDir, type LoadedModel, type ModelRunner } from '@llm/model';
+import { bytesPerBlock, createModelRunner, grammarEngineForModel, initModelDir, loadModelDir, type Arch, type LoadedModel, type ModelRunner } from '@llm/model';
 import { createInProcessClient, loadConfig, type Client } from '@llm/platform';
 import { kv, worker } from '@llm/proto';
 import { createOrchestrator, orchestratorConfigSchema, type Orchestrator, type OrchestratorConfig } from '../../src';
@@ -21,15 +21,16 @@ export { kvImplementation, workerImplementation };
 
 export const MODEL_OVERRIDES = { vocab_size: 384, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, max_position_embeddings: 256 };
 
-const modelDirs = new Map<number, string>();
+const modelDirs = new Map<string, string>();
 
-/** A random llama model directory (cached per seed for the test process). */
-export function modelDir(seed = 0): string {
-  let dir = modelDirs.get(seed);
+/** A random model directory of `arch` (llama by default), cached per (seed, arch, overrides) for the test process. */
+export function modelDir(seed = 0, arch: Arch = 'llama', overrides: Record<string, unknown> = {}): string {
+  const key = `${seed}/${arch}/${JSON.stringify(overrides)}`;
+  let dir = modelDirs.get(key);
   if (!dir) {
     dir = mkdtempSync(join(tmpdir(), 'orch-model-'));
-    initModelDir(dir, 'llama', { overrides: MODEL_OVERRIDES, seed });
-    modelDirs.set(seed, dir);
+    initModelDir(dir, arch, { overrides: { ...MODEL_OVERRIDES, ...(arch === 'mixtral' ? { num_local_experts: 4, num_experts_per_tok: 2 } : {}), ...overrides }, seed });
+    modelDirs.set(key, dir);
   }
   return dir;
 }
@@ -44,7 +45,7 @@ export interface TestWorker {
 export async function startTestWorker(model: LoadedModel, pools: KvPools, workerId: string, numBlocks: number, blockSize: number): Promise<TestWorker> {
   const c = model.config;
   const per = bytesPerBlock({ blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
-  const runner = await createModelRunner(model, { backend: 'ts', threads: 1, kvCacheBytes: per * numBlocks, blockSize, maxBatchSequences: 256, maxBatchTokens: 4096 });
+  const runner = await createModelRunner(model, { backend: 'ts', threads: 1, kvCacheBytes: per * numBlocks, blockSize, maxBatchSequences: 256, maxBatchTokens: 4096, grammar: await grammarEngineForModel(model) });
   pools.registerPool(workerId, { numBlocks: runner.pool.numBlocks, blockSize });
   return { runner, client: createInProcessClient(worker.WorkerDefinition, workerImplementation(runner, model, workerId)), workerId };
 }
@@ -53,6 +54,8 @@ export interface TestPlatformOptions {
   numBlocks?: number;
   blockSize?: number;
   config?: Partial<OrchestratorConfig>;
+  /** Model directory (default: modelDir()). */
+  model?: string;
 }
 
 export interface TestPlatform {
@@ -70,11 +73,12 @@ export function testConfig(overrides: Partial<OrchestratorConfig>): Orchestrator
 
 /** Embedded platform: in-process kv + worker + orchestrator (direct intake). */
 export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise<TestPlatform> {
-  const model = await loadModelDir(modelDir());
+  const dir = opts.model ?? modelDir();
+  const model = await loadModelDir(dir);
   const pools = new KvPools();
   const w = await startTestWorker(model, pools, 'worker-0', opts.numBlocks ?? 64, opts.blockSize ?? 4);
   const kvClient = createInProcessClient(kv.KvManagerDefinition, kvImplementation(pools));
-  const orch = await createOrchestrator(testConfig({ maxNumSeqs: 16, maxNumBatchedTokens: 64, ...opts.config }), { kv: kvClient, worker: w.client });
+  const orch = await createOrchestrator(testConfig({ maxNumSeqs: 16, maxNumBatchedTokens: 64, model: dir, ...opts.config }), { kv: kvClient, worker: w.client });
   return {
     model, pools, worker: w, kvClient, orch,
     async close() {

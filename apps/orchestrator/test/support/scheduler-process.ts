@@ -1,8 +1,8 @@
 /*
  * A distributed scheduler-role orchestrator as its own process, for the kill test: connects to
  * the test's kv-manager and worker over gRPC and consumes the queue until killed. Settings come
- * from the environment (REDIS_URL, KV_MANAGER_ADDRESS, WORKER_ADDRESS, MODEL_DIR, POOL_ID,
- * SCHEDULER_ID, QUEUE_PREFIX, LEASE_TTL_MS, STALLED_INTERVAL_MS) through the orchestrator's own
+ * from the environment (LLM_REDIS_URL, LLM_KV_MANAGER_ADDRESS, LLM_WORKER_ADDRESS, LLM_MODEL,
+ * LLM_SCHEDULER_ID, LLM_QUEUE_PREFIX, LLM_LEASE_TTL_MS, LLM_STALLED_INTERVAL_MS) through the orchestrator's own
  * config schema. Prints "ready" once started.
  */
 import { connectGrpc, loadConfig } from '@llm/platform';

@@ -2,3 +2,4 @@
 export * from './dtype';
 export * from './safetensors';
 export * from './model-dir';
+export * from './quantized-checkpoint';

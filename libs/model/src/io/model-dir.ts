@@ -1,14 +1,21 @@
 /**
  * Hugging Face model directories: load (config.json, generation_config.json, model.safetensors or
  * a sharded model.safetensors.index.json, tokenizer.json) into a LoadedModel with weights in the
- * internal naming (../weights/names), and save the same back. Every failure names the directory
- * or file and what was expected. Deliberately not: downloading from a hub, pytorch_model.bin.
+ * internal naming (../weights/names), and save the same back. Directories written by
+ * `llm quantize` hold block-quantized linear weights (./quantized-checkpoint.ts); `quantize`
+ * quantizes an f32/f16/bf16 model while it loads. Every failure names the directory or file and
+ * what was expected. Deliberately not: downloading from a hub, pytorch_model.bin.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelConfig, parseConfig, configToHf, GenerationDefaults, DEFAULT_GENERATION, parseGenerationConfig, generationConfigToHf } from '../config';
 import { ModelWeights, Weight, hfToInternal, internalToHf } from '../weights';
-import { StoredDType, encodeSafetensors, readSafetensors } from './safetensors';
+import type { QuantFormat } from '../quant/formats';
+import { quantizeModelWeights } from '../quant/quantize-model';
+import { quantizationConfigOf, quantizationOf, restoreQuantized, storedTensor, type QuantizationConfig } from './quantized-checkpoint';
+import { isGgufPath, loadGguf, loadGgufConfig, loadGgufTokenizer } from '../gguf/load-gguf';
+import type { EmbeddedTokenizer } from '../gguf/tokenizer-from-gguf';
+import { StoredDType, encodeSafetensors, readSafetensors, type SafeTensor } from './safetensors';
 
 export interface LoadedModel {
   dir: string;
@@ -21,6 +28,15 @@ export interface LoadedModel {
   tokenizerPath: string | null;
   /** checkpoint tensors the architecture does not use (e.g. rotary inv_freq buffers) */
   unusedTensors: string[];
+  /** How the weights are quantized (absent or null: f32 values throughout). */
+  quantization?: QuantizationConfig | null;
+  /** A GGUF file's embedded tokenizer (tokenizer.json and tokenizer_config.json content). */
+  embeddedTokenizer?: EmbeddedTokenizer | null;
+}
+
+export interface LoadOptions {
+  /** Quantize the linear layers (and the LM head, in Q8_0) while loading. */
+  quantize?: QuantFormat;
 }
 
 function readJson(path: string): unknown {
@@ -31,16 +47,17 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Reads and normalises `dir/config.json`. */
+/** Reads and normalises `dir/config.json` (or a GGUF file's metadata). */
 export function loadConfig(dir: string): ModelConfig {
+  if (isGgufPath(dir)) return loadGgufConfig(dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`model dir ${dir} does not exist (expected a Hugging Face model directory)`);
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new Error(`model dir ${dir} has no config.json (expected a Hugging Face model directory)`);
   return parseConfig(readJson(path), path);
 }
 
-/** The checkpoint's tensors with HF names, and which file each came from. */
-function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin: Map<string, string>; source: string } {
+/** The checkpoint's tensors with HF names, and which file each came from (rawU8: U8 tensors as bytes). */
+function readCheckpoint(dir: string, rawU8: boolean): { tensors: Record<string, SafeTensor>; origin: Map<string, string>; source: string } {
   const indexPath = join(dir, 'model.safetensors.index.json');
   const single = join(dir, 'model.safetensors');
   const origin = new Map<string, string>();
@@ -48,11 +65,11 @@ function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin:
     const index = readJson(indexPath) as { weight_map?: Record<string, string> };
     const map = index?.weight_map;
     if (!map || typeof map !== 'object') throw new Error(`${indexPath}: missing "weight_map" (expected {"weight_map": {tensor: shard file}})`);
-    const tensors: Record<string, Weight> = {};
+    const tensors: Record<string, SafeTensor> = {};
     for (const shard of [...new Set(Object.values(map))]) {
       const shardPath = join(dir, shard);
       if (!existsSync(shardPath)) throw new Error(`${indexPath}: shard ${shard} does not exist in ${dir}`);
-      const read = readSafetensors(shardPath);
+      const read = readSafetensors(shardPath, { rawU8 });
       for (const [name, t] of Object.entries(read)) {
         tensors[name] = t;
         origin.set(name, shardPath);
@@ -64,23 +81,54 @@ function readCheckpoint(dir: string): { tensors: Record<string, Weight>; origin:
     return { tensors, origin, source: indexPath };
   }
   if (!existsSync(single)) throw new Error(`model dir ${dir} has neither model.safetensors nor model.safetensors.index.json`);
-  const tensors = readSafetensors(single);
+  const tensors = readSafetensors(single, { rawU8 });
   for (const name of Object.keys(tensors)) origin.set(name, single);
   return { tensors, origin, source: single };
 }
 
-/** Loads a Hugging Face model directory. */
-export async function loadModelDir(dir: string): Promise<LoadedModel> {
+/** Loads a Hugging Face model directory or a GGUF file (optionally quantizing it on the way in). */
+export async function loadModelDir(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  if (isGgufPath(dir)) return loadGguf(dir, opts);
   const config = loadConfig(dir);
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? parseGenerationConfig(readJson(genPath), genPath) : { ...DEFAULT_GENERATION, eosTokenIds: [...config.eosTokenIds], bosTokenId: config.bosTokenId };
   if (generation.eosTokenIds.length === 0) generation.eosTokenIds = [...config.eosTokenIds];
-  const { tensors, origin, source } = readCheckpoint(dir);
+  const stored = quantizationOf(config.raw, join(dir, 'config.json'));
+  const { tensors, origin, source } = readCheckpoint(dir, stored !== null);
+  const where = (name: string) => origin.get(name) ?? source;
   const used = new Set<string>();
-  const weights = hfToInternal(config, tensors, (name) => origin.get(name) ?? source, used);
+  let weights = hfToInternal(config, stored ? restoreQuantized(config, tensors, where) : tensors, where, used);
   const unusedTensors = Object.keys(tensors).filter((n) => !used.has(n));
+  if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize });
   const tok = join(dir, 'tokenizer.json');
-  return { dir, config, generation, weights, tokenizerPath: existsSync(tok) ? tok : null, unusedTensors };
+  return { dir, config, generation, weights, tokenizerPath: existsSync(tok) ? tok : null, unusedTensors, quantization: quantizationConfigOf(config, weights) };
+}
+
+/** A model's tokenizer files as text: tokenizer.json and tokenizer_config.json (either may be absent). */
+export interface ModelTokenizerFiles {
+  tokenizerJson: string | null;
+  tokenizerConfigJson: string | null;
+  /** Where they came from, for error messages. */
+  source: string;
+}
+
+/**
+ * The tokenizer files of a model directory, or those a GGUF file embeds (its metadata only is
+ * read), for services that need the tokenizer but not the weights.
+ */
+export function readModelTokenizerFiles(path: string): ModelTokenizerFiles {
+  if (isGgufPath(path)) {
+    const t = loadGgufTokenizer(path);
+    return { tokenizerJson: t ? JSON.stringify(t.tokenizerJson) : null, tokenizerConfigJson: t ? JSON.stringify(t.tokenizerConfig) : null, source: `${path} (embedded tokenizer)` };
+  }
+  const read = (name: string) => (existsSync(join(path, name)) ? readFileSync(join(path, name), 'utf8') : null);
+  return { tokenizerJson: read('tokenizer.json'), tokenizerConfigJson: read('tokenizer_config.json'), source: join(path, 'tokenizer.json') };
+}
+
+/** The tokenizer.json text of a loaded model (its file, or the GGUF's embedded one), or null. */
+export function modelTokenizerJson(model: LoadedModel): string | null {
+  if (model.embeddedTokenizer) return JSON.stringify(model.embeddedTokenizer.tokenizerJson);
+  return model.tokenizerPath && existsSync(model.tokenizerPath) ? readFileSync(model.tokenizerPath, 'utf8') : null;
 }
 
 export interface SaveOptions {
@@ -101,7 +149,11 @@ export function saveModelDir(dir: string, config: ModelConfig, weights: ModelWei
   if (!(dtype in BYTES)) throw new Error(`dtype ${dtype} is not supported (expected F32, F16 or BF16)`);
   mkdirSync(dir, { recursive: true });
   const hf = internalToHf(config, weights);
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(configToHf(config, TORCH_DTYPE[dtype]), null, 2)}\n`);
+  const hfConfig = configToHf(config, TORCH_DTYPE[dtype]);
+  const quantization = quantizationConfigOf(config, weights);
+  if (quantization) hfConfig.quantization_config = quantization;
+  else delete hfConfig.quantization_config;
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
   writeWeights(dir, hf, dtype, opts.maxShardBytes);
   if (opts.tokenizerJson !== undefined) {
     const text = typeof opts.tokenizerJson === 'string' ? opts.tokenizerJson : JSON.stringify(opts.tokenizerJson);
@@ -112,7 +164,7 @@ export function saveModelDir(dir: string, config: ModelConfig, weights: ModelWei
 
 function writeWeights(dir: string, hf: Record<string, Weight>, dtype: StoredDType, maxShardBytes?: number): void {
   const names = Object.keys(hf).sort();
-  const entry = (n: string) => ({ dtype, shape: hf[n].shape, data: hf[n].data });
+  const entry = (n: string) => storedTensor(hf[n], dtype);
   if (!maxShardBytes) {
     writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(Object.fromEntries(names.map((n) => [n, entry(n)]))));
     return;
@@ -120,7 +172,8 @@ function writeWeights(dir: string, hf: Record<string, Weight>, dtype: StoredDTyp
   const shards: string[][] = [[]];
   let size = 0, total = 0;
   for (const n of names) {
-    const bytes = hf[n].data.length * BYTES[dtype];
+    const q = hf[n].quant;
+    const bytes = q ? q.data.length : hf[n].data.length * BYTES[dtype];
     if (size > 0 && size + bytes > maxShardBytes) {
       shards.push([]);
       size = 0;

@@ -6,7 +6,9 @@
  * Every tensor is returned as float32 whatever its stored dtype (F32, F16, BF16, F64, and integer
  * or BOOL buffers such as GPT-2's attention mask), with the stored dtype recorded. The header is validated against the file size: a truncated file, an
  * offset range that does not match dtype x shape, or overlapping tensors are errors naming the file
- * and tensor. Deliberately not: memory mapping or lazy loading (whole files are read), writing integer dtypes, F8 formats.
+ * and tensor. U8 tensors can instead come back as their raw bytes (`rawU8`), which is how block-
+ * quantized weights are stored (../quant, config.json quantization_config), and can be written.
+ * Deliberately not: memory mapping or lazy loading (whole files are read), writing other integer dtypes, F8 formats.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, fstatSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -21,7 +23,12 @@ export interface SafeTensor {
   dtype: ReadableDType;
   shape: number[];
   data: Float32Array;
+  /** U8 tensors read with `rawU8`: the bytes themselves (and `data` empty). */
+  bytes?: Uint8Array;
 }
+
+/** A tensor to write: f32 values in a float dtype, or raw bytes as U8. */
+export type WritableTensor = { dtype: StoredDType; shape: number[]; data: Float32Array } | { dtype: 'U8'; shape: number[]; bytes: Uint8Array };
 
 export type SafeTensors = Record<string, SafeTensor>;
 
@@ -155,8 +162,11 @@ function decodeInteger(view: DataView, dtype: ReadableDType, out: Float32Array):
   }
 }
 
-/** Reads one file or several shards into one name -> tensor record (f32 data). Duplicate names are an error. */
-export function readSafetensors(pathOrPaths: string | string[]): SafeTensors {
+/**
+ * Reads one file or several shards into one name -> tensor record (f32 data; with `rawU8`, U8
+ * tensors as bytes). Duplicate names are an error.
+ */
+export function readSafetensors(pathOrPaths: string | string[], opts: { rawU8?: boolean } = {}): SafeTensors {
   const paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
   const out: SafeTensors = {};
   const from = new Map<string, string>();
@@ -171,7 +181,12 @@ export function readSafetensors(pathOrPaths: string | string[]): SafeTensors {
     for (const [name, e] of entries) {
       if (from.has(name)) throw new SafetensorsError(`tensor "${name}" appears in both ${from.get(name)} and ${path}`);
       from.set(name, path);
-      out[name] = { dtype: e.dtype as ReadableDType, shape: [...e.shape], data: decode(bytes, dataStart + e.data_offsets[0], e) };
+      const start = dataStart + e.data_offsets[0];
+      if (opts.rawU8 && e.dtype === 'U8') {
+        out[name] = { dtype: 'U8', shape: [...e.shape], data: new Float32Array(0), bytes: bytes.slice(start, dataStart + e.data_offsets[1]) };
+        continue;
+      }
+      out[name] = { dtype: e.dtype as ReadableDType, shape: [...e.shape], data: decode(bytes, start, e) };
     }
   }
   return out;
@@ -196,15 +211,16 @@ export function readSafetensorsHeader(path: string): Map<string, { dtype: string
 }
 
 /** Serialises tensors (sorted by name) with a space-padded, 8-byte aligned header and `format: pt` metadata. */
-export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Buffer {
+export function encodeSafetensors(tensors: Record<string, WritableTensor>, metadata: Record<string, string> = {}): Buffer {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...metadata } };
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new SafetensorsError(`tensor "${name}": cannot write dtype ${t.dtype as string} (expected F32, F16 or BF16)`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'U8') throw new SafetensorsError(`tensor "${name}": cannot write dtype ${t.dtype as string} (expected F32, F16, BF16 or U8)`);
     const n = elementCount(t.shape);
-    if (t.data.length !== n) throw new SafetensorsError(`tensor "${name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${n}`);
+    const have = t.dtype === 'U8' ? t.bytes.length : t.data.length;
+    if (have !== n) throw new SafetensorsError(`tensor "${name}" has ${have} values but shape [${t.shape.join(', ')}] needs ${n}`);
     const bytes = n * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -218,6 +234,11 @@ export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; 
   let p = 8 + hlen;
   for (const name of names) {
     const t = tensors[name];
+    if (t.dtype === 'U8') {
+      buf.set(t.bytes, p);
+      p += t.bytes.length;
+      continue;
+    }
     if (t.dtype === 'F32' && LITTLE_ENDIAN) {
       p += Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(buf, p); // bytes as they are
       continue;
@@ -231,6 +252,6 @@ export function encodeSafetensors(tensors: Record<string, { dtype: StoredDType; 
 }
 
 /** Writes tensors to `path` in safetensors format. */
-export function writeSafetensors(path: string, tensors: Record<string, { dtype: StoredDType; shape: number[]; data: Float32Array }>, metadata?: Record<string, string>): void {
+export function writeSafetensors(path: string, tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): void {
   writeFileSync(path, encodeSafetensors(tensors, metadata));
 }

@@ -107,7 +107,7 @@ function rounds(batch: FlatBatch, maxRows: number): FlatSeq[][] {
     const size = Math.ceil(T / n);
     for (let k = 0; k * size < T; k++) {
       const end = Math.min(T, (k + 1) * size);
-      (out[k] ??= []).push({ start: seq.start + k * size, numNewTokens: end - k * size, contextLen: past + end, blockTable: seq.blockTable });
+      (out[k] ??= []).push({ start: seq.start + k * size, numNewTokens: end - k * size, contextLen: past + end, blockTable: seq.blockTable, seqIndex: seq.seqIndex });
     }
   }
   return out;

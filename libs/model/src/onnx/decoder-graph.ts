@@ -9,13 +9,16 @@
  *   segment k:  resid + delta, layers m_k+1 .. m_{k+1}-1, attention of m_{k+1}, norm -> ...
  *   last:       resid + delta, remaining layers, final norm on logit rows, lm_head -> logits (R, V)
  * Every segment also returns the new K/V of its layers: k_new, v_new (S, Tmax, Lseg*NKV*HS).
+ * A traced variant (the internals trace) also outputs each layer's softmax weights as
+ * attn_probs_<l> (S, NKV, G*Tmax, Pmax+Tmax): the very values its attention multiplies V by. The
+ * plain graphs have no such outputs, so untraced steps pay nothing for them.
  *
  * Not a runner (ort-backend.ts feeds and runs these graphs) and not an optimiser: ORT's own
  * graph optimisations (level 'all') run at session creation.
  * References: HF LlamaDecoderLayer / GPT2Block (pre-norm residual blocks), Mixtral sparse MoE block.
  */
 import { OnnxGraphBuilder } from '@llm/tensor';
-import { addNorm, attention, attentionShared, mlp, norm, type AttentionShared } from './graph-layers';
+import { addNorm, attention, attentionShared, linear, mlp, norm, type AttentionShared } from './graph-layers';
 import type { GraphSpec, GraphWeights, GraphNorm } from './spec';
 import { STEP } from './step-io';
 
@@ -98,13 +101,21 @@ function head(g: OnnxGraphBuilder, spec: GraphSpec, w: GraphWeights, st: Stream)
   const rows = (v: string) => g.op('Gather', [v, STEP.logitRows], { axis: 0 }); // (N, C) -> (R, C)
   const picked: Stream = { x: rows(st.x), delta: st.delta ? rows(st.delta) : undefined };
   const n = normStream(g, spec, picked, w.finalNorm, 'final_norm');
+  g.output(n, STEP.hidden, 'float32', ['R', spec.hiddenSize]); // final-norm rows, for embeddings
+  if (w.lmHeadQuant) return linear(g, n, { quant: w.lmHeadQuant }, 'lm_head', spec.hiddenSize, spec.quantKernel); // (R, C) -> (R, V)
   const lmHead = w.lmHead ? g.initializer('lm_head', w.lmHead, [spec.vocabSize, spec.hiddenSize]) : 'embed';
   if (!w.lmHead && !g.hasValue('embed')) g.initializer('embed', w.embed, [spec.vocabSize, spec.hiddenSize]);
   return g.op('Gemm', [n, lmHead], { transB: 1 }); // (R, C) x (C, V) -> (R, V)
 }
 
+/** Options of buildSegmentGraph. */
+export interface SegmentGraphOptions {
+  /** Also output each layer's attention weights (attn_probs_<l>) for the internals trace. */
+  attentionProbs?: boolean;
+}
+
 /** Builds the ONNX bytes of one segment (see planSegments). */
-export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: SegmentPlan): Uint8Array {
+export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: SegmentPlan, opts: SegmentGraphOptions = {}): Uint8Array {
   const { numKvHeads: NKV, headDim: HS, hiddenSize: C } = spec;
   const g = new OnnxGraphBuilder({ name: `decoder_segment_${plan.index}`, opset: 17, microsoftDomain: true });
   const st = declareInputs(g, spec, plan);
@@ -118,6 +129,7 @@ export function buildSegmentGraph(spec: GraphSpec, w: GraphWeights, plan: Segmen
     const att = attention(g, spec, shared as AttentionShared, n, layer, l);
     kNew.push(att.kNew);
     vNew.push(att.vNew);
+    if (opts.attentionProbs) g.output(att.probs, STEP.attnProbs(l), 'float32', ['S', NKV, `${spec.numHeads / NKV}*Tmax`, 'Pmax+Tmax']);
     st.delta = att.out;
     const n2 = normStream(g, spec, st, layer.mlpNorm, `layers.${l}.mlp_norm`);
     if (spec.moeLayers[l]) {

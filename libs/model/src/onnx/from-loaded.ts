@@ -9,7 +9,8 @@
  */
 import { ropeInvFreq } from '@llm/tensor';
 import type { ModelConfig } from '../config';
-import { getWeight, layerPrefix, type ModelWeights } from '../weights';
+import type { QuantizedMatrix } from '../quant/quantized-matrix';
+import { getWeight, layerPrefix, type ModelWeights, type Weight } from '../weights';
 import type { GraphSpec, GraphWeights, GraphLayerWeights, GraphLinear, GraphNorm } from './spec';
 
 /** What the ORT backend needs of a model: a LoadedModel or initRandomModel's result. */
@@ -22,8 +23,17 @@ function opt(w: ModelWeights, name: string): Float32Array | undefined {
   return w[name]?.data;
 }
 
+/** f32 layers share the model's array; quantized ones pass their blocks (never dequantized here). */
 function linearOf(w: ModelWeights, name: string, out: number, inp: number): GraphLinear {
+  const t = w[`${name}.weight`];
+  if (t?.quant) return { quant: checkedQuant(t, `${name}.weight`, out, inp), bias: opt(w, `${name}.bias`) };
   return { weight: getWeight(w, `${name}.weight`, [out, inp]), bias: opt(w, `${name}.bias`) };
+}
+
+function checkedQuant(t: Weight, name: string, out: number, inp: number): QuantizedMatrix {
+  const q = t.quant as QuantizedMatrix;
+  if (q.rows !== out || q.cols !== inp) throw new Error(`weight "${name}" has shape [${q.rows}, ${q.cols}], expected [${out}, ${inp}]`);
+  return q;
 }
 
 function normOf(w: ModelWeights, name: string, C: number): GraphNorm {
@@ -79,19 +89,26 @@ function layerOf(c: ModelConfig, w: ModelWeights, l: number): GraphLayerWeights 
   };
 }
 
-/** Spec and weights of a model, sharing its arrays; lm_head is omitted when tied to the embedding. */
+/**
+ * Spec and weights of a model, sharing its arrays; lm_head is omitted when tied to the
+ * embedding. A quantized head passes its blocks; the embedding lookup reads f32 rows (a
+ * quantized tied matrix is dequantized once for it).
+ */
 export function decoderFromLoaded(model: ModelSource): { spec: GraphSpec; weights: GraphWeights } {
   const c = model.config;
   const w = model.weights;
   const C = c.hiddenSize;
+  const head = w['lm_head.weight'];
+  const lmHeadQuant = head?.quant ? checkedQuant(head, 'lm_head.weight', c.vocabSize, C) : undefined;
   const embed = getWeight(w, 'model.embed_tokens.weight', [c.vocabSize, C]);
-  const lmHead = getWeight(w, 'lm_head.weight', [c.vocabSize, C]);
+  const lmHead = lmHeadQuant ? undefined : getWeight(w, 'lm_head.weight', [c.vocabSize, C]);
   const weights: GraphWeights = {
     embed,
     posEmbed: c.positionEmbedding === 'learned' ? getWeight(w, 'model.embed_positions.weight', [c.maxPositions, C]) : undefined,
     layers: Array.from({ length: c.numLayers }, (_, l) => layerOf(c, w, l)),
     finalNorm: normOf(w, 'model.norm', C),
     lmHead: lmHead === embed ? undefined : lmHead,
+    lmHeadQuant,
   };
   return { spec: specFromConfig(c), weights };
 }

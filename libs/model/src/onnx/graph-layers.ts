@@ -6,41 +6,63 @@
  *
  * Not a general exporter: shapes and names follow the step inputs declared in step-io.ts.
  * Weights stay in torch Linear layout (out, in) and run through Gemm with transB = 1, which
- * ORT prepacks once at session creation.
+ * ORT prepacks once at session creation; quantized weights run through the spec's QuantKernel.
  * References: Llama / Qwen2 / GPT-2 modeling code in Hugging Face transformers (RMSNorm,
  * rotate-half RoPE, repeat_kv GQA where q head h uses kv head floor(h / G)); ORT contrib ops
  * SkipSimplifiedLayerNormalization, SkipLayerNormalization, RotaryEmbedding, FusedMatMul,
  * QuickGelu, FastGelu and Gelu (onnxruntime docs/ContribOperators.md).
  */
-import { floatAttr, type OnnxGraphBuilder } from '@llm/tensor';
-import type { GraphSpec, GraphLayerWeights, GraphLinear, GraphMlp, GraphNorm } from './spec';
+import { dynamicInt8MatMul, floatAttr, matMulNBits, type OnnxGraphBuilder } from '@llm/tensor';
+import { concatInt8Rows, concatNBits, toInt8Rows, toNBits } from '../quant/ort-pack';
+import { dequantizeMatrix, type QuantizedMatrix } from '../quant/quantized-matrix';
+import { DEFAULT_QUANT_KERNEL, type GraphSpec, type GraphLayerWeights, type GraphLinear, type GraphMlp, type GraphNorm, type QuantKernel } from './spec';
 import { STEP } from './step-io';
 
 const MS = 'com.microsoft';
 
-/**
- * Stacks (out_i, in) matrices into one (sum out_i, in), each block times scales[i]; biases
- * likewise (a missing bias counts as zeros when another block has one).
- */
-export function concatRows(parts: GraphLinear[], scales: number[], inFeatures: number): GraphLinear {
-  const outs = parts.map((p) => p.weight.length / inFeatures);
-  const totalOut = outs.reduce((a, b) => a + b, 0);
-  const weight = new Float32Array(totalOut * inFeatures);
-  const bias = parts.some((p) => p.bias) ? new Float32Array(totalOut) : undefined;
-  let row = 0;
-  parts.forEach((p, i) => {
-    const off = row * inFeatures;
-    for (let j = 0; j < p.weight.length; j++) weight[off + j] = p.weight[j] * scales[i];
-    if (bias && p.bias) for (let j = 0; j < outs[i]; j++) bias[row + j] = p.bias[j] * scales[i];
-    row += outs[i];
-  });
-  return { weight, bias };
+/** W's f32 values: the array itself, or the exact values of its blocks. */
+function f32Of(w: GraphLinear): Float32Array {
+  if (w.weight) return w.weight;
+  if (w.quant) return dequantizeMatrix(w.quant);
+  throw new Error('linear layer has neither f32 nor quantized weights');
 }
 
-/** y (rows, out) = x (rows, in) W^T + b, W given (out, in). */
-export function linear(g: OnnxGraphBuilder, x: string, w: GraphLinear, name: string, inFeatures: number): string {
-  const outFeatures = w.weight.length / inFeatures;
-  const inputs = [x, g.initializer(`${name}.weight`, w.weight, [outFeatures, inFeatures])];
+/**
+ * Stacks (out_i, in) matrices into one (sum out_i, in), each block times scales[i]; biases
+ * likewise (a missing bias counts as zeros when another block has one). Quantized blocks
+ * contribute their exact values.
+ */
+export function concatRows(parts: GraphLinear[], scales: number[], inFeatures: number): GraphLinear {
+  const mats = parts.map(f32Of);
+  const outs = mats.map((m) => m.length / inFeatures);
+  const totalOut = outs.reduce((a, b) => a + b, 0);
+  const weight = new Float32Array(totalOut * inFeatures);
+  let row = 0;
+  mats.forEach((m, i) => {
+    const off = row * inFeatures;
+    for (let j = 0; j < m.length; j++) weight[off + j] = m[j] * scales[i];
+    row += outs[i];
+  });
+  return { weight, bias: concatBias(parts, outs, scales) };
+}
+
+function concatBias(parts: GraphLinear[], outs: number[], scales: number[]): Float32Array | undefined {
+  if (!parts.some((p) => p.bias)) return undefined;
+  const bias = new Float32Array(outs.reduce((a, b) => a + b, 0));
+  let row = 0;
+  parts.forEach((p, i) => {
+    if (p.bias) for (let j = 0; j < outs[i]; j++) bias[row + j] = p.bias[j] * scales[i];
+    row += outs[i];
+  });
+  return bias;
+}
+
+/** y (rows, out) = x (rows, in) W^T + b, W given (out, in), f32 or quantized (run by `kernel`). */
+export function linear(g: OnnxGraphBuilder, x: string, w: GraphLinear, name: string, inFeatures: number, kernel?: QuantKernel): string {
+  if (w.quant) return quantizedLinear(g, x, [w], [1], name, kernel ?? DEFAULT_QUANT_KERNEL, inFeatures);
+  const weight = f32Of(w);
+  const outFeatures = weight.length / inFeatures;
+  const inputs = [x, g.initializer(`${name}.weight`, weight, [outFeatures, inFeatures])];
   if (w.bias) inputs.push(g.initializer(`${name}.bias`, w.bias, [outFeatures]));
   return g.op('Gemm', inputs, { transB: 1 });
 }
@@ -53,8 +75,27 @@ export function fusedLinear(
   scales: number[],
   name: string,
   inFeatures: number,
+  kernel?: QuantKernel,
 ): string {
+  if (parts.every((p) => p.quant)) return quantizedLinear(g, x, parts, scales, name, kernel ?? DEFAULT_QUANT_KERNEL, inFeatures);
   return linear(g, x, concatRows(parts, scales, inFeatures), name, inFeatures);
+}
+
+/** Quantized blocks stacked by rows, run by the kernel (see QuantKernel in spec.ts); bias added after. */
+function quantizedLinear(g: OnnxGraphBuilder, x: string, parts: GraphLinear[], scales: number[], name: string, kernel: QuantKernel, inFeatures: number): string {
+  if (kernel.kind === 'dequantized') return linear(g, x, concatRows(parts, scales, inFeatures), name, inFeatures);
+  const qs = parts.map((p) => p.quant as QuantizedMatrix);
+  if (kernel.kind === 'nbits' && qs.some((q) => q.format !== qs[0].format)) {
+    // blocks of different widths (a GGUF file may mix Q8_0 and Q4_0): one node each, outputs side by side
+    const ys = parts.map((p, i) => quantizedLinear(g, x, [p], [scales[i]], `${name}.${i}`, kernel, inFeatures));
+    return g.op('Concat', ys, { axis: -1 });
+  }
+  const y =
+    kernel.kind === 'nbits'
+      ? matMulNBits(g, x, concatNBits(qs.map((q, i) => toNBits(q, scales[i]))), name, kernel.accuracyLevel)
+      : dynamicInt8MatMul(g, x, concatInt8Rows(qs.map((q, i) => toInt8Rows(q, scales[i]))), name);
+  const bias = concatBias(parts, qs.map((q) => q.rows), scales);
+  return bias ? g.op('Add', [y, g.initializer(`${name}.bias`, bias, [bias.length])]) : y;
 }
 
 /** n = norm(x) with the model's norm; names its weights under `name`. */
@@ -111,10 +152,11 @@ function activation(g: OnnxGraphBuilder, spec: GraphSpec, x: string): string {
 export function mlp(g: OnnxGraphBuilder, spec: GraphSpec, x: string, w: GraphMlp, name: string): string {
   const C = spec.hiddenSize;
   const I = spec.intermediateSize;
-  const up = linear(g, x, w.up, `${name}.up`, C); // (N, I)
-  if (!spec.mlpGated) return linear(g, activation(g, spec, up), w.down, `${name}.down`, I);
-  const gate = linear(g, x, w.gate as GraphLinear, `${name}.gate`, C); // (N, I)
-  return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I); // (N, I) -> (N, C)
+  const k = spec.quantKernel;
+  const up = linear(g, x, w.up, `${name}.up`, C, k); // (N, I)
+  if (!spec.mlpGated) return linear(g, activation(g, spec, up), w.down, `${name}.down`, I, k);
+  const gate = linear(g, x, w.gate as GraphLinear, `${name}.gate`, C, k); // (N, I)
+  return linear(g, g.op('Mul', [activation(g, spec, gate), up]), w.down, `${name}.down`, I, k); // (N, I) -> (N, C)
 }
 
 /** Which KV values one layer's attention produced: padded (S, Tmax, NKV*HS), for the step's outputs. */
@@ -122,6 +164,7 @@ export interface AttentionResult {
   out: string; // (N, C) attention block output (after o_proj), to add to the residual
   kNew: string; // (S, Tmax, NKV*HS) after RoPE
   vNew: string; // (S, Tmax, NKV*HS)
+  probs: string; // (S, NKV, G*Tmax, Pmax+Tmax) softmax weights (the internals trace may output them)
 }
 
 /** Per-graph values every layer's attention shares (computed once). */
@@ -157,7 +200,7 @@ export function attention(
   const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS } = spec;
   const G = NH / NKV;
   const scale = 1 / Math.sqrt(HS);
-  const qkv = fusedLinear(g, n, [w.q, w.k, w.v], [scale, 1, 1], `layers.${l}.qkv`, C); // (N, (NH+2NKV)HS)
+  const qkv = fusedLinear(g, n, [w.q, w.k, w.v], [scale, 1, 1], `layers.${l}.qkv`, C, spec.quantKernel); // (N, (NH+2NKV)HS)
   const padded = g.op('Gather', [qkv, STEP.padRows], { axis: 0 }); // (S, Tmax, (NH+2NKV)HS)
   const [q0, k0, v] = g.node('Split', [padded, g.constInt64([NH * HS, NKV * HS, NKV * HS])], 3, { axis: 2 });
   // RoPE, rotate-half: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), angle = pos * inv_freq[i]
@@ -190,5 +233,5 @@ export function attention(
   const ctx5 = g.op('Reshape', [ctx, g.constInt64([0, 0, G, -1, HS])]);
   const rows = g.op('Reshape', [g.op('Transpose', [ctx5], { perm: [0, 3, 1, 2, 4] }), g.constInt64([-1, NH * HS])]);
   const flat = g.op('Gather', [rows, STEP.unpadRows], { axis: 0 }); // (N, NH*HS)
-  return { out: linear(g, flat, w.o, `layers.${l}.o`, NH * HS), kNew: k, vNew: v };
+  return { out: linear(g, flat, w.o, `layers.${l}.o`, NH * HS, spec.quantKernel), kNew: k, vNew: v, probs };
 }

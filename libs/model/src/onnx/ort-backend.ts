@@ -5,22 +5,32 @@
  * segment between MoE layers, whose FFNs go through a MoeLayerExecutor (in-process or the
  * router service), so a model with M MoE layers makes M + 1 runs per step.
  *
+ * Internals trace: a backend created `traceable` also opens traced variants of its segment graphs
+ * (the same graph plus each layer's softmax weights as outputs, decoder-graph.ts) and runs a step
+ * that asks for a trace on them; untraced steps run the plain graphs, exactly as without tracing.
+ * Choice: the rows come from the graph that computes the step's output (its Softmax node), so they
+ * are the weights the served request used, for the price of a second set of sessions (host memory
+ * of the weights and start-up time twice) while tracing is allowed.
+ *
  * Not the reference: the TypeScript backend (paged flash kernel) is, and tests hold this one
  * to it within 1e-4 on logits. Not a scheduler: one batch at a time, as the ModelRunner calls it.
  * Follows the StepBackend contract in ../runner/types.ts.
  */
 import type * as ort from 'onnxruntime-node';
 import { createOrtSession, ortTensor, outputF32, type OrtSession } from '@llm/tensor';
-import type { FlatBatch, KvPool, StepBackend } from '../runner/types';
+import { moeRequest, recordMoe } from '../runner/forward-trace';
+import type { ForwardTrace, MoeRoutingRequest } from '../runner/trace-types';
+import type { FlatBatch, ForwardExtras, KvPool, StepBackend } from '../runner/types';
+import { recordAttentionProbs } from './attention-probs';
 import { MAX_ROWS_PER_SEQ, splitBatch } from './batch-split';
 import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
-import { validateDecoder, type GraphSpec, type GraphWeights } from './spec';
+import { validateDecoder, type GraphSpec, type GraphWeights, type QuantKernel } from './spec';
 import { RopeTableCache, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
 
-/** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output. */
+/** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output (and, asked, the routing of some rows). */
 export interface MoeLayerRunner {
-  run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array>;
+  run(layer: number, hidden: Float32Array, numTokens: number, trace?: MoeRoutingRequest): Promise<Float32Array>;
 }
 
 export interface OrtBackendOptions {
@@ -30,11 +40,27 @@ export interface OrtBackendOptions {
   moeExecutor?: MoeLayerRunner;
   /** Most new tokens of one sequence per run (default MAX_ROWS_PER_SEQ); longer chunks run in pieces. */
   maxRowsPerSeq?: number;
+  /** Kernel of quantized linear layers (default DEFAULT_QUANT_KERNEL); f32 layers always use Gemm. */
+  quantKernel?: QuantKernel;
   /** Benchmarks only: profile every node to `<prefix>_<segment>_<time>.json` (see endProfiling). */
   profileFilePrefix?: string;
+  /** Also open the traced graphs so steps can record an internals trace (twice the sessions). */
+  traceable?: boolean;
 }
 
 type Feeds = Record<string, ort.Tensor>;
+
+/** Opens one session per segment (the traced variants when `traced`). */
+async function openSegments(spec: GraphSpec, weights: GraphWeights, plans: SegmentPlan[], opts: OrtBackendOptions, traced: boolean): Promise<Segment[]> {
+  const segments: Segment[] = [];
+  for (const plan of plans) {
+    // Build, open, then drop the bytes before the next segment (they are as large as the weights).
+    const profileFilePrefix = opts.profileFilePrefix && !traced ? `${opts.profileFilePrefix}_${plan.index}` : undefined;
+    const session = await createOrtSession(buildSegmentGraph(spec, weights, plan, { attentionProbs: traced }), { threads: opts.threads, profileFilePrefix });
+    segments.push({ plan, session });
+  }
+  return segments;
+}
 
 interface Segment {
   plan: SegmentPlan;
@@ -51,6 +77,7 @@ export class OrtBackend implements StepBackend {
     private readonly segments: Segment[],
     private readonly moe: MoeLayerRunner | undefined,
     private readonly maxRowsPerSeq: number,
+    private readonly tracedSegments: Segment[] | undefined,
   ) {
     if (spec.ropeInvFreq) this.rope = new RopeTableCache(spec.ropeInvFreq);
   }
@@ -58,7 +85,7 @@ export class OrtBackend implements StepBackend {
   /** The backend for a LoadedModel (or initRandomModel's { config, weights }). */
   static async create(model: ModelSource, opts: OrtBackendOptions): Promise<OrtBackend> {
     const { spec, weights } = decoderFromLoaded(model);
-    return OrtBackend.fromDecoder(spec, weights, opts);
+    return OrtBackend.fromDecoder(opts.quantKernel ? { ...spec, quantKernel: opts.quantKernel } : spec, weights, opts);
   }
 
   /** Builds and opens the segment sessions (one for a dense model). */
@@ -68,16 +95,16 @@ export class OrtBackend implements StepBackend {
     if (plans.length > 1 && !opts.moeExecutor) {
       throw new Error(`OrtBackend: the model has ${plans.length - 1} MoE layers; pass opts.moeExecutor to run their experts`);
     }
-    const segments: Segment[] = [];
-    for (const plan of plans) {
-      // Build, open, then drop the bytes before the next segment (they are as large as the weights).
-      const profileFilePrefix = opts.profileFilePrefix ? `${opts.profileFilePrefix}_${plan.index}` : undefined;
-      const session = await createOrtSession(buildSegmentGraph(spec, weights, plan), { threads: opts.threads, profileFilePrefix });
-      segments.push({ plan, session });
-    }
     const maxRows = opts.maxRowsPerSeq ?? MAX_ROWS_PER_SEQ;
     if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`OrtBackend: maxRowsPerSeq must be a positive integer, got ${maxRows}`);
-    return new OrtBackend(spec, segments, opts.moeExecutor, maxRows);
+    const segments = await openSegments(spec, weights, plans, opts, false);
+    const traced = opts.traceable ? await openSegments(spec, weights, plans, opts, true) : undefined;
+    return new OrtBackend(spec, segments, opts.moeExecutor, maxRows, traced);
+  }
+
+  /** Whether steps can record an internals trace (created with `traceable`). */
+  get traceable(): boolean {
+    return this.tracedSegments !== undefined;
   }
 
   /** Number of session runs per step (1 for a dense model). */
@@ -90,28 +117,41 @@ export class OrtBackend implements StepBackend {
    * decodes) run as separate sub-batches, so padding stays under 2x, and chunks longer than
    * maxRowsPerSeq run in pieces, one after the other (batch-split.ts).
    */
-  async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
     if (this.segments.length === 0) throw new Error('OrtBackend: forward() after dispose() (create a new backend)');
     this.checkPool(pool);
+    const trace = extras?.trace;
+    if (trace && !this.tracedSegments) throw new Error('OrtBackend: a traced step on a backend created without `traceable` (start the worker with --allow-trace)');
     const parts = splitBatch(batch, this.maxRowsPerSeq);
-    if (parts.length === 1) return this.forwardDense(batch, pool);
-    const V = this.spec.vocabSize;
-    const logits = new Float32Array(batch.logitRows.length * V);
-    for (const part of parts) {
-      const got = await this.forwardDense(part.batch, pool);
-      part.logitIndex.forEach((r, i) => logits.set(got.subarray(i * V, (i + 1) * V), r * V));
+    if (parts.length === 1) {
+      const got = await this.forwardDense(batch, pool, trace);
+      if (extras) extras.hidden = got.hidden;
+      return got.logits;
     }
+    const V = this.spec.vocabSize;
+    const C = this.spec.hiddenSize;
+    const logits = new Float32Array(batch.logitRows.length * V);
+    const hidden = new Float32Array(batch.logitRows.length * C);
+    for (const part of parts) {
+      const got = await this.forwardDense(part.batch, pool, trace);
+      part.logitIndex.forEach((r, i) => {
+        logits.set(got.logits.subarray(i * V, (i + 1) * V), r * V);
+        hidden.set(got.hidden.subarray(i * C, (i + 1) * C), r * C);
+      });
+    }
+    if (extras) extras.hidden = hidden;
     return logits;
   }
 
   /** One run per segment over a batch whose padded layout is dense enough. */
-  private async forwardDense(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  private async forwardDense(batch: FlatBatch, pool: KvPool, trace?: ForwardTrace): Promise<{ logits: Float32Array; hidden: Float32Array }> {
     const layout = stepLayout(batch, pool.blockSize, this.spec.numHeads / this.spec.numKvHeads, this.spec.numKvHeads);
     const common = this.commonFeeds(layout);
     const R = batch.logitRows.length;
+    const moeTrace = moeRequest(trace, batch);
     let resid: Float32Array | undefined;
     let delta: Float32Array | undefined;
-    for (const { plan, session } of this.segments) {
+    for (const { plan, session } of trace ? (this.tracedSegments as Segment[]) : this.segments) {
       const feeds: Feeds = { ...(plan.layers.length > 0 ? common : {}) };
       for (const l of plan.layers) {
         feeds[STEP.kPool(l)] = this.poolTensor(pool, pool.k[l]);
@@ -128,9 +168,10 @@ export class OrtBackend implements StepBackend {
       if (plan.layers.length > 0) {
         writeNewKv(pool, batch, layout, plan.layers, outputF32(out, STEP.kNew), outputF32(out, STEP.vNew));
       }
-      if (plan.last) return R > 0 ? outputF32(out, STEP.logits) : new Float32Array(0);
+      if (trace) for (const l of plan.layers) recordAttentionProbs(trace, batch, layout, l, outputF32(out, STEP.attnProbs(l)), this.spec.numHeads, this.spec.numKvHeads);
+      if (plan.last) return R > 0 ? { logits: outputF32(out, STEP.logits), hidden: outputF32(out, STEP.hidden) } : { logits: new Float32Array(0), hidden: new Float32Array(0) };
       resid = outputF32(out, STEP.residOut);
-      delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens);
+      delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens, trace, moeTrace);
     }
     throw new Error('OrtBackend: the segment plan has no final segment');
   }
@@ -141,13 +182,16 @@ export class OrtBackend implements StepBackend {
   }
 
   async dispose(): Promise<void> {
-    for (const s of this.segments) await s.session.release();
+    for (const s of [...this.segments, ...(this.tracedSegments ?? [])]) await s.session.release();
     this.segments.length = 0;
+    this.tracedSegments?.splice(0);
   }
 
-  private async runMoe(plan: SegmentPlan, normed: Float32Array, numTokens: number): Promise<Float32Array> {
+  private async runMoe(plan: SegmentPlan, normed: Float32Array, numTokens: number, trace?: ForwardTrace, moeTrace?: ReturnType<typeof moeRequest>): Promise<Float32Array> {
     const layer = plan.layers[plan.layers.length - 1];
-    const out = await (this.moe as MoeLayerRunner).run(layer, normed, numTokens);
+    const asked = moeTrace ? { req: { rows: moeTrace.req.rows, out: [] }, owners: moeTrace.owners } : undefined;
+    const out = await (this.moe as MoeLayerRunner).run(layer, normed, numTokens, asked?.req);
+    if (asked) recordMoe(trace as ForwardTrace, layer, asked);
     if (out.length !== numTokens * this.spec.hiddenSize) {
       throw new Error(`OrtBackend: MoE layer ${layer} returned ${out.length} floats, expected ${numTokens}x${this.spec.hiddenSize}`);
     }

@@ -10,12 +10,30 @@
  * MixtralForCausalLM and GPT2LMHeadModel for what each field means.
  */
 import type { Arch } from '../config';
+import type { QuantizedMatrix } from '../quant/quantized-matrix';
 
-/** A linear layer y = x W^T + b, W stored (out, in) row-major as in torch.nn.Linear. */
+/**
+ * A linear layer y = x W^T + b, W stored (out, in) row-major as in torch.nn.Linear: either f32
+ * (`weight`) or block-quantized (`quant`, ggml Q8_0 / Q4_0 along `in`), never both.
+ */
 export interface GraphLinear {
-  weight: Float32Array; // (out, in)
+  weight?: Float32Array; // (out, in)
+  quant?: QuantizedMatrix; // (out, in) in blocks
   bias?: Float32Array; // (out)
 }
+
+/**
+ * How linear layers with quantized weights run (f32 layers always run as Gemm):
+ *   nbits         com.microsoft MatMulNBits on the blocks as they are (bits 8 or 4, block 32);
+ *                 accuracyLevel 0 computes in f32, 4 quantizes activations to int8 per block
+ *   int8-dynamic  the weights requantized to int8 per output row; DynamicQuantizeLinear +
+ *                 MatMulInteger (activations quantized per tensor at run time)
+ *   dequantized   f32 Gemm over the blocks' exact values (the reference; f32 speed and memory)
+ */
+export type QuantKernel = { kind: 'nbits'; accuracyLevel: 0 | 1 | 2 | 3 | 4 } | { kind: 'int8-dynamic' } | { kind: 'dequantized' };
+
+/** The default: see libs/model/bench/quant.ts for the measurements behind it. */
+export const DEFAULT_QUANT_KERNEL: QuantKernel = { kind: 'nbits', accuracyLevel: 4 };
 
 /** RMSNorm (weight only) or LayerNorm (weight and bias). */
 export interface GraphNorm {
@@ -46,7 +64,9 @@ export interface GraphWeights {
   posEmbed?: Float32Array; // (maxPositions, C) learned positions (gpt2)
   layers: GraphLayerWeights[]; // L
   finalNorm: GraphNorm;
-  lmHead?: Float32Array; // (V, C); absent when tied to embed
+  lmHead?: Float32Array; // (V, C); absent when tied to embed or quantized
+  /** The LM head in blocks (tied or not); the embedding lookup still reads `embed` (f32). */
+  lmHeadQuant?: QuantizedMatrix; // (V, C)
 }
 
 export interface GraphSpec {
@@ -72,6 +92,8 @@ export interface GraphSpec {
   hiddenAct: 'silu' | 'gelu_tanh' | 'gelu';
   /** Per layer: true when the FFN is a MoE block run by the executor. */
   moeLayers: boolean[];
+  /** Kernel of the quantized linear layers (default DEFAULT_QUANT_KERNEL). */
+  quantKernel?: QuantKernel;
 }
 
 function expectLength(what: string, a: Float32Array | undefined, n: number): void {
@@ -80,7 +102,10 @@ function expectLength(what: string, a: Float32Array | undefined, n: number): voi
 }
 
 function checkLinear(what: string, w: GraphLinear, out: number, inp: number, bias: boolean): void {
-  expectLength(`${what}.weight (${out}x${inp})`, w.weight, out * inp);
+  if (w.quant) {
+    if (w.weight) throw new Error(`decoder weights: ${what} has both f32 and quantized weights (expected one)`);
+    if (w.quant.rows !== out || w.quant.cols !== inp) throw new Error(`decoder weights: ${what} is quantized (${w.quant.rows}, ${w.quant.cols}), expected (${out}, ${inp})`);
+  } else expectLength(`${what}.weight (${out}x${inp})`, w.weight, out * inp);
   if (bias || w.bias) expectLength(`${what}.bias`, w.bias, out);
 }
 
@@ -97,6 +122,7 @@ export function validateDecoder(spec: GraphSpec, w: GraphWeights): void {
   expectLength('embed', w.embed, V * C);
   if (spec.positions === 'learned') expectLength('posEmbed', w.posEmbed, spec.maxPositions * C);
   if (w.lmHead) expectLength('lmHead', w.lmHead, V * C);
+  if (w.lmHeadQuant) checkLinear('lmHeadQuant', { quant: w.lmHeadQuant }, V, C, false);
   const ln = spec.norm === 'layer';
   expectLength('finalNorm.weight', w.finalNorm.weight, C);
   if (ln) expectLength('finalNorm.bias', w.finalNorm.bias, C);
@@ -112,7 +138,7 @@ export function validateDecoder(spec: GraphSpec, w: GraphWeights): void {
     checkLinear(`${p}.o`, layer.o, C, NH * HS, false);
     if (spec.moeLayers[l]) return;
     if (!layer.mlp) throw new Error(`decoder weights: ${p}.mlp is missing on a dense layer`);
-    if (spec.mlpGated) checkLinear(`${p}.mlp.gate`, layer.mlp.gate ?? { weight: new Float32Array(0) }, I, C, false);
+    if (spec.mlpGated) checkLinear(`${p}.mlp.gate`, layer.mlp.gate ?? {}, I, C, false);
     checkLinear(`${p}.mlp.up`, layer.mlp.up, I, C, false);
     checkLinear(`${p}.mlp.down`, layer.mlp.down, C, I, false);
   });

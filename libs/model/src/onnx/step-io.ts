@@ -38,8 +38,10 @@ export const STEP = {
   kNew: 'k_new', // (S, Tmax, Lseg*NKV*HS) outputs
   vNew: 'v_new',
   logits: 'logits', // (R, V)
+  hidden: 'final_hidden', // (R, C) final-norm rows of logit_rows
   residOut: 'resid_out', // (N, C) before a MoE layer
   normedOut: 'normed_out', // (N, C) the MoE layer's normed input
+  attnProbs: (l: number) => `attn_probs_${l}`, // (S, NKV, G*Tmax, Pmax+Tmax) traced graphs only
 } as const;
 
 /** Additive mask value for hidden columns: exp(-1e9 - max) is exactly 0 in f32. */

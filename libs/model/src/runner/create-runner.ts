@@ -7,6 +7,7 @@
  * passes an executor, e.g. the router service through the platform transport; without one the
  * library's in-process reference experts run).
  */
+import type { GrammarEngine } from '@llm/grammar';
 import type { ModelConfig } from '../config';
 import type { ModelWeights } from '../weights';
 import { OrtBackend } from '../onnx';
@@ -33,13 +34,15 @@ export interface CreateRunnerOptions {
   maxBatchSequences: number;
   maxBatchTokens: number;
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
+  grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
+  traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
-export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor): Promise<StepBackend> {
+export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false): Promise<StepBackend> {
   if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
   if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
-  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor });
+  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable });
   throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
 }
 
@@ -47,7 +50,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
-  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor);
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable);
   return new ModelRunner({
     backend,
     pool,
@@ -57,5 +60,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
     maxPositions: c.slidingWindow !== null ? Math.min(c.maxPositions, c.slidingWindow) : c.maxPositions,
     maxBatchSequences: opts.maxBatchSequences,
     maxBatchTokens: opts.maxBatchTokens,
+    grammar: opts.grammar,
+    numHeads: c.numHeads,
   });
 }

@@ -7,7 +7,8 @@
  *
  *   seq a: prefill chunk of 3 at positions 5..7   rows 0..2
  *   seq b: one decode token at position 12        row 3       logitRows = [2, 3] when both sample
- *   (a's last row is a logit row only when a samples after this chunk)
+ *   (a's last row is a logit row only when a samples after this chunk; an embedding sequence's
+ *   rows are all logit rows, as their final hidden states are pooled)
  */
 import { slotOf } from '@llm/tensor';
 import type { StepSequenceInput } from './step-types';
@@ -21,7 +22,7 @@ export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSiz
   const seqs: FlatSeq[] = [];
   const logitRows: number[] = [];
   let row = 0;
-  for (const s of sequences) {
+  for (const [seqIndex, s] of sequences.entries()) {
     const n = s.tokenIds.length;
     const contextLen = s.startPosition + n;
     const blockTable = Int32Array.from({ length: Math.ceil(contextLen / blockSize) }, (_, b) => s.blockIds[b]);
@@ -30,8 +31,9 @@ export function buildFlatBatch(sequences: readonly StepSequenceInput[], blockSiz
       positions[row + t] = s.startPosition + t;
       slotMapping[row + t] = slotOf(blockTable, s.startPosition + t, blockSize);
     }
-    seqs.push({ start: row, numNewTokens: n, contextLen, blockTable });
-    if (s.sample) logitRows.push(row + n - 1);
+    seqs.push({ start: row, numNewTokens: n, contextLen, blockTable, seqIndex });
+    if (s.embedPooling || s.promptLogprobs) for (let t = 0; t < n; t++) logitRows.push(row + t); // every row is pooled / scored
+    else if (s.sample) logitRows.push(row + n - 1);
     row += n;
   }
   return { tokenIds, positions, slotMapping, seqs, logitRows: Int32Array.from(logitRows) };

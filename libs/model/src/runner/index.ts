@@ -12,3 +12,6 @@ export * from './ts-backend';
 export * from './sample-seq';
 export * from './model-runner';
 export * from './create-runner';
+export * from './grammar-engine';
+export * from './trace-types';
+export * from './step-trace';

@@ -13,17 +13,33 @@
  * of its new K/V slots; only slots of that step's new tokens, which the scheduler rewrites when it
  * retries, so no other sequence's context changes. Sampling states are updated only on success.
  *
+ * Grammars: a sequence whose state carries an EBNF grammar gets a TokenMatcher (seq-state.ts). A
+ * mask depends only on the grammar state, not on the logits, so the masks of every constrained
+ * sequence are computed while the forward runs (the ORT backend computes on its own threads; the
+ * TS backend is synchronous, so there they simply follow it), then applied to the logits
+ * (disallowed tokens -> -Infinity) in one pass over the batch before any row is sampled: greedy,
+ * temperature, top-k/p and n > 1 all draw from allowed tokens only.
+ * Embeddings: an embedding sequence's rows are all logit rows; their final-norm hidden states are
+ * pooled (mean or last) across its chunks and returned on its last step instead of a sample.
+ *
+ * Internals trace: a sequence with trace options gets what the step recorded for it (attention
+ * rows and MoE routing from the backend, the draw's candidates here, with the grammar mask's
+ * effect); a step without trace options runs exactly as before (step-trace.ts is not called).
+ *
  * Follows the vLLM v1 worker's split (scheduler output -> input batch -> model runner -> sampler)
  * and ARCHITECTURE.md's step protocol (copies before writes; state resent when unknown;
  * counter-based randomness u = hash(seed, sample index, output position)).
  */
+import { applyTokenMask, type GrammarEngine } from '@llm/grammar';
 import { applyBlockCopies } from './kv-pool';
 import { buildFlatBatch } from './flat-batch';
 import { RunnerError } from './errors';
+import { promptLogprobsOf } from './prompt-logprobs';
 import { sampleSequence } from './sample-seq';
 import { SeqStateCache, type CachedSeqState } from './seq-state';
+import { checkStepTrace, forwardTraceOf, samplingTraceOf, stepTraceOf, type TraceLimits } from './step-trace';
 import type { SequenceOutput, StepInput, StepOutput } from './step-types';
-import type { KvPool, StepBackend } from './types';
+import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
 
 export interface ModelRunnerOptions {
@@ -33,13 +49,19 @@ export interface ModelRunnerOptions {
   maxPositions: number; // context limit in tokens
   maxBatchSequences: number;
   maxBatchTokens: number;
+  /** Grammar engine over the model's vocabulary; without one, grammars are refused. */
+  grammar?: GrammarEngine;
+  /** Query heads NH (checks trace options; default: the pool's kv heads, i.e. unchecked beyond them). */
+  numHeads?: number;
 }
 
 export class ModelRunner {
   readonly backend: StepBackend;
   readonly pool: KvPool;
   readonly limits: StepLimits;
-  private readonly states = new SeqStateCache();
+  private readonly states: SeqStateCache;
+  readonly supportsGrammar: boolean;
+  private readonly traceLimits: TraceLimits;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ModelRunnerOptions) {
@@ -48,6 +70,9 @@ export class ModelRunner {
     }
     this.backend = opts.backend;
     this.pool = opts.pool;
+    this.states = new SeqStateCache(opts.grammar);
+    this.supportsGrammar = opts.grammar !== undefined;
+    this.traceLimits = { traceable: opts.backend.traceable, numLayers: opts.pool.numLayers, numHeads: opts.numHeads ?? opts.pool.numKvHeads };
     this.limits = {
       vocabSize: opts.vocabSize,
       maxPositions: opts.maxPositions,
@@ -78,16 +103,24 @@ export class ModelRunner {
   private async runStep(input: StepInput): Promise<StepOutput> {
     const t0 = process.hrtime.bigint();
     validateStep(input, this.limits, (id) => this.states.get(id));
-    // Nothing has changed yet; from here on the step is valid.
+    const traced = input.sequences.some((s) => s.trace);
+    if (traced) checkStepTrace(input, this.traceLimits);
+    // Full states first (a grammar that does not compile fails the step before anything is written).
+    const seqStates: CachedSeqState[] = [];
+    for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
     applyBlockCopies(this.pool, input.copies ?? []);
-    const seqStates = input.sequences.map((s) => (s.state ? this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState)));
+    input.sequences.forEach((seq, i) => this.states.appendOutput(seqStates[i], seq.appendedOutputTokenIds ?? [])); // before masks
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
+    const masks = this.grammarMasks(input, seqStates); // overlaps the forward
+    masks?.catch(() => undefined); // a failed forward leaves it unawaited
+    const trace = traced ? forwardTraceOf(input, this.traceLimits) : undefined;
+    const extras: ForwardExtras | undefined = trace || input.sequences.some((s) => s.embedPooling) ? { trace } : undefined;
     let logits: Float32Array = new Float32Array(0); // a step with no tokens (e.g. only releases) runs no forward
     let forwardNs = 0n;
     if (batch.tokenIds.length > 0) {
       const tf = process.hrtime.bigint();
       try {
-        logits = await this.backend.forward(batch, this.pool);
+        logits = await this.backend.forward(batch, this.pool, extras);
       } catch (err) {
         throw asRunnerError(err);
       }
@@ -97,21 +130,82 @@ export class ModelRunner {
     if (logits.length !== batch.logitRows.length * V) {
       throw new RunnerError('INTERNAL', `backend ${this.backend.name} returned ${logits.length} logits (expected ${batch.logitRows.length} x ${V})`);
     }
+    // First logit row of each sequence (an embedding sequence has one per new token).
+    const firstRow: number[] = [];
     let r = 0;
+    for (const seq of input.sequences) {
+      firstRow.push(r);
+      r += seq.embedPooling || seq.promptLogprobs ? seq.tokenIds.length : seq.sample ? 1 : 0;
+    }
+    // The sampled row of a sequence: its last new token's row.
+    const sampleRow = input.sequences.map((seq, i) => (seq.promptLogprobs ? firstRow[i] + seq.tokenIds.length - 1 : firstRow[i]));
+    const unmasked = traced && masks ? unmaskedRows(input, sampleRow, logits, V) : undefined; // before the masks
+    const grammarNs = await this.applyGrammarMasks(masks, sampleRow, logits);
     const outputs = input.sequences.map((seq, i): SequenceOutput => {
       const state = seqStates[i];
-      this.states.appendOutput(state, seq.appendedOutputTokenIds ?? []);
       state.numComputedTokens = seq.startPosition + seq.tokenIds.length;
-      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
-      const row = logits.subarray(r * V, (r + 1) * V);
-      r++;
+      if (seq.embedPooling) return this.poolHidden(seq.seqId, seq.embedPooling, seq.tokenIds.length, seq.sample, state, extras?.hidden as Float32Array, firstRow[i], r);
+      const promptLogprobs = seq.promptLogprobs ? promptLogprobsOf(logits, V, firstRow[i], seq.startPosition, seq.tokenIds.length, state.promptTokenIds, state.params.numTopLogprobs) : undefined;
+      const stepTrace = seq.trace ? stepTraceOf(trace, i) : undefined;
+      if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs, trace: stepTrace };
+      const row = logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V);
       const drawn = sampleSequence(row, state);
+      if (stepTrace && seq.trace?.samplingTop) {
+        stepTrace.sampling = samplingTraceOf(row, state.matcher ? unmasked?.get(i) : undefined, state, seq.trace.samplingTop, drawn.tokenId, seq.startPosition + seq.tokenIds.length);
+      }
       this.states.appendOutput(state, [drawn.tokenId]);
-      return { seqId: seq.seqId, sampled: true, ...drawn };
+      return { seqId: seq.seqId, sampled: true, ...drawn, promptLogprobs, trace: stepTrace };
     });
     this.states.release(input.releaseSeqIds ?? []);
-    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0 };
+    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };
   }
+
+  /** Starts every constrained sequence's mask (sequence index -> mask), with the time it took. */
+  private grammarMasks(input: StepInput, states: CachedSeqState[]): Promise<{ masks: Map<number, Int32Array>; ns: bigint }> | undefined {
+    const todo = input.sequences.map((seq, i) => (seq.sample && !seq.embedPooling && states[i].matcher ? i : -1)).filter((i) => i >= 0);
+    if (todo.length === 0) return undefined;
+    return (async () => {
+      const masks = new Map<number, Int32Array>();
+      const t0 = process.hrtime.bigint();
+      for (const i of todo) masks.set(i, await (states[i].matcher as NonNullable<CachedSeqState['matcher']>).nextTokenMask());
+      return { masks, ns: process.hrtime.bigint() - t0 };
+    })();
+  }
+
+  /** Applies the batch's masks to their logit rows in one pass; returns the time spent on masks. */
+  private async applyGrammarMasks(pending: ReturnType<ModelRunner['grammarMasks']>, firstRow: number[], logits: Float32Array): Promise<bigint> {
+    if (!pending) return 0n;
+    const { masks, ns } = await pending;
+    const t0 = process.hrtime.bigint();
+    const V = this.limits.vocabSize;
+    for (const [i, mask] of masks) applyTokenMask(logits.subarray(firstRow[i] * V, (firstRow[i] + 1) * V), mask); // (V) per row
+    return ns + (process.hrtime.bigint() - t0);
+  }
+
+  /** Adds an embedding sequence's hidden rows (n, C) to its pool; on its last step returns the vector. */
+  private poolHidden(seqId: string, pooling: 'mean' | 'last', n: number, last: boolean, state: CachedSeqState, hidden: Float32Array, row0: number, numRows: number): SequenceOutput {
+    const width = hidden.length / numRows; // C
+    state.pooled ??= { pooling, sum: new Float64Array(width), last: new Float32Array(width), count: 0 };
+    const p = state.pooled;
+    for (let t = 0; t < n; t++) {
+      const h = hidden.subarray((row0 + t) * width, (row0 + t + 1) * width); // (C)
+      for (let c = 0; c < width; c++) p.sum[c] += h[c];
+      p.last.set(h);
+    }
+    p.count += n;
+    const out: SequenceOutput = { seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
+    if (last) out.embedding = p.pooling === 'last' ? Float32Array.from(p.last) : Float32Array.from(p.sum, (x) => x / p.count); // mean = sum / T
+    return out;
+  }
+}
+
+/** Copies of the sampled rows of traced sequences that ask for candidates, before any grammar mask. */
+function unmaskedRows(input: StepInput, sampleRow: number[], logits: Float32Array, V: number): Map<number, Float32Array> {
+  const rows = new Map<number, Float32Array>();
+  input.sequences.forEach((seq, i) => {
+    if (seq.sample && seq.trace?.samplingTop) rows.set(i, logits.slice(sampleRow[i] * V, (sampleRow[i] + 1) * V)); // (V)
+  });
+  return rows;
 }
 
 /** A backend failure: a RunnerError passes through (e.g. an MoE executor's UNAVAILABLE), anything else is INTERNAL. */

@@ -5,6 +5,7 @@
  *
  * What this is not: the proto. No gRPC types appear here (libs/model is a pure lib).
  */
+import type { StepTraceOptions, StepTraceOut } from './trace-types';
 
 /** Sampling parameters of one sequence, as llm.worker.v1.SamplingParams. */
 export interface StepSamplingParams {
@@ -26,7 +27,11 @@ export interface StepSamplingState {
   params: StepSamplingParams;
   promptTokenIds: ArrayLike<number>;
   outputTokenIds: ArrayLike<number>; // its length is the output position of the next draw
+  grammarEbnf?: string; // EBNF (start rule root) every draw must follow; empty / absent for none
 }
+
+/** How an embedding sequence's hidden states become one vector. */
+export type EmbedPooling = 'mean' | 'last';
 
 /** One sequence's work in a step. */
 export interface StepSequenceInput {
@@ -37,6 +42,16 @@ export interface StepSequenceInput {
   sample: boolean; // sample after the last new token
   state?: StepSamplingState; // required when the worker has no cached state for seqId
   appendedOutputTokenIds?: ArrayLike<number>; // accepted output tokens the worker did not sample itself
+  embedPooling?: EmbedPooling; // an embedding sequence: pool hidden states, sample nothing
+  promptLogprobs?: boolean; // return the logprob of each next prompt token this chunk predicts
+  trace?: StepTraceOptions; // internals trace: record attention rows, MoE routing, sampling candidates
+}
+
+/** A prompt token's logprob given the tokens before it, with the most likely alternatives. */
+export interface PromptTokenLogprob {
+  tokenId: number;
+  logprob: number;
+  topLogprobs: TokenLogprob[];
 }
 
 /** A copy-on-write block copy, applied before any new K/V is written. */
@@ -63,6 +78,9 @@ export interface SequenceOutput {
   tokenId: number; // meaningful when sampled
   logprob: number; // the chosen token's logprob (after penalties and temperature)
   topLogprobs: TokenLogprob[]; // numTopLogprobs most likely, most likely first
+  embedding?: Float32Array; // (C) an embedding sequence's pooled vector, on its last step
+  promptLogprobs?: PromptTokenLogprob[]; // prompt positions start + 1 .. end of the chunk (within the prompt)
+  trace?: StepTraceOut; // with StepSequenceInput.trace: what this step recorded
 }
 
 export interface StepOutput {
@@ -70,6 +88,7 @@ export interface StepOutput {
   numTokens: number;
   forwardNs: bigint;
   stepNs: bigint;
+  grammarNs: bigint; // computing and applying grammar masks
 }
 
 /** Most top logprobs one sequence may ask for (as vLLM's default max_logprobs). */

@@ -10,6 +10,9 @@
  *              x += a Wo [+b]; h = norm2(x); x += ffn(h) | moe(h)   (N, C)
  *   logits = lmHead(finalNorm(x[logitRows]))                        (R, V)
  *
+ * Internals trace (extras.trace): the paged kernel's observer hands over the selected attention
+ * rows as it computes them, and the MoE executor the routing of the traced rows.
+ *
  * What this is not: fast. Plain JS matmuls reach ~1 GFLOP/s; this is the reference and the
  * tiny-model path. The fast path is OrtBackend (libs/model/src/onnx). Single-threaded.
  */
@@ -26,15 +29,18 @@ import {
   writeKvSlots,
 } from '@llm/tensor';
 import type { TsDecoderLayerWeights, TsDecoderWeights, TsFfnWeights, TsLinearWeights, TsNormWeights } from './decoder-weights';
-import type { FlatBatch, KvPool, StepBackend } from './types';
+import { attentionObserver, moeRequest, recordMoe } from './forward-trace';
+import type { ForwardTrace, MoeRoutingRequest } from './trace-types';
+import type { FlatBatch, ForwardExtras, KvPool, StepBackend } from './types';
 
-/** Runs one MoE layer: hidden (T, C) normed input -> (T, C) output without residual. */
+/** Runs one MoE layer: hidden (T, C) normed input -> (T, C) output without residual (and, asked, the routing of some rows). */
 export interface MoeExecutor {
-  run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array>;
+  run(layer: number, hidden: Float32Array, numTokens: number, trace?: MoeRoutingRequest): Promise<Float32Array>;
 }
 
 export class TsBackend implements StepBackend {
   readonly name = 'ts' as const;
+  readonly traceable = true;
 
   constructor(
     readonly weights: TsDecoderWeights,
@@ -45,7 +51,7 @@ export class TsBackend implements StepBackend {
     }
   }
 
-  async forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+  async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
     const w = this.weights;
     checkPool(w, pool);
     const N = batch.tokenIds.length;
@@ -66,11 +72,12 @@ export class TsBackend implements StepBackend {
       att: new Float32Array(N * NH * HS),
       o: new Float32Array(N * C),
     };
+    const moeTrace = moeRequest(extras?.trace, batch);
     for (let l = 0; l < w.layers.length; l++) {
-      this.attentionBlock(l, w.layers[l], x, buf, batch, pool);
-      await this.ffnBlock(l, w.layers[l], x, buf, N);
+      this.attentionBlock(l, w.layers[l], x, buf, batch, pool, extras?.trace);
+      await this.ffnBlock(l, w.layers[l], x, buf, N, moeTrace, extras?.trace);
     }
-    return this.logits(x, batch.logitRows);
+    return this.logits(x, batch.logitRows, extras);
   }
 
   async dispose(): Promise<void> {
@@ -78,7 +85,7 @@ export class TsBackend implements StepBackend {
   }
 
   /** x += Wo . pagedAttention(RoPE(Wq h), pool <- (RoPE(Wk h), Wv h)),  h = norm1(x) */
-  private attentionBlock(l: number, lw: TsDecoderLayerWeights, x: Float32Array, buf: Buffers, batch: FlatBatch, pool: KvPool): void {
+  private attentionBlock(l: number, lw: TsDecoderLayerWeights, x: Float32Array, buf: Buffers, batch: FlatBatch, pool: KvPool, trace?: ForwardTrace): void {
     const w = this.weights;
     const N = batch.tokenIds.length;
     const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS } = w;
@@ -96,27 +103,30 @@ export class TsBackend implements StepBackend {
       numKvHeads: NKV,
       headDim: HS,
       blockSize: pool.blockSize,
-    });
+    }, trace && attentionObserver(trace, batch.seqs, l));
     project(buf.o, buf.att, lw.o, N, NH * HS, C); // (N, NH*HS) x (NH*HS, C) -> (N, C)
     add(x, x, buf.o, N * C);
   }
 
   /** x += ffn(norm2(x)), the FFN dense (SwiGLU or GELU MLP) or an MoE layer through the executor */
-  private async ffnBlock(l: number, lw: TsDecoderLayerWeights, x: Float32Array, buf: Buffers, N: number): Promise<void> {
+  private async ffnBlock(l: number, lw: TsDecoderLayerWeights, x: Float32Array, buf: Buffers, N: number, moeTrace?: ReturnType<typeof moeRequest>, trace?: ForwardTrace): Promise<void> {
     const C = this.weights.hiddenSize;
     norm(buf.h, x, lw.mlpNorm, N, C);
-    const y = lw.ffn.kind === 'moe' ? await (this.moe as MoeExecutor).run(l, buf.h, N) : denseFfn(lw.ffn, buf.h, N, C);
+    const asked = lw.ffn.kind === 'moe' && moeTrace ? { req: { rows: moeTrace.req.rows, out: [] }, owners: moeTrace.owners } : undefined;
+    const y = lw.ffn.kind === 'moe' ? await (this.moe as MoeExecutor).run(l, buf.h, N, asked?.req) : denseFfn(lw.ffn, buf.h, N, C);
+    if (asked) recordMoe(trace as ForwardTrace, l, asked);
     if (y.length < N * C) throw new Error(`layer ${l}: MoE executor returned ${y.length} floats (expected ${N * C})`);
     add(x, x, y, N * C);
   }
 
   /** logits (R, V) = lmHead(finalNorm(x[rows])) */
-  private logits(x: Float32Array, rows: Int32Array): Float32Array {
+  private logits(x: Float32Array, rows: Int32Array, extras?: ForwardExtras): Float32Array {
     const { hiddenSize: C, vocabSize: V } = this.weights;
     const R = rows.length;
     const xr = new Float32Array(R * C);
     for (let r = 0; r < R; r++) xr.set(x.subarray(rows[r] * C, (rows[r] + 1) * C), r * C);
     norm(xr, xr, this.weights.finalNorm, R, C);
+    if (extras) extras.hidden = Float32Array.from(xr); // (R, C)
     const out = new Float32Array(R * V);
     linear(out, xr, this.weights.lmHead, undefined, R, C, V); // (R, C) x (C, V) -> (R, V)
     return out;

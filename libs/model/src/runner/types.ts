@@ -16,6 +16,8 @@
  *     pos p lives in slot blockTable[floor(p / 4)] * 4 + p % 4
  */
 
+import type { ForwardTrace } from './trace-types';
+
 /**
  * The physical KV pool the worker owns: per layer, K and V for every slot.
  * slot = blockId * blockSize + (pos % blockSize); layout of k[l] / v[l]:
@@ -40,6 +42,7 @@ export interface FlatSeq {
   numNewTokens: number; // rows start .. start+numNewTokens-1
   contextLen: number; // tokens of context after this step = positions[last] + 1
   blockTable: Int32Array; // physical block ids covering 0 .. contextLen-1 (ceil(contextLen / blockSize) used)
+  seqIndex?: number; // the step sequence these rows belong to (kept when a backend splits the batch)
 }
 
 /** One step's flattened token batch: sequences mix prefill chunks and single-token decodes. */
@@ -60,8 +63,18 @@ export interface FlatBatch {
  */
 export interface StepBackend {
   readonly name: 'ts' | 'ort';
-  forward(batch: FlatBatch, pool: KvPool): Promise<Float32Array>;
+  /** Whether forward() can record an internals trace (extras.trace). */
+  readonly traceable: boolean;
+  /** With `extras`, also sets extras.hidden = final_norm(x) of the logitRows (R, C) (embeddings pool these). */
+  forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array>;
   dispose(): Promise<void>;
+}
+
+/** What a forward may hand back besides the logits. */
+export interface ForwardExtras {
+  hidden?: Float32Array; // (R, C)
+  /** The internals trace: rows and routing the backend records for the selected sequences. */
+  trace?: ForwardTrace;
 }
 
 /** Options every backend factory takes. */

@@ -88,14 +88,23 @@ export function truncate(logp: Float64Array, p: SamplingParams): { ids: number[]
   return { ids, probs };
 }
 
+/**
+ * The distribution a draw uses, before top-k/p truncation: log-softmax of the logits after steps
+ * 1-3 and temperature (temperature 1 when greedy). Returns the adjusted logits too.
+ */
+export function drawLogprobs(logits: ArrayLike<number>, params: SamplingParams, state: SamplingState): { adjusted: Float64Array; logp: Float64Array } {
+  const l = applyPenalties(logits, params, state);
+  const T = params.temperature;
+  if (T > 0) for (let i = 0; i < l.length; i++) l[i] /= T;
+  return { adjusted: l, logp: logSoftmax(l) };
+}
+
 /** Picks a token from logits (V) with u in [0, 1). */
 export function sampleToken(logits: Float32Array | Float64Array, params: SamplingParams, state: SamplingState, u: number): SampleResult {
   if (logits.length === 0) throw new Error('sampleToken: logits are empty');
   if (!(u >= 0 && u < 1)) throw new Error(`sampleToken: u=${u} is outside [0, 1)`);
-  const l = applyPenalties(logits, params, state);
   const T = params.temperature;
-  if (T > 0) for (let i = 0; i < l.length; i++) l[i] /= T;
-  const logp = logSoftmax(l);
+  const { adjusted: l, logp } = drawLogprobs(logits, params, state);
   let token: number;
   if (T === 0) {
     token = argmax(l);
@@ -103,7 +112,9 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
     const { ids, probs } = truncate(logp, params);
     const z = probs.reduce((a, b) => a + b, 0);
     let cum = 0;
-    token = ids[ids.length - 1];
+    let last = ids.length - 1;
+    while (last > 0 && !(probs[last] > 0)) last--; // never fall back onto a masked (-Infinity) token
+    token = ids[last];
     for (let i = 0; i < ids.length; i++) {
       cum += probs[i] / z;
       if (u < cum) {
@@ -114,7 +125,8 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
   }
   const n = params.logprobs ?? 0;
   const top = n > 0 ? topKSelect(logp, n) : null;
-  const topLogprobs = top ? Array.from(top.indices, (id, i) => ({ token: id, logprob: top.values[i] })) : [];
+  // Masked tokens (-Infinity) are never listed among the alternatives.
+  const topLogprobs = top ? Array.from(top.indices, (id, i) => ({ token: id, logprob: top.values[i] })).filter((e) => e.logprob > -Infinity) : [];
   return { token, logprob: logp[token], topLogprobs };
 }
 

@@ -1,2 +1,2 @@
 /** Test helpers for this library and its consumers: an independent plain float64 forward over HF-named tensors. */
-export { plainForward } from './plain-forward';
+export { plainForward, type PlainObserver } from './plain-forward';

@@ -4,10 +4,23 @@
  * tensors by their HF names (GPT-2's Conv1D [in, out] layout and fused c_attn used as stored).
  * It shares no code with the library's forward (no kernels, no weight renaming), so tests can use
  * it as an independent expectation. Not for anything but tests: one token, one head at a time.
+ * An observer sees each attention row (softmax of q . k / sqrt(HS) over positions 0..t) and each
+ * token's Mixtral gating, for tests of the internals trace.
  */
 import type { ModelConfig } from '../config';
 
 type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** What plainForward reports as it computes (the internals trace's independent expectation). */
+export interface PlainObserver {
+  /** Layer l, query head h, position t: probs over key positions 0..t. */
+  attention?(layer: number, head: number, position: number, probs: number[]): void;
+  /** Layer l, position t: softmax gate probabilities (E), chosen experts best first, renormalised weights. */
+  moe?(layer: number, position: number, probs: number[], experts: number[], weights: number[]): void;
+}
+
+let observer: PlainObserver | undefined;
+let current = { layer: 0, position: 0 };
 type Vec = number[];
 
 function get(t: Tensors, name: string): Float32Array {
@@ -101,6 +114,7 @@ function attend(c: ModelConfig, cache: Layer[], t: number): Vec {
       scores.push(s / Math.sqrt(HS));
     }
     const p = softmax(scores);
+    observer?.attention?.(current.layer, h, t, p);
     for (let d = 0; d < HS; d++) out.push(p.reduce((s, pj, j) => s + pj * cache[j].v[g * HS + d], 0));
   }
   return out;
@@ -119,6 +133,7 @@ function mixtralMoe(c: ModelConfig, t: Tensors, p: string, x: Vec): Vec {
   const probs = softmax(linear(x, get(t, `${p}.block_sparse_moe.gate.weight`), E));
   const order = probs.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k);
   const z = order.reduce((s, [v]) => s + v, 0);
+  observer?.moe?.(current.layer, current.position, probs, order.map(([, e]) => e), order.map(([v]) => v / z));
   const out: Vec = new Array(C).fill(0);
   for (const [pe, e] of order) {
     const ep = `${p}.block_sparse_moe.experts.${e}`;
@@ -138,6 +153,7 @@ function llamaForward(c: ModelConfig, t: Tensors, tokens: number[]): Vec[] {
   return tokens.map((id, pos) => {
     let x: Vec = Array.from(emb.subarray(id * C, (id + 1) * C));
     for (let l = 0; l < c.numLayers; l++) {
+      current = { layer: l, position: pos };
       const p = `model.layers.${l}`;
       const h = rmsNorm(x, get(t, `${p}.input_layernorm.weight`), c.normEps);
       const b = (n: string) => (c.qkvBias ? get(t, `${p}.self_attn.${n}.bias`) : undefined);
@@ -166,6 +182,7 @@ function gpt2Forward(c: ModelConfig, t: Tensors, tokens: number[]): Vec[] {
   return tokens.map((id, pos) => {
     let x: Vec = Array.from({ length: C }, (_, i) => wte[id * C + i] + wpe[pos * C + i]);
     for (let l = 0; l < c.numLayers; l++) {
+      current = { layer: l, position: pos };
       const p = `h.${l}`;
       const h = layerNorm(x, g(`${p}.ln_1.weight`), g(`${p}.ln_1.bias`), c.normEps);
       const qkv = conv1d(h, g(`${p}.attn.c_attn.weight`), 3 * C, g(`${p}.attn.c_attn.bias`)); // split(C) -> q, k, v
@@ -182,7 +199,12 @@ function gpt2Forward(c: ModelConfig, t: Tensors, tokens: number[]): Vec[] {
 }
 
 /** Logits (T rows of V) for `tokens` from checkpoint tensors with HF names. */
-export function plainForward(config: ModelConfig, hfTensors: Tensors, tokens: number[]): number[][] {
+export function plainForward(config: ModelConfig, hfTensors: Tensors, tokens: number[], observe?: PlainObserver): number[][] {
   if (config.ropeScaling) throw new Error('plainForward: rope scaling is not modelled here');
-  return config.arch === 'gpt2' ? gpt2Forward(config, hfTensors, tokens) : llamaForward(config, hfTensors, tokens);
+  observer = observe;
+  try {
+    return config.arch === 'gpt2' ? gpt2Forward(config, hfTensors, tokens) : llamaForward(config, hfTensors, tokens);
+  } finally {
+    observer = undefined;
+  }
 }

@@ -12,11 +12,15 @@
 import { softmaxRows, swiglu, topK } from '@llm/tensor';
 import type { ModelConfig } from '../config';
 import { ModelWeights, expertPrefix, getWeight, layerPrefix } from '../weights';
+import type { MoeRoutingRequest } from '../runner/trace-types';
 import { MatmulTransBFn, jsMatmulTransB } from './linear';
 
-/** Runs the MoE block of one layer on (T, C) normed hidden states; returns (T, C) without the residual. */
+/**
+ * Runs the MoE block of one layer on (T, C) normed hidden states; returns (T, C) without the residual.
+ * With `trace` (the internals trace) it also fills trace.out with the routing of trace.rows.
+ */
 export interface MoeLayerExecutor {
-  run(layer: number, hidden: Float32Array, numTokens: number): Promise<Float32Array>;
+  run(layer: number, hidden: Float32Array, numTokens: number, trace?: MoeRoutingRequest): Promise<Float32Array>;
 }
 
 interface ExpertWeights {
@@ -30,6 +34,8 @@ export interface RoutingResult {
   experts: Int32Array;
   /** (T, k) renormalised weights */
   weights: Float32Array;
+  /** (T, E) gate probabilities */
+  probs: Float32Array;
 }
 
 /** softmax over router logits (T, E), then top-k and renormalise, per token. */
@@ -47,7 +53,7 @@ export function routeTopK(routerLogits: Float32Array, T: number, E: number, k: n
       weights[t * k + i] = top.values[i] / sum; // w_i = p_i / sum_topk p
     }
   }
-  return { experts, weights };
+  return { experts, weights, probs: p };
 }
 
 export class ReferenceMoeExecutor implements MoeLayerExecutor {
@@ -71,12 +77,13 @@ export class ReferenceMoeExecutor implements MoeLayerExecutor {
     }
   }
 
-  async run(layer: number, hidden: Float32Array, T: number): Promise<Float32Array> {
+  async run(layer: number, hidden: Float32Array, T: number, trace?: MoeRoutingRequest): Promise<Float32Array> {
     const { hiddenSize: C, intermediateSize: I, numExperts: E, numExpertsPerTok: k } = this.config;
     if (!(layer >= 0 && layer < this.routers.length)) throw new Error(`MoE layer ${layer} outside [0, ${this.routers.length})`);
     if (hidden.length < T * C) throw new Error(`MoE layer ${layer}: hidden has ${hidden.length} values, expected T*C = ${T * C}`);
     const logits = await this.mm(hidden, this.routers[layer], T, C, E); // (T, C) x (C, E) -> (T, E)
     const route = routeTopK(logits, T, E, k);
+    if (trace) traceRouting(trace, route, E, k);
     const out = new Float32Array(T * C);
     for (let e = 0; e < E; e++) {
       const rows: number[] = [], gates: number[] = [];
@@ -100,5 +107,21 @@ export class ReferenceMoeExecutor implements MoeLayerExecutor {
       });
     }
     return out;
+  }
+}
+
+/** The routing of the traced rows (position = row index; every expert runs here, nothing is dropped). */
+function traceRouting(trace: MoeRoutingRequest, route: RoutingResult, E: number, k: number): void {
+  for (const t of trace.rows) {
+    const experts = Array.from(route.experts.subarray(t * k, (t + 1) * k));
+    trace.out.push({
+      layer: 0,
+      position: t,
+      gateProbs: route.probs.slice(t * E, (t + 1) * E), // (E)
+      expertIds: experts,
+      weights: Array.from(route.weights.subarray(t * k, (t + 1) * k)),
+      replicas: experts.map(() => 'local'),
+      dropped: experts.map(() => false),
+    });
   }
 }

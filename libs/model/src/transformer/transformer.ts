@@ -33,6 +33,11 @@ export interface ForwardOptions {
   lastOnly?: boolean;
 }
 
+/** Final-norm hidden states (T, C) of `tokens` from a fresh context: what embeddings pool. */
+export async function finalHiddenStates(model: Transformer, tokens: number[]): Promise<Float32Array> {
+  return model.hidden(tokens);
+}
+
 export class Transformer {
   readonly decoder: DecoderWeights;
   private rope?: RopeTables; // grown on demand up to maxPositions
@@ -51,6 +56,17 @@ export class Transformer {
   /** An empty cache sized for this model. */
   newCache(): KvCache {
     return new KvCache(this.config.numLayers, this.config.numKvHeads, this.config.headDim);
+  }
+
+  /** final_norm(x) (T, C) after every layer, for `tokens` from position 0 (no cache). */
+  async hidden(tokens: number[]): Promise<Float32Array> {
+    const T = tokens.length;
+    if (T === 0) throw new Error('hidden: tokens is empty (expected at least one token id)');
+    this.checkPositions(T);
+    const positions = Array.from({ length: T }, (_, t) => t);
+    let x = this.embed(tokens, positions); // (T, C)
+    for (let l = 0; l < this.config.numLayers; l++) x = await this.layer(l, x, positions);
+    return this.norm(x, this.decoder.finalNorm, T); // (T, C)
   }
 
   /** Logits (T, V) for `tokens`, continuing after the tokens already in `cache` (if given). */

@@ -27,10 +27,17 @@
  * c_proj / c_fc / mlp.c_proj become o_proj / up_proj / down_proj, transposed (./hf-names).
  */
 import type { ModelConfig } from '../config';
+import type { QuantizedMatrix } from '../quant/quantized-matrix';
 
 export interface Weight {
   shape: number[];
   data: Float32Array;
+  /**
+   * Present when the weight is stored block-quantized (../quant): `data` is then computed from
+   * the blocks on first read and kept, so a consumer of f32 values still sees the weight's
+   * exact (dequantized) values, and one that runs quantized kernels never pays for them.
+   */
+  quant?: QuantizedMatrix;
 }
 
 /** name -> f32 tensor, in the internal naming above */

@@ -1,8 +1,10 @@
 /**
  * gRPC client factory: a nice-grpc client over a @grpc/grpc-js channel with the deadline
  * middleware, so every call has a deadline (DEFAULT_UNARY_DEADLINE_MS unless the caller passes
- * `deadline`), plus the message limits and keepalive of ./options.
+ * `deadline`), plus the message limits and keepalive of ./options, and TLS/mTLS when given
+ * channel credentials (TlsFiles.channelCredentials).
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { channelOptions, DEFAULT_STREAM_DEADLINE_MS, DEFAULT_UNARY_DEADLINE_MS } from './options';
@@ -11,6 +13,8 @@ export interface GrpcClientOptions {
   /** Default deadline of each call in ms (callers may pass their own `deadline`). */
   deadlineMs?: number;
   maxMessageBytes?: number;
+  /** TLS (and client certificate) credentials; default plaintext. */
+  credentials?: ChannelCredentials;
 }
 
 export interface GrpcConnection<D extends CompatServiceDefinition> {
@@ -25,7 +29,7 @@ export function connectGrpc<D extends CompatServiceDefinition>(
   address: string,
   options: GrpcClientOptions = {},
 ): GrpcConnection<D> {
-  const channel = createChannel(address, undefined, channelOptions(options.maxMessageBytes));
+  const channel = createChannel(address, options.credentials, channelOptions(options.maxMessageBytes));
   const client = createClientFactory()
     .use(deadlineMiddleware)
     .create(definition, channel, defaultDeadlines(definition, options.deadlineMs)) as Client<

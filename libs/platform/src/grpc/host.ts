@@ -6,7 +6,7 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Readiness } from '../health';
-import { startGrpcServer, type GrpcServiceBinding, type RunningGrpcServer } from './server';
+import { startGrpcServer, type GrpcServerOptions, type GrpcServiceBinding, type RunningGrpcServer } from './server';
 
 export const GRPC_SERVER_OPTIONS = Symbol('GRPC_SERVER_OPTIONS');
 export const GRPC_SERVICES = Symbol('GRPC_SERVICES');
@@ -18,6 +18,9 @@ export interface GrpcHostOptions {
   name: string;
   /** What the services' health follows (default: SERVING while the server runs). */
   readiness?: Readiness;
+  /** TLS/mTLS and the API key check (see startGrpcServer); default plaintext and open. */
+  credentials?: GrpcServerOptions['credentials'];
+  auth?: GrpcServerOptions['auth'];
 }
 
 @Injectable()
@@ -33,7 +36,8 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.running = await startGrpcServer({ host: this.options.host, port: this.options.port, services: this.services, readiness: this.options.readiness });
+    const { host, port, credentials, auth, readiness } = this.options;
+    this.running = await startGrpcServer({ host, port, services: this.services, credentials, auth, readiness });
     this.logger.log(`serving ${this.services.map((s) => s.definition.fullName).join(', ')} on ${this.options.host}:${this.running.port}`);
   }
 

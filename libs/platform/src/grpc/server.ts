@@ -1,20 +1,22 @@
 /**
  * gRPC server factory over nice-grpc (@grpc/grpc-js underneath): every server gets the standard
- * grpc.health.v1 service (`liveness`, `readiness`, '' and each service name; see ../health.ts)
- * and server reflection for its services, message limits and keepalive from
+ * grpc.health.v1 service (`liveness`, `readiness`, '' and each service name; see ../health.ts),
+ * server reflection (v1 and v1alpha) for its services, message limits and keepalive from
  * ./options, malformed-request and error-size guards from ./hardening, and binds the host it is
- * given (127.0.0.1 in tests; 0.0.0.0 in containers).
+ * given (127.0.0.1 in tests; 0.0.0.0 in containers). Optional: TLS/mTLS credentials
+ * (../security/tls.ts) and the API key check (../security/grpc-auth.ts), which then guards every
+ * service on the server but its exemptions.
  */
-import { readFileSync } from 'node:fs';
-import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
+import { logVerbosity, setLogVerbosity, type ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
-import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
-import { DESCRIPTOR_SET_PATH } from '@llm/proto';
 import { ServerError, Status } from 'nice-grpc-common';
 import { bindHealth, LIVENESS_SERVICE, READINESS_SERVICE, type Readiness } from '../health';
+import type { AuthPolicy } from '../security/auth-policy';
+import { apiKeyMiddleware } from '../security/grpc-auth';
 import { guardHandler, tolerantDefinition } from './hardening';
 import { serverOptions } from './options';
+import { reflectionServices } from './reflection';
 
 export interface GrpcServiceBinding {
   definition: CompatServiceDefinition & { fullName: string };
@@ -30,6 +32,10 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** What the services' health follows (health.ts); absent: SERVING while the server runs. */
   readiness?: Readiness;
+  /** TLS or mTLS credentials (TlsFiles.serverCredentials); default plaintext. */
+  credentials?: ServerCredentials;
+  /** API key check for every call but the policy's exemptions; default none. */
+  auth?: AuthPolicy;
 }
 
 export interface RunningGrpcServer {
@@ -44,15 +50,16 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = createServer(serverOptions(options.maxMessageBytes));
+  const plain = createServer(serverOptions(options.maxMessageBytes));
+  const server: Server = options.auth?.enabled ? (plain.use(apiKeyMiddleware(options.auth)) as unknown as Server) : plain;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   const names = options.services.map((s) => s.definition.fullName);
-  server.add(ServerReflectionService, ServerReflection(readFileSync(DESCRIPTOR_SET_PATH), names));
+  for (const r of reflectionServices(names)) server.add(r.definition, r.implementation);
   for (const s of options.services) server.add(tolerantDefinition(s.definition), completeImplementation(s.definition, s.implementation) as any);
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await quietly(() => server.listen(`${bindHost}:${options.port}`)).catch((err: Error) => {
+  const port = await quietly(() => server.listen(`${bindHost}:${options.port}`, options.credentials)).catch((err: Error) => {
     server.forceShutdown();
     if (/EADDRINUSE|address already in use/i.test(err.message)) {
       throw new Error(`gRPC port ${options.port} on ${host} is already in use (pass another --grpc-port, or stop what holds it)`);

@@ -14,7 +14,7 @@ import { endianness } from 'node:os';
 import { onnx } from 'onnx-proto';
 
 /** Element types the builder can declare for graph inputs, outputs and initializers. */
-export type OnnxElemType = 'float32' | 'int32' | 'int64' | 'bool';
+export type OnnxElemType = 'float32' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8';
 
 /** A dimension: a fixed size, or a symbolic name such as 'N' or 'context' (dynamic at run time). */
 export type OnnxDim = number | string;
@@ -39,8 +39,11 @@ export type OnnxAttrValue = number | number[] | string | OnnxFloatAttr | OnnxFlo
 export const floatAttr = (value: number): OnnxFloatAttr => ({ kind: 'float', value });
 export const floatsAttr = (value: number[]): OnnxFloatsAttr => ({ kind: 'floats', value });
 
-/** Initializer data: the typed array decides the ONNX element type. */
-export type OnnxInitData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+/**
+ * Initializer data: the typed array decides the ONNX element type (Int8Array: INT8; a
+ * Uint8Array is BOOL unless the initializer is declared 'uint8', as quantized weights are).
+ */
+export type OnnxInitData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 export interface OnnxGraphBuilderOptions {
   /** Graph name (shows in ORT errors). */
@@ -56,6 +59,8 @@ const ELEM_TYPE: Record<OnnxElemType, number> = {
   int32: onnx.TensorProto.DataType.INT32,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int8: onnx.TensorProto.DataType.INT8,
 };
 
 const IR_VERSION = 8;
@@ -73,11 +78,12 @@ export function littleEndianBytes(data: OnnxInitData): Uint8Array {
   return out;
 }
 
-function initDataType(data: OnnxInitData): number {
+function initDataType(data: OnnxInitData, declared?: 'uint8'): number {
   if (data instanceof Float32Array) return onnx.TensorProto.DataType.FLOAT;
   if (data instanceof Int32Array) return onnx.TensorProto.DataType.INT32;
   if (data instanceof BigInt64Array) return onnx.TensorProto.DataType.INT64;
-  return onnx.TensorProto.DataType.BOOL;
+  if (data instanceof Int8Array) return onnx.TensorProto.DataType.INT8;
+  return declared === 'uint8' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.BOOL;
 }
 
 function valueInfo(name: string, type: OnnxElemType, dims: OnnxDim[]): onnx.IValueInfoProto {
@@ -174,15 +180,18 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  /** Adds a constant tensor stored as raw little-endian bytes; returns its name. */
-  initializer(name: string, data: OnnxInitData, dims: number[]): string {
+  /**
+   * Adds a constant tensor stored as raw little-endian bytes; returns its name. A Uint8Array is
+   * a BOOL tensor unless `type` is 'uint8' (packed quantized weights, zero points).
+   */
+  initializer(name: string, data: OnnxInitData, dims: number[], type?: 'uint8'): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) {
       throw new Error(
         `ONNX initializer '${name}': dims [${dims.join(', ')}] hold ${count} elements but the data has ${data.length}`,
       );
     }
-    this.inits.push({ name: this.claim(name), dims, dataType: initDataType(data), rawData: littleEndianBytes(data) });
+    this.inits.push({ name: this.claim(name), dims, dataType: initDataType(data, type), rawData: littleEndianBytes(data) });
     return name;
   }
 

@@ -6,3 +6,4 @@
 export * from './graph-builder';
 export * from './session';
 export * from './matmul';
+export * from './quant-linear';

@@ -30,14 +30,17 @@ export interface TaskCodec {
   decode(ids: ArrayLike<number>): string;
 }
 
-/** A tokenizer as a task codec; it must have an end-of-text special token. */
-export function tokenizerCodec(tok: Tokenizer, source: string): TaskCodec {
-  const eosId = tok.specialTokens.get('<|endoftext|>') ?? tok.specialTokens.get('</s>');
-  if (eosId === undefined) throw new Error(`${source} has no <|endoftext|> or </s> special token (task answers end with one)`);
+/**
+ * A tokenizer as a task codec; it must have an end-of-text special token (or `eosToken`). With
+ * `eosToken` (chat tasks) special tokens in the text encode as their ids; otherwise text is ordinary.
+ */
+export function tokenizerCodec(tok: Tokenizer, source: string, eosToken?: string): TaskCodec {
+  const eosId = eosToken ? tok.specialTokens.get(eosToken) : (tok.specialTokens.get('<|endoftext|>') ?? tok.specialTokens.get('</s>'));
+  if (eosId === undefined) throw new Error(`${source} has no ${eosToken ?? '<|endoftext|> or </s>'} special token (task answers end with one)`);
   return {
     size: tok.vocabSize,
     eosId,
-    encode: (text) => tok.encodeOrdinary(text),
+    encode: (text) => (eosToken ? tok.encode(text, { allowedSpecial: 'all', addSpecialTokens: false }) : tok.encodeOrdinary(text)),
     decode: (ids) => tok.decode(Array.from(ids), { skipSpecialTokens: true }),
   };
 }
@@ -58,17 +61,22 @@ export class TaskBatches {
     this.rng = new Rng(seed);
   }
 
-  /** One row's inputs and targets (length T each). */
+  /** One row's inputs and targets (length T each); only answers and their <eos> are learned. */
   encodeRow(ex: TaskExample): { inputs: number[]; targets: number[] } {
-    const p = this.vocab.encode(ex.prompt);
-    const a = this.vocab.encode(ex.answer);
-    const row = [...p, ...a, this.vocab.eosId];
-    if (row.length - 1 > this.T) throw new Error(`task ${this.task.name}: example longer than maxLen ${this.T}`);
+    const row: number[] = [];
+    const learn: boolean[] = [];
+    const push = (ids: number[], learned: boolean) => ids.forEach((id) => (row.push(id), learn.push(learned)));
+    const parts = [{ context: ex.prompt, answer: ex.answer }, ...(ex.turns ?? [])];
+    for (const part of parts) {
+      push(this.vocab.encode(part.context), false);
+      push([...this.vocab.encode(part.answer), this.vocab.eosId], true);
+    }
+    if (row.length - 1 > this.T) throw new Error(`task ${this.task.name}: example of ${row.length - 1} tokens is longer than maxLen ${this.T}`);
     const inputs = new Array<number>(this.T).fill(this.vocab.eosId);
     const targets = new Array<number>(this.T).fill(IGNORE_INDEX);
     for (let i = 0; i < row.length - 1; i++) {
       inputs[i] = row[i];
-      if (i >= p.length - 1) targets[i] = row[i + 1];
+      if (learn[i + 1]) targets[i] = row[i + 1];
     }
     return { inputs, targets };
   }
@@ -101,6 +109,22 @@ export function evalSet(task: SyntheticTask, n: number, seed: number): TaskExamp
 }
 
 /**
+ * Multi-turn examples as one single-turn example per turn, each prompt the whole conversation
+ * before that turn (earlier answers teacher-forced) with the end-of-turn token text between.
+ */
+export function expandTurns(examples: TaskExample[], eosText: string): TaskExample[] {
+  return examples.flatMap((ex) => {
+    const out: TaskExample[] = [{ prompt: ex.prompt, answer: ex.answer }];
+    let text = ex.prompt + ex.answer + eosText;
+    for (const t of ex.turns ?? []) {
+      out.push({ prompt: text + t.context, answer: t.answer });
+      text += t.context + t.answer + eosText;
+    }
+    return out;
+  });
+}
+
+/**
  * Greedy continuation of many prompts at once: given a batch of equal-length prompts
  * returns each one's generated ids (stopping at <eos> or maxNew).
  */
@@ -115,16 +139,15 @@ export interface ExactMatchResult {
 }
 
 export async function exactMatch(greedy: BatchGreedy, vocab: TaskCodec, examples: TaskExample[]): Promise<ExactMatchResult> {
+  // Batches of prompts with the same number of tokens.
   const byLen = new Map<number, number[]>();
-  examples.forEach((ex, i) => {
-    const l = ex.prompt.length;
-    byLen.set(l, [...(byLen.get(l) ?? []), i]);
-  });
+  const encoded = examples.map((ex) => vocab.encode(ex.prompt));
+  encoded.forEach((ids, i) => byLen.set(ids.length, [...(byLen.get(ids.length) ?? []), i]));
   let correct = 0;
   const failures: ExactMatchResult['failures'] = [];
   for (const idx of byLen.values()) {
     const maxNew = Math.max(...idx.map((i) => examples[i].answer.length)) + 1;
-    const outs = await greedy(idx.map((i) => vocab.encode(examples[i].prompt)), maxNew, vocab.eosId);
+    const outs = await greedy(idx.map((i) => encoded[i]), maxNew, vocab.eosId);
     idx.forEach((i, j) => {
       const ids = outs[j];
       const cut = ids.indexOf(vocab.eosId);

@@ -13,23 +13,45 @@
  *   sum      "037+485="    -> "0522"  (the same sum in the usual digit order: harder, since the
  *                                       first digit depends on every carry)
  *   dyck     "(()(?"       -> "N"     (is the bracket string balanced: Y/N; half of them are)
+ *   tooladd  a multi-turn chat: sums of 3-5 two-digit numbers through calls to an `add` tool
+ *            (tool-task.ts; its own BPE tokenizer and chat template)
  *
  * Not a benchmark suite: sizes are chosen so a tiny model learns them in seconds to minutes.
  */
 import { Rng } from '../rng';
+import { toolAddTask } from './tool-task';
 
 export interface TaskExample {
   prompt: string;
   answer: string;
+  /**
+   * Multi-turn examples: after prompt + answer + <eos>, each turn's context (not learned) and
+   * answer (learned, then <eos>). The row is p a <eos> c1 a1 <eos> c2 a2 <eos> ...
+   */
+  turns?: Array<{ context: string; answer: string }>;
+}
+
+/** A task's own tokenizer, used instead of a character vocabulary (e.g. BPE with chat special tokens). */
+export interface TaskTokenizer {
+  /** The tokenizer.json object (deterministic). */
+  build(): Record<string, unknown>;
+  /** Ends every answer (the end-of-turn token for chat tasks). */
+  eosToken: string;
+  /** Further ids generation stops at (written to generation_config.json after eosToken). */
+  extraEosTokens?: string[];
+  /** tokenizer_config.json to export beside the model (chat template, token names). */
+  tokenizerConfig?: Record<string, unknown>;
 }
 
 export interface SyntheticTask {
   name: string;
   /** Every character prompts and answers use. */
   alphabet: string;
-  /** Longest prompt + answer, in characters. */
+  /** Longest row (prompt + answers), in characters (in tokens for tasks with their own tokenizer). */
   maxLen: number;
   sample(rng: Rng): TaskExample;
+  /** The task's own tokenizer; without it, a character vocabulary over `alphabet`. */
+  tokenizer?: TaskTokenizer;
 }
 
 function randomString(rng: Rng, chars: string, n: number): string {
@@ -116,6 +138,7 @@ const TASKS: Record<string, (n?: number) => SyntheticTask> = {
   add: (n = 2) => addTask(n, true),
   sum: (n = 2) => addTask(n, false),
   dyck: (n = 8) => dyckTask(n % 2 === 0 ? n : n + 1),
+  tooladd: (n = 5) => toolAddTask(n),
 };
 
 export const TASK_NAMES = Object.keys(TASKS);

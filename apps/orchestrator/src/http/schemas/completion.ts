@@ -1,18 +1,21 @@
 /*
- * POST /v1/completions: the base body plus `prompt` (a string, a list of token ids, or a
- * one-element list of either), `max_tokens` and `logprobs` (how many alternatives, 0..20).
+ * POST /v1/completions: the base body plus `prompt` (a string, a list of token ids, or a list of
+ * several of either: one request each, choice index = prompt index * n + sample index),
+ * `max_tokens`, `logprobs` (how many alternatives, 0..20), `echo`, `best_of`, the structured-output
+ * fields and the internals `trace`.
  *
- * What it is not: batch prompts (a list of several prompts is refused with a clear 400 by the
- * mapping in ../openai-body.ts).
- * Reference: OpenAI API /v1/completions.
+ * What it is not: the mapping onto GenerateRequests (../openai-body.ts) or the answer (../multi-prompt.ts).
+ * Reference: OpenAI API /v1/completions; vLLM's OpenAI server (structured-output extras).
  */
 import { z } from 'zod';
-import { describe, sampling, tokenId } from './fields';
+import { bool, describe, sampling, tokenId } from './fields';
 import { baseRequestSchema } from './base';
+import { structuredOutputFields } from './structured-output';
+import { traceField } from './trace';
 
 const PROMPT_SHAPE = 'a string or a list of token ids';
 
-/** A string, token ids, or a list of prompts (one is unwrapped; several are refused later with their own message). */
+/** A string, token ids, or a list of prompts (each a string or token ids). */
 export const promptSchema = z.union([z.string(), z.array(tokenId), z.array(z.union([z.string(), z.array(tokenId)]))], {
   error: (iss) => `must be ${PROMPT_SHAPE}, got ${describe(iss.input)}`,
 });
@@ -21,6 +24,10 @@ export const completionRequestSchema = baseRequestSchema.extend({
   prompt: promptSchema,
   max_tokens: sampling('max_tokens'),
   logprobs: sampling('top_logprobs'),
+  echo: bool(),
+  best_of: sampling('best_of'),
+  ...structuredOutputFields,
+  trace: traceField,
 });
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Trace, TraceOptions } from "../../trace/v1/trace";
 
 /** Why a sample stopped. */
 export enum FinishReason {
@@ -17,6 +18,8 @@ export enum FinishReason {
   FINISH_REASON_LENGTH = 2,
   /** FINISH_REASON_ABORT - Cancelled or failed. */
   FINISH_REASON_ABORT = 3,
+  /** FINISH_REASON_TOOL_CALLS - The reply called tools (Chat). */
+  FINISH_REASON_TOOL_CALLS = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -34,6 +37,9 @@ export function finishReasonFromJSON(object: any): FinishReason {
     case 3:
     case "FINISH_REASON_ABORT":
       return FinishReason.FINISH_REASON_ABORT;
+    case 4:
+    case "FINISH_REASON_TOOL_CALLS":
+      return FinishReason.FINISH_REASON_TOOL_CALLS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -51,10 +57,137 @@ export function finishReasonToJSON(object: FinishReason): string {
       return "FINISH_REASON_LENGTH";
     case FinishReason.FINISH_REASON_ABORT:
       return "FINISH_REASON_ABORT";
+    case FinishReason.FINISH_REASON_TOOL_CALLS:
+      return "FINISH_REASON_TOOL_CALLS";
     case FinishReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/** One chat message. */
+export interface ChatMessage {
+  /** system, user, assistant or tool. */
+  role: string;
+  /** The text. */
+  content: string;
+  /** An assistant message's tool calls. */
+  toolCalls: ToolCall[];
+  /** A tool message: the id of the call it answers. */
+  toolCallId: string;
+}
+
+/** A call of a tool (function). */
+export interface ToolCall {
+  /** The call's id. */
+  id: string;
+  /** The function's name. */
+  name: string;
+  /** The arguments as JSON text. */
+  arguments: string;
+}
+
+/** A tool (function) the model may call. */
+export interface Tool {
+  /** The function's name (letters, digits, _ and -; at most 64). */
+  name: string;
+  /** What it does. */
+  description: string;
+  /** Its parameters as a JSON Schema (JSON text); empty for none. */
+  parametersJson: string;
+}
+
+/** A chat request. */
+export interface ChatRequest {
+  /** Served model id; empty selects the default. */
+  model: string;
+  /** The conversation. */
+  messages: ChatMessage[];
+  /** Tools the model may call. */
+  tools: Tool[];
+  /** none, auto (default with tools), required, or empty; see tool_choice_function. */
+  toolChoice: string;
+  /** Call exactly this function (instead of tool_choice). */
+  toolChoiceFunction: string;
+  /** Several calls in one reply (default true). */
+  parallelToolCalls?:
+    | boolean
+    | undefined;
+  /** Sampling and stopping parameters; max_tokens defaults to the rest of the context. */
+  sampling:
+    | SamplingParams
+    | undefined;
+  /** Constrained decoding of the reply (not with a required / named tool choice). */
+  structuredOutput:
+    | StructuredOutput
+    | undefined;
+  /** Caller-chosen id for logs. */
+  requestId: string;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
+}
+
+/** A tool call's streamed part. */
+export interface ToolCallDelta {
+  /** Which call of the reply (0-based). */
+  index: number;
+  /** Set on the call's first delta. */
+  id: string;
+  /** Set on the call's first delta. */
+  name: string;
+  /** The next fragment of the arguments' JSON text. */
+  arguments: string;
+}
+
+/** One streamed delta of one chat reply. */
+export interface ChatResponse {
+  /** Which sample (0 .. n-1). */
+  index: number;
+  /** New content text. */
+  content: string;
+  /** New tool-call parts. */
+  toolCalls: ToolCallDelta[];
+  /** Set on the sample's last message (FINISH_REASON_TOOL_CALLS when it called tools). */
+  finishReason: FinishReason;
+  /** On the request's last message: token counts. */
+  usage:
+    | Usage
+    | undefined;
+  /** The request id. */
+  requestId: string;
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
+}
+
+/** What the output must be (constrained decoding); at most one. */
+export interface StructuredOutput {
+  /** A JSON Schema (as JSON text); the output is JSON valid under it. Unsupported keywords are refused. */
+  jsonSchema?:
+    | string
+    | undefined;
+  /** Any JSON object (OpenAI's response_format json_object). */
+  jsonObject?:
+    | boolean
+    | undefined;
+  /** A regular expression the whole output matches. */
+  regex?:
+    | string
+    | undefined;
+  /** Exactly one of these strings. */
+  choice?:
+    | Choices
+    | undefined;
+  /** An EBNF / GBNF grammar whose start rule is `root`. */
+  grammar?: string | undefined;
+}
+
+/** A list of alternatives for StructuredOutput.choice. */
+export interface Choices {
+  /** The strings, each non-empty. */
+  choices: string[];
 }
 
 /** Sampling and stopping parameters (vLLM's names and defaults). */
@@ -121,7 +254,19 @@ export interface SamplingParams {
   /** Added to the logits of the given token ids, in [-100, 100]. */
   logitBias: { [key: number]: number };
   /** Leave special tokens out of the text. Default true. */
-  skipSpecialTokens?: boolean | undefined;
+  skipSpecialTokens?:
+    | boolean
+    | undefined;
+  /** Complete only: generate best_of samples (>= n) and return the n with the highest total logprob. */
+  bestOf?:
+    | number
+    | undefined;
+  /**
+   * Return the logprob of every prompt token after the first (with this many alternatives, 0..20),
+   * on the request's first message: what evaluation harnesses score. The prompt is then computed
+   * in full (no prefix-cache reuse).
+   */
+  promptLogprobs?: number | undefined;
 }
 
 export interface SamplingParams_LogitBiasEntry {
@@ -149,6 +294,15 @@ export interface GenerateRequest {
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
+  /** Constrained decoding: every sample's output follows this. */
+  structuredOutput:
+    | StructuredOutput
+    | undefined;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** A unary generation request (the fields of GenerateRequest). */
@@ -171,6 +325,15 @@ export interface CompleteRequest {
   requestId: string;
   /** Prefix-cache salt: requests with different salts never share cached prompt blocks. */
   cacheSalt: string;
+  /** Constrained decoding: every sample's output follows this. */
+  structuredOutput:
+    | StructuredOutput
+    | undefined;
+  /**
+   * Internals trace: the parts to record (refused unless the server allows tracing). The trace comes
+   * back on the request's last message.
+   */
+  trace: TraceOptions | undefined;
 }
 
 /** A token's logprob and the most likely alternatives at its position. */
@@ -228,10 +391,24 @@ export interface GenerateResponse {
   /** The request id (the caller's request_id when it gave one). */
   requestId: string;
   /**
+   * Internal: the pooled vector of an embedding request's input (little-endian float32), on its only
+   * message. Embed runs through the same intake as Generate; Generate itself never sets it.
+   */
+  embeddingF32: Buffer;
+  /**
+   * With SamplingParams.prompt_logprobs, on the request's first message: one entry per prompt token
+   * after the first (the first prompt token has none).
+   */
+  promptLogprobs: TokenLogprob[];
+  /**
    * Set when a stop token id (not EOS, not a stop string) ended the sample: that id. Tells a stop
    * token from a stop string made of digits, whose stop_reason text would look the same.
    */
-  stopTokenId?: number | undefined;
+  stopTokenId?:
+    | number
+    | undefined;
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
 }
 
 /** One finished sample. */
@@ -261,7 +438,13 @@ export interface CompleteResponse {
   /** One per sample. */
   choices: Choice[];
   /** Token counts. */
-  usage: Usage | undefined;
+  usage:
+    | Usage
+    | undefined;
+  /** With SamplingParams.prompt_logprobs: each prompt token's logprob after the first. */
+  promptLogprobs: TokenLogprob[];
+  /** On the request's last message, when the request asked for a trace: its internals trace. */
+  trace: Trace | undefined;
 }
 
 /** A tokenize request. */
@@ -336,7 +519,1150 @@ export interface GetModelInfoResponse {
   numExperts: number;
   /** Whether a chat template is available for /v1/chat/completions. */
   hasChatTemplate: boolean;
+  /** Other names clients may use for this model (--served-model-name). */
+  aliases: string[];
+  /** Width of the vectors Embed returns. */
+  embeddingDimensions: number;
 }
+
+/** An embedding request. */
+export interface EmbedRequest {
+  /** Served model id; empty selects the default. */
+  model: string;
+  /** Texts to embed (each encoded with the model's tokenizer, BOS as its post-processor says). */
+  input: string[];
+  /** Token lists to embed; used instead of input when non-empty. */
+  inputTokenIds: TokenIds[];
+  /** L2-normalise each vector. Default true. */
+  normalize?:
+    | boolean
+    | undefined;
+  /** Requested vector width; only the model's own width is supported. */
+  dimensions?:
+    | number
+    | undefined;
+  /** Caller-chosen id for logs. */
+  requestId: string;
+}
+
+/** One list of token ids. */
+export interface TokenIds {
+  /** The ids. */
+  tokenIds: number[];
+}
+
+/** One input's vector. */
+export interface Embedding {
+  /** Position of the input in the request. */
+  index: number;
+  /** The vector (C floats) as little-endian float32 bytes. */
+  embeddingF32: Buffer;
+  /** Tokens the input encoded to. */
+  numTokens: number;
+}
+
+/** The vectors, in input order. */
+export interface EmbedResponse {
+  /** The model that served it. */
+  model: string;
+  /** One per input. */
+  data: Embedding[];
+  /** Tokens over all inputs (prompt_tokens). */
+  usage:
+    | Usage
+    | undefined;
+  /** How the hidden states were pooled: "mean" or "last". */
+  pooling: string;
+}
+
+function createBaseChatMessage(): ChatMessage {
+  return { role: "", content: "", toolCalls: [], toolCallId: "" };
+}
+
+export const ChatMessage: MessageFns<ChatMessage> = {
+  encode(message: ChatMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.content !== "") {
+      writer.uint32(18).string(message.content);
+    }
+    for (const v of message.toolCalls) {
+      ToolCall.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.toolCallId !== "") {
+      writer.uint32(34).string(message.toolCallId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChatMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChatMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toolCallId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChatMessage {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+      toolCalls: globalThis.Array.isArray(object?.toolCalls)
+        ? object.toolCalls.map((e: any) => ToolCall.fromJSON(e))
+        : globalThis.Array.isArray(object?.tool_calls)
+        ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
+        : [],
+      toolCallId: isSet(object.toolCallId)
+        ? globalThis.String(object.toolCallId)
+        : isSet(object.tool_call_id)
+        ? globalThis.String(object.tool_call_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ChatMessage): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    if (message.toolCalls?.length) {
+      obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
+    }
+    if (message.toolCallId !== "") {
+      obj.toolCallId = message.toolCallId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChatMessage>): ChatMessage {
+    return ChatMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChatMessage>): ChatMessage {
+    const message = createBaseChatMessage();
+    message.role = object.role ?? "";
+    message.content = object.content ?? "";
+    message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
+    message.toolCallId = object.toolCallId ?? "";
+    return message;
+  },
+};
+
+function createBaseToolCall(): ToolCall {
+  return { id: "", name: "", arguments: "" };
+}
+
+export const ToolCall: MessageFns<ToolCall> = {
+  encode(message: ToolCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.arguments !== "") {
+      writer.uint32(26).string(message.arguments);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.arguments = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolCall {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      arguments: isSet(object.arguments) ? globalThis.String(object.arguments) : "",
+    };
+  },
+
+  toJSON(message: ToolCall): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.arguments !== "") {
+      obj.arguments = message.arguments;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolCall>): ToolCall {
+    return ToolCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolCall>): ToolCall {
+    const message = createBaseToolCall();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.arguments = object.arguments ?? "";
+    return message;
+  },
+};
+
+function createBaseTool(): Tool {
+  return { name: "", description: "", parametersJson: "" };
+}
+
+export const Tool: MessageFns<Tool> = {
+  encode(message: Tool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.parametersJson !== "") {
+      writer.uint32(26).string(message.parametersJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Tool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parametersJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Tool {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      parametersJson: isSet(object.parametersJson)
+        ? globalThis.String(object.parametersJson)
+        : isSet(object.parameters_json)
+        ? globalThis.String(object.parameters_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Tool): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.parametersJson !== "") {
+      obj.parametersJson = message.parametersJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Tool>): Tool {
+    return Tool.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Tool>): Tool {
+    const message = createBaseTool();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.parametersJson = object.parametersJson ?? "";
+    return message;
+  },
+};
+
+function createBaseChatRequest(): ChatRequest {
+  return {
+    model: "",
+    messages: [],
+    tools: [],
+    toolChoice: "",
+    toolChoiceFunction: "",
+    parallelToolCalls: undefined,
+    sampling: undefined,
+    structuredOutput: undefined,
+    requestId: "",
+    trace: undefined,
+  };
+}
+
+export const ChatRequest: MessageFns<ChatRequest> = {
+  encode(message: ChatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.messages) {
+      ChatMessage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.tools) {
+      Tool.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.toolChoice !== "") {
+      writer.uint32(34).string(message.toolChoice);
+    }
+    if (message.toolChoiceFunction !== "") {
+      writer.uint32(42).string(message.toolChoiceFunction);
+    }
+    if (message.parallelToolCalls !== undefined) {
+      writer.uint32(48).bool(message.parallelToolCalls);
+    }
+    if (message.sampling !== undefined) {
+      SamplingParams.encode(message.sampling, writer.uint32(58).fork()).join();
+    }
+    if (message.structuredOutput !== undefined) {
+      StructuredOutput.encode(message.structuredOutput, writer.uint32(66).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(74).string(message.requestId);
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messages.push(ChatMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tools.push(Tool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toolChoice = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.toolChoiceFunction = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.parallelToolCalls = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sampling = SamplingParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChatRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ChatMessage.fromJSON(e))
+        : [],
+      tools: globalThis.Array.isArray(object?.tools) ? object.tools.map((e: any) => Tool.fromJSON(e)) : [],
+      toolChoice: isSet(object.toolChoice)
+        ? globalThis.String(object.toolChoice)
+        : isSet(object.tool_choice)
+        ? globalThis.String(object.tool_choice)
+        : "",
+      toolChoiceFunction: isSet(object.toolChoiceFunction)
+        ? globalThis.String(object.toolChoiceFunction)
+        : isSet(object.tool_choice_function)
+        ? globalThis.String(object.tool_choice_function)
+        : "",
+      parallelToolCalls: isSet(object.parallelToolCalls)
+        ? globalThis.Boolean(object.parallelToolCalls)
+        : isSet(object.parallel_tool_calls)
+        ? globalThis.Boolean(object.parallel_tool_calls)
+        : undefined,
+      sampling: isSet(object.sampling) ? SamplingParams.fromJSON(object.sampling) : undefined,
+      structuredOutput: isSet(object.structuredOutput)
+        ? StructuredOutput.fromJSON(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? StructuredOutput.fromJSON(object.structured_output)
+        : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
+    };
+  },
+
+  toJSON(message: ChatRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ChatMessage.toJSON(e));
+    }
+    if (message.tools?.length) {
+      obj.tools = message.tools.map((e) => Tool.toJSON(e));
+    }
+    if (message.toolChoice !== "") {
+      obj.toolChoice = message.toolChoice;
+    }
+    if (message.toolChoiceFunction !== "") {
+      obj.toolChoiceFunction = message.toolChoiceFunction;
+    }
+    if (message.parallelToolCalls !== undefined) {
+      obj.parallelToolCalls = message.parallelToolCalls;
+    }
+    if (message.sampling !== undefined) {
+      obj.sampling = SamplingParams.toJSON(message.sampling);
+    }
+    if (message.structuredOutput !== undefined) {
+      obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChatRequest>): ChatRequest {
+    return ChatRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChatRequest>): ChatRequest {
+    const message = createBaseChatRequest();
+    message.model = object.model ?? "";
+    message.messages = object.messages?.map((e) => ChatMessage.fromPartial(e)) || [];
+    message.tools = object.tools?.map((e) => Tool.fromPartial(e)) || [];
+    message.toolChoice = object.toolChoice ?? "";
+    message.toolChoiceFunction = object.toolChoiceFunction ?? "";
+    message.parallelToolCalls = object.parallelToolCalls ?? undefined;
+    message.sampling = (object.sampling !== undefined && object.sampling !== null)
+      ? SamplingParams.fromPartial(object.sampling)
+      : undefined;
+    message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
+      ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
+    message.requestId = object.requestId ?? "";
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseToolCallDelta(): ToolCallDelta {
+  return { index: 0, id: "", name: "", arguments: "" };
+}
+
+export const ToolCallDelta: MessageFns<ToolCallDelta> = {
+  encode(message: ToolCallDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.arguments !== "") {
+      writer.uint32(34).string(message.arguments);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolCallDelta {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolCallDelta();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.arguments = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolCallDelta {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      arguments: isSet(object.arguments) ? globalThis.String(object.arguments) : "",
+    };
+  },
+
+  toJSON(message: ToolCallDelta): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.arguments !== "") {
+      obj.arguments = message.arguments;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolCallDelta>): ToolCallDelta {
+    return ToolCallDelta.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolCallDelta>): ToolCallDelta {
+    const message = createBaseToolCallDelta();
+    message.index = object.index ?? 0;
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.arguments = object.arguments ?? "";
+    return message;
+  },
+};
+
+function createBaseChatResponse(): ChatResponse {
+  return { index: 0, content: "", toolCalls: [], finishReason: 0, usage: undefined, requestId: "", trace: undefined };
+}
+
+export const ChatResponse: MessageFns<ChatResponse> = {
+  encode(message: ChatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.content !== "") {
+      writer.uint32(18).string(message.content);
+    }
+    for (const v of message.toolCalls) {
+      ToolCallDelta.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.finishReason !== 0) {
+      writer.uint32(32).int32(message.finishReason);
+    }
+    if (message.usage !== undefined) {
+      Usage.encode(message.usage, writer.uint32(42).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(50).string(message.requestId);
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toolCalls.push(ToolCallDelta.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.finishReason = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.usage = Usage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChatResponse {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+      toolCalls: globalThis.Array.isArray(object?.toolCalls)
+        ? object.toolCalls.map((e: any) => ToolCallDelta.fromJSON(e))
+        : globalThis.Array.isArray(object?.tool_calls)
+        ? object.tool_calls.map((e: any) => ToolCallDelta.fromJSON(e))
+        : [],
+      finishReason: isSet(object.finishReason)
+        ? finishReasonFromJSON(object.finishReason)
+        : isSet(object.finish_reason)
+        ? finishReasonFromJSON(object.finish_reason)
+        : 0,
+      usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
+    };
+  },
+
+  toJSON(message: ChatResponse): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    if (message.toolCalls?.length) {
+      obj.toolCalls = message.toolCalls.map((e) => ToolCallDelta.toJSON(e));
+    }
+    if (message.finishReason !== 0) {
+      obj.finishReason = finishReasonToJSON(message.finishReason);
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Usage.toJSON(message.usage);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChatResponse>): ChatResponse {
+    return ChatResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChatResponse>): ChatResponse {
+    const message = createBaseChatResponse();
+    message.index = object.index ?? 0;
+    message.content = object.content ?? "";
+    message.toolCalls = object.toolCalls?.map((e) => ToolCallDelta.fromPartial(e)) || [];
+    message.finishReason = object.finishReason ?? 0;
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.requestId = object.requestId ?? "";
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
+    return message;
+  },
+};
+
+function createBaseStructuredOutput(): StructuredOutput {
+  return { jsonSchema: undefined, jsonObject: undefined, regex: undefined, choice: undefined, grammar: undefined };
+}
+
+export const StructuredOutput: MessageFns<StructuredOutput> = {
+  encode(message: StructuredOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jsonSchema !== undefined) {
+      writer.uint32(10).string(message.jsonSchema);
+    }
+    if (message.jsonObject !== undefined) {
+      writer.uint32(16).bool(message.jsonObject);
+    }
+    if (message.regex !== undefined) {
+      writer.uint32(26).string(message.regex);
+    }
+    if (message.choice !== undefined) {
+      Choices.encode(message.choice, writer.uint32(34).fork()).join();
+    }
+    if (message.grammar !== undefined) {
+      writer.uint32(42).string(message.grammar);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StructuredOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStructuredOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jsonSchema = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.jsonObject = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.regex = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.choice = Choices.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grammar = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StructuredOutput {
+    return {
+      jsonSchema: isSet(object.jsonSchema)
+        ? globalThis.String(object.jsonSchema)
+        : isSet(object.json_schema)
+        ? globalThis.String(object.json_schema)
+        : undefined,
+      jsonObject: isSet(object.jsonObject)
+        ? globalThis.Boolean(object.jsonObject)
+        : isSet(object.json_object)
+        ? globalThis.Boolean(object.json_object)
+        : undefined,
+      regex: isSet(object.regex) ? globalThis.String(object.regex) : undefined,
+      choice: isSet(object.choice) ? Choices.fromJSON(object.choice) : undefined,
+      grammar: isSet(object.grammar) ? globalThis.String(object.grammar) : undefined,
+    };
+  },
+
+  toJSON(message: StructuredOutput): unknown {
+    const obj: any = {};
+    if (message.jsonSchema !== undefined) {
+      obj.jsonSchema = message.jsonSchema;
+    }
+    if (message.jsonObject !== undefined) {
+      obj.jsonObject = message.jsonObject;
+    }
+    if (message.regex !== undefined) {
+      obj.regex = message.regex;
+    }
+    if (message.choice !== undefined) {
+      obj.choice = Choices.toJSON(message.choice);
+    }
+    if (message.grammar !== undefined) {
+      obj.grammar = message.grammar;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StructuredOutput>): StructuredOutput {
+    return StructuredOutput.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StructuredOutput>): StructuredOutput {
+    const message = createBaseStructuredOutput();
+    message.jsonSchema = object.jsonSchema ?? undefined;
+    message.jsonObject = object.jsonObject ?? undefined;
+    message.regex = object.regex ?? undefined;
+    message.choice = (object.choice !== undefined && object.choice !== null)
+      ? Choices.fromPartial(object.choice)
+      : undefined;
+    message.grammar = object.grammar ?? undefined;
+    return message;
+  },
+};
+
+function createBaseChoices(): Choices {
+  return { choices: [] };
+}
+
+export const Choices: MessageFns<Choices> = {
+  encode(message: Choices, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.choices) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Choices {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChoices();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.choices.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Choices {
+    return {
+      choices: globalThis.Array.isArray(object?.choices) ? object.choices.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: Choices): unknown {
+    const obj: any = {};
+    if (message.choices?.length) {
+      obj.choices = message.choices;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Choices>): Choices {
+    return Choices.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Choices>): Choices {
+    const message = createBaseChoices();
+    message.choices = object.choices?.map((e) => e) || [];
+    return message;
+  },
+};
 
 function createBaseSamplingParams(): SamplingParams {
   return {
@@ -358,6 +1684,8 @@ function createBaseSamplingParams(): SamplingParams {
     ignoreEos: false,
     logitBias: {},
     skipSpecialTokens: undefined,
+    bestOf: undefined,
+    promptLogprobs: undefined,
   };
 }
 
@@ -420,6 +1748,12 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     });
     if (message.skipSpecialTokens !== undefined) {
       writer.uint32(144).bool(message.skipSpecialTokens);
+    }
+    if (message.bestOf !== undefined) {
+      writer.uint32(152).uint32(message.bestOf);
+    }
+    if (message.promptLogprobs !== undefined) {
+      writer.uint32(160).uint32(message.promptLogprobs);
     }
     return writer;
   },
@@ -594,6 +1928,22 @@ export const SamplingParams: MessageFns<SamplingParams> = {
             message.skipSpecialTokens = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.bestOf = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.promptLogprobs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -702,6 +2052,16 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         : isSet(object.skip_special_tokens)
         ? globalThis.Boolean(object.skip_special_tokens)
         : undefined,
+      bestOf: isSet(object.bestOf)
+        ? globalThis.Number(object.bestOf)
+        : isSet(object.best_of)
+        ? globalThis.Number(object.best_of)
+        : undefined,
+      promptLogprobs: isSet(object.promptLogprobs)
+        ? globalThis.Number(object.promptLogprobs)
+        : isSet(object.prompt_logprobs)
+        ? globalThis.Number(object.prompt_logprobs)
+        : undefined,
     };
   },
 
@@ -767,6 +2127,12 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     if (message.skipSpecialTokens !== undefined) {
       obj.skipSpecialTokens = message.skipSpecialTokens;
     }
+    if (message.bestOf !== undefined) {
+      obj.bestOf = Math.round(message.bestOf);
+    }
+    if (message.promptLogprobs !== undefined) {
+      obj.promptLogprobs = Math.round(message.promptLogprobs);
+    }
     return obj;
   },
 
@@ -801,6 +2167,8 @@ export const SamplingParams: MessageFns<SamplingParams> = {
       {},
     );
     message.skipSpecialTokens = object.skipSpecialTokens ?? undefined;
+    message.bestOf = object.bestOf ?? undefined;
+    message.promptLogprobs = object.promptLogprobs ?? undefined;
     return message;
   },
 };
@@ -891,7 +2259,16 @@ export const SamplingParams_LogitBiasEntry: MessageFns<SamplingParams_LogitBiasE
 };
 
 function createBaseGenerateRequest(): GenerateRequest {
-  return { model: "", prompt: "", promptTokenIds: [], sampling: undefined, requestId: "", cacheSalt: "" };
+  return {
+    model: "",
+    prompt: "",
+    promptTokenIds: [],
+    sampling: undefined,
+    requestId: "",
+    cacheSalt: "",
+    structuredOutput: undefined,
+    trace: undefined,
+  };
 }
 
 export const GenerateRequest: MessageFns<GenerateRequest> = {
@@ -917,6 +2294,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.cacheSalt !== "") {
       writer.uint32(50).string(message.cacheSalt);
+    }
+    if (message.structuredOutput !== undefined) {
+      StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -992,6 +2375,22 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.cacheSalt = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1024,6 +2423,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
         : isSet(object.cache_salt)
         ? globalThis.String(object.cache_salt)
         : "",
+      structuredOutput: isSet(object.structuredOutput)
+        ? StructuredOutput.fromJSON(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? StructuredOutput.fromJSON(object.structured_output)
+        : undefined,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1047,6 +2452,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.cacheSalt !== "") {
       obj.cacheSalt = message.cacheSalt;
     }
+    if (message.structuredOutput !== undefined) {
+      obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
+    }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1063,12 +2474,27 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.cacheSalt = object.cacheSalt ?? "";
+    message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
+      ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCompleteRequest(): CompleteRequest {
-  return { model: "", prompt: "", promptTokenIds: [], sampling: undefined, requestId: "", cacheSalt: "" };
+  return {
+    model: "",
+    prompt: "",
+    promptTokenIds: [],
+    sampling: undefined,
+    requestId: "",
+    cacheSalt: "",
+    structuredOutput: undefined,
+    trace: undefined,
+  };
 }
 
 export const CompleteRequest: MessageFns<CompleteRequest> = {
@@ -1094,6 +2520,12 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     }
     if (message.cacheSalt !== "") {
       writer.uint32(50).string(message.cacheSalt);
+    }
+    if (message.structuredOutput !== undefined) {
+      StructuredOutput.encode(message.structuredOutput, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1169,6 +2601,22 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
             message.cacheSalt = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.structuredOutput = StructuredOutput.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1201,6 +2649,12 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
         : isSet(object.cache_salt)
         ? globalThis.String(object.cache_salt)
         : "",
+      structuredOutput: isSet(object.structuredOutput)
+        ? StructuredOutput.fromJSON(object.structuredOutput)
+        : isSet(object.structured_output)
+        ? StructuredOutput.fromJSON(object.structured_output)
+        : undefined,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1224,6 +2678,12 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
     if (message.cacheSalt !== "") {
       obj.cacheSalt = message.cacheSalt;
     }
+    if (message.structuredOutput !== undefined) {
+      obj.structuredOutput = StructuredOutput.toJSON(message.structuredOutput);
+    }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1240,6 +2700,12 @@ export const CompleteRequest: MessageFns<CompleteRequest> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.cacheSalt = object.cacheSalt ?? "";
+    message.structuredOutput = (object.structuredOutput !== undefined && object.structuredOutput !== null)
+      ? StructuredOutput.fromPartial(object.structuredOutput)
+      : undefined;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
@@ -1598,7 +3064,10 @@ function createBaseGenerateResponse(): GenerateResponse {
     tokenOffset: 0,
     usage: undefined,
     requestId: "",
+    embeddingF32: Buffer.alloc(0),
+    promptLogprobs: [],
     stopTokenId: undefined,
+    trace: undefined,
   };
 }
 
@@ -1635,8 +3104,17 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.requestId !== "") {
       writer.uint32(74).string(message.requestId);
     }
+    if (message.embeddingF32.length !== 0) {
+      writer.uint32(82).bytes(message.embeddingF32);
+    }
+    for (const v of message.promptLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(90).fork()).join();
+    }
     if (message.stopTokenId !== undefined) {
       writer.uint32(96).uint32(message.stopTokenId);
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1736,12 +3214,36 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.embeddingF32 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
           case 12: {
             if (tag !== 96) {
               break;
             }
 
             message.stopTokenId = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1789,11 +3291,22 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      embeddingF32: isSet(object.embeddingF32)
+        ? Buffer.from(bytesFromBase64(object.embeddingF32))
+        : isSet(object.embedding_f32)
+        ? Buffer.from(bytesFromBase64(object.embedding_f32))
+        : Buffer.alloc(0),
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
       stopTokenId: isSet(object.stopTokenId)
         ? globalThis.Number(object.stopTokenId)
         : isSet(object.stop_token_id)
         ? globalThis.Number(object.stop_token_id)
         : undefined,
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1826,8 +3339,17 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.embeddingF32.length !== 0) {
+      obj.embeddingF32 = base64FromBytes(message.embeddingF32);
+    }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
     if (message.stopTokenId !== undefined) {
       obj.stopTokenId = Math.round(message.stopTokenId);
+    }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
     }
     return obj;
   },
@@ -1846,7 +3368,10 @@ export const GenerateResponse: MessageFns<GenerateResponse> = {
     message.tokenOffset = object.tokenOffset ?? 0;
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
     message.requestId = object.requestId ?? "";
+    message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     message.stopTokenId = object.stopTokenId ?? undefined;
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
     return message;
   },
 };
@@ -2049,7 +3574,7 @@ export const Choice: MessageFns<Choice> = {
 };
 
 function createBaseCompleteResponse(): CompleteResponse {
-  return { requestId: "", model: "", choices: [], usage: undefined };
+  return { requestId: "", model: "", choices: [], usage: undefined, promptLogprobs: [], trace: undefined };
 }
 
 export const CompleteResponse: MessageFns<CompleteResponse> = {
@@ -2065,6 +3590,12 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     }
     if (message.usage !== undefined) {
       Usage.encode(message.usage, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.promptLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      Trace.encode(message.trace, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2114,6 +3645,22 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
             message.usage = Usage.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.promptLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.trace = Trace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2136,6 +3683,12 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
       model: isSet(object.model) ? globalThis.String(object.model) : "",
       choices: globalThis.Array.isArray(object?.choices) ? object.choices.map((e: any) => Choice.fromJSON(e)) : [],
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
+      trace: isSet(object.trace) ? Trace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -2153,6 +3706,12 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     if (message.usage !== undefined) {
       obj.usage = Usage.toJSON(message.usage);
     }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
+    if (message.trace !== undefined) {
+      obj.trace = Trace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -2165,6 +3724,8 @@ export const CompleteResponse: MessageFns<CompleteResponse> = {
     message.model = object.model ?? "";
     message.choices = object.choices?.map((e) => Choice.fromPartial(e)) || [];
     message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.promptLogprobs = object.promptLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
+    message.trace = (object.trace !== undefined && object.trace !== null) ? Trace.fromPartial(object.trace) : undefined;
     return message;
   },
 };
@@ -2769,6 +4330,8 @@ function createBaseGetModelInfoResponse(): GetModelInfoResponse {
     numKeyValueHeads: 0,
     numExperts: 0,
     hasChatTemplate: false,
+    aliases: [],
+    embeddingDimensions: 0,
   };
 }
 
@@ -2803,6 +4366,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     }
     if (message.hasChatTemplate !== false) {
       writer.uint32(80).bool(message.hasChatTemplate);
+    }
+    for (const v of message.aliases) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.embeddingDimensions !== 0) {
+      writer.uint32(96).uint32(message.embeddingDimensions);
     }
     return writer;
   },
@@ -2900,6 +4469,22 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
             message.hasChatTemplate = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.aliases.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.embeddingDimensions = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2956,6 +4541,14 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
         : isSet(object.has_chat_template)
         ? globalThis.Boolean(object.has_chat_template)
         : false,
+      aliases: globalThis.Array.isArray(object?.aliases)
+        ? object.aliases.map((e: any) => globalThis.String(e))
+        : [],
+      embeddingDimensions: isSet(object.embeddingDimensions)
+        ? globalThis.Number(object.embeddingDimensions)
+        : isSet(object.embedding_dimensions)
+        ? globalThis.Number(object.embedding_dimensions)
+        : 0,
     };
   },
 
@@ -2991,6 +4584,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     if (message.hasChatTemplate !== false) {
       obj.hasChatTemplate = message.hasChatTemplate;
     }
+    if (message.aliases?.length) {
+      obj.aliases = message.aliases;
+    }
+    if (message.embeddingDimensions !== 0) {
+      obj.embeddingDimensions = Math.round(message.embeddingDimensions);
+    }
     return obj;
   },
 
@@ -3009,6 +4608,478 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     message.numKeyValueHeads = object.numKeyValueHeads ?? 0;
     message.numExperts = object.numExperts ?? 0;
     message.hasChatTemplate = object.hasChatTemplate ?? false;
+    message.aliases = object.aliases?.map((e) => e) || [];
+    message.embeddingDimensions = object.embeddingDimensions ?? 0;
+    return message;
+  },
+};
+
+function createBaseEmbedRequest(): EmbedRequest {
+  return { model: "", input: [], inputTokenIds: [], normalize: undefined, dimensions: undefined, requestId: "" };
+}
+
+export const EmbedRequest: MessageFns<EmbedRequest> = {
+  encode(message: EmbedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.input) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.inputTokenIds) {
+      TokenIds.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.normalize !== undefined) {
+      writer.uint32(32).bool(message.normalize);
+    }
+    if (message.dimensions !== undefined) {
+      writer.uint32(40).uint32(message.dimensions);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(50).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputTokenIds.push(TokenIds.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.normalize = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      input: globalThis.Array.isArray(object?.input) ? object.input.map((e: any) => globalThis.String(e)) : [],
+      inputTokenIds: globalThis.Array.isArray(object?.inputTokenIds)
+        ? object.inputTokenIds.map((e: any) => TokenIds.fromJSON(e))
+        : globalThis.Array.isArray(object?.input_token_ids)
+        ? object.input_token_ids.map((e: any) => TokenIds.fromJSON(e))
+        : [],
+      normalize: isSet(object.normalize) ? globalThis.Boolean(object.normalize) : undefined,
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EmbedRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.input?.length) {
+      obj.input = message.input;
+    }
+    if (message.inputTokenIds?.length) {
+      obj.inputTokenIds = message.inputTokenIds.map((e) => TokenIds.toJSON(e));
+    }
+    if (message.normalize !== undefined) {
+      obj.normalize = message.normalize;
+    }
+    if (message.dimensions !== undefined) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedRequest>): EmbedRequest {
+    return EmbedRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedRequest>): EmbedRequest {
+    const message = createBaseEmbedRequest();
+    message.model = object.model ?? "";
+    message.input = object.input?.map((e) => e) || [];
+    message.inputTokenIds = object.inputTokenIds?.map((e) => TokenIds.fromPartial(e)) || [];
+    message.normalize = object.normalize ?? undefined;
+    message.dimensions = object.dimensions ?? undefined;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseTokenIds(): TokenIds {
+  return { tokenIds: [] };
+}
+
+export const TokenIds: MessageFns<TokenIds> = {
+  encode(message: TokenIds, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.tokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenIds {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenIds();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.tokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenIds {
+    return {
+      tokenIds: globalThis.Array.isArray(object?.tokenIds)
+        ? object.tokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.token_ids)
+        ? object.token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TokenIds): unknown {
+    const obj: any = {};
+    if (message.tokenIds?.length) {
+      obj.tokenIds = message.tokenIds.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenIds>): TokenIds {
+    return TokenIds.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenIds>): TokenIds {
+    const message = createBaseTokenIds();
+    message.tokenIds = object.tokenIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEmbedding(): Embedding {
+  return { index: 0, embeddingF32: Buffer.alloc(0), numTokens: 0 };
+}
+
+export const Embedding: MessageFns<Embedding> = {
+  encode(message: Embedding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.embeddingF32.length !== 0) {
+      writer.uint32(18).bytes(message.embeddingF32);
+    }
+    if (message.numTokens !== 0) {
+      writer.uint32(24).uint32(message.numTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Embedding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.embeddingF32 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.numTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Embedding {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      embeddingF32: isSet(object.embeddingF32)
+        ? Buffer.from(bytesFromBase64(object.embeddingF32))
+        : isSet(object.embedding_f32)
+        ? Buffer.from(bytesFromBase64(object.embedding_f32))
+        : Buffer.alloc(0),
+      numTokens: isSet(object.numTokens)
+        ? globalThis.Number(object.numTokens)
+        : isSet(object.num_tokens)
+        ? globalThis.Number(object.num_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: Embedding): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.embeddingF32.length !== 0) {
+      obj.embeddingF32 = base64FromBytes(message.embeddingF32);
+    }
+    if (message.numTokens !== 0) {
+      obj.numTokens = Math.round(message.numTokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Embedding>): Embedding {
+    return Embedding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Embedding>): Embedding {
+    const message = createBaseEmbedding();
+    message.index = object.index ?? 0;
+    message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.numTokens = object.numTokens ?? 0;
+    return message;
+  },
+};
+
+function createBaseEmbedResponse(): EmbedResponse {
+  return { model: "", data: [], usage: undefined, pooling: "" };
+}
+
+export const EmbedResponse: MessageFns<EmbedResponse> = {
+  encode(message: EmbedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.data) {
+      Embedding.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.usage !== undefined) {
+      Usage.encode(message.usage, writer.uint32(26).fork()).join();
+    }
+    if (message.pooling !== "") {
+      writer.uint32(34).string(message.pooling);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data.push(Embedding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.usage = Usage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pooling = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedResponse {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Embedding.fromJSON(e)) : [],
+      usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
+      pooling: isSet(object.pooling) ? globalThis.String(object.pooling) : "",
+    };
+  },
+
+  toJSON(message: EmbedResponse): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => Embedding.toJSON(e));
+    }
+    if (message.usage !== undefined) {
+      obj.usage = Usage.toJSON(message.usage);
+    }
+    if (message.pooling !== "") {
+      obj.pooling = message.pooling;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedResponse>): EmbedResponse {
+    return EmbedResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedResponse>): EmbedResponse {
+    const message = createBaseEmbedResponse();
+    message.model = object.model ?? "";
+    message.data = object.data?.map((e) => Embedding.fromPartial(e)) || [];
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.pooling = object.pooling ?? "";
     return message;
   },
 };
@@ -3073,8 +5144,37 @@ export const InferenceDefinition = {
       responseStream: false,
       options: {},
     },
+    /** Embed texts or token lists with a served model (pooled, by default L2-normalised, hidden states). */
+    embed: {
+      name: "Embed",
+      requestType: EmbedRequest as typeof EmbedRequest,
+      requestStream: false,
+      responseType: EmbedResponse as typeof EmbedResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Chat: messages rendered with the model's chat template (tools included), replies streamed as
+     * content and tool-call deltas, as /v1/chat/completions does.
+     */
+    chat: {
+      name: "Chat",
+      requestType: ChatRequest as typeof ChatRequest,
+      requestStream: false,
+      responseType: ChatResponse as typeof ChatResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

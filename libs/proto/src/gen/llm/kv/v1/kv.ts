@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PoolRun } from "../../trace/v1/trace";
 
 /** What happened to one sequence in AllocateSlots. */
 export enum AllocationStatus {
@@ -113,6 +114,8 @@ export interface AllocateSlotsRequest {
   commitSeqIds: string[];
   /** Sequences to allocate for, in priority order (the newest last). */
   sequences: SequenceAllocation[];
+  /** Internals trace: also return the pool map after the allocation. */
+  includePoolMap: boolean;
 }
 
 /** The step's block tables. */
@@ -121,6 +124,8 @@ export interface AllocateSlotsResponse {
   sequences: SequenceSlots[];
   /** Copy-on-write copies for the worker, to apply before the step writes K/V. */
   copies: BlockCopy[];
+  /** With include_pool_map: every block's state after the allocation, run-length encoded from block 1. */
+  poolMap: PoolRun[];
 }
 
 /** Sequences to release. */
@@ -809,7 +814,7 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
 };
 
 function createBaseAllocateSlotsRequest(): AllocateSlotsRequest {
-  return { poolId: "", ownerId: "", commitSeqIds: [], sequences: [] };
+  return { poolId: "", ownerId: "", commitSeqIds: [], sequences: [], includePoolMap: false };
 }
 
 export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
@@ -825,6 +830,9 @@ export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
     }
     for (const v of message.sequences) {
       SequenceAllocation.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.includePoolMap !== false) {
+      writer.uint32(40).bool(message.includePoolMap);
     }
     return writer;
   },
@@ -874,6 +882,14 @@ export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
             message.sequences.push(SequenceAllocation.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.includePoolMap = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +922,11 @@ export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
       sequences: globalThis.Array.isArray(object?.sequences)
         ? object.sequences.map((e: any) => SequenceAllocation.fromJSON(e))
         : [],
+      includePoolMap: isSet(object.includePoolMap)
+        ? globalThis.Boolean(object.includePoolMap)
+        : isSet(object.include_pool_map)
+        ? globalThis.Boolean(object.include_pool_map)
+        : false,
     };
   },
 
@@ -923,6 +944,9 @@ export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
     if (message.sequences?.length) {
       obj.sequences = message.sequences.map((e) => SequenceAllocation.toJSON(e));
     }
+    if (message.includePoolMap !== false) {
+      obj.includePoolMap = message.includePoolMap;
+    }
     return obj;
   },
 
@@ -935,12 +959,13 @@ export const AllocateSlotsRequest: MessageFns<AllocateSlotsRequest> = {
     message.ownerId = object.ownerId ?? "";
     message.commitSeqIds = object.commitSeqIds?.map((e) => e) || [];
     message.sequences = object.sequences?.map((e) => SequenceAllocation.fromPartial(e)) || [];
+    message.includePoolMap = object.includePoolMap ?? false;
     return message;
   },
 };
 
 function createBaseAllocateSlotsResponse(): AllocateSlotsResponse {
-  return { sequences: [], copies: [] };
+  return { sequences: [], copies: [], poolMap: [] };
 }
 
 export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
@@ -950,6 +975,9 @@ export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
     }
     for (const v of message.copies) {
       BlockCopy.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.poolMap) {
+      PoolRun.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -983,6 +1011,14 @@ export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
             message.copies.push(BlockCopy.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.poolMap.push(PoolRun.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1001,6 +1037,11 @@ export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
         ? object.sequences.map((e: any) => SequenceSlots.fromJSON(e))
         : [],
       copies: globalThis.Array.isArray(object?.copies) ? object.copies.map((e: any) => BlockCopy.fromJSON(e)) : [],
+      poolMap: globalThis.Array.isArray(object?.poolMap)
+        ? object.poolMap.map((e: any) => PoolRun.fromJSON(e))
+        : globalThis.Array.isArray(object?.pool_map)
+        ? object.pool_map.map((e: any) => PoolRun.fromJSON(e))
+        : [],
     };
   },
 
@@ -1012,6 +1053,9 @@ export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
     if (message.copies?.length) {
       obj.copies = message.copies.map((e) => BlockCopy.toJSON(e));
     }
+    if (message.poolMap?.length) {
+      obj.poolMap = message.poolMap.map((e) => PoolRun.toJSON(e));
+    }
     return obj;
   },
 
@@ -1022,6 +1066,7 @@ export const AllocateSlotsResponse: MessageFns<AllocateSlotsResponse> = {
     const message = createBaseAllocateSlotsResponse();
     message.sequences = object.sequences?.map((e) => SequenceSlots.fromPartial(e)) || [];
     message.copies = object.copies?.map((e) => BlockCopy.fromPartial(e)) || [];
+    message.poolMap = object.poolMap?.map((e) => PoolRun.fromPartial(e)) || [];
     return message;
   },
 };

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { TokenRouting } from "../../trace/v1/trace";
 
 /** Element type of a Tensor's bytes. */
 export enum DType {
@@ -72,7 +73,14 @@ export interface DispatchRequest {
   /** Decoder layer index (0-based) whose experts run. */
   layerIndex: number;
   /** Hidden states after the layer's post-attention norm, shape (T, C). */
-  hidden: Tensor | undefined;
+  hidden:
+    | Tensor
+    | undefined;
+  /**
+   * Internals trace: rows of hidden (0-based, ascending, at most T) whose routing is returned in
+   * DispatchResponse.routing. Empty: none.
+   */
+  traceRows: number[];
 }
 
 /** One MoE layer's output. */
@@ -85,6 +93,8 @@ export interface DispatchResponse {
   numDroppedAssignments: number;
   /** Time spent in this call, in nanoseconds. */
   computeNs: number;
+  /** One entry per DispatchRequest.trace_rows, in order; position is the row index. */
+  routing: TokenRouting[];
 }
 
 /** The rows one expert must process. */
@@ -293,7 +303,7 @@ export const Tensor: MessageFns<Tensor> = {
 };
 
 function createBaseDispatchRequest(): DispatchRequest {
-  return { layerIndex: 0, hidden: undefined };
+  return { layerIndex: 0, hidden: undefined, traceRows: [] };
 }
 
 export const DispatchRequest: MessageFns<DispatchRequest> = {
@@ -303,6 +313,13 @@ export const DispatchRequest: MessageFns<DispatchRequest> = {
     }
     if (message.hidden !== undefined) {
       Tensor.encode(message.hidden, writer.uint32(18).fork()).join();
+    }
+    if (message.traceRows.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.traceRows) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -336,6 +353,24 @@ export const DispatchRequest: MessageFns<DispatchRequest> = {
             message.hidden = Tensor.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag === 24) {
+              message.traceRows.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.traceRows.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -356,6 +391,11 @@ export const DispatchRequest: MessageFns<DispatchRequest> = {
         ? globalThis.Number(object.layer_index)
         : 0,
       hidden: isSet(object.hidden) ? Tensor.fromJSON(object.hidden) : undefined,
+      traceRows: globalThis.Array.isArray(object?.traceRows)
+        ? object.traceRows.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.trace_rows)
+        ? object.trace_rows.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -366,6 +406,9 @@ export const DispatchRequest: MessageFns<DispatchRequest> = {
     }
     if (message.hidden !== undefined) {
       obj.hidden = Tensor.toJSON(message.hidden);
+    }
+    if (message.traceRows?.length) {
+      obj.traceRows = message.traceRows.map((e) => Math.round(e));
     }
     return obj;
   },
@@ -379,12 +422,13 @@ export const DispatchRequest: MessageFns<DispatchRequest> = {
     message.hidden = (object.hidden !== undefined && object.hidden !== null)
       ? Tensor.fromPartial(object.hidden)
       : undefined;
+    message.traceRows = object.traceRows?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseDispatchResponse(): DispatchResponse {
-  return { output: undefined, numDroppedAssignments: 0, computeNs: 0 };
+  return { output: undefined, numDroppedAssignments: 0, computeNs: 0, routing: [] };
 }
 
 export const DispatchResponse: MessageFns<DispatchResponse> = {
@@ -397,6 +441,9 @@ export const DispatchResponse: MessageFns<DispatchResponse> = {
     }
     if (message.computeNs !== 0) {
       writer.uint32(24).uint64(message.computeNs);
+    }
+    for (const v of message.routing) {
+      TokenRouting.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -438,6 +485,14 @@ export const DispatchResponse: MessageFns<DispatchResponse> = {
             message.computeNs = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.routing.push(TokenRouting.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -463,6 +518,9 @@ export const DispatchResponse: MessageFns<DispatchResponse> = {
         : isSet(object.compute_ns)
         ? globalThis.Number(object.compute_ns)
         : 0,
+      routing: globalThis.Array.isArray(object?.routing)
+        ? object.routing.map((e: any) => TokenRouting.fromJSON(e))
+        : [],
     };
   },
 
@@ -477,6 +535,9 @@ export const DispatchResponse: MessageFns<DispatchResponse> = {
     if (message.computeNs !== 0) {
       obj.computeNs = Math.round(message.computeNs);
     }
+    if (message.routing?.length) {
+      obj.routing = message.routing.map((e) => TokenRouting.toJSON(e));
+    }
     return obj;
   },
 
@@ -490,6 +551,7 @@ export const DispatchResponse: MessageFns<DispatchResponse> = {
       : undefined;
     message.numDroppedAssignments = object.numDroppedAssignments ?? 0;
     message.computeNs = object.computeNs ?? 0;
+    message.routing = object.routing?.map((e) => TokenRouting.fromPartial(e)) || [];
     return message;
   },
 };

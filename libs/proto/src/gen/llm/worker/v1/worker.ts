@@ -6,6 +6,50 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { StepTrace, TraceOptions } from "../../trace/v1/trace";
+
+/** How an embedding sequence's hidden states become one vector. */
+export enum Pooling {
+  /** POOLING_UNSPECIFIED - Not an embedding sequence (it samples). */
+  POOLING_UNSPECIFIED = 0,
+  /** POOLING_MEAN - Mean of the final-norm hidden states of every token. */
+  POOLING_MEAN = 1,
+  /** POOLING_LAST - The final-norm hidden state of the last token. */
+  POOLING_LAST = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function poolingFromJSON(object: any): Pooling {
+  switch (object) {
+    case 0:
+    case "POOLING_UNSPECIFIED":
+      return Pooling.POOLING_UNSPECIFIED;
+    case 1:
+    case "POOLING_MEAN":
+      return Pooling.POOLING_MEAN;
+    case 2:
+    case "POOLING_LAST":
+      return Pooling.POOLING_LAST;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Pooling.UNRECOGNIZED;
+  }
+}
+
+export function poolingToJSON(object: Pooling): string {
+  switch (object) {
+    case Pooling.POOLING_UNSPECIFIED:
+      return "POOLING_UNSPECIFIED";
+    case Pooling.POOLING_MEAN:
+      return "POOLING_MEAN";
+    case Pooling.POOLING_LAST:
+      return "POOLING_LAST";
+    case Pooling.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** Sampling parameters of one sequence (validated by the worker). */
 export interface SamplingParams {
@@ -51,6 +95,12 @@ export interface SamplingState {
   promptTokenIds: number[];
   /** Tokens generated so far (for penalties, and the output position of the next draw). */
   outputTokenIds: number[];
+  /**
+   * EBNF grammar (start rule `root`) the output must follow; empty for none. The worker compiles it
+   * (cached by text), replays output_token_ids through it, and masks every draw: EOS only where the
+   * grammar may end.
+   */
+  grammarEbnf: string;
 }
 
 /** One sequence's work in a step. */
@@ -77,6 +127,33 @@ export interface StepSequence {
    * but that the worker did not sample itself (e.g. forced tokens); usually empty.
    */
   appendedOutputTokenIds: number[];
+  /**
+   * Set for an embedding sequence: nothing is sampled; every token's hidden state is pooled and the
+   * step that computes the last token (sample = true) returns the pooled vector. Its tokens must all be
+   * computed by this worker (no prefix-cache skips).
+   */
+  embedPooling: Pooling;
+  /**
+   * Return the log-probability of each next prompt token this chunk predicts (the prompt token at
+   * position p + 1 under the logits of position p, raw logits, no penalties or temperature) with
+   * state.params.num_top_logprobs alternatives. Its tokens must all be computed by this worker.
+   */
+  promptLogprobs: boolean;
+  /**
+   * Internals trace: record this sequence's attention rows, MoE routing and sampling candidates
+   * (the tokenizer, kv and scheduler parts are ignored here). Absent: nothing is recorded.
+   */
+  trace: TraceOptions | undefined;
+}
+
+/** The log-probability of one prompt token and the most likely tokens at its position. */
+export interface PromptLogprob {
+  /** The prompt token. */
+  tokenId: number;
+  /** Its natural-log probability given the tokens before it. */
+  logprob: number;
+  /** The most likely tokens at this position. */
+  topLogprobs: TokenLogprob[];
 }
 
 /** A block copy applied before any new K/V is written (copy-on-write). */
@@ -119,6 +196,15 @@ export interface SequenceOutput {
   logprob: number;
   /** The most likely tokens, when asked for. */
   topLogprobs: TokenLogprob[];
+  /** Embedding sequences, on their last step: the pooled vector (C) as little-endian float32 bytes (not normalised). */
+  embeddingF32: Buffer;
+  /**
+   * With StepSequence.prompt_logprobs: one entry per prompt position start_position + 1 .. the end of
+   * this chunk (never past the prompt), in order.
+   */
+  promptLogprobs: PromptLogprob[];
+  /** With StepSequence.trace: what the step recorded for the sequence. */
+  trace: StepTrace | undefined;
 }
 
 /** The step's results. */
@@ -131,6 +217,8 @@ export interface StepResponse {
   forwardNs: number;
   /** Time spent in the whole step (validation, copies, forward, sampling), in nanoseconds. */
   stepNs: number;
+  /** Time spent computing and applying grammar token masks, in nanoseconds. */
+  grammarNs: number;
 }
 
 /** An info read. */
@@ -173,6 +261,8 @@ export interface GetModelInfoResponse {
   maxBatchSequences: number;
   /** Most tokens one step may carry. */
   maxBatchTokens: number;
+  /** Whether the worker can follow grammars (SamplingState.grammar_ebnf). */
+  supportsGrammar: boolean;
 }
 
 function createBaseSamplingParams(): SamplingParams {
@@ -577,7 +667,7 @@ export const SamplingParams_LogitBiasEntry: MessageFns<SamplingParams_LogitBiasE
 };
 
 function createBaseSamplingState(): SamplingState {
-  return { params: undefined, promptTokenIds: [], outputTokenIds: [] };
+  return { params: undefined, promptTokenIds: [], outputTokenIds: [], grammarEbnf: "" };
 }
 
 export const SamplingState: MessageFns<SamplingState> = {
@@ -598,6 +688,9 @@ export const SamplingState: MessageFns<SamplingState> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.grammarEbnf !== "") {
+      writer.uint32(34).string(message.grammarEbnf);
     }
     return writer;
   },
@@ -659,6 +752,14 @@ export const SamplingState: MessageFns<SamplingState> = {
 
             break;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.grammarEbnf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -684,6 +785,11 @@ export const SamplingState: MessageFns<SamplingState> = {
         : globalThis.Array.isArray(object?.output_token_ids)
         ? object.output_token_ids.map((e: any) => globalThis.Number(e))
         : [],
+      grammarEbnf: isSet(object.grammarEbnf)
+        ? globalThis.String(object.grammarEbnf)
+        : isSet(object.grammar_ebnf)
+        ? globalThis.String(object.grammar_ebnf)
+        : "",
     };
   },
 
@@ -698,6 +804,9 @@ export const SamplingState: MessageFns<SamplingState> = {
     if (message.outputTokenIds?.length) {
       obj.outputTokenIds = message.outputTokenIds.map((e) => Math.round(e));
     }
+    if (message.grammarEbnf !== "") {
+      obj.grammarEbnf = message.grammarEbnf;
+    }
     return obj;
   },
 
@@ -711,6 +820,7 @@ export const SamplingState: MessageFns<SamplingState> = {
       : undefined;
     message.promptTokenIds = object.promptTokenIds?.map((e) => e) || [];
     message.outputTokenIds = object.outputTokenIds?.map((e) => e) || [];
+    message.grammarEbnf = object.grammarEbnf ?? "";
     return message;
   },
 };
@@ -724,6 +834,9 @@ function createBaseStepSequence(): StepSequence {
     sample: false,
     state: undefined,
     appendedOutputTokenIds: [],
+    embedPooling: 0,
+    promptLogprobs: false,
+    trace: undefined,
   };
 }
 
@@ -761,6 +874,15 @@ export const StepSequence: MessageFns<StepSequence> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.embedPooling !== 0) {
+      writer.uint32(64).int32(message.embedPooling);
+    }
+    if (message.promptLogprobs !== false) {
+      writer.uint32(72).bool(message.promptLogprobs);
+    }
+    if (message.trace !== undefined) {
+      TraceOptions.encode(message.trace, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -864,6 +986,30 @@ export const StepSequence: MessageFns<StepSequence> = {
 
             break;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.embedPooling = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.promptLogprobs = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.trace = TraceOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -905,6 +1051,17 @@ export const StepSequence: MessageFns<StepSequence> = {
         : globalThis.Array.isArray(object?.appended_output_token_ids)
         ? object.appended_output_token_ids.map((e: any) => globalThis.Number(e))
         : [],
+      embedPooling: isSet(object.embedPooling)
+        ? poolingFromJSON(object.embedPooling)
+        : isSet(object.embed_pooling)
+        ? poolingFromJSON(object.embed_pooling)
+        : 0,
+      promptLogprobs: isSet(object.promptLogprobs)
+        ? globalThis.Boolean(object.promptLogprobs)
+        : isSet(object.prompt_logprobs)
+        ? globalThis.Boolean(object.prompt_logprobs)
+        : false,
+      trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -931,6 +1088,15 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.appendedOutputTokenIds?.length) {
       obj.appendedOutputTokenIds = message.appendedOutputTokenIds.map((e) => Math.round(e));
     }
+    if (message.embedPooling !== 0) {
+      obj.embedPooling = poolingToJSON(message.embedPooling);
+    }
+    if (message.promptLogprobs !== false) {
+      obj.promptLogprobs = message.promptLogprobs;
+    }
+    if (message.trace !== undefined) {
+      obj.trace = TraceOptions.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -948,6 +1114,120 @@ export const StepSequence: MessageFns<StepSequence> = {
       ? SamplingState.fromPartial(object.state)
       : undefined;
     message.appendedOutputTokenIds = object.appendedOutputTokenIds?.map((e) => e) || [];
+    message.embedPooling = object.embedPooling ?? 0;
+    message.promptLogprobs = object.promptLogprobs ?? false;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceOptions.fromPartial(object.trace)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePromptLogprob(): PromptLogprob {
+  return { tokenId: 0, logprob: 0, topLogprobs: [] };
+}
+
+export const PromptLogprob: MessageFns<PromptLogprob> = {
+  encode(message: PromptLogprob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenId !== 0) {
+      writer.uint32(8).uint32(message.tokenId);
+    }
+    if (message.logprob !== 0) {
+      writer.uint32(21).float(message.logprob);
+    }
+    for (const v of message.topLogprobs) {
+      TokenLogprob.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromptLogprob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromptLogprob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tokenId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.logprob = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromptLogprob {
+    return {
+      tokenId: isSet(object.tokenId)
+        ? globalThis.Number(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.Number(object.token_id)
+        : 0,
+      logprob: isSet(object.logprob) ? globalThis.Number(object.logprob) : 0,
+      topLogprobs: globalThis.Array.isArray(object?.topLogprobs)
+        ? object.topLogprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.top_logprobs)
+        ? object.top_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PromptLogprob): unknown {
+    const obj: any = {};
+    if (message.tokenId !== 0) {
+      obj.tokenId = Math.round(message.tokenId);
+    }
+    if (message.logprob !== 0) {
+      obj.logprob = floatToJson(message.logprob);
+    }
+    if (message.topLogprobs?.length) {
+      obj.topLogprobs = message.topLogprobs.map((e) => TokenLogprob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromptLogprob>): PromptLogprob {
+    return PromptLogprob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromptLogprob>): PromptLogprob {
+    const message = createBasePromptLogprob();
+    message.tokenId = object.tokenId ?? 0;
+    message.logprob = object.logprob ?? 0;
+    message.topLogprobs = object.topLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1262,7 +1542,16 @@ export const TokenLogprob: MessageFns<TokenLogprob> = {
 };
 
 function createBaseSequenceOutput(): SequenceOutput {
-  return { seqId: "", sampled: false, tokenId: 0, logprob: 0, topLogprobs: [] };
+  return {
+    seqId: "",
+    sampled: false,
+    tokenId: 0,
+    logprob: 0,
+    topLogprobs: [],
+    embeddingF32: Buffer.alloc(0),
+    promptLogprobs: [],
+    trace: undefined,
+  };
 }
 
 export const SequenceOutput: MessageFns<SequenceOutput> = {
@@ -1281,6 +1570,15 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     }
     for (const v of message.topLogprobs) {
       TokenLogprob.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.embeddingF32.length !== 0) {
+      writer.uint32(50).bytes(message.embeddingF32);
+    }
+    for (const v of message.promptLogprobs) {
+      PromptLogprob.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.trace !== undefined) {
+      StepTrace.encode(message.trace, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1338,6 +1636,30 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             message.topLogprobs.push(TokenLogprob.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.embeddingF32 = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.promptLogprobs.push(PromptLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.trace = StepTrace.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1369,6 +1691,17 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         : globalThis.Array.isArray(object?.top_logprobs)
         ? object.top_logprobs.map((e: any) => TokenLogprob.fromJSON(e))
         : [],
+      embeddingF32: isSet(object.embeddingF32)
+        ? Buffer.from(bytesFromBase64(object.embeddingF32))
+        : isSet(object.embedding_f32)
+        ? Buffer.from(bytesFromBase64(object.embedding_f32))
+        : Buffer.alloc(0),
+      promptLogprobs: globalThis.Array.isArray(object?.promptLogprobs)
+        ? object.promptLogprobs.map((e: any) => PromptLogprob.fromJSON(e))
+        : globalThis.Array.isArray(object?.prompt_logprobs)
+        ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
+        : [],
+      trace: isSet(object.trace) ? StepTrace.fromJSON(object.trace) : undefined,
     };
   },
 
@@ -1389,6 +1722,15 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.topLogprobs?.length) {
       obj.topLogprobs = message.topLogprobs.map((e) => TokenLogprob.toJSON(e));
     }
+    if (message.embeddingF32.length !== 0) {
+      obj.embeddingF32 = base64FromBytes(message.embeddingF32);
+    }
+    if (message.promptLogprobs?.length) {
+      obj.promptLogprobs = message.promptLogprobs.map((e) => PromptLogprob.toJSON(e));
+    }
+    if (message.trace !== undefined) {
+      obj.trace = StepTrace.toJSON(message.trace);
+    }
     return obj;
   },
 
@@ -1402,12 +1744,17 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.tokenId = object.tokenId ?? 0;
     message.logprob = object.logprob ?? 0;
     message.topLogprobs = object.topLogprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
+    message.embeddingF32 = object.embeddingF32 ?? Buffer.alloc(0);
+    message.promptLogprobs = object.promptLogprobs?.map((e) => PromptLogprob.fromPartial(e)) || [];
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? StepTrace.fromPartial(object.trace)
+      : undefined;
     return message;
   },
 };
 
 function createBaseStepResponse(): StepResponse {
-  return { outputs: [], numTokens: 0, forwardNs: 0, stepNs: 0 };
+  return { outputs: [], numTokens: 0, forwardNs: 0, stepNs: 0, grammarNs: 0 };
 }
 
 export const StepResponse: MessageFns<StepResponse> = {
@@ -1423,6 +1770,9 @@ export const StepResponse: MessageFns<StepResponse> = {
     }
     if (message.stepNs !== 0) {
       writer.uint32(32).uint64(message.stepNs);
+    }
+    if (message.grammarNs !== 0) {
+      writer.uint32(40).uint64(message.grammarNs);
     }
     return writer;
   },
@@ -1472,6 +1822,14 @@ export const StepResponse: MessageFns<StepResponse> = {
             message.stepNs = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.grammarNs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1504,6 +1862,11 @@ export const StepResponse: MessageFns<StepResponse> = {
         : isSet(object.step_ns)
         ? globalThis.Number(object.step_ns)
         : 0,
+      grammarNs: isSet(object.grammarNs)
+        ? globalThis.Number(object.grammarNs)
+        : isSet(object.grammar_ns)
+        ? globalThis.Number(object.grammar_ns)
+        : 0,
     };
   },
 
@@ -1521,6 +1884,9 @@ export const StepResponse: MessageFns<StepResponse> = {
     if (message.stepNs !== 0) {
       obj.stepNs = Math.round(message.stepNs);
     }
+    if (message.grammarNs !== 0) {
+      obj.grammarNs = Math.round(message.grammarNs);
+    }
     return obj;
   },
 
@@ -1533,6 +1899,7 @@ export const StepResponse: MessageFns<StepResponse> = {
     message.numTokens = object.numTokens ?? 0;
     message.forwardNs = object.forwardNs ?? 0;
     message.stepNs = object.stepNs ?? 0;
+    message.grammarNs = object.grammarNs ?? 0;
     return message;
   },
 };
@@ -1607,6 +1974,7 @@ function createBaseGetModelInfoResponse(): GetModelInfoResponse {
     bosTokenId: undefined,
     maxBatchSequences: 0,
     maxBatchTokens: 0,
+    supportsGrammar: false,
   };
 }
 
@@ -1663,6 +2031,9 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     }
     if (message.maxBatchTokens !== 0) {
       writer.uint32(128).uint32(message.maxBatchTokens);
+    }
+    if (message.supportsGrammar !== false) {
+      writer.uint32(136).bool(message.supportsGrammar);
     }
     return writer;
   },
@@ -1818,6 +2189,14 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
             message.maxBatchTokens = reader.uint32();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.supportsGrammar = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1904,6 +2283,11 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
         : isSet(object.max_batch_tokens)
         ? globalThis.Number(object.max_batch_tokens)
         : 0,
+      supportsGrammar: isSet(object.supportsGrammar)
+        ? globalThis.Boolean(object.supportsGrammar)
+        : isSet(object.supports_grammar)
+        ? globalThis.Boolean(object.supports_grammar)
+        : false,
     };
   },
 
@@ -1957,6 +2341,9 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     if (message.maxBatchTokens !== 0) {
       obj.maxBatchTokens = Math.round(message.maxBatchTokens);
     }
+    if (message.supportsGrammar !== false) {
+      obj.supportsGrammar = message.supportsGrammar;
+    }
     return obj;
   },
 
@@ -1981,6 +2368,7 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     message.bosTokenId = object.bosTokenId ?? undefined;
     message.maxBatchSequences = object.maxBatchSequences ?? 0;
     message.maxBatchTokens = object.maxBatchTokens ?? 0;
+    message.supportsGrammar = object.supportsGrammar ?? false;
     return message;
   },
 };
@@ -1991,7 +2379,10 @@ export const WorkerDefinition = {
   name: "Worker",
   fullName: "llm.worker.v1.Worker",
   methods: {
-    /** Run one step: apply copy-on-write copies, write new K/V, attend over each sequence's blocks, sample. */
+    /**
+     * Run one step: apply copy-on-write copies, write new K/V, attend over each sequence's blocks, sample
+     * (under each sequence's grammar, when it has one), or pool an embedding sequence's hidden states.
+     */
     step: {
       name: "Step",
       requestType: StepRequest as typeof StepRequest,
@@ -2011,6 +2402,14 @@ export const WorkerDefinition = {
     },
   },
 } as const;
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

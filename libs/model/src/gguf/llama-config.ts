@@ -1,0 +1,107 @@
+/*
+ * The llama family's hyperparameters between GGUF metadata and a Hugging Face config.json:
+ *
+ *   general.architecture   llama (LlamaForCausalLM; MistralForCausalLM and MixtralForCausalLM are
+ *                          written as llama too, Mixtral with expert counts) | qwen2
+ *   [arch].context_length, embedding_length, block_count, feed_forward_length,
+ *   [arch].attention.head_count, head_count_kv, layer_norm_rms_epsilon, key_length,
+ *   [arch].rope.freq_base, rope.dimension_count, rope.scaling.type / factor (linear),
+ *   [arch].expert_count, expert_used_count, vocab_size
+ *
+ * Reading builds the config.json object and hands it to parseConfig, so a GGUF model is
+ * validated exactly like a directory. Counts are written as uint32 and floats as float32, as
+ * llama.cpp's converter writes them. Refused with a clear error: other architectures, partial
+ * rotary embeddings, per-frequency RoPE factors (rope_freqs), rope scaling other than linear.
+ * Follows ggml docs/gguf.md ("LLM" and "LLaMA" sections).
+ */
+import type { ModelConfig } from '../config';
+import { ARCH_CLASS } from '../config/model-config';
+import { GgufMeta, gv } from './metadata';
+import { GgufError, type GgufValue, type GgufTensorInfo } from './types';
+
+export const GGUF_ARCHS = ['llama', 'qwen2'];
+
+/** HF config.json of the model a GGUF file holds (tensors: to detect biases and a tied head). */
+export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufTensorInfo>): Record<string, unknown> {
+  const arch = m.str('general.architecture');
+  if (!GGUF_ARCHS.includes(arch)) throw new GgufError(`${m.source}: general.architecture "${arch}" is not supported (expected ${GGUF_ARCHS.join(' or ')}; Mistral and Mixtral files use llama)`);
+  const k = (key: string) => `${arch}.${key}`;
+  const why = `required for the ${arch} architecture`;
+  const C = m.uint(k('embedding_length'), why);
+  const NH = m.uint(k('attention.head_count'), why);
+  const L = m.uint(k('block_count'), why);
+  const I = m.uint(k('feed_forward_length'), why);
+  const context = m.uint(k('context_length'), why);
+  const eps = m.float(k('attention.layer_norm_rms_epsilon'), why);
+  const headDim = m.optUint(k('attention.key_length')) ?? C / NH;
+  const valueDim = m.optUint(k('attention.value_length'));
+  if (valueDim !== null && valueDim !== headDim) throw new GgufError(`${m.source}: attention.value_length ${valueDim} differs from key_length ${headDim} (not supported)`);
+  const rotary = m.optUint(k('rope.dimension_count')) ?? headDim;
+  if (rotary !== headDim) throw new GgufError(`${m.source}: ${k('rope.dimension_count')} is ${rotary} but heads have ${headDim} dimensions (partial rotary embeddings are not supported)`);
+  if (tensors.has('rope_freqs.weight')) throw new GgufError(`${m.source}: per-frequency RoPE factors (rope_freqs.weight) are not supported`);
+  const E = m.optUint(k('expert_count')) ?? 0;
+  const tokens = m.has('tokenizer.ggml.tokens') ? m.strings('tokenizer.ggml.tokens').length : null;
+  const vocab = m.optUint(k('vocab_size')) ?? tokens ?? tensors.get('token_embd.weight')?.dims[1];
+  if (vocab === undefined) throw new GgufError(`${m.source}: no ${k('vocab_size')}, tokenizer.ggml.tokens or token_embd.weight to size the vocabulary`);
+  const json: Record<string, unknown> = {
+    architectures: [arch === 'qwen2' ? ARCH_CLASS.qwen2 : E > 0 ? ARCH_CLASS.mixtral : ARCH_CLASS.llama],
+    model_type: arch === 'qwen2' ? 'qwen2' : E > 0 ? 'mixtral' : 'llama',
+    vocab_size: vocab,
+    hidden_size: C,
+    num_hidden_layers: L,
+    num_attention_heads: NH,
+    num_key_value_heads: m.optUint(k('attention.head_count_kv')) ?? NH,
+    head_dim: headDim,
+    intermediate_size: I,
+    max_position_embeddings: context,
+    rms_norm_eps: eps,
+    rope_theta: m.optFloat(k('rope.freq_base')) ?? 10000,
+    rope_scaling: ropeScaling(m, k),
+    hidden_act: 'silu',
+    tie_word_embeddings: !tensors.has('output.weight'),
+    bos_token_id: m.optUint('tokenizer.ggml.bos_token_id'),
+    eos_token_id: m.optUint('tokenizer.ggml.eos_token_id'),
+  };
+  if (arch === 'llama') Object.assign(json, { attention_bias: tensors.has('blk.0.attn_q.bias'), mlp_bias: tensors.has('blk.0.ffn_up.bias') });
+  if (E > 0) Object.assign(json, { num_local_experts: E, num_experts_per_tok: m.uint(k('expert_used_count'), 'required with expert_count'), sliding_window: null });
+  return json;
+}
+
+function ropeScaling(m: GgufMeta, k: (key: string) => string): Record<string, unknown> | null {
+  const type = m.optStr(k('rope.scaling.type')) ?? (m.has(k('rope.scale_linear')) ? 'linear' : 'none');
+  if (type === 'none') return null;
+  if (type !== 'linear') throw new GgufError(`${m.source}: ${k('rope.scaling.type')} "${type}" is not supported (expected none or linear)`);
+  return { rope_type: 'linear', factor: m.optFloat(k('rope.scaling.factor')) ?? m.float(k('rope.scale_linear')) };
+}
+
+/** The GGUF architecture name a config is written as. */
+export function ggufArchOf(c: ModelConfig): string {
+  if (c.arch === 'qwen2') return 'qwen2';
+  if (c.arch === 'llama' || c.arch === 'mixtral') return 'llama';
+  throw new Error(`architecture ${c.architecture} cannot be written as GGUF (expected a llama-family model: llama, mistral, qwen2 or mixtral)`);
+}
+
+/** The architecture's metadata pairs for a config (general.* and tokenizer keys are added elsewhere). */
+export function ggufConfigMetadata(c: ModelConfig): Array<[string, GgufValue]> {
+  const arch = ggufArchOf(c);
+  if (c.ropeScaling && c.ropeScaling.type !== 'linear') throw new Error(`rope_scaling ${c.ropeScaling.type} cannot be written as GGUF metadata (only linear)`);
+  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) throw new Error(`sliding-window attention (${c.slidingWindow}) cannot be written as GGUF for the ${arch} architecture`);
+  if (c.arch === 'llama' && c.qkvBias !== c.attnOutBias) throw new Error('attention biases on q/k/v but not on the output (or the reverse) cannot be written as GGUF');
+  const k = (key: string) => `${arch}.${key}`;
+  const kv: Array<[string, GgufValue]> = [
+    [k('vocab_size'), gv.u32(c.vocabSize)],
+    [k('context_length'), gv.u32(c.maxPositions)],
+    [k('embedding_length'), gv.u32(c.hiddenSize)],
+    [k('block_count'), gv.u32(c.numLayers)],
+    [k('feed_forward_length'), gv.u32(c.intermediateSize)],
+    [k('attention.head_count'), gv.u32(c.numHeads)],
+    [k('attention.head_count_kv'), gv.u32(c.numKvHeads)],
+    [k('attention.layer_norm_rms_epsilon'), gv.f32(c.normEps)],
+    [k('rope.freq_base'), gv.f32(c.ropeTheta)],
+    [k('rope.dimension_count'), gv.u32(c.headDim)],
+  ];
+  if (c.headDim * c.numHeads !== c.hiddenSize) kv.push([k('attention.key_length'), gv.u32(c.headDim)], [k('attention.value_length'), gv.u32(c.headDim)]);
+  if (c.ropeScaling) kv.push([k('rope.scaling.type'), gv.str('linear')], [k('rope.scaling.factor'), gv.f32(c.ropeScaling.factor)]);
+  if (c.numExperts > 0) kv.push([k('expert_count'), gv.u32(c.numExperts)], [k('expert_used_count'), gv.u32(c.numExpertsPerTok)]);
+  return kv;
+}
