@@ -18,9 +18,12 @@ export const streamOptionsSchema = z
 
 /** A field this server does not implement: refused when `changes(value)` says it would change the reply. */
 function unsupported(changes: (v: unknown) => boolean, hint = '') {
-  return z.unknown().superRefine((v, ctx) => {
-    if (v !== undefined && v !== null && changes(v)) ctx.addIssue({ code: 'custom', message: `is not supported by this server${hint}` });
-  });
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (v !== null && changes(v)) ctx.addIssue({ code: 'custom', message: `is not supported by this server${hint}` });
+    })
+    .optional();
 }
 
 const USE_TOOLS = " (use 'tools' and 'tool_choice')";
@@ -38,9 +41,12 @@ export const unsupportedFields = {
 
 /** A field that belongs to another endpoint (`best_of` on chat): refused naming where it belongs. */
 export function otherEndpoint(endpoint: string) {
-  return z.unknown().superRefine((v, ctx) => {
-    if (v !== undefined && v !== null) ctx.addIssue({ code: 'custom', message: `is a ${endpoint} field` });
-  });
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (v !== null) ctx.addIssue({ code: 'custom', message: `is a ${endpoint} field` });
+    })
+    .optional();
 }
 
 export const baseRequestSchema = samplingFieldsSchema.extend({

@@ -15,11 +15,22 @@ export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
+/** The value at `path` in `body` (undefined when any step is missing). */
+function valueAt(body: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v = body;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
 export function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = fieldPath(issue.path);
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  // zod's issues do not carry the input: a missing field is told apart by looking it up.
+  const message = issue.code === 'invalid_type' && valueAt(body, issue.path) === undefined ? 'is required' : issue.message;
   throw new HttpError(400, field ? `${field}: ${message}` : message, field || null);
 }
