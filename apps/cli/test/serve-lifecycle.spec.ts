@@ -123,7 +123,7 @@ describe('start-up errors are one line, a non-zero exit, and nothing left runnin
   it('a bad model directory', async () => {
     const r = serve('--model', join(dir, 'nope'), '--grpc-port', '0');
     expect(await r.exited).not.toBe(0);
-    expect(errLines(r)).toEqual([`llm: model dir ${join(dir, 'nope')} has no config.json (expected a Hugging Face model directory)`]);
+    expect(errLines(r)).toEqual([`llm: model dir ${join(dir, 'nope')} has no config.json (expected a Hugging Face model directory or a .gguf file)`]);
     expect(tagged(r.tag)).toEqual([]);
   });
 });
