@@ -7,13 +7,14 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { GrpcServerHost, nestLogLevels, setLogLevel } from '@llm/platform';
+import { GrpcServerHost, nestLogger, setLogLevel, startTelemetry } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
   setLogLevel(config.logLevel);
+  await startTelemetry('kv-manager', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
-    logger: nestLogLevels(config.logLevel),
+    logger: nestLogger(config.logLevel),
   });
   app.enableShutdownHooks();
   process.stdout.write(`kv-manager: serving llm.kv.v1.KvManager on ${app.get(GrpcServerHost).address}\n`);

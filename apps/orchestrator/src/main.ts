@@ -9,15 +9,16 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, GrpcServerHost, nestLogLevels, setLogLevel } from '@llm/platform';
+import { ConfigError, GrpcServerHost, nestLogger, setLogLevel, startTelemetry } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
 import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
   setLogLevel(config.logLevel);
+  await startTelemetry(config.role === 'all' ? 'orchestrator' : `orchestrator-${config.role}`, config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
   const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), {
-    logger: nestLogLevels(config.logLevel),
+    logger: nestLogger(config.logLevel),
     abortOnError: false,
   });
   app.enableShutdownHooks();

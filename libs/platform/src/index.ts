@@ -1,7 +1,7 @@
 /**
  * Service plumbing shared by the apps: configuration, gRPC servers (health + reflection) and clients
  * with deadlines, the in-process transport, the NestJS gRPC host, BullMQ queues, logging, metrics,
- * and security (API keys, tenants, TLS). Not for the pure libraries (tensor, model, tokenizer, kv,
+ * tracing and telemetry (./telemetry), and security (API keys, tenants, TLS). Not for the pure libraries (tensor, model, tokenizer, kv,
  * moe, training), which never import it. `@llm/platform/config` is the light entry for settings.
  */
 export * from './config';
@@ -15,5 +15,6 @@ export * from './grpc/host';
 export * from './queue';
 export * from './logging';
 export * from './metrics';
+export * from './telemetry';
 export * from './security';
 export { ClientError, Metadata, type CallContext, type Client, type ServiceImplementation } from 'nice-grpc';

@@ -4,6 +4,8 @@
  * and keepalive from ./options, and binds the host it is given (127.0.0.1 in tests; 0.0.0.0 in
  * containers). Optional: TLS/mTLS credentials (../security/tls.ts) and the API key check
  * (../security/grpc-auth.ts), which then guards every service on the server but its exemptions.
+ * Every call goes through the telemetry middleware first (../telemetry/grpc-telemetry.ts: metrics,
+ * spans, request ids), so refused calls are counted too.
  */
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
@@ -11,6 +13,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerError, Status } from 'nice-grpc-common';
 import type { AuthPolicy } from '../security/auth-policy';
 import { apiKeyMiddleware } from '../security/grpc-auth';
+import { serverTelemetry } from '../telemetry/grpc-telemetry';
 import { serverOptions } from './options';
 import { reflectionServices } from './reflection';
 
@@ -44,7 +47,7 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const plain = createServer(serverOptions(options.maxMessageBytes));
+  const plain = createServer(serverOptions(options.maxMessageBytes)).use(serverTelemetry()) as unknown as Server;
   const server: Server = options.auth?.enabled ? (plain.use(apiKeyMiddleware(options.auth)) as unknown as Server) : plain;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
