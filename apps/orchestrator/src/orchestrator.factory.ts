@@ -20,7 +20,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { appSecurity, createLogger, redisUrlWithPassword, type AppSecurity, type Client } from '@llm/platform';
+import { appSecurity, createLogger, observeQueueDepth, redisUrlWithPassword, type AppSecurity, type Client } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -31,7 +31,10 @@ import { createOpenAiHandler } from './http/openai-server';
 import { DirectIntake, type Intake } from './intake/intake';
 import { QueueConsumer } from './intake/queue-consumer';
 import { QueueIntake } from './intake/queue-intake';
-import { refreshMetrics } from './metrics';
+import { GENERATE_QUEUE } from './intake/redis-keys';
+import { ObservedIntake } from './observability/api-metrics';
+import { schedulerObserver } from './observability/scheduler-observers';
+import { observedTokenizer } from './observability/tokenizer';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { Scheduler } from './scheduler/scheduler';
 
@@ -67,17 +70,25 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   });
   const names = config.servedModelName.map((s) => s.trim()).filter(Boolean);
   const facts = loadModelFacts(config.model, names[0] ?? config.modelId, info, names.slice(1));
+  const front = config.role !== 'scheduler'; // admits requests (api, all)
+  if (front) facts.tokenizer = observedTokenizer(facts.tokenizer, facts.modelId); // prompt encodes: metrics, spans
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   const onError = (err: unknown) => log.warn({ err }, 'scheduler error');
   const scheduler =
     config.role === 'api'
       ? undefined
-      : new Scheduler({ poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError });
+      : new Scheduler({
+          poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError,
+          observer: schedulerObserver({ modelName: facts.modelId, engine: poolId, maxModelLen: facts.maxContextTokens }),
+        });
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
+  let unobserveQueue: (() => void) | undefined;
   if (redisUrl) {
-    intake = new QueueIntake({ redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests });
+    const queued = new QueueIntake({ redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests });
+    if (front) unobserveQueue = observeQueueDepth(GENERATE_QUEUE, queued.queue); // the queue's depth: the api role's number
+    intake = queued;
     if (scheduler) {
       consumer = new QueueConsumer({
         redisUrl, prefix: config.queuePrefix, scheduler, facts, poolId,
@@ -91,12 +102,13 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     const s = scheduler as Scheduler;
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
+  if (front) intake = new ObservedIntake(intake, facts.modelId); // TTFT and latency as the client sees them
   const grammars = facts.supportsGrammar && config.role !== 'scheduler' ? new GrammarAdmission(facts, config.grammarCompileTimeoutMs) : undefined;
   const inference = new InferenceService(facts, intake, { maxN: config.maxN }, grammars, poolingOf(config.model));
   let server: Server | undefined;
   let http: string | undefined;
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
-    const handler = createOpenAiHandler({ service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler) });
+    const handler = createOpenAiHandler({ service: inference, facts, auth: security.auth });
     const https = security.tls?.httpsOptions();
     server = https ? createHttpsServer(https, handler) : createServer(handler);
     http = await listen(server, config.host, config.httpPort);
@@ -112,6 +124,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
         });
       }
       await consumer?.close();
+      unobserveQueue?.();
       await intake.close();
       await scheduler?.close();
       await consumer?.disconnect();

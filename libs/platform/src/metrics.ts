@@ -6,7 +6,9 @@
  * mode) share the registry without clashing.
  *
  * The event-loop lag gauges are this project's own (./telemetry/event-loop-lag.ts): prom-client's
- * report the empty histogram's minimum (9.2e9 s) when no sample landed between two scrapes.
+ * report the empty histogram's minimum (9.2e9 s) when no sample landed between two scrapes. NOTE:
+ * prom-client's nodejs_active_{handles,requests,resources}_total are left out: gauges named like
+ * counters (promtool refuses them), and each is the sum of the per-type gauge without the suffix.
  * What it is not: the metric definitions (each app's *.metrics.ts) or the HTTP endpoint
  * (./telemetry/metrics-server.ts).
  */
@@ -22,7 +24,7 @@ export function metricsRegistry(): Registry {
     registry = new Registry();
     collectDefaultMetrics({ register: registry });
     for (const name of registry.getMetricsAsArray().map((m) => m.name)) {
-      if (name.startsWith('nodejs_eventloop_lag')) registry.removeSingleMetric(name);
+      if (name.startsWith('nodejs_eventloop_lag') || /^nodejs_active_\w+_total$/.test(name)) registry.removeSingleMetric(name);
     }
     registerEventLoopLag(registry);
   }

@@ -28,9 +28,9 @@ export function getModel(facts: ModelFacts, id: string) {
   return modelObject(facts, id);
 }
 
-export async function embeddings(service: InferenceService, body: unknown) {
+export async function embeddings(service: InferenceService, body: unknown, requestId = '') {
   const b = parseField(embeddingsBodySchema, body, '');
-  const req = inference.EmbedRequest.fromPartial({ model: b.model ?? '', dimensions: b.dimensions });
+  const req = inference.EmbedRequest.fromPartial({ model: b.model ?? '', dimensions: b.dimensions, requestId });
   const input = b.input;
   if (typeof input === 'string') req.input = [input];
   else if (input.every((x) => typeof x === 'string')) req.input = input as string[];

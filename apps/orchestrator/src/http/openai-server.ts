@@ -8,12 +8,16 @@
  * API keys: when `auth` is given, every request but the exempt paths (/health, /metrics by
  * default) must carry `Authorization: Bearer KEY` (401 otherwise); the key's tenant salts the
  * request's prefix cache.
+ *
+ * Telemetry (libs/platform's observeHttp): every request is counted and timed by route and status,
+ * gets a request id (response header `x-request-id`; a completion's requests carry it, a list of
+ * prompts as <id>.<i> from the second on) and, when tracing is on, a server span.
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
  * adapter or node:http can host alike) or the key check itself (libs/platform).
  * Reference: OpenAI API reference; vLLM's OpenAI-compatible server for the extra fields.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkHttpAuth, metricsRegistry, type AuthPolicy, type CallContext, type TenantContext } from '@llm/platform';
+import { checkHttpAuth, metricsRegistry, observeHttp, requestIdOf, type AuthPolicy, type CallContext, type TenantContext } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { InferenceService } from '../api/inference.service';
 import type { ModelFacts } from '../api/model-facts';
@@ -35,20 +39,26 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 export interface OpenAiHttpOptions {
   service: InferenceService;
   facts: ModelFacts;
-  /** Refreshes gauges before /metrics is rendered. */
-  beforeMetrics?: () => void;
   /** API key check (absent: the API is open). */
   auth?: AuthPolicy;
 }
 
 let idCounter = 0;
 
+const ROUTES = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'];
+
+/** The route template of a path, for metric labels (a bounded set). */
+function routeOf(_method: string, path: string): string {
+  if (ROUTES.includes(path)) return path;
+  return path.startsWith('/v1/models/') ? '/v1/models/{id}' : 'other';
+}
+
 export function createOpenAiHandler(opts: OpenAiHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+  return observeHttp((req, res) => {
     const auth = checkHttpAuth(opts.auth, req, res); // answers 401 itself
     if (!auth.ok) return;
     route(opts, req, res, auth.tenant).catch((err) => sendError(res, toHttpError(err)));
-  };
+  }, { route: routeOf });
 }
 
 async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerResponse, tenant: string | undefined): Promise<void> {
@@ -56,7 +66,6 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
   if (method === 'GET' && path === '/metrics') {
-    opts.beforeMetrics?.();
     const reg = metricsRegistry();
     res.writeHead(200, { 'Content-Type': reg.contentType });
     res.end(await reg.metrics());
@@ -64,7 +73,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
   }
   if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(opts.facts));
   if (method === 'GET' && path.startsWith('/v1/models/')) return sendJson(res, 200, getModel(opts.facts, decodeURIComponent(path.slice('/v1/models/'.length))));
-  if (method === 'POST' && path === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, parseJsonBody(await readBody(req))));
+  if (method === 'POST' && path === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, parseJsonBody(await readBody(req)), requestIdOf(req)));
   if (method === 'POST' && path === '/tokenize') return sendJson(res, 200, await tokenize(opts.service, opts.facts, parseJsonBody(await readBody(req))));
   if (method === 'POST' && path === '/detokenize') return sendJson(res, 200, await detokenize(opts.service, parseJsonBody(await readBody(req))));
   if (method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
@@ -73,7 +82,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts.facts, body);
     return serveGeneration(opts, kind, parsed, req, res, tenant);
   }
-  const known = ['/health', '/metrics', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
+  const known = ROUTES.includes(path);
   throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
 }
 
@@ -119,6 +128,8 @@ async function serveGeneration(
     if (!res.writableFinished) controller.abort();
   });
   const ctx = { signal: controller.signal, tenant } as CallContext & TenantContext;
+  const requestId = requestIdOf(req);
+  parsed.requests.forEach((r, i) => (r.requestId = i === 0 ? requestId : `${requestId}.${i}`));
   try {
     if (!parsed.stream) {
       const whole = await completeAll(opts.service, parsed.requests, ctx);

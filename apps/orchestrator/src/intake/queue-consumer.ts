@@ -10,7 +10,7 @@
  * job to another scheduler. Its kv-manager lease expires and the kv-manager frees its blocks.
  * What it is not: the api side (queue-intake.ts).
  */
-import { createRedisConnection, createWorker, Status, type Job, type Worker } from '@llm/platform';
+import { createRedisConnection, createWorker, extractTrace, observeJobWait, observeQueueWorker, SpanKind, Status, withSpan, type Job, type Worker } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
@@ -74,9 +74,17 @@ export class QueueConsumer {
       maxStalledCount: 3,
     });
     this.worker.on('error', (err) => this.opts.onError?.(err));
+    observeQueueWorker(GENERATE_QUEUE, this.worker);
   }
 
-  private async process(job: Job<QueueJobData>): Promise<void> {
+  /** One job, inside a consumer span that continues the api's trace (when tracing is on and the job carries one). */
+  private process(job: Job<QueueJobData>): Promise<void> {
+    observeJobWait(GENERATE_QUEUE, job);
+    const attributes = { 'messaging.system': 'bullmq', 'messaging.destination.name': GENERATE_QUEUE, 'llm.request_id': job.data.request.requestId };
+    return withSpan(`${GENERATE_QUEUE} process`, { kind: SpanKind.CONSUMER, parent: extractTrace(job.data.trace), attributes }, () => this.run(job));
+  }
+
+  private async run(job: Job<QueueJobData>): Promise<void> {
     const request = job.data.request;
     const key = deltaStreamKey(this.opts.prefix, request.requestId);
     const resume = await this.readProduced(key, request.n);

@@ -12,12 +12,14 @@
  * incarnation that recomputes prompt + output (prefix-cache hits skip what is still cached).
  *
  * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
- * one async loop per scheduler drives one worker; steps never overlap.
+ * one async loop per scheduler drives one worker; steps never overlap. Metrics, traces and logs
+ * watch it through `observer` (observer.ts).
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
 import { kv, worker } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
+import type { SchedulerObserver, StepResult } from './observer';
 import { planStep, type PlannedSequence } from './planner';
 import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
@@ -33,6 +35,8 @@ export interface SchedulerOptions {
   worker: WorkerPort;
   /** Reports failures that are not any one request's (e.g. a Free that failed). */
   onError?: (err: unknown) => void;
+  /** Told of every arrival, scheduling, token, preemption, finish and step (metrics, traces, logs). */
+  observer?: SchedulerObserver;
 }
 
 export interface SchedulerStats {
@@ -88,8 +92,11 @@ export class Scheduler {
   /** Queues samples; the loop starts on first use. */
   add(seqs: readonly Sequence[]): void {
     if (this.closed) throw new ServerError(Status.UNAVAILABLE, 'the scheduler is shutting down; retry on another orchestrator');
-    for (const s of seqs) if (s.status !== 'finished') this.waiting.push(s);
-    this.loopDone ??= this.loop();
+    const added = seqs.filter((s) => s.status !== 'finished');
+    this.waiting.push(...added);
+    this.opts.observer?.added(added);
+    this.report();
+    this.loopDone ??= this.opts.observer ? this.opts.observer.detached(() => this.loop()) : this.loop();
     this.poke();
   }
 
@@ -128,11 +135,21 @@ export class Scheduler {
         continue;
       }
       try {
-        await this.runStep(plan);
+        await (this.opts.observer ? this.opts.observer.step(plan, () => this.runStep(plan)) : this.runStep(plan));
       } catch (err) {
         this.failStep(plan, err);
       }
+      this.report();
     }
+  }
+
+  /** Tells the observer the queue sizes. */
+  private report(): void {
+    const o = this.opts.observer;
+    if (!o) return;
+    let preempted = 0;
+    for (const s of this.waiting) if (s.numPreemptions > 0) preempted++;
+    o.queues(this.running.length, this.waiting.length, preempted);
   }
 
   private reapCancelled(): void {
@@ -144,7 +161,9 @@ export class Scheduler {
   /** Ends a sample with 'abort' and schedules its kv blocks and worker state for release. */
   private drop(s: Sequence, error?: Error): void {
     this.forget(s);
+    const wasOpen = s.status !== 'finished';
     s.abort(error);
+    if (wasOpen) this.opts.observer?.finished(s);
   }
 
   private forget(s: Sequence): void {
@@ -165,9 +184,12 @@ export class Scheduler {
     }
   }
 
-  private async runStep(plan: PlannedSequence[]): Promise<void> {
+  private async runStep(plan: PlannedSequence[]): Promise<StepResult> {
     const { allocated, copies } = await this.allocate(plan);
-    if (allocated.length === 0) return this.refuseUnfittable(plan);
+    if (allocated.length === 0) {
+      this.refuseUnfittable(plan);
+      return { numSequences: 0, numTokens: 0 };
+    }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
     const res = await this.opts.worker.step({
@@ -182,6 +204,7 @@ export class Scheduler {
     this.stats.lastStepTokens = 0;
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     this.running = this.running.filter((s) => s.status === 'running');
+    return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
   }
 
   private stepSequence(a: Allocated) {
@@ -208,13 +231,18 @@ export class Scheduler {
       if (bytes && bytes.length > 0 && !s.cancelled && s.status === 'running') {
         s.acceptEmbedding(new Float32Array(Uint8Array.from(bytes).buffer)); // little-endian f32 (C)
         this.forget(s);
+        this.opts.observer?.finished(s);
       }
       return;
     }
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
-    if (s.isFinished) this.forget(s);
+    this.opts.observer?.token(s);
+    if (s.isFinished) {
+      this.forget(s);
+      this.opts.observer?.finished(s);
+    }
   }
 
   /**
@@ -266,6 +294,7 @@ export class Scheduler {
       s.status = 'running';
       this.waiting = this.waiting.filter((w) => w !== s);
       this.running.push(s);
+      this.opts.observer?.scheduled(s);
     }
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
@@ -286,6 +315,7 @@ export class Scheduler {
     this.stats.numPreemptions++;
     this.running = this.running.filter((r) => r !== s);
     this.waiting.unshift(s);
+    this.opts.observer?.preempted(s);
   }
 
   /** Nothing could be allocated: with nothing running, the first sample can never fit. */
@@ -294,6 +324,7 @@ export class Scheduler {
     const s = plan[0].seq;
     this.waiting = this.waiting.filter((w) => w !== s);
     s.abort(new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
+    this.opts.observer?.finished(s);
   }
 
   /** A kv-manager or worker call failed: the step's samples end with the error. */

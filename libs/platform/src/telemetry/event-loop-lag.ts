@@ -26,21 +26,21 @@ export function registerEventLoopLag(registry: Registry, resolutionMs = 10): voi
     p90: () => delay.percentile(90),
     p99: () => delay.percentile(99),
   };
-  let gauges: Record<Stat, Gauge<string>> | undefined;
+  // Registered after the lag gauge, whose collect sets them all before the registry reads them.
+  const gauges = Object.fromEntries(
+    STATS.map((s) => [s, new Gauge({ name: `nodejs_eventloop_lag_${s}_seconds`, help: `The ${s} of the recorded event loop delays since the last scrape.`, registers: [] })]),
+  ) as Record<Stat, Gauge<string>>;
   new Gauge({
     name: 'nodejs_eventloop_lag_seconds',
     help: 'Lag of event loop in seconds.',
     registers: [registry],
-    // Registered first: its collect sets every gauge before the registry reads the others.
     collect(this: Gauge<string>) {
       const start = process.hrtime.bigint();
       setImmediate(() => this.set(Number(process.hrtime.bigint() - start) / 1e9));
       if (delay.count === 0) return;
-      for (const s of STATS) gauges?.[s].set(value[s]() / 1e9);
+      for (const s of STATS) gauges[s].set(value[s]() / 1e9);
       delay.reset();
     },
   });
-  gauges = Object.fromEntries(
-    STATS.map((s) => [s, new Gauge({ name: `nodejs_eventloop_lag_${s}_seconds`, help: `The ${s} of the recorded event loop delays since the last scrape.`, registers: [registry] })]),
-  ) as Record<Stat, Gauge<string>>;
+  for (const s of STATS) registry.registerMetric(gauges[s]);
 }

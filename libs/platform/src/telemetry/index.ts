@@ -10,3 +10,4 @@ export * from './queue-telemetry';
 export * from './metrics-server';
 export * from './request-id';
 export * from './startup';
+export * from './tokenizer-telemetry';

@@ -9,6 +9,9 @@
  * What it is not: the helpers the apps call (./tracing.ts), which never import this file directly.
  */
 import { context, propagation, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -48,11 +51,11 @@ function otlpExporter(env: NodeJS.ProcessEnv): SpanExporter {
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
   switch (protocol) {
     case 'http/protobuf':
-      return new (require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+      return new OtlpProtoExporter();
     case 'http/json':
-      return new (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+      return new OtlpJsonExporter();
     case 'grpc':
-      return new (require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+      return new OtlpGrpcExporter();
     default:
       throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL is '${protocol}': expected http/protobuf, http/json or grpc`);
   }
