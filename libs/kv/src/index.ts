@@ -13,4 +13,4 @@ export { KvCacheManager, MAX_NUM_BLOCKS, MAX_BLOCK_SIZE } from './kv-cache-manag
 export type { AllocateOptions, OwnerOption, ForkOptions, BlockTableInfo } from './kv-cache-manager';
 export { KvPools, sumStats } from './kv-pools';
 export type { KvPoolsOptions, ExpiredLease } from './kv-pools';
-export type { KvPoolConfig, SlotRequest, BlockCopy, SlotAllocation, KvStats } from './types';
+export type { KvPoolConfig, SlotRequest, BlockCopy, SlotAllocation, KvStats, KvCounts } from './types';
