@@ -20,7 +20,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { appSecurity, createLogger, observeQueueDepth, redisUrlWithPassword, type AppSecurity, type Client } from '@llm/platform';
+import { appSecurity, createLogger, errorFields, observeQueueDepth, redisUrlWithPassword, type AppSecurity, type Client } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -74,7 +74,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   if (front) facts.tokenizer = observedTokenizer(facts.tokenizer, facts.modelId); // prompt encodes: metrics, spans
   const poolId = config.poolId || info.workerId;
   const ownerId = config.schedulerId || `sched-${hostname()}-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
-  const onError = (err: unknown) => log.warn({ err }, 'scheduler error');
+  const onError = (err: unknown) => log.warn(errorFields(err), 'scheduler error'); // a user error: code and message, no stack
   const scheduler =
     config.role === 'api'
       ? undefined

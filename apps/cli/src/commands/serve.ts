@@ -3,7 +3,9 @@
  * processes on 127.0.0.1 with Redis (--redis-url, or a password-protected redis-server it starts).
  * Prints the gRPC and HTTP addresses and an example request, then serves until SIGINT/SIGTERM.
  * Every flag is also an environment variable named after it (`--api-key` -> LLM_API_KEY), as for
- * the apps; API keys and TLS use the apps' shared settings.
+ * the apps; API keys and TLS use the apps' shared settings. Metrics: /metrics on the HTTP port
+ * (embedded), and each process's own /metrics port (distributed; --metrics-port picks them);
+ * tracing when the standard OTEL_* environment asks for it (libs/platform's telemetry).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -38,6 +40,7 @@ interface ServeFlags {
   tlsKey: string;
   tlsCa: string;
   logLevel: string;
+  metricsPort: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -103,7 +106,7 @@ function servedNames(v: string[] | undefined): string[] | undefined {
   return names.length > 0 ? names : undefined;
 }
 
-function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, settings: ServeSettings): void {
+function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, settings: ServeSettings, metrics: Record<string, string> = {}): void {
   // The bundled default model adds two-digit numbers (answer digits reversed, see models/default/README.md).
   const modelDir = settings.modelDir;
   const isDefault = modelDir === resolve(repoRoot(), 'models', 'default');
@@ -116,6 +119,7 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     `llm serve (${mode}): model '${modelId}'`,
     `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on${sec?.tlsCert ? '; TLS' : ''})`,
     http ? `  HTTP  ${scheme}://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
+    ...Object.entries(metrics).map(([name, address]) => `  metrics  http://${address}/metrics   (${name})`),
     keyed ? '  API keys on: send Authorization: Bearer KEY (gRPC metadata authorization)' : '  API keys off: anyone who reaches these ports can generate (--api-key / LLM_API_KEY / --api-keys-file)',
     '',
     'Try:',
@@ -174,21 +178,26 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--tls-ca <file>', '--distributed: CA of mTLS between the processes (their certificate is --tls-cert)', ''))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
+    .addOption(opt('--metrics-port <n>', 'embedded: a /metrics port besides the HTTP one (-1: none); --distributed: base B, each process on B + its offset (0: free ports)', '-1'))
     .action(async (flags: ServeFlags) => {
       const say = (l: string) => process.stderr.write(`[serve] ${l}\n`);
       const settings = parseServeFlags(flags, say);
+      const metricsPort = int('metrics-port', flags.metricsPort, -1, 65535);
       if (flags.distributed) {
         const { startDistributed } = await import('../serve/distributed');
-        const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, onProgress: say });
-        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings);
+        const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, metricsPort: Math.max(0, metricsPort), onProgress: say });
+        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings, platform.metricsAddresses);
         say(`stopping on ${await waitForSignal()}`);
         await platform.close();
         return;
       }
+      const { startTelemetry } = await import('@llm/platform');
+      const telemetry = await startTelemetry('llm-serve', { host: settings.host, metricsPort }); // one process: one service
       const { startEmbedded } = await import('../serve/embedded');
       const platform = await startEmbedded({ ...settings, onProgress: say });
-      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings);
+      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings, telemetry.metrics ? { 'llm serve': telemetry.metrics.address } : {});
       say(`stopping on ${await waitForSignal()}`);
       await platform.close();
+      await telemetry.close();
     });
 };

@@ -3,9 +3,14 @@
  * them, BullMQ on Redis for intake (--redis-url, or a redis-server this command starts on a free
  * loopback port with a random password). Each app is its own compiled entry point
  * (apps/<app>/dist/src/main.js) configured through environment variables (LLM_<FLAG>), the same
- * way containers configure them; API keys and TLS come from ./distributed-security.ts. The orchestrator runs the api
- * and scheduler roles in one process (`--role all` with Redis); run more `--role scheduler`
- * processes by hand to scale.
+ * way containers configure them; API keys and TLS come from ./distributed-security.ts. The
+ * orchestrator runs as two processes, as in docker-compose: `orchestrator` (the api role: gRPC and
+ * HTTP) and `orchestrator-scheduler` (drives the worker); run more `--role scheduler` processes by
+ * hand to scale.
+ *
+ * Observability: every process serves /metrics on its own port (`metricsAddresses`; free ports, or
+ * --metrics-port B + the app's offset, ./metrics-ports.ts) and, when the OTEL_* environment asks
+ * for tracing, exports spans under its own service.name (the process name above).
  *
  * What it is not: a process supervisor. A child that exits stops the whole platform.
  */
@@ -16,10 +21,13 @@ import { loadModelDir } from '@llm/model';
 import { CliError } from '../errors';
 import { repoRoot } from './default-model';
 import { childSecurityEnv, newRedisPassword, redisConfig } from './distributed-security';
+import { metricsPortsOf, type MetricsProcess } from './metrics-ports';
 import type { ServeSettings } from './settings';
 
 export interface DistributedOptions extends ServeSettings {
   redisUrl?: string;
+  /** Base of the processes' metrics ports (each gets base + its offset); 0 or absent: free ports. */
+  metricsPort?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -29,6 +37,8 @@ export interface DistributedPlatform {
   modelId: string;
   /** host:port of each app's gRPC server. */
   addresses: Record<string, string>;
+  /** host:port of each process's /metrics, by service name (orchestrator-api, orchestrator-scheduler, kv-manager, ...). */
+  metricsAddresses: Record<string, string>;
   /** The child processes by app name (tests kill them to check recovery). */
   processes: Record<string, ChildProcess>;
   redisUrl: string;
@@ -82,16 +92,21 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const processes: Record<string, ChildProcess> = {};
   const addresses: Record<string, string> = {};
   const closeAll = async () => {
-    for (const name of ['orchestrator', 'attention-worker', 'router', 'tokenizer-service', 'kv-manager', 'redis']) {
+    for (const name of ['orchestrator', 'orchestrator-scheduler', 'attention-worker', 'router', 'tokenizer-service', 'kv-manager', 'redis']) {
       if (processes[name]) await stop(processes[name]);
     }
   };
   const redisPassword = opts.redisUrl ? undefined : newRedisPassword();
   const security = childSecurityEnv(opts.security, redisPassword);
-  const launch = (name: string, env: Record<string, string>): ChildProcess => {
-    const main = join(root, 'apps', name, 'dist', 'src', 'main.js');
+  const metricsPorts = await metricsPortsOf(opts.metricsPort ?? 0, freePort);
+  const metricsAddresses: Record<string, string> = {};
+  // name: the process; service: its service.name and metrics key; app: its compiled entry point.
+  const launch = (name: string, env: Record<string, string>, service: MetricsProcess = name as MetricsProcess, app = name): ChildProcess => {
+    const main = join(root, 'apps', app, 'dist', 'src', 'main.js');
+    const { OTEL_SERVICE_NAME: _one, ...inherited } = process.env; // each process traces under its own name
+    metricsAddresses[service] = `127.0.0.1:${metricsPorts[service]}`;
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', ...security.all, ...env },
+      env: { ...inherited, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', LLM_METRICS_PORT: String(metricsPorts[service]), ...security.all, ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     processes[name] = child;
@@ -143,13 +158,11 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     const w = launch('attention-worker', workerEnv);
     await waitForPort(ports.worker, 180_000, w, 'attention-worker');
 
-    say('starting orchestrator (api + scheduler roles, BullMQ intake)');
+    say('starting orchestrator: scheduler and api roles (BullMQ intake)');
+    const grpcPort = opts.grpcPort === 0 ? undefined : opts.grpcPort;
+    if (grpcPort === undefined) throw new CliError('--distributed needs a fixed --grpc-port (not 0)');
     const orchEnv: Record<string, string> = {
-      LLM_GRPC_PORT: String(opts.grpcPort),
-      LLM_HTTP_PORT: String(opts.httpPort),
-      LLM_HOST: opts.host,
       LLM_MODEL: opts.modelDir,
-      LLM_ROLE: 'all',
       LLM_REDIS_URL: redisUrl,
       LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
       LLM_WORKER_ADDRESS: addresses['attention-worker'],
@@ -157,11 +170,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_MAX_NUM_SEQS: String(opts.maxNumSeqs),
       LLM_MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
       LLM_SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
-      ...security.orchestrator,
     };
-    const o = launch('orchestrator', orchEnv);
-    const grpcPort = opts.grpcPort === 0 ? undefined : opts.grpcPort;
-    if (grpcPort === undefined) throw new CliError('--distributed needs a fixed --grpc-port (not 0)');
+    const sched = launch('orchestrator-scheduler', { ...orchEnv, LLM_ROLE: 'scheduler', LLM_GRPC_PORT: '0', LLM_HTTP_PORT: '-1' }, 'orchestrator-scheduler', 'orchestrator');
+    await waitForPort(metricsPorts['orchestrator-scheduler'], 120_000, sched, 'orchestrator-scheduler');
+    const o = launch('orchestrator', { ...orchEnv, LLM_ROLE: 'api', LLM_HOST: opts.host, LLM_GRPC_PORT: String(grpcPort), LLM_HTTP_PORT: String(opts.httpPort), ...security.orchestrator }, 'orchestrator-api');
     await waitForPort(grpcPort, 120_000, o, 'orchestrator');
     if (opts.httpPort > 0) await waitForPort(opts.httpPort, 30_000, o, 'orchestrator (HTTP)');
     addresses.orchestrator = `127.0.0.1:${grpcPort}`;
@@ -171,6 +183,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       httpAddress: opts.httpPort > 0 ? `${opts.host}:${opts.httpPort}` : undefined,
       modelId,
       addresses,
+      metricsAddresses,
       processes,
       redisUrl,
       close: closeAll,

@@ -91,7 +91,11 @@ export class SchedulerMetrics implements SchedulerObserver {
     const { success: _s, ...rest } = f;
     this.m = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, (v as { labels(...x: string[]): unknown }).labels(...this.labels)])) as never;
     this.now = opts.now ?? (() => performance.now() / 1000);
-    for (const reason of ['stop', 'length', 'abort']) this.success.labels(...this.labels, reason); // every reason shows, at 0
+    for (const reason of ['stop', 'length', 'abort']) this.success.labels(...this.labels, reason).inc(0); // every reason shows, at 0
+    this.queues(0, 0, 0);
+    this.m.generationTokens.inc(0);
+    this.m.promptTokens.inc(0);
+    this.m.preemptions.inc(0);
   }
 
   added(seqs: readonly Sequence[]): void {

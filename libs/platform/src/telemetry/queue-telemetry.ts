@@ -48,6 +48,7 @@ export function observeQueueWorker(name: string, worker: Worker): void {
   const completed = counter('llm_queue_jobs_completed_total', 'BullMQ jobs completed by this process.', ['queue']).labels(name);
   const failed = counter('llm_queue_jobs_failed_total', 'BullMQ job attempts that failed in this process.', ['queue']).labels(name);
   const stalled = counter('llm_queue_jobs_stalled_total', "BullMQ jobs this process's stalled check gave back to the queue.", ['queue']).labels(name);
+  for (const c of [completed, failed, stalled]) c.inc(0); // the series exist from the start
   worker.on('completed', () => completed.inc());
   worker.on('failed', () => failed.inc());
   worker.on('stalled', () => stalled.inc());
