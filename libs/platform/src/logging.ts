@@ -16,6 +16,7 @@ import { tracingEnabled } from './telemetry/tracing';
 export type { Logger };
 
 let root: Logger | undefined;
+let destination: pino.DestinationStream | undefined;
 
 /** trace_id / span_id of the active span, when tracing is on (pino's mixin, per line). */
 function traceFields(): Record<string, string> {
@@ -25,8 +26,19 @@ function traceFields(): Record<string, string> {
 }
 
 export function rootLogger(): Logger {
-  root ??= pino({ level: process.env.LLM_LOG_LEVEL ?? 'info', base: { pid: process.pid }, mixin: traceFields }, pino.destination(2));
+  root ??= pino({ level: process.env.LLM_LOG_LEVEL ?? 'info', base: { pid: process.pid }, mixin: traceFields }, destination ?? pino.destination(2));
   return root;
+}
+
+/**
+ * Sends the lines of every logger made from now on to `stream` (tests read them); loggers made
+ * before keep their destination. `undefined` goes back to stderr.
+ */
+export function setLogDestination(stream: pino.DestinationStream | undefined): void {
+  const level = root?.level;
+  destination = stream;
+  root = undefined;
+  if (level) rootLogger().level = level;
 }
 
 export function createLogger(component: string): Logger {
