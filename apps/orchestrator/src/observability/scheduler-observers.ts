@@ -4,7 +4,7 @@
  * the one SchedulerObserver the scheduler takes (the steps nest: metrics time the traced step).
  * What it is not: any of the parts (scheduler-metrics.ts, scheduler-tracing.ts).
  */
-import { createLogger, tracingEnabled, type Logger } from '@llm/platform';
+import { createLogger, type Logger } from '@llm/platform';
 import type { SchedulerObserver, StepResult } from '../scheduler/observer';
 import type { PlannedSequence } from '../scheduler/planner';
 import type { Sequence } from '../scheduler/sequence';
@@ -53,10 +53,7 @@ export function composeObservers(parts: SchedulerObserver[]): SchedulerObserver 
   };
 }
 
-/** Metrics, then (tracing on) spans, then debug logs. */
+/** Metrics, then spans (each hook does nothing while tracing is off), then debug logs. */
 export function schedulerObserver(opts: SchedulerMetricsOptions): SchedulerObserver {
-  const parts: SchedulerObserver[] = [new SchedulerMetrics(opts)];
-  if (tracingEnabled()) parts.push(new SchedulerTracing(opts.engine));
-  parts.push(new SchedulerLog(opts.engine));
-  return composeObservers(parts);
+  return composeObservers([new SchedulerMetrics(opts), new SchedulerTracing(opts.engine), new SchedulerLog(opts.engine)]);
 }

@@ -13,9 +13,10 @@
  * its first sample lives (a request sent alone owns every step it takes), and the others reach it
  * through links. Every request id of the batch travels as baggage (`llm.request_id`), so the
  * kv-manager's, worker's and router's spans name all the requests they worked for.
+ * Tracing off: every hook returns at its first line (no span, no context).
  * What it is not: metrics (scheduler-metrics.ts) or the internals trace a client may ask for.
  */
-import { activeContext, contextOf, endSpan, hasActiveSpan, runDetached, runInContext, startSpan, withRequestIds, type Context, type Span } from '@llm/platform';
+import { activeContext, contextOf, endSpan, hasActiveSpan, runDetached, runInContext, startSpan, tracingEnabled, withRequestIds, type Context, type Span } from '@llm/platform';
 import type { SchedulerObserver, StepResult } from '../scheduler/observer';
 import type { PlannedSequence } from '../scheduler/planner';
 import type { Sequence } from '../scheduler/sequence';
@@ -31,11 +32,13 @@ interface Traced {
 
 export class SchedulerTracing implements SchedulerObserver {
   private readonly traced = new WeakMap<Sequence, Traced>();
+  /** Sequences with a span now: while 0, the per-token hooks return at once. */
+  private live = 0;
 
   constructor(private readonly engine: string) {}
 
   added(seqs: readonly Sequence[]): void {
-    if (!hasActiveSpan()) return; // not inside a traced request
+    if (!hasActiveSpan()) return; // tracing off, or not inside a traced request
     const parent = activeContext() as Context;
     for (const s of seqs) {
       if (this.traced.has(s)) continue;
@@ -43,27 +46,34 @@ export class SchedulerTracing implements SchedulerObserver {
         parent,
         attributes: { 'llm.request_id': s.requestId, 'llm.seq_id': s.seqId, 'llm.sample_index': s.sampleIndex, 'llm.prompt_tokens': s.promptIds.length, 'llm.engine': this.engine },
       });
-      if (span) this.traced.set(s, { span, ctx: contextOf(span, parent) as Context, tokens: 0 });
+      if (!span) continue;
+      this.traced.set(s, { span, ctx: contextOf(span, parent) as Context, tokens: 0 });
+      this.live++;
     }
   }
 
   scheduled(seq: Sequence): void {
+    if (this.live === 0) return;
     this.traced.get(seq)?.span.addEvent('scheduled', { 'llm.seq_id': seq.seqId });
   }
 
   preempted(seq: Sequence): void {
+    if (this.live === 0) return;
     this.traced.get(seq)?.span.addEvent('preempted');
   }
 
   token(seq: Sequence): void {
+    if (this.live === 0) return;
     const t = this.traced.get(seq);
     if (t && t.tokens++ === 0) t.span.addEvent('first_token');
   }
 
   finished(seq: Sequence): void {
+    if (this.live === 0) return;
     const t = this.traced.get(seq);
     if (!t) return;
     this.traced.delete(seq);
+    this.live--;
     endSpan(t.span, undefined, {
       'llm.finish_reason': seq.finishReason ?? 'abort',
       'llm.output_tokens': seq.outputIds.length,
@@ -75,6 +85,7 @@ export class SchedulerTracing implements SchedulerObserver {
   queues(): void {}
 
   async step(plan: readonly PlannedSequence[], run: () => Promise<StepResult>): Promise<StepResult> {
+    if (this.live === 0 || !tracingEnabled()) return run();
     const owner = plan.map((p) => this.traced.get(p.seq)).find((t) => t !== undefined);
     if (!owner) return runDetached(run);
     const links = plan.map((p) => this.traced.get(p.seq)).filter((t): t is Traced => t !== undefined && t !== owner).map((t) => ({ context: t.span.spanContext() }));
