@@ -6,6 +6,7 @@
  * receiver test), with the request ids carried as baggage onto the callee's spans.
  */
 import { createServer, type Server } from 'node:http';
+import { tokenizer } from '@llm/proto';
 
 describe('tracing off', () => {
   it('is asked for only by an exporter or an OTLP endpoint, and never by default', () => {
@@ -81,8 +82,8 @@ describe('tracing on', () => {
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
     });
-    const platform = require('@llm/platform') as typeof import('@llm/platform');
-    const { tokenizer } = require('@llm/proto') as typeof import('@llm/proto');
+    const platform = require('../src') as typeof import('../src'); // a fresh copy: tracing state is per module
+
     const handle = await platform.startTracing('tracing-spec');
     expect(handle?.serviceName).toBe('tracing-spec');
     const server = await platform.startGrpcServer({
@@ -98,7 +99,7 @@ describe('tracing on', () => {
     // A background call outside any request makes no client span and the server no root span.
     await conn.client.encode({ tokenizer: 't', text: 'background' });
     const root = platform.startSpan('request');
-    const ctx = platform.withRequestIds(platform.contextOf(root) as import('@llm/platform').Context, ['req-a', 'req-b']);
+    const ctx = platform.withRequestIds(platform.contextOf(root) as import('../src').Context, ['req-a', 'req-b']);
     await platform.runInContext(ctx, () => conn.client.encode({ tokenizer: 't', text: 'x' }));
     platform.endSpan(root);
     conn.close();

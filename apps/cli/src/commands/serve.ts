@@ -191,13 +191,10 @@ export const registerServe: RegisterCommand = (program: Command) => {
         await platform.close();
         return;
       }
-      const { startTelemetry } = await import('@llm/platform');
-      const telemetry = await startTelemetry('llm-serve', { host: settings.host, metricsPort }); // one process: one service
       const { startEmbedded } = await import('../serve/embedded');
-      const platform = await startEmbedded({ ...settings, onProgress: say });
-      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings, telemetry.metrics ? { 'llm serve': telemetry.metrics.address } : {});
+      const platform = await startEmbedded({ ...settings, metricsPort, onProgress: say });
+      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings, platform.metricsAddress ? { 'llm serve': platform.metricsAddress } : {});
       say(`stopping on ${await waitForSignal()}`);
       await platform.close();
-      await telemetry.close();
     });
 };

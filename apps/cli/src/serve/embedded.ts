@@ -7,13 +7,16 @@
  *
  *   Inference --(in-process)--> Tokenizer, KvManager, Worker --(in-process)--> Router (MoE only)
  *
+ * Observability: tracing under the service name `llm-serve` when the OTEL_* environment asks for it,
+ * /metrics on the HTTP port and, with `metricsPort` >= 0, on a port of its own.
+ *
  * What it is not: service logic. Each service is its app's own factory/module; this file only
  * composes them (the CLI is the one project allowed to import the service apps).
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadModelDir, type LoadedModel } from '@llm/model';
-import { createInProcessClient, loadConfig, startGrpcServer, type GrpcServiceBinding } from '@llm/platform';
+import { createInProcessClient, loadConfig, startGrpcServer, startTelemetry, type GrpcServiceBinding } from '@llm/platform';
 import { inference, kv, router, tokenizer, worker } from '@llm/proto';
 import { createKvManagerService } from '@llm/kv-manager';
 import { AttentionWorkerModule, AttentionWorkerService, engineForModel, workerConfigSchema, RouterMoeExecutor } from '@llm/attention-worker';
@@ -25,6 +28,8 @@ import type { ServeSettings } from './settings';
 export interface EmbeddedOptions extends ServeSettings {
   /** Progress lines (model loading, services starting). */
   onProgress?: (line: string) => void;
+  /** A /metrics port of its own (0: a free one; -1 or absent: only the HTTP port's /metrics). */
+  metricsPort?: number;
 }
 
 export interface EmbeddedPlatform {
@@ -32,6 +37,8 @@ export interface EmbeddedPlatform {
   httpAddress?: string;
   model: LoadedModel;
   modelId: string;
+  /** host:port of the /metrics server, when metricsPort asked for one. */
+  metricsAddress?: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +49,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
+    const telemetry = await startTelemetry('llm-serve', { host: opts.host, metricsPort: opts.metricsPort ?? -1 }); // one process: one service
+    closers.push(() => telemetry.close());
     say(`loading model ${opts.modelDir}`);
     const model = await loadModelDir(opts.modelDir, { quantize: opts.quantize });
     const bindings: GrpcServiceBinding[] = [];
@@ -123,7 +132,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       auth: orch.security.auth,
     });
     closers.push(() => server.close());
-    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, close: closeAll };
+    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, metricsAddress: telemetry.metrics?.address, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
