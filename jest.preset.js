@@ -26,6 +26,9 @@ module.exports = {
     '^@llm/([a-z-]+)/testing$': path.join(root, 'libs/$1/src/testing/index.ts'),
     '^@llm/platform/config$': path.join(root, 'libs/platform/src/config/index.ts'),
   },
+  // The OTLP exporters load node:http with a dynamic import(), which Jest's module sandbox refuses;
+  // compiled like the sources, it becomes a require() (tests that export spans in-process need it).
+  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,

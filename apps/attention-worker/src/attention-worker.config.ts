@@ -5,11 +5,12 @@
  *
  * What this is not: model configuration, which comes from the model directory's config.json.
  */
-import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
+import { DEFAULT_METRICS_PORTS, defineConfig, metricsSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const workerConfigSchema = defineConfig({
   ...serverSettings,
+  ...metricsSettings(DEFAULT_METRICS_PORTS['attention-worker']),
   modelDir: { type: 'string', flag: 'model', required: true, description: 'Hugging Face model directory or .gguf file to serve' },
   quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the linear layers while loading: q8_0 | q4_0 (empty: as stored)' },
   modelId: { type: 'string', default: '', description: 'model id reported by GetModelInfo (default: the directory name)' },

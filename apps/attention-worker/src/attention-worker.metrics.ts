@@ -4,12 +4,16 @@
  *   llm_worker_steps_total{worker,outcome}      steps answered: ok, or the gRPC status name
  *   llm_worker_step_tokens_total{worker}        tokens computed
  *   llm_worker_step_seconds{worker}             whole step (validation, copies, forward, sampling)
- *   llm_worker_forward_seconds{worker}          model forward of a step
+ *   llm_worker_forward_seconds{worker}          model forward of a step: the kernels (ORT or TS), MoE
+ *                                               dispatches included
+ *   llm_worker_step_overhead_seconds{worker}    the rest of a step: validation, block copies, sampling,
+ *                                               mapping (step - forward)
  *   llm_worker_grammar_mask_seconds{worker}     computing and applying grammar token masks, per step that had any
  *   llm_worker_kv_pool_blocks{worker}           physical KV blocks (null block included)
  *   llm_worker_cached_sequences{worker}         sequences whose sampling state is cached
  *
- * What this is not: the kv-manager's block usage (which blocks are in use is its state).
+ * Set as each Step is answered. What this is not: the kv-manager's block usage (which blocks are in
+ * use is its state).
  */
 import { counter, gauge, histogram } from '@llm/platform';
 import type { StepOutput } from '@llm/model';
@@ -21,6 +25,7 @@ export class WorkerMetrics {
   private readonly tokens = counter('llm_worker_step_tokens_total', 'Tokens computed by worker steps', ['worker']);
   private readonly stepSeconds = histogram('llm_worker_step_seconds', 'Whole worker step time', ['worker'], SECONDS);
   private readonly forwardSeconds = histogram('llm_worker_forward_seconds', 'Model forward time of a worker step', ['worker'], SECONDS);
+  private readonly overheadSeconds = histogram('llm_worker_step_overhead_seconds', 'Worker step time outside the model forward (validation, copies, sampling)', ['worker'], SECONDS);
   private readonly maskSeconds = histogram('llm_worker_grammar_mask_seconds', 'Grammar token-mask time of a worker step (steps with constrained sequences)', ['worker'], SECONDS);
   private readonly poolBlocks = gauge('llm_worker_kv_pool_blocks', 'Physical KV blocks of the worker pool (null block included)', ['worker']);
   private readonly cached = gauge('llm_worker_cached_sequences', 'Sequences whose sampling state the worker caches', ['worker']);
@@ -35,6 +40,7 @@ export class WorkerMetrics {
     this.tokens.inc({ worker }, out.numTokens);
     this.stepSeconds.observe({ worker }, Number(out.stepNs) / 1e9);
     if (out.numTokens > 0) this.forwardSeconds.observe({ worker }, Number(out.forwardNs) / 1e9);
+    this.overheadSeconds.observe({ worker }, Math.max(0, Number(out.stepNs - out.forwardNs)) / 1e9);
     if (out.grammarNs > 0n) this.maskSeconds.observe({ worker }, Number(out.grammarNs) / 1e9);
     this.cached.set({ worker }, numCachedSequences);
   }

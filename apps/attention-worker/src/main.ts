@@ -8,7 +8,7 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, runMain, setLogLevel } from '@llm/platform';
+import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { router } from '@llm/proto';
 import { AttentionWorkerModule } from './attention-worker.module';
 import { AttentionWorkerService } from './attention-worker.service';
@@ -18,6 +18,7 @@ import { loadWorkerEngine } from './worker-engine';
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await startTelemetry('attention-worker', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
   const routerConn = config.routerAddress
     ? connectGrpc(router.RouterDefinition, config.routerAddress, { credentials: clientCredentials(config) })
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const moe = routerConn ? (hiddenSize: number) => new RouterMoeExecutor(routerConn.client, hiddenSize) : undefined;
   const engine = await loadWorkerEngine(config, moe);
   const app = await NestFactory.createApplicationContext(AttentionWorkerModule.register(config, { engine, router: routerConn?.client }), {
-    logger: nestLogger(nestLogLevels(config.logLevel)),
+    logger: nestLogger(config.logLevel),
     abortOnError: false, // start-up errors reach the one-line handler below
   });
   app.enableShutdownHooks();

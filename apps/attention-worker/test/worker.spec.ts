@@ -87,18 +87,31 @@ describe.each<Transport>(['grpc', 'in-process'])('attention worker over %s', (tr
       }
     });
 
-    it('counts steps, tokens and rejections in its Prometheus metrics', async () => {
-      const value = async (name: string, labels: Record<string, string>) => {
-        const m = (await metricsRegistry().getSingleMetric(name)?.get())?.values ?? [];
-        return m.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+    it('counts steps, tokens, rejections and the split of step time in its Prometheus metrics', async () => {
+      const value = async (name: string, labels: Record<string, string>, metricName = name) => {
+        const m = ((await metricsRegistry().getSingleMetric(name)?.get())?.values ?? []) as { labels: Record<string, unknown>; value: number; metricName?: string }[];
+        return m.filter((v) => (v.metricName ?? name) === metricName && Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
       };
-      const before = { ok: await value('llm_worker_steps_total', { outcome: 'ok' }), bad: await value('llm_worker_steps_total', { outcome: 'FAILED_PRECONDITION' }), tokens: await value('llm_worker_step_tokens_total', {}) };
+      const count = (name: string) => value(name, { worker: 'worker-test' }, `${name}_count`);
+      const sum = (name: string) => value(name, { worker: 'worker-test' }, `${name}_sum`);
+      const before = {
+        ok: await value('llm_worker_steps_total', { outcome: 'ok' }), bad: await value('llm_worker_steps_total', { outcome: 'FAILED_PRECONDITION' }), tokens: await value('llm_worker_step_tokens_total', {}),
+        step: await count('llm_worker_step_seconds'), forward: await count('llm_worker_forward_seconds'), overhead: await count('llm_worker_step_overhead_seconds'),
+        stepSum: await sum('llm_worker_step_seconds'), forwardSum: await sum('llm_worker_forward_seconds'), overheadSum: await sum('llm_worker_step_overhead_seconds'),
+      };
       const p = prompt(6, 5);
       await w.client.step({ sequences: [{ seqId: 'mt', tokenIds: p, startPosition: 0, blockIds: [1, 2], sample: true, appendedOutputTokenIds: [], state: { params: GREEDY, promptTokenIds: p, outputTokenIds: [] } }], releaseSeqIds: ['mt'] });
       await statusOf(w.client.step({ sequences: [{ seqId: 'unknown', tokenIds: [1], startPosition: 0, blockIds: [1], sample: true, appendedOutputTokenIds: [] }] }));
       expect(await value('llm_worker_steps_total', { outcome: 'ok' })).toBe(before.ok + 1);
       expect(await value('llm_worker_steps_total', { outcome: 'FAILED_PRECONDITION' })).toBe(before.bad + 1);
       expect(await value('llm_worker_step_tokens_total', {})).toBe(before.tokens + 5);
+      // One answered step: one observation each; its kernel time and the rest add up to the whole step.
+      expect(await count('llm_worker_step_seconds')).toBe(before.step + 1);
+      expect(await count('llm_worker_forward_seconds')).toBe(before.forward + 1);
+      expect(await count('llm_worker_step_overhead_seconds')).toBe(before.overhead + 1);
+      const step = (await sum('llm_worker_step_seconds')) - before.stepSum;
+      const parts = (await sum('llm_worker_forward_seconds')) - before.forwardSum + ((await sum('llm_worker_step_overhead_seconds')) - before.overheadSum);
+      expect(parts).toBeCloseTo(step, 9);
       expect(await value('llm_worker_kv_pool_blocks', { worker: 'worker-test' })).toBe((await w.client.getModelInfo({})).numBlocks);
     });
 

@@ -24,7 +24,7 @@ export async function createKvManagerService(
   deps: KvManagerDeps = {},
 ): Promise<{ implementation: KvManagerService; close(): Promise<void> }> {
   const module = KvManagerModule.register({ host: '127.0.0.1', grpcPort: 0, leaseSweepMs: config.leaseSweepMs }, false, deps);
-  const app = await NestFactory.createApplicationContext(module, { logger: nestLogger(['error', 'warn']), abortOnError: false });
+  const app = await NestFactory.createApplicationContext(module, { logger: nestLogger('warn'), abortOnError: false });
   await app.init();
   return { implementation: app.get(KvManagerService), close: () => app.close() };
 }

@@ -3,11 +3,12 @@
  * service holds no model and no memory; its knobs are where it listens (with the shared TLS and
  * log settings) and how often it sweeps expired owner leases and refreshes its Prometheus gauges.
  */
-import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
+import { DEFAULT_METRICS_PORTS, defineConfig, metricsSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const kvManagerConfigSchema = defineConfig({
   ...serverSettings,
+  ...metricsSettings(DEFAULT_METRICS_PORTS['kv-manager']),
   grpcPort: { type: 'int', default: DEFAULT_PORTS.kv, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
   leaseSweepMs: {
     type: 'int',

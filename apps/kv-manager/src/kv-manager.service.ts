@@ -7,7 +7,8 @@
  * AllocateSlots with include_pool_map (the internals trace) also answers every block's state.
  *
  * The service also runs the lease sweeper: every `leaseSweepMs` it frees the sequences of
- * owners whose lease expired and refreshes the gauges. Deliberately no state of its own.
+ * owners whose lease expired. The metrics (kv-manager.metrics.ts) are published after every call
+ * and sweep, so they change when the pools do. Deliberately no state of its own.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { toServerError, type ServiceImplementation } from '@llm/platform';
@@ -18,14 +19,6 @@ import { KvManagerMetrics } from './kv-manager.metrics';
 export const KV_POOLS = Symbol('KV_POOLS');
 export const KV_SWEEP_MS = Symbol('KV_SWEEP_MS');
 
-/** Runs a handler body, turning library errors into gRPC statuses. */
-function handle<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(toServerError(err));
-  }
-}
 
 const BLOCK_STATE: Record<BlockStateName, trace.BlockState> = {
   free: trace.BlockState.BLOCK_STATE_FREE,
@@ -67,22 +60,35 @@ function toStats(s: KvStats): kv.StatsResponse {
 export class KvManagerService
   implements ServiceImplementation<typeof kv.KvManagerDefinition>, OnApplicationBootstrap, OnApplicationShutdown
 {
-  private readonly metrics = new KvManagerMetrics();
+  private readonly metrics: KvManagerMetrics;
   private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(KV_POOLS) readonly pools: KvPools,
     @Inject(KV_SWEEP_MS) private readonly sweepMs: number,
-  ) {}
+  ) {
+    this.metrics = new KvManagerMetrics(pools);
+  }
+
+  /** Runs a handler body, turning library errors into gRPC statuses; the metrics follow what it changed. */
+  private handle<T>(body: () => T): Promise<T> {
+    try {
+      return Promise.resolve(body());
+    } catch (err) {
+      return Promise.reject(toServerError(err));
+    } finally {
+      this.metrics.publish();
+    }
+  }
 
   registerPool(req: kv.RegisterPoolRequest): Promise<kv.RegisterPoolResponse> {
-    return handle(() => ({
+    return this.handle(() => ({
       existed: this.pools.registerPool(req.poolId, { numBlocks: req.numBlocks, blockSize: req.blockSizeTokens }),
     }));
   }
 
   allocateSlots(req: kv.AllocateSlotsRequest): Promise<kv.AllocateSlotsResponse> {
-    return handle(() => {
+    return this.handle(() => {
       const res = this.pools.allocateSlots(
         req.poolId,
         req.sequences.map((s) => ({
@@ -99,48 +105,39 @@ export class KvManagerService
   }
 
   free(req: kv.FreeRequest): Promise<kv.FreeResponse> {
-    return handle(() => ({ numBlocksReleased: this.pools.free(req.poolId, req.seqIds) }));
+    return this.handle(() => ({ numBlocksReleased: this.pools.free(req.poolId, req.seqIds) }));
   }
 
   fork(req: kv.ForkRequest): Promise<kv.ForkResponse> {
-    return handle(() => {
+    return this.handle(() => {
       const children = this.pools.fork(req.poolId, req.parentSeqId, req.childSeqIds, { childOwner: req.ownerId || undefined });
       return { blockIds: children[0].blockTable };
     });
   }
 
   getBlockTable(req: kv.GetBlockTableRequest): Promise<kv.GetBlockTableResponse> {
-    return handle(() => {
+    return this.handle(() => {
       const t = this.pools.getBlockTable(req.poolId, req.seqId);
       return { blockIds: t.blockTable, numTokens: t.numTokens, numComputedTokens: t.numComputedTokens };
     });
   }
 
   stats(req: kv.StatsRequest): Promise<kv.StatsResponse> {
-    return handle(() => {
-      const s = req.poolId ? this.pools.stats(req.poolId) : this.pools.statsAll();
-      this.publishMetrics();
-      return toStats(s);
-    });
+    return this.handle(() => toStats(req.poolId ? this.pools.stats(req.poolId) : this.pools.statsAll()));
   }
 
   reset(req: kv.ResetRequest): Promise<kv.ResetResponse> {
-    return handle(() => ({ numSequencesFreed: this.pools.reset(req.poolId) }));
+    return this.handle(() => ({ numSequencesFreed: this.pools.reset(req.poolId) }));
   }
 
   renewLease(req: kv.RenewLeaseRequest): Promise<kv.RenewLeaseResponse> {
-    return handle(() => ({ numSequencesExpiredTotal: this.pools.renewLease(req.ownerId, req.ttlMs) }));
+    return this.handle(() => ({ numSequencesExpiredTotal: this.pools.renewLease(req.ownerId, req.ttlMs) }));
   }
 
-  /** Frees expired owners' sequences and refreshes every pool's gauges. */
+  /** Frees expired owners' sequences (and publishes what that changed). */
   sweep(): void {
     this.pools.expireLeases();
-    this.publishMetrics();
-  }
-
-  publishMetrics(): void {
-    for (const id of this.pools.poolIds()) this.metrics.publish(id, this.pools.pool(id).stats());
-    this.metrics.publishExpired(this.pools.numSequencesExpiredTotal);
+    this.metrics.publish();
   }
 
   onApplicationBootstrap(): void {
@@ -151,5 +148,6 @@ export class KvManagerService
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.metrics.close();
   }
 }

@@ -8,14 +8,15 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, nestLogLevels, runMain, setLogLevel } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await startTelemetry('kv-manager', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
-    logger: nestLogger(nestLogLevels(config.logLevel)),
+    logger: nestLogger(config.logLevel),
     abortOnError: false,
   });
   app.enableShutdownHooks();

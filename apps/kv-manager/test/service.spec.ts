@@ -1,5 +1,6 @@
 // The KvManager service beyond the shared suite: health, status codes on the wire, summed
-// stats, Prometheus gauges, the lease sweeper's timer, and the config schema.
+// stats, Prometheus metrics set at each call (exact values for known allocations), the lease
+// sweeper's timer, and the config schema.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -69,14 +70,22 @@ describe('KvManager service', () => {
     expect(await statusOf(c.renewLease({ ownerId: 'x', ttlMs: 0 }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
-  it('sums stats over every pool when pool_id is empty, and publishes the same numbers as gauges', async () => {
+  it('sums stats over every pool when pool_id is empty, and publishes the same numbers as metrics at each call', async () => {
     const c = conn.client;
     await c.registerPool({ poolId: 'g1', numBlocks: 9, blockSizeTokens: 4 });
     await c.registerPool({ poolId: 'g2', numBlocks: 17, blockSizeTokens: 4 });
+    expect(await gaugeValue('llm_kv_cache_usage_perc', 'g1')).toBe(0);
     const seq = (seqId: string, n: number) => ({ seqId, newTokenIds: range(1, n), cacheSalt: '', numTokensToCompute: 0 });
     await c.allocateSlots({ poolId: 'g1', ownerId: '', commitSeqIds: [], sequences: [seq('a', 9)] });
+    // At the call, no Stats and no sweep in between: 3 of 8 blocks used.
+    expect(await gaugeValue('llm_kv_blocks_used', 'g1')).toBe(3);
+    expect(await gaugeValue('llm_kv_cache_usage_perc', 'g1')).toBe(3 / 8);
     await c.allocateSlots({ poolId: 'g1', ownerId: '', commitSeqIds: ['a'], sequences: [seq('b', 9)] }); // hits 8 of 9
     await c.allocateSlots({ poolId: 'g2', ownerId: '', commitSeqIds: [], sequences: [seq('a', 6)] });
+    expect(await gaugeValue('llm_prefix_cache_queries_total', 'g1')).toBe(18);
+    expect(await gaugeValue('llm_prefix_cache_hits_total', 'g1')).toBe(8);
+    expect(await gaugeValue('llm_prefix_cache_queries_total', 'g2')).toBe(6);
+    expect(await gaugeValue('llm_prefix_cache_hits_total', 'g2')).toBe(0);
     const g1 = await c.stats({ poolId: 'g1' });
     // a: 3 blocks for 9 tokens; b: 2 shared + 1 own; waste = 4 * 4 - (9 + 1) = 6
     expect(g1).toEqual({
@@ -96,10 +105,21 @@ describe('KvManager service', () => {
     expect(all.internalFragmentationSlots).toBe(6 + 2);
     expect(all.prefixHitRate).toBeCloseTo(8 / 24, 12);
     expect(await gaugeValue('llm_kv_blocks_used', 'g1')).toBe(4);
-    expect(await gaugeValue('llm_kv_blocks_total', 'g2')).toBe(16);
+    expect(await gaugeValue('llm_kv_blocks_free', 'g1')).toBe(4);
+    expect(await gaugeValue('llm_kv_cache_usage_perc', 'g1')).toBe(4 / 8);
+    expect(await gaugeValue('llm_kv_blocks_capacity', 'g2')).toBe(16);
     expect(await gaugeValue('llm_kv_internal_fragmentation_slots', 'g1')).toBe(6);
-    expect(await gaugeValue('llm_kv_prefix_hit_rate', 'g1')).toBeCloseTo(8 / 18, 12);
     expect(await gaugeValue('llm_kv_sequences', 'g2')).toBe(1);
+    // Freeing a's and b's blocks: nothing used; a's two full committed blocks stay cached (free).
+    await c.free({ poolId: 'g1', seqIds: ['a', 'b'] });
+    expect(await gaugeValue('llm_kv_cache_usage_perc', 'g1')).toBe(0);
+    expect(await gaugeValue('llm_kv_blocks_cached', 'g1')).toBe(2);
+    expect(await gaugeValue('llm_kv_sequences', 'g1')).toBe(0);
+    // A reset restarts the library's totals; the counters keep counting up from there.
+    await c.reset({ poolId: 'g1' });
+    await c.allocateSlots({ poolId: 'g1', ownerId: '', commitSeqIds: [], sequences: [seq('c', 5)] });
+    expect(await gaugeValue('llm_prefix_cache_queries_total', 'g1')).toBe(18 + 5);
+    expect(await gaugeValue('llm_kv_blocks_cached', 'g1')).toBe(0);
   });
 
   it("frees an expired owner's sequences on the sweeper's timer, without any call", async () => {
@@ -126,6 +146,7 @@ describe('KvManager service', () => {
     expect(loadConfig(kvManagerConfigSchema, { argv: [], env: {} })).toEqual({
       host: '127.0.0.1',
       grpcPort: 50055,
+      metricsPort: 9455,
       leaseSweepMs: 1000,
       logLevel: 'info',
       tlsCert: '',

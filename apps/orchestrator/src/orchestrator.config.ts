@@ -7,11 +7,12 @@
  *   scheduler - consumes requests and drives one worker (needs --redis-url)
  * What this is not: model configuration (the worker's GetModelInfo and the model directory).
  */
-import { apiAuthSettings, defineConfig, redisSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
+import { DEFAULT_METRICS_PORTS, apiAuthSettings, defineConfig, redisSettings, metricsSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const orchestratorConfigSchema = defineConfig({
   ...serverSettings,
+  ...metricsSettings(DEFAULT_METRICS_PORTS.orchestrator),
   grpcPort: { type: 'int', default: DEFAULT_PORTS.inferenceGrpc, min: 0, max: 65535, description: 'public gRPC port (0 picks a free one)' },
   httpPort: { type: 'int', default: DEFAULT_PORTS.inferenceHttp, min: -1, max: 65535, description: 'OpenAI-compatible HTTP port (0 picks a free one, -1 turns HTTP off)' },
   role: { type: 'string', default: 'all', choices: ['all', 'api', 'scheduler'], description: 'what this process runs: all, api (front + queue) or scheduler (queue consumer)' },

@@ -19,7 +19,7 @@
  */
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { appSecurity, createLogger, redisUrlWithPassword, type AppSecurity, type Client, type Readiness } from '@llm/platform';
+import { appSecurity, createLogger, errorFields, observeQueueDepth, redisUrlWithPassword, type AppSecurity, type Client, type Readiness } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -32,7 +32,10 @@ import { DirectIntake, type Intake } from './intake/intake';
 import { QueueConsumer } from './intake/queue-consumer';
 import { QueueIntake } from './intake/queue-intake';
 import { orchestratorReadiness, outageTracker } from './health/readiness';
-import { refreshMetrics } from './metrics';
+import { GENERATE_QUEUE } from './intake/redis-keys';
+import { ObservedIntake } from './observability/api-metrics';
+import { schedulerObserver } from './observability/scheduler-observers';
+import { observedTokenizer } from './observability/tokenizer';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { Scheduler } from './scheduler/scheduler';
 
@@ -72,11 +75,13 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   });
   const names = config.servedModelName.map((s) => s.trim()).filter(Boolean);
   const facts = loadModelFacts(config.model, names[0] ?? config.modelId, info, names.slice(1));
+  const front = config.role !== 'scheduler'; // admits requests (api, all)
+  if (front) facts.tokenizer = observedTokenizer(facts.tokenizer, facts.modelId); // prompt encodes: metrics, spans
   const poolId = config.poolId || info.workerId;
   // The kv-manager owner is unique per process, so a restarted scheduler never keeps its predecessor's sequences alive;
   // the worker lease is held under the stable --scheduler-id, so that restart takes its lease back at once.
   const ownerId = `${config.schedulerId || `sched-${hostname()}`}.${process.pid.toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
-  const onError = (err: unknown) => log.warn({ err: errorLine(err) }, 'scheduler error');
+  const onError = (err: unknown) => log.warn(errorFields(err), 'scheduler error'); // a user error: code and message, no stack
   const scheduler =
     config.role === 'api'
       ? undefined
@@ -88,7 +93,9 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
           onFinished: (seq, reason, error) => {
             if (reason === 'abort') log.info({ requestId: seq.requestId, sampleIndex: seq.sampleIndex, finishReason: reason, cause: error ? errorLine(error) : 'cancelled' }, 'sample aborted');
           },
+          observer: schedulerObserver({ modelName: facts.modelId, engine: poolId, maxModelLen: facts.maxContextTokens }),
         });
+  let unobserveQueue: (() => void) | undefined;
   let draining: string | undefined;
   let intake: Intake;
   let consumer: QueueConsumer | undefined;
@@ -105,10 +112,12 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
       role: config.role as 'all' | 'api' | 'scheduler', redisUrl, prefix: config.queuePrefix, poolId, kv: deps.kv, worker: deps.worker,
       workerAddress: config.workerAddress, kvManagerAddress: config.kvManagerAddress, leaseProblem: c && (() => c.leaseProblem),
     });
-    intake = new QueueIntake({
+    const queued = new QueueIntake({
       redisUrl, prefix: config.queuePrefix, maxQueuedRequests: config.maxQueuedRequests, dependencyWaitMs: config.dependencyWaitMs,
       admission: () => draining, outage: outageTracker(health.readiness),
     });
+    if (front) unobserveQueue = observeQueueDepth(GENERATE_QUEUE, queued.queue); // the queue's depth: the api role's number
+    intake = queued;
     if (health.scheduler && c) {
       health.scheduler.onChange((st) => c.setLive(st.ready));
       if (health.scheduler !== health.readiness) void health.scheduler.start();
@@ -120,6 +129,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
     intake = new DirectIntake((request) => new Generation(request, facts, s, undefined).start());
   }
   const maxPromptChars = config.maxPromptChars || derivedMaxPromptChars(facts);
+  if (front) intake = new ObservedIntake(intake, facts.modelId); // TTFT and latency as the client sees them
   const grammars = facts.supportsGrammar && config.role !== 'scheduler' ? new GrammarAdmission(facts, config.grammarCompileTimeoutMs) : undefined;
   const limits = { maxN: config.maxN, maxPromptChars, admission: () => draining };
   const inference = new InferenceService(facts, intake, limits, grammars, poolingOf(config.model), { allow: config.allowTrace, maxBytes: config.maxTraceBytes });
@@ -128,7 +138,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
   if (config.role !== 'scheduler' && config.httpPort >= 0) {
     const readiness = health?.readiness;
     const handler = createOpenAiHandler({
-      service: inference, facts, auth: security.auth, beforeMetrics: () => refreshMetrics(scheduler), internals: config.allowTrace,
+      service: inference, facts, auth: security.auth, internals: config.allowTrace,
       limits: { maxBodyBytes: config.maxBodyBytes, maxPromptChars },
       health: () => (draining ? { ready: false, reason: draining } : readiness?.state ?? { ready: true }),
     });
@@ -155,6 +165,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
         });
       }
       await consumer?.close();
+      unobserveQueue?.();
       await intake.close();
       await scheduler?.close();
       await consumer?.disconnect();

@@ -2,8 +2,10 @@
  * The OpenAI-compatible HTTP front over the embedded platform, spoken to with plain fetch the way
  * the OpenAI SDKs do: /v1/completions (string and token-id prompts, SSE streaming that
  * concatenates to the whole answer), /v1/chat/completions (default ChatML template), /v1/models,
- * /health, /metrics, and OpenAI-shaped 4xx errors naming the field. Pool whole after each test.
+ * /health, /metrics (exact counts for known requests, promtool-clean), request ids in the
+ * `x-request-id` header, and OpenAI-shaped 4xx errors naming the field. Pool whole after each test.
  */
+import { metricValue, onPath, parsePrometheusText, promtoolCheckMetrics } from '@llm/testing';
 import { expectPoolWhole, startTestPlatform, type TestPlatform } from './support/platform';
 import { DEFAULT_CHAT_TEMPLATE } from '../src';
 import { Template } from '@huggingface/jinja';
@@ -99,12 +101,47 @@ describe('/v1/chat/completions', () => {
 });
 
 describe('other routes', () => {
-  it('lists the model, answers health and exposes Prometheus metrics', async () => {
+  it('lists the model and answers health', async () => {
     expect(await json(await fetch(`${base}/v1/models`))).toMatchObject({ object: 'list', data: [{ id: 'tiny-llama', object: 'model' }] });
     expect((await fetch(`${base}/health`)).status).toBe(200);
-    await post('/v1/completions', { prompt: 'hi', max_tokens: 2 });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/llm_orchestrator_generated_tokens_total \d+/);
+  });
+
+  it('counts known requests exactly in /metrics, and the page passes promtool', async () => {
+    const scrape = async () => parsePrometheusText(await (await fetch(`${base}/metrics`)).text());
+    const model = { model_name: 'tiny-llama' };
+    const names = ['llm_generation_tokens_total', 'llm_time_to_first_token_seconds_count', 'llm_e2e_request_latency_seconds_count', 'llm_prompt_tokens_total'];
+    const before = await scrape();
+    const at = (s: typeof before, name: string, labels: Record<string, string> = model) => metricValue(s, name, labels);
+    const ok = { handler: '/v1/completions', method: 'POST', status: '200' };
+    const bad = { ...ok, status: '400' };
+    const ids: string[] = [];
+    let completion = 0;
+    for (const body of [{ prompt: 'hi', max_tokens: 3 }, { prompt: 'The model', max_tokens: 2, n: 2 }]) {
+      const res = await post('/v1/completions', { ...body, temperature: 0, ignore_eos: true });
+      ids.push(res.headers.get('x-request-id') ?? '');
+      completion += (await json(res)).usage.completion_tokens;
+    }
+    const streamed = await post('/v1/completions', { prompt: 'hi', max_tokens: 4, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true } });
+    ids.push(streamed.headers.get('x-request-id') ?? '');
+    const events = sseEvents(await streamed.text()).slice(0, -1).map((e) => JSON.parse(e) as Json);
+    completion += events[events.length - 1].usage.completion_tokens;
+    expect((await post('/v1/completions', { prompt: '' })).status).toBe(400);
+    expect(completion).toBe(3 + 2 * 2 + 4);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^req-/);
+    const after = await scrape();
+    expect(at(after, 'llm_generation_tokens_total') - at(before, 'llm_generation_tokens_total')).toBe(completion);
+    expect(at(after, 'llm_time_to_first_token_seconds_count') - at(before, 'llm_time_to_first_token_seconds_count')).toBe(3);
+    expect(at(after, 'llm_e2e_request_latency_seconds_count') - at(before, 'llm_e2e_request_latency_seconds_count')).toBe(3);
+    expect(at(after, 'llm_request_success_total', { ...model, finished_reason: 'length' }) - at(before, 'llm_request_success_total', { ...model, finished_reason: 'length' })).toBe(4);
+    expect(at(after, 'http_requests_total', ok) - at(before, 'http_requests_total', ok)).toBe(3);
+    expect(at(after, 'http_requests_total', bad) - at(before, 'http_requests_total', bad)).toBe(1);
+    for (const name of names) expect(after.some((s) => s.name === name)).toBe(true);
+    if (onPath('promtool')) {
+      const check = promtoolCheckMetrics(await (await fetch(`${base}/metrics`)).text());
+      expect(check.output).toBe('');
+      expect(check.ok).toBe(true);
+    } else if (process.env.CI) throw new Error('promtool is not installed (.ci/run installs it)');
   });
 });
 

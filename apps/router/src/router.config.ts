@@ -4,11 +4,12 @@
  * by default) and fans the rest out to peer replicas by address. Given a dense model it stays up
  * idle (health SERVING, Dispatch FAILED_PRECONDITION), so one deployment serves either kind.
  */
-import { defineConfig, serverSettings, type ConfigOf } from '@llm/platform/config';
+import { DEFAULT_METRICS_PORTS, defineConfig, metricsSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const routerConfigSchema = defineConfig({
   ...serverSettings,
+  ...metricsSettings(DEFAULT_METRICS_PORTS.router),
   grpcPort: { type: 'int', default: DEFAULT_PORTS.router, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
   modelDir: { type: 'string', flag: 'model', description: 'Hugging Face model directory or .gguf file (MoE layers served; a dense model leaves the router idle)' },
   quantize: { type: 'string', default: '', choices: ['', 'q8_0', 'q4_0'], description: 'quantize the experts while loading: q8_0 | q4_0 (empty: as stored)' },

@@ -55,6 +55,13 @@ describe('Router service', () => {
   it('Stats reports routed counts, gate probabilities and the aux loss of what was dispatched', async () => {
     const moe = routerMoe({ capacityFactor: 0.5 });
     const client = inProcess(moe);
+    const read = async () => {
+      // Copied now: prom-client hands out its live sample objects.
+      const all = (await metricsRegistry().getMetricsAsJSON()).map((g) => ({ name: g.name, values: g.values.map((v) => ({ labels: { ...v.labels }, value: v.value })) }));
+      return (name: string, labels: Record<string, string>) =>
+        all.find((g) => g.name === name)?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+    };
+    const before = await read(); // other routers in this file dispatched layer 1 too: compare the increase
     const res = await client.dispatch({ layerIndex: 1, hidden: encodeMatrix(x, T, C) });
     const lib = inProcessMoeExecutor(buildMoeModel(mixtralConfig, mixtralWeights(1), { capacityFactor: 0.5 }).layers);
     const want = await lib.dispatch(1, x, T);
@@ -69,14 +76,14 @@ describe('Router service', () => {
     expect(stats.layers[0].experts.map((e) => e.numTokensDropped)).toEqual(l.experts.map((e) => e.tokensDropped));
     expect(stats.layers[0].experts.reduce((s, e) => s + e.numTokensRouted, 0)).toBe(T * 2);
     expect((await client.stats({})).layers.map((s) => s.layerIndex)).toEqual([1]);
-    // the same numbers as Prometheus gauges
-    const gauges = await metricsRegistry().getMetricsAsJSON();
-    const value = (name: string, labels: Record<string, string>) =>
-      gauges.find((g) => g.name === name)?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    // the same numbers as Prometheus metrics: the counters grew by this Dispatch's counts
+    const value = await read();
     expect(value('llm_router_aux_loss', { layer: '1' })).toBeCloseTo(l.auxLoss, 12);
+    expect(value('llm_router_tokens_total', { layer: '1' }) - before('llm_router_tokens_total', { layer: '1' })).toBe(T);
     l.experts.forEach((e) => {
-      expect(value('llm_router_tokens_routed', { layer: '1', expert: String(e.expert) })).toBe(e.tokensRouted);
-      expect(value('llm_router_tokens_dropped', { layer: '1', expert: String(e.expert) })).toBe(e.tokensDropped);
+      const labels = { layer: '1', expert: String(e.expert) };
+      expect(value('llm_router_expert_tokens_total', labels) - before('llm_router_expert_tokens_total', labels)).toBe(e.tokensRouted);
+      expect(value('llm_router_dropped_tokens_total', labels) - before('llm_router_dropped_tokens_total', labels)).toBe(e.tokensDropped);
       expect(value('llm_router_mean_gate_prob', { layer: '1', expert: String(e.expert) })).toBeCloseTo(e.meanGateProb, 12);
     });
     expect((await code(client.stats({ layerIndex: 5 }))).code).toBe(Status.INVALID_ARGUMENT);

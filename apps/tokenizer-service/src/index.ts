@@ -33,7 +33,7 @@ export async function createTokenizerService(
     env: {},
     overrides: { grpcPort: 0, model: (opts.modelDirs ?? []).join(','), redisUrl: opts.redisUrl ?? '' },
   });
-  const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: nestLogger(['error', 'warn']), abortOnError: false });
+  const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, false), { logger: nestLogger('warn'), abortOnError: false });
   await app.init();
   return { implementation: app.get(TokenizerService), close: () => app.close() };
 }

@@ -4,11 +4,12 @@
  * directory's name as model id); the tiktoken encodings are always available by name.
  * `redisUrl` set: Train runs as a BullMQ job (distributed mode); empty: in this process.
  */
-import { defineConfig, redisSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
+import { DEFAULT_METRICS_PORTS, defineConfig, redisSettings, metricsSettings, serverSettings, type ConfigOf } from '@llm/platform/config';
 import { DEFAULT_PORTS } from '@llm/proto';
 
 export const tokenizerServiceConfigSchema = defineConfig({
   ...serverSettings,
+  ...metricsSettings(DEFAULT_METRICS_PORTS['tokenizer-service']),
   grpcPort: { type: 'int', default: DEFAULT_PORTS.tokenizer, min: 0, max: 65535, description: 'gRPC port (0 = any free port)' },
   model: { type: 'string', default: '', description: 'comma-separated model directories (each with a tokenizer.json) to serve' },
   redisUrl: { type: 'string', default: '', description: 'redis:// URL: run Train as BullMQ jobs (empty: train in-process)' },

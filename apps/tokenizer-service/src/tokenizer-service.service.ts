@@ -8,7 +8,7 @@
  * UTF-8. Train delegates to the TrainRunner (in-process, or BullMQ in distributed mode).
  */
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { counter, invalidArgument, toServerError, type ServiceImplementation } from '@llm/platform';
+import { encodeObserver, invalidArgument, toServerError, type EncodeObserver, type ServiceImplementation } from '@llm/platform';
 import { tokenizer as pb } from '@llm/proto';
 import { applyChatTemplate, CHATML_TEMPLATE, StreamDecoder, type EncodeOptions, type Explanation } from '@llm/tokenizer';
 import type { ServedTokenizer, TokenizerRegistry } from './registry';
@@ -17,7 +17,13 @@ import type { TrainRunner } from './training';
 export const TOKENIZER_REGISTRY = Symbol('TOKENIZER_REGISTRY');
 export const TRAIN_RUNNER = Symbol('TRAIN_RUNNER');
 
-const tokensEncoded = counter('llm_tokenizer_tokens_encoded_total', 'Token ids produced by Encode and EncodeBatch', ['tokenizer']);
+/** Encode metrics per tokenizer (time, tokens, bytes: libs/platform's encodeObserver). */
+const observers = new Map<string, EncodeObserver>();
+function observed(name: string): EncodeObserver {
+  let o = observers.get(name);
+  if (!o) observers.set(name, (o = encodeObserver(name)));
+  return o;
+}
 
 /** Runs a handler body, turning library errors into gRPC statuses. */
 function handle<T>(body: () => T): Promise<T> {
@@ -53,8 +59,7 @@ export class TokenizerService implements ServiceImplementation<typeof pb.Tokeniz
   encode(req: pb.EncodeRequest): Promise<pb.EncodeResponse> {
     return handle(() => {
       const s = this.served(req.tokenizer);
-      const tokenIds = s.tokenizer.encode(req.text, encodeOptions(req.special, req.addSpecialTokens));
-      tokensEncoded.inc({ tokenizer: s.name }, tokenIds.length);
+      const tokenIds = observed(s.name)(req.text, () => s.tokenizer.encode(req.text, encodeOptions(req.special, req.addSpecialTokens)));
       return { tokenIds };
     });
   }
@@ -63,14 +68,14 @@ export class TokenizerService implements ServiceImplementation<typeof pb.Tokeniz
     return handle(() => {
       const s = this.served(req.tokenizer);
       const opts = encodeOptions(req.special, req.addSpecialTokens);
+      const observe = observed(s.name);
       const results = req.texts.map((text, i) => {
         try {
-          return { tokenIds: s.tokenizer.encode(text, opts) };
+          return { tokenIds: observe(text, () => s.tokenizer.encode(text, opts)) };
         } catch (err) {
           throw Object.assign(new Error(`texts[${i}]: ${(err as Error).message}`), { code: (err as { code?: string }).code });
         }
       });
-      tokensEncoded.inc({ tokenizer: s.name }, results.reduce((n, r) => n + r.tokenIds.length, 0));
       return { results };
     });
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { ClientError, GrpcServerHost, Status, connectGrpc, createInProcessClient, type Client } from '@llm/platform';
+import { ClientError, GrpcServerHost, Status, connectGrpc, createInProcessClient, metricsRegistry, type Client } from '@llm/platform';
 import { tokenizer as pb } from '@llm/proto';
 import { getEncoding, loadTokenizerJson } from '@llm/tokenizer';
 import { TokenizerService, TokenizerServiceModule, type TokenizerServiceConfig } from '../src';
@@ -100,6 +100,23 @@ describe.each(['grpc', 'in-process'])('over %s', (transport) => {
     expect(model.tokenIds).toEqual(lib.encode('Hi there', { addSpecialTokens: false }));
     const batch = await c().encodeBatch({ tokenizer: 'o200k_base', texts: ['a b', 'ccc 1234'] });
     expect(batch.results.map((r) => r.tokenIds)).toEqual([getEncoding('o200k_base').encode('a b'), getEncoding('o200k_base').encode('ccc 1234')]);
+  });
+
+  it('counts encode time, tokens and bytes per tokenizer, one observation per text', async () => {
+    const read = async (name: string, metricName = name) => {
+      const values = ((await metricsRegistry().getSingleMetric(name)?.get())?.values ?? []) as { labels: Record<string, unknown>; value: number; metricName?: string }[];
+      return values.find((v) => (v.metricName ?? name) === metricName && v.labels.tokenizer === 'p50k_base')?.value ?? 0;
+    };
+    const snapshot = async () => [await read('llm_tokenizer_tokens_encoded_total'), await read('llm_tokenizer_bytes_encoded_total'), await read('llm_tokenizer_encode_seconds', 'llm_tokenizer_encode_seconds_count')];
+    const texts = ['naïve café', 'abc 123', 'x'];
+    const want = texts.map((t) => getEncoding('p50k_base').encode(t).length);
+    const [t0, b0, n0] = await snapshot();
+    await c().encode({ tokenizer: 'p50k_base', text: texts[0] });
+    await c().encodeBatch({ tokenizer: 'p50k_base', texts: texts.slice(1) });
+    const [t1, b1, n1] = await snapshot();
+    expect(t1 - t0).toBe(want[0] + want[1] + want[2]);
+    expect(b1 - b0).toBe(12 + 7 + 1); // UTF-8 bytes: "naïve café" has two 2-byte letters
+    expect(n1 - n0).toBe(3);
   });
 
   it('answers bad input with status codes that name it', async () => {

@@ -13,6 +13,6 @@ export { KvCacheManager, MAX_NUM_BLOCKS, MAX_BLOCK_SIZE } from './kv-cache-manag
 export type { AllocateOptions, OwnerOption, ForkOptions, BlockTableInfo } from './kv-cache-manager';
 export { KvPools, sumStats } from './kv-pools';
 export type { KvPoolsOptions, ExpiredLease } from './kv-pools';
-export type { KvPoolConfig, SlotRequest, BlockCopy, SlotAllocation, KvStats } from './types';
+export type { KvPoolConfig, SlotRequest, BlockCopy, SlotAllocation, KvStats, KvCounts } from './types';
 export { poolMapOf, blockState, DEFAULT_MAX_POOL_RUNS } from './pool-map';
 export type { PoolRun, BlockStateName, BlockStates } from './pool-map';

@@ -13,7 +13,7 @@ import { poolMapOf, type PoolRun } from './pool-map';
 import { checkRequests } from './request-checks';
 import { Sequence, appendTokenHashes, blocksFor, checkSeqId, forkSequence, newSequence } from './sequence';
 import { SequenceRegistry } from './sequence-registry';
-import { BlockCopy, KvPoolConfig, KvStats, SlotAllocation, SlotRequest } from './types';
+import { BlockCopy, KvCounts, KvPoolConfig, KvStats, SlotAllocation, SlotRequest } from './types';
 
 /** Largest pool: 2^22 blocks keeps the per-block arrays near 100 MB. */
 export const MAX_NUM_BLOCKS = 1 << 22;
@@ -203,6 +203,20 @@ export class KvCacheManager {
     this.numQueryTokens = 0;
     this.numHitTokens = 0;
     return n;
+  }
+
+  /** The O(1) counts (stats() walks every block for its slot numbers; this does not). */
+  counts(): KvCounts {
+    const p = this.pool;
+    return {
+      numBlocks: p.numUsableBlocks,
+      numUsedBlocks: p.numUsedBlocks,
+      numFreeBlocks: p.numFreeBlocks,
+      numCachedFreeBlocks: p.numCachedFreeBlocks,
+      numSequences: this.seqs.size,
+      numQueryTokens: this.numQueryTokens,
+      numHitTokens: this.numHitTokens,
+    };
   }
 
   stats(): KvStats {

@@ -60,6 +60,22 @@ export interface SlotAllocation {
 }
 
 /** A snapshot of one pool's occupancy and cache effectiveness. */
+/** The counts of a pool that cost O(1) to read (KvStats without the slot walk), for per-call metrics. */
+export interface KvCounts {
+  /** Usable blocks (all but the null block). */
+  numBlocks: number;
+  numUsedBlocks: number;
+  /** Free blocks, including those still holding a cached prefix. */
+  numFreeBlocks: number;
+  /** Free blocks holding a hash: reusable until evicted. */
+  numCachedFreeBlocks: number;
+  numSequences: number;
+  /** Prompt tokens of new sequences looked up in the prefix cache (since the pool was made or reset). */
+  numQueryTokens: number;
+  /** Of those, tokens served from the cache. */
+  numHitTokens: number;
+}
+
 export interface KvStats {
   blockSize: number;
   /** Usable blocks (all but the null block). */

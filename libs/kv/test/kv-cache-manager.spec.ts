@@ -78,3 +78,26 @@ describe('KvCacheManager', () => {
     expect(m.numSequences).toBe(0);
   });
 });
+
+describe('KvCacheManager.counts', () => {
+  it('equals the matching fields of stats() through allocations, prefix hits, commits, frees and a reset', () => {
+    const m = new KvCacheManager({ numBlocks: 12, blockSize: 4 });
+    const same = () => {
+      const { numBlocks, numUsedBlocks, numFreeBlocks, numCachedFreeBlocks, numSequences, numQueryTokens, numHitTokens } = m.stats();
+      expect(m.counts()).toEqual({ numBlocks, numUsedBlocks, numFreeBlocks, numCachedFreeBlocks, numSequences, numQueryTokens, numHitTokens });
+    };
+    same();
+    m.allocateSlots([{ seqId: 'a', newTokenIds: range(1, 9) }]);
+    same();
+    m.commit(['a']);
+    m.allocateSlots([{ seqId: 'b', newTokenIds: range(1, 10) }]); // 8 of its 10 tokens hit a's two full blocks
+    same();
+    expect(m.counts()).toMatchObject({ numSequences: 2, numQueryTokens: 19, numHitTokens: 8 });
+    m.free(['a', 'b']);
+    same();
+    expect(m.counts()).toMatchObject({ numUsedBlocks: 0, numCachedFreeBlocks: 2 });
+    m.reset();
+    same();
+    expect(m.counts()).toMatchObject({ numQueryTokens: 0, numHitTokens: 0, numCachedFreeBlocks: 0 });
+  });
+});

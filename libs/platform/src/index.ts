@@ -1,7 +1,7 @@
 /**
  * Service plumbing shared by the apps: configuration, gRPC servers (health + reflection) and clients
  * with deadlines, the in-process transport, the NestJS gRPC host, BullMQ queues, logging, metrics,
- * and security (API keys, tenants, TLS). Not for the pure libraries (tensor, model, tokenizer, kv,
+ * tracing and telemetry (./telemetry), and security (API keys, tenants, TLS). Not for the pure libraries (tensor, model, tokenizer, kv,
  * moe, training), which never import it. `@llm/platform/config` is the light entry for settings.
  */
 export * from './config';
@@ -18,5 +18,6 @@ export * from './metrics';
 export * from './health';
 export * from './redis-state';
 export * from './process';
+export * from './telemetry';
 export * from './security';
 export { ClientError, Metadata, type CallContext, type Client, type ServiceImplementation } from 'nice-grpc';

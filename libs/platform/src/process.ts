@@ -3,8 +3,8 @@
  *
  * - runMain: start-up errors are one line on stderr (`kv-manager: gRPC port 50055 on 0.0.0.0 is
  *   already in use (...)`) and exit code 1; LLM_DEBUG=1 adds the stack.
- * - nestLogger: NestJS's logger without the ExceptionHandler's stack trace for a provider that
- *   failed at start-up (the error still reaches runMain, which prints it once).
+ * - nestLogger (./logging): NestJS's logger drops the ExceptionHandler's stack trace for a provider
+ *   that failed at start-up (the error still reaches runMain, which prints it once).
  * - exitWithParent: a child started with an IPC channel (`llm serve --distributed`) stops when its
  *   parent is gone, however the parent died, so no process outlives it.
  * Graceful shutdown itself is NestJS's (enableShutdownHooks: a first SIGTERM/SIGINT drains through
@@ -12,7 +12,6 @@
  *
  * What it is not: a supervisor (apps/cli/src/serve/supervisor.ts restarts children).
  */
-import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 
 /** Runs an app's main; a thrown error becomes one line and exit code 1. */
 export function runMain(app: string, main: () => Promise<void>): void {
@@ -28,20 +27,6 @@ export function errorMessage(err: unknown): string {
   const e = err as { details?: unknown; message?: unknown };
   const text = typeof e?.message === 'string' ? e.message : String(err);
   return text.split('\n')[0];
-}
-
-class QuietStartupLogger extends ConsoleLogger {
-  error(message: unknown, ...rest: unknown[]): void {
-    if (rest.includes('ExceptionHandler')) return; // the same error is printed once by runMain
-    super.error(message, ...(rest as [string]));
-  }
-}
-
-/** A NestJS logger for createApplicationContext: the given levels, minus the start-up stack traces. */
-export function nestLogger(levels: LogLevel[]): ConsoleLogger {
-  const logger = new QuietStartupLogger();
-  logger.setLogLevels(levels);
-  return logger;
 }
 
 /** When started with an IPC channel, stops this process (gracefully, then hard after `graceMs`) once the parent is gone. */

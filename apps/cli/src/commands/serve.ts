@@ -5,7 +5,9 @@
  * which drains (requests in flight finish); a second signal stops at once.
  * With --allow-trace, requests may ask for an internals trace and /internals draws one.
  * Every flag is also an environment variable named after it (`--api-key` -> LLM_API_KEY), as for
- * the apps; API keys and TLS use the apps' shared settings.
+ * the apps; API keys and TLS use the apps' shared settings. Metrics: /metrics on the HTTP port
+ * (embedded), and each process's own /metrics port (distributed; --metrics-port picks them);
+ * tracing when the standard OTEL_* environment asks for it (libs/platform's telemetry).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -42,6 +44,7 @@ interface ServeFlags {
   logLevel: string;
   allowTrace?: boolean;
   maxTraceBytes?: string;
+  metricsPort: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -109,7 +112,7 @@ function servedNames(v: string[] | undefined): string[] | undefined {
   return names.length > 0 ? names : undefined;
 }
 
-function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, settings: ServeSettings): void {
+function printBanner(grpc: string, http: string | undefined, modelId: string, mode: string, settings: ServeSettings, metrics: Record<string, string> = {}): void {
   // The bundled default model adds two-digit numbers (answer digits reversed, see models/default/README.md).
   const modelDir = settings.modelDir;
   const isDefault = modelDir === resolve(repoRoot(), 'models', 'default');
@@ -122,6 +125,7 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     `llm serve (${mode}): model '${modelId}'`,
     `  gRPC  ${grpc}   (llm.inference.v1.Inference; health and reflection on${sec?.tlsCert ? '; TLS' : ''})`,
     http ? `  HTTP  ${scheme}://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
+    ...Object.entries(metrics).map(([name, address]) => `  metrics  http://${address}/metrics   (${name})`),
     keyed ? '  API keys on: send Authorization: Bearer KEY (gRPC metadata authorization)' : '  API keys off: anyone who reaches these ports can generate (--api-key / LLM_API_KEY / --api-keys-file)',
     settings.allowTrace && http ? `  Internals traces on: open ${scheme}://${http}/internals (or send "trace" in a completion body)` : '',
     '',
@@ -204,19 +208,21 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
+    .addOption(opt('--metrics-port <n>', 'embedded: a /metrics port besides the HTTP one (-1: none); --distributed: base B, each process on B + its offset (0: free ports)', '-1'))
     .action(async (flags: ServeFlags) => {
       const say = (l: string) => process.stderr.write(`[serve] ${l}\n`);
       const settings = parseServeFlags(flags, say);
+      const metricsPort = int('metrics-port', flags.metricsPort, -1, 65535);
       if (flags.distributed) {
         const { startDistributed } = await import('../serve/distributed');
-        const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, onProgress: say });
-        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings);
+        const platform = await startDistributed({ ...settings, redisUrl: flags.redisUrl, metricsPort: Math.max(0, metricsPort), onProgress: say });
+        printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'distributed', settings, platform.metricsAddresses);
         await serveUntilSignal(say, () => platform.close(), () => platform.kill());
         return;
       }
       const { startEmbedded } = await import('../serve/embedded');
-      const platform = await startEmbedded({ ...settings, onProgress: say });
-      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings);
+      const platform = await startEmbedded({ ...settings, metricsPort, onProgress: say });
+      printBanner(platform.grpcAddress, platform.httpAddress, platform.modelId, 'embedded', settings, platform.metricsAddress ? { 'llm serve': platform.metricsAddress } : {});
       await serveUntilSignal(say, async () => {
         await platform.drain(25_000);
         await platform.close();

@@ -8,6 +8,10 @@
  * docker-compose: `orchestrator` (the api role: gRPC and HTTP) and `orchestrator-scheduler`
  * (drives the worker); run more `--role scheduler` processes by hand to scale.
  *
+ * Observability: every process serves /metrics on its own port (`metricsAddresses`; free ports, or
+ * --metrics-port B + the app's offset, ./metrics-ports.ts) and, when the OTEL_* environment asks
+ * for tracing, exports spans under its own service.name (the process name above).
+ *
  * Before anything starts: the model directory, the public ports and a given Redis are checked
  * (preflight.ts), so a user error is one line. Each child is started in dependency order and
  * waited for until its grpc.health.v1 `readiness` is SERVING. From then on the Supervisor restarts
@@ -25,11 +29,14 @@ import { CliError } from '../errors';
 import { repoRoot } from './default-model';
 import { checkModelDir, checkPortFree, checkRedis, probeCredentials, waitReady } from './preflight';
 import { childSecurityEnv, newRedisPassword, writeRedisConfig } from './distributed-security';
+import { metricsPortsOf, type MetricsProcess } from './metrics-ports';
 import type { ServeSettings } from './settings';
 import { Supervisor, type ChildSpec } from './supervisor';
 
 export interface DistributedOptions extends ServeSettings {
   redisUrl?: string;
+  /** Base of the processes' metrics ports (each gets base + its offset); 0 or absent: free ports. */
+  metricsPort?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -39,6 +46,8 @@ export interface DistributedPlatform {
   modelId: string;
   /** host:port of each app's gRPC server. */
   addresses: Record<string, string>;
+  /** host:port of each process's /metrics, by service name (orchestrator-api, orchestrator-scheduler, kv-manager, ...). */
+  metricsAddresses: Record<string, string>;
   /** The running child processes by app name (a restarted child replaces its entry). */
   processes: Record<string, ChildProcess>;
   supervisor: Supervisor;
@@ -81,11 +90,18 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const supervisor = new Supervisor({ say });
   const addresses: Record<string, string> = {};
   const processes = {} as Record<string, ChildProcess>;
-  const node = (app: string, env: Record<string, string>): ChildSpec => ({
-    command: process.execPath,
-    args: [join(root, 'apps', app, 'dist', 'src', 'main.js')],
-    env: { ...(process.env as Record<string, string>), LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', ...security.all, ...env },
-  });
+  const metricsPorts = await metricsPortsOf(opts.metricsPort ?? 0, freePort);
+  const metricsAddresses: Record<string, string> = {};
+  // app: its compiled entry point; service: its service.name and metrics key.
+  const node = (app: string, env: Record<string, string>, service: MetricsProcess = app as MetricsProcess): ChildSpec => {
+    const { OTEL_SERVICE_NAME: _one, ...inherited } = process.env as Record<string, string>; // each process traces under its own name
+    metricsAddresses[service] = `127.0.0.1:${metricsPorts[service]}`;
+    return {
+      command: process.execPath,
+      args: [join(root, 'apps', app, 'dist', 'src', 'main.js')],
+      env: { ...inherited, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', LLM_METRICS_PORT: String(metricsPorts[service]), ...security.all, ...env },
+    };
+  };
   // Readiness of a child over its own transport (TLS / mTLS when the platform uses it).
   const credentials = probeCredentials(opts.security);
   const ready = (name: string, port: number, timeoutMs: number) => waitReady(name, port, () => processes[name], timeoutMs, credentials);
@@ -162,7 +178,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_LEASE_TTL_MS: '10000', // a killed scheduler's requests resume within about this long after its restart
       LLM_STALLED_INTERVAL_MS: '2000',
     };
-    run('orchestrator-scheduler', node('orchestrator', { ...orchEnv, LLM_ROLE: 'scheduler', LLM_SCHEDULER_ID: 'serve-scheduler', LLM_GRPC_PORT: String(ports.scheduler), LLM_HTTP_PORT: '-1' }));
+    run('orchestrator-scheduler', node('orchestrator', { ...orchEnv, LLM_ROLE: 'scheduler', LLM_SCHEDULER_ID: 'serve-scheduler', LLM_GRPC_PORT: String(ports.scheduler), LLM_HTTP_PORT: '-1' }, 'orchestrator-scheduler'));
     await ready('orchestrator-scheduler', ports.scheduler, 120_000);
     run(
       'orchestrator',
@@ -174,7 +190,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
         LLM_GRPC_PORT: String(grpcPort),
         LLM_HTTP_PORT: String(httpPort),
         LLM_DRAIN_TIMEOUT_MS: String(API_DRAIN_MS),
-      }),
+      }, 'orchestrator-api'),
     );
     const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
     await ready('orchestrator', grpcPort, 120_000);
@@ -185,6 +201,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       httpAddress: httpPort > 0 ? `${connectHost}:${httpPort}` : undefined,
       modelId,
       addresses,
+      metricsAddresses,
       processes,
       supervisor,
       redisUrl,

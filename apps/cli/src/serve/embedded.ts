@@ -7,13 +7,16 @@
  *
  *   Inference --(in-process)--> Tokenizer, KvManager, Worker --(in-process)--> Router (MoE only)
  *
+ * Observability: tracing under the service name `llm-serve` when the OTEL_* environment asks for it,
+ * /metrics on the HTTP port and, with `metricsPort` >= 0, on a port of its own.
+ *
  * What it is not: service logic. Each service is its app's own factory/module; this file only
  * composes them (the CLI is the one project allowed to import the service apps).
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadModelDir, type LoadedModel } from '@llm/model';
-import { createInProcessClient, loadConfig, nestLogger, startGrpcServer, type GrpcServiceBinding } from '@llm/platform';
+import { createInProcessClient, loadConfig, nestLogger, startGrpcServer, startTelemetry, type GrpcServiceBinding } from '@llm/platform';
 import { inference, kv, router, tokenizer, worker } from '@llm/proto';
 import { createKvManagerService } from '@llm/kv-manager';
 import { AttentionWorkerModule, AttentionWorkerService, engineForModel, workerConfigSchema, RouterMoeExecutor } from '@llm/attention-worker';
@@ -26,6 +29,8 @@ import type { ServeSettings } from './settings';
 export interface EmbeddedOptions extends ServeSettings {
   /** Progress lines (model loading, services starting). */
   onProgress?: (line: string) => void;
+  /** A /metrics port of its own (0: a free one; -1 or absent: only the HTTP port's /metrics). */
+  metricsPort?: number;
 }
 
 export interface EmbeddedPlatform {
@@ -35,6 +40,8 @@ export interface EmbeddedPlatform {
   modelId: string;
   /** Refuse new requests and wait up to graceMs for those in flight. */
   drain(graceMs: number): Promise<void>;
+  /** host:port of the /metrics server, when metricsPort asked for one. */
+  metricsAddress?: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +52,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
+    const telemetry = await startTelemetry('llm-serve', { host: opts.host, metricsPort: opts.metricsPort ?? -1 }); // one process: one service
+    closers.push(() => telemetry.close());
     say(`loading model ${opts.modelDir}`);
     checkModelDir(opts.modelDir); // config.json and tokenizer.json (or a GGUF file's): one line naming the file
     const model = await loadModelDir(opts.modelDir, { quantize: opts.quantize });
@@ -67,7 +76,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       say('starting router');
       const routerConfig = loadConfig(routerConfigSchema, { argv: [], env: {}, overrides: { threads: opts.threads } as never });
       const parts = routerFromModel(model, routerConfig);
-      const app = await NestFactory.createApplicationContext(RouterModule.register(parts.moe), { logger: nestLogger(['error', 'warn']), abortOnError: false });
+      const app = await NestFactory.createApplicationContext(RouterModule.register(parts.moe), { logger: nestLogger('warn'), abortOnError: false });
       await app.init();
       closers.push(() => app.close());
       const svc = app.get(RouterService);
@@ -92,7 +101,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
     const engine = await engineForModel(model, workerConfig, rc ? (hidden: number) => new RouterMoeExecutor(rc, hidden) : undefined);
     const workerApp = await NestFactory.createApplicationContext(
       AttentionWorkerModule.register(workerConfig, { engine, kvManager: kvClient, router: routerClient, serveGrpc: false }),
-      { logger: nestLogger(['error', 'warn']), abortOnError: false },
+      { logger: nestLogger('warn'), abortOnError: false },
     );
     await workerApp.init();
     closers.push(() => workerApp.close());
@@ -130,7 +139,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       auth: orch.security.auth,
     });
     closers.push(() => server.close());
-    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, drain: (ms) => orch.drain(ms), close: closeAll };
+    return { grpcAddress: server.address, httpAddress: orch.http, model, modelId: orch.facts.modelId, metricsAddress: telemetry.metrics?.address, drain: (ms) => orch.drain(ms), close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -29,9 +29,9 @@ export function getModel(facts: ModelFacts, id: string) {
   return modelObject(facts, id);
 }
 
-export async function embeddings(service: InferenceService, body: unknown, ctx?: CallContext) {
+export async function embeddings(service: InferenceService, body: unknown, ctx?: CallContext, requestId = '') {
   const b = parseWith(embeddingsRequestSchema, body);
-  const req = inference.EmbedRequest.fromPartial({ model: b.model ?? '', dimensions: b.dimensions ?? undefined });
+  const req = inference.EmbedRequest.fromPartial({ model: b.model ?? '', dimensions: b.dimensions ?? undefined, requestId });
   const input = b.input;
   if (typeof input === 'string') req.input = [input];
   else if (input.every((x) => typeof x === 'string')) req.input = input as string[];

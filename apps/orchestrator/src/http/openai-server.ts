@@ -13,12 +13,16 @@
  * request's prefix cache. With --allow-trace, a body's `trace` asks for an internals trace (it comes
  * back beside `choices`, or on the final chunk) and GET /internals serves the page that draws one
  * (trace-http.ts, internals-page.ts).
+ *
+ * Telemetry (libs/platform's observeHttp): every request is counted and timed by route and status,
+ * gets a request id (response header `x-request-id`; a completion's requests carry it, a list of
+ * prompts as <id>.<i> from the second on) and, when tracing is on, a server span.
  * What it is not: an Express app (a plain node:http request listener, which NestJS's express
  * adapter or node:http can host alike) or the key check itself (libs/platform).
  * Reference: OpenAI API reference; vLLM's OpenAI-compatible server for the extra fields.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkHttpAuth, metricsRegistry, type AuthPolicy, type CallContext, type TenantContext } from '@llm/platform';
+import { checkHttpAuth, metricsRegistry, observeHttp, requestIdOf, type AuthPolicy, type CallContext, type TenantContext } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { InferenceService } from '../api/inference.service';
 import type { ModelFacts } from '../api/model-facts';
@@ -52,8 +56,6 @@ export interface HealthReport {
 export interface OpenAiHttpOptions {
   service: InferenceService;
   facts: ModelFacts;
-  /** Refreshes gauges before /metrics is rendered. */
-  beforeMetrics?: () => void;
   /** API key check (absent: the API is open). */
   auth?: AuthPolicy;
   /** Serve the /internals page (the server allows internals traces). */
@@ -66,12 +68,21 @@ export interface OpenAiHttpOptions {
 
 let idCounter = 0;
 
+const ROUTES = ['/health', '/health/live', '/health/ready', '/metrics', '/internals', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'];
+
+/** The route template of a path, for metric labels (a bounded set). */
+function routeOf(_method: string, path: string): string {
+  if (ROUTES.includes(path)) return path;
+  if (path.startsWith('/internals/')) return '/internals/{file}';
+  return path.startsWith('/v1/models/') ? '/v1/models/{id}' : 'other';
+}
+
 export function createOpenAiHandler(opts: OpenAiHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+  return observeHttp((req, res) => {
     const auth = checkHttpAuth(opts.auth, req, res); // answers 401 itself
     if (!auth.ok) return;
     route(opts, req, res, auth.tenant).catch((err) => sendError(res, toHttpError(err)));
-  };
+  }, { route: routeOf });
 }
 
 async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerResponse, tenant: string | undefined): Promise<void> {
@@ -80,7 +91,6 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
   if (method === 'GET' && (path === '/health' || path === '/health/ready')) return sendHealth(res, opts.health?.() ?? { ready: true });
   if (method === 'GET' && path === '/health/live') return sendJson(res, 200, { status: 'ok' });
   if (method === 'GET' && path === '/metrics') {
-    opts.beforeMetrics?.();
     const reg = metricsRegistry();
     res.writeHead(200, { 'Content-Type': reg.contentType });
     res.end(await reg.metrics());
@@ -90,7 +100,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
   if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(opts.facts));
   if (method === 'GET' && path.startsWith('/v1/models/')) return sendJson(res, 200, getModel(opts.facts, decodeURIComponent(path.slice('/v1/models/'.length))));
   const post = method === 'POST' ? path : undefined;
-  if (post === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, await readBody(opts, req), ctxOf(req, res, tenant)));
+  if (post === '/v1/embeddings') return sendJson(res, 200, await embeddings(opts.service, await readBody(opts, req), ctxOf(req, res, tenant), requestIdOf(req)));
   if (post === '/tokenize') return sendJson(res, 200, await tokenize(opts.service, opts.facts, await readBody(opts, req)));
   if (post === '/detokenize') return sendJson(res, 200, await detokenize(opts.service, await readBody(opts, req)));
   if (post === '/v1/completions' || post === '/v1/chat/completions') {
@@ -99,7 +109,7 @@ async function route(opts: OpenAiHttpOptions, req: IncomingMessage, res: ServerR
     const parsed = kind === 'completion' ? parseCompletionBody(body) : chatBody(opts, body);
     return serveGeneration(opts, kind, parsed, req, res, tenant);
   }
-  const known = ['/health', '/health/live', '/health/ready', '/metrics', '/internals', '/v1/models', '/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/tokenize', '/detokenize'].includes(path);
+  const known = ROUTES.includes(path);
   throw new HttpError(known ? 405 : 404, known ? `${method} is not allowed on ${path}` : `no route ${method} ${path.slice(0, 200)} (try POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models)`);
 }
 
@@ -171,6 +181,8 @@ async function serveGeneration(
     if (!res.writableFinished) controller.abort();
   });
   const ctx = { signal: controller.signal, tenant } as CallContext & TenantContext;
+  const requestId = requestIdOf(req);
+  parsed.requests.forEach((r, i) => (r.requestId = i === 0 ? requestId : `${requestId}.${i}`));
   try {
     if (!parsed.stream) {
       const whole = await completeAll(opts.service, parsed.requests, ctx);

@@ -14,7 +14,7 @@
  * waits for the ones in flight (graceful shutdown).
  * What it is not: the api side (queue-intake.ts).
  */
-import { createLogger, createRedisConnection, createWorker, Status, UnrecoverableError, type Job, type Worker } from '@llm/platform';
+import { createLogger, createRedisConnection, createWorker, extractTrace, observeJobWait, observeQueueWorker, SpanKind, Status, UnrecoverableError, withSpan, type Job, type Worker } from '@llm/platform';
 import { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
@@ -110,9 +110,17 @@ export class QueueConsumer {
       stalledInterval: this.opts.stalledIntervalMs,
       maxStalledCount: 3,
     });
+    observeQueueWorker(GENERATE_QUEUE, this.worker);
   }
 
-  private async process(job: Job<QueueJobData>): Promise<void> {
+  /** One job, inside a consumer span that continues the api's trace (when tracing is on and the job carries one). */
+  private process(job: Job<QueueJobData>): Promise<void> {
+    observeJobWait(GENERATE_QUEUE, job);
+    const attributes = { 'messaging.system': 'bullmq', 'messaging.destination.name': GENERATE_QUEUE, 'llm.request_id': job.data.request.requestId };
+    return withSpan(`${GENERATE_QUEUE} process`, { kind: SpanKind.CONSUMER, parent: extractTrace(job.data.trace), attributes }, () => this.run(job));
+  }
+
+  private async run(job: Job<QueueJobData>): Promise<void> {
     const request = job.data.request;
     const key = deltaStreamKey(this.opts.prefix, request.requestId);
     if (await this.redis.exists(cancelKey(this.opts.prefix, request.requestId))) return; // the client left before it started

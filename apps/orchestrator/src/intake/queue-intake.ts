@@ -16,7 +16,7 @@
  * What it is not: a scheduler (queue-consumer.ts) or exactly-once admission (the count and the
  * add are two calls, so a burst may overshoot the bound by the number of concurrent adds).
  */
-import { createQueue, createRedisConnection, redisState, resourceExhausted, unavailable, watchRedis, type Queue } from '@llm/platform';
+import { createQueue, createRedisConnection, injectTrace, redisState, resourceExhausted, SpanKind, unavailable, watchRedis, withSpan, type Queue } from '@llm/platform';
 import type { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
@@ -26,6 +26,8 @@ import { cancelChannel, cancelKey, decodeDelta, deltaStreamKey, DELTA_STREAM_TTL
 
 export interface QueueJobData {
   request: NormalizedRequest;
+  /** W3C trace context of the enqueue (traceparent, tracestate, baggage), when tracing is on. */
+  trace?: Record<string, string>;
 }
 
 export interface QueueIntakeOptions {
@@ -43,7 +45,8 @@ export interface QueueIntakeOptions {
 }
 
 export class QueueIntake implements Intake {
-  private readonly queue: Queue<QueueJobData>;
+  /** The BullMQ queue (its job counts are this role's queue-depth metric). */
+  readonly queue: Queue<QueueJobData>;
   private readonly redis: Redis;
   private readonly readers = new Set<Redis>();
 
@@ -65,7 +68,11 @@ export class QueueIntake implements Intake {
     if (inFlight >= this.opts.maxQueuedRequests) {
       throw resourceExhausted(`the queue holds ${inFlight} requests (max_queued_requests = ${this.opts.maxQueuedRequests}); retry later`);
     }
-    await this.queue.add(GENERATE_QUEUE, { request }, { jobId: request.requestId });
+    await withSpan(`${GENERATE_QUEUE} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': GENERATE_QUEUE } }, async () => {
+      const trace: Record<string, string> = {};
+      injectTrace(trace); // the consumer's span continues this trace
+      await this.queue.add(GENERATE_QUEUE, Object.keys(trace).length > 0 ? { request, trace } : { request }, { jobId: request.requestId });
+    });
     let finished = false;
     try {
       for await (const msg of this.relay(request, signal)) {

@@ -1,8 +1,9 @@
 /*
  * The Scheduler's options (limits, ports, fault handling hooks) and its plain counters, which
- * metrics.ts turns into Prometheus series.
+ * the observability folder turns into Prometheus series.
  * What it is not: the loop (scheduler.ts).
  */
+import type { SchedulerObserver } from './observer';
 import type { KvPort, WorkerPort } from './ports';
 import type { Sequence } from './sequence';
 import type { FinishReason } from './types';
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
    * would never be freed if this scheduler died before its next periodic renewal.
    */
   renewLease?: () => Promise<void>;
+  /** Told of every arrival, scheduling, token, preemption, finish and step (metrics, traces, logs). */
+  observer?: SchedulerObserver;
 }
 
 export interface SchedulerStats {

@@ -22,13 +22,15 @@
  * (step-trace.ts); other steps do no trace work.
  *
  * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
- * one async loop per scheduler drives one worker; steps never overlap.
+ * one async loop per scheduler drives one worker; steps never overlap. Metrics, traces and logs
+ * watch it through `observer` (observer.ts).
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
 import { kv, worker, type trace } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
+import type { StepResult } from './observer';
 import { planStep, type PlannedSequence } from './planner';
 import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
@@ -84,8 +86,11 @@ export class Scheduler {
   /** Queues samples; the loop starts on first use. */
   add(seqs: readonly Sequence[]): void {
     if (this.closed) throw new ServerError(Status.UNAVAILABLE, 'the scheduler is shutting down; retry on another orchestrator');
-    for (const s of seqs) if (s.status !== 'finished') this.waiting.push(s);
-    this.loopDone ??= this.loop();
+    const added = seqs.filter((s) => s.status !== 'finished');
+    this.waiting.push(...added);
+    this.opts.observer?.added(added);
+    this.report();
+    this.loopDone ??= this.opts.observer ? this.opts.observer.detached(() => this.loop()) : this.loop();
     this.poke();
   }
 
@@ -132,11 +137,12 @@ export class Scheduler {
         continue;
       }
       try {
-        await this.runStep(plan);
+        await (this.opts.observer ? this.opts.observer.step(plan, () => this.runStep(plan)) : this.runStep(plan));
         this.recovered();
       } catch (err) {
         await this.onStepError(plan, err);
       }
+      this.report();
     }
   }
 
@@ -156,6 +162,7 @@ export class Scheduler {
       return;
     }
     this.stats.numDependencyFailures++;
+    this.opts.observer?.dependencyFailure?.();
     // A new incarnation whose AllocateSlots failed on our side may exist at the kv-manager all the same.
     for (const p of plan) {
       if (!p.isNew || p.seq.status !== 'waiting' || p.seq.numTokensAtKv !== 0) continue;
@@ -211,6 +218,15 @@ export class Scheduler {
     });
   }
 
+  /** Tells the observer the queue sizes. */
+  private report(): void {
+    const o = this.opts.observer;
+    if (!o) return;
+    let preempted = 0;
+    for (const s of this.waiting) if (s.numPreemptions > 0) preempted++;
+    o.queues(this.running.length, this.waiting.length, preempted);
+  }
+
   private reapCancelled(): void {
     for (const s of [...this.running, ...this.waiting]) if (s.cancelled) this.drop(s);
     this.running = this.running.filter((s) => s.status === 'running');
@@ -229,6 +245,7 @@ export class Scheduler {
     const reason = s.finishReason ?? 'abort';
     this.stats.numFinished[reason]++;
     this.opts.onFinished?.(s, reason, error);
+    this.opts.observer?.finished(s);
   }
 
   private forget(s: Sequence): void {
@@ -256,11 +273,14 @@ export class Scheduler {
     }
   }
 
-  private async runStep(plan: PlannedSequence[]): Promise<void> {
+  private async runStep(plan: PlannedSequence[]): Promise<StepResult> {
     const startedAt = performance.now();
     const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan);
     const allocatedAt = performance.now();
-    if (allocated.length === 0) return this.refuseUnfittable(plan);
+    if (allocated.length === 0) {
+      this.refuseUnfittable(plan);
+      return { numSequences: 0, numTokens: 0 };
+    }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
     const res = await this.opts.worker.step({
@@ -279,6 +299,7 @@ export class Scheduler {
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     this.running = this.running.filter((s) => s.status === 'running');
+    return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
   }
 
   private stepSequence(a: Allocated) {
@@ -305,12 +326,14 @@ export class Scheduler {
       if (bytes && bytes.length > 0 && !s.cancelled && s.status === 'running') {
         s.acceptEmbedding(new Float32Array(Uint8Array.from(bytes).buffer)); // little-endian f32 (C)
         this.forget(s);
+        this.finished(s);
       }
       return;
     }
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
+    this.opts.observer?.token(s);
     if (s.isFinished) {
       this.forget(s);
       this.finished(s);
@@ -373,6 +396,7 @@ export class Scheduler {
       s.status = 'running';
       this.waiting = this.waiting.filter((w) => w !== s);
       this.running.push(s);
+      this.opts.observer?.scheduled(s);
     }
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
@@ -393,6 +417,7 @@ export class Scheduler {
     this.stats.numPreemptions++;
     this.running = this.running.filter((r) => r !== s);
     this.waiting.unshift(s);
+    this.opts.observer?.preempted(s);
   }
 
   /** Nothing could be allocated: with nothing running, the first sample can never fit. */

@@ -9,6 +9,8 @@
  *   --tls-ca                 the CA it trusts: the services it calls are reached over TLS and
  *                            verified against it, and an internal service (every gRPC server but the
  *                            orchestrator's public one) requires client certificates signed by it (mTLS)
+ * Metrics: every app serves Prometheus text on its own --metrics-port (`metricsSettings`), default
+ * DEFAULT_METRICS_PORTS[app] (the last digit is that of the app's gRPC port).
  * What it is not: the loading of the files (../security/tls.ts) or the key check (../security).
  */
 import { defineConfig } from './loader';
@@ -26,6 +28,22 @@ export const serverSettings = defineConfig({
     description: 'PEM CA bundle: call other services over TLS verified by it; internal services also require client certificates it signed (mTLS)',
   },
 });
+
+/** Each app's default --metrics-port. */
+export const DEFAULT_METRICS_PORTS = { orchestrator: 9451, 'tokenizer-service': 9452, router: 9453, 'attention-worker': 9454, 'kv-manager': 9455 } as const;
+
+/** The --metrics-port setting with an app's default. */
+export function metricsSettings(defaultPort: number) {
+  return defineConfig({
+    metricsPort: {
+      type: 'int',
+      default: defaultPort,
+      min: -1,
+      max: 65535,
+      description: 'Prometheus GET /metrics port, plain HTTP on --host (0 picks a free one, -1 turns it off)',
+    },
+  });
+}
 
 export const redisSettings = defineConfig({
   redisPassword: { type: 'string', default: '', secret: true, description: 'Redis password (overrides one in --redis-url)' },

@@ -2,11 +2,13 @@
  * gRPC client factory: a nice-grpc client over a @grpc/grpc-js channel with the deadline
  * middleware, so every call has a deadline (DEFAULT_UNARY_DEADLINE_MS unless the caller passes
  * `deadline`), plus the message limits and keepalive of ./options, and TLS/mTLS when given
- * channel credentials (TlsFiles.channelCredentials).
+ * channel credentials (TlsFiles.channelCredentials). Every call is counted and, inside a traced
+ * request, traced (../telemetry/grpc-telemetry.ts).
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
+import { clientTelemetry } from '../telemetry/grpc-telemetry';
 import { channelOptions, DEFAULT_STREAM_DEADLINE_MS, DEFAULT_UNARY_DEADLINE_MS } from './options';
 
 export interface GrpcClientOptions {
@@ -31,6 +33,7 @@ export function connectGrpc<D extends CompatServiceDefinition>(
 ): GrpcConnection<D> {
   const channel = createChannel(address, options.credentials, channelOptions(options.maxMessageBytes));
   const client = createClientFactory()
+    .use(clientTelemetry())
     .use(deadlineMiddleware)
     .create(definition, channel, defaultDeadlines(definition, options.deadlineMs)) as Client<
     D,

@@ -6,6 +6,8 @@
  * given (127.0.0.1 in tests; 0.0.0.0 in containers). Optional: TLS/mTLS credentials
  * (../security/tls.ts) and the API key check (../security/grpc-auth.ts), which then guards every
  * service on the server but its exemptions.
+ * Every call goes through the telemetry middleware first (../telemetry/grpc-telemetry.ts: metrics,
+ * spans, request ids), so refused calls are counted too.
  */
 import { logVerbosity, setLogVerbosity, type ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
@@ -15,6 +17,7 @@ import { bindHealth, LIVENESS_SERVICE, READINESS_SERVICE, type Readiness } from 
 import type { AuthPolicy } from '../security/auth-policy';
 import { apiKeyMiddleware } from '../security/grpc-auth';
 import { guardHandler, tolerantDefinition } from './hardening';
+import { serverTelemetry } from '../telemetry/grpc-telemetry';
 import { serverOptions } from './options';
 import { reflectionServices } from './reflection';
 
@@ -50,7 +53,7 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const plain = createServer(serverOptions(options.maxMessageBytes));
+  const plain = createServer(serverOptions(options.maxMessageBytes)).use(serverTelemetry()) as unknown as Server;
   const server: Server = options.auth?.enabled ? (plain.use(apiKeyMiddleware(options.auth)) as unknown as Server) : plain;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
