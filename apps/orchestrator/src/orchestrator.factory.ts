@@ -91,7 +91,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
           renewLease: redisUrl ? async () => void (await deps.kv.renewLease({ ownerId, ttlMs: config.leaseTtlMs })) : undefined,
           onDependency: (state, detail) => (state === 'down' ? log.warn(`worker or kv-manager unavailable (${detail}); holding requests up to ${config.dependencyWaitMs} ms`) : log.info(`worker and kv-manager answer again: ${detail}`)),
           onFinished: (seq, reason, error) => {
-            if (reason === 'abort') log.info({ requestId: seq.requestId, sampleIndex: seq.sampleIndex, finishReason: reason, cause: error ? errorLine(error) : 'cancelled' }, 'sample aborted');
+            if (reason === 'abort') log.info({ requestId: seq.publicRequestId, sampleIndex: seq.sampleIndex, finishReason: reason, cause: error ? errorLine(error) : 'cancelled' }, 'sample aborted');
           },
           observer: schedulerObserver({ modelName: facts.modelId, engine: poolId, maxModelLen: facts.maxContextTokens }),
         });

@@ -41,7 +41,7 @@ it('writes JSON lines that name the request, its sequence and its worker', async
   expect(mine.map((l) => l.msg).sort()).toEqual(['request admitted', 'request ended', 'sequence finished', 'sequence finished']);
   for (const l of mine.filter((x) => x.msg === 'sequence finished')) {
     expect(l).toMatchObject({ component: 'scheduler', workerId: 'worker-0', finishReason: 'length', outputTokens: 3 });
-    expect(String(l.seqId)).toContain(`${id}/`);
+    expect(String(l.seqId)).toMatch(/\/[01]\/0$/); // <owner>.<n>:<internal request id>/<sample>/<incarnation>: unique even when a client reuses its id
   }
   expect(mine.find((l) => l.msg === 'request ended')).toMatchObject({ component: 'api', outcome: 'finished' });
   // No line mentions the request without naming it.

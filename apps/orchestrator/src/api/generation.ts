@@ -62,6 +62,7 @@ export class Generation {
     for (let i = 0; i < request.n; i++) {
       const seq = new Sequence({
         requestId: request.requestId,
+        publicRequestId: request.clientRequestId || request.requestId,
         sampleIndex: i,
         promptIds: request.promptIds,
         sampling: request.sampling,

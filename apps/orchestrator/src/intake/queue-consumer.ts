@@ -116,7 +116,7 @@ export class QueueConsumer {
   /** One job, inside a consumer span that continues the api's trace (when tracing is on and the job carries one). */
   private process(job: Job<QueueJobData>): Promise<void> {
     observeJobWait(GENERATE_QUEUE, job);
-    const attributes = { 'messaging.system': 'bullmq', 'messaging.destination.name': GENERATE_QUEUE, 'llm.request_id': job.data.request.requestId };
+    const attributes = { 'messaging.system': 'bullmq', 'messaging.destination.name': GENERATE_QUEUE, 'llm.request_id': job.data.request.clientRequestId || job.data.request.requestId };
     return withSpan(`${GENERATE_QUEUE} process`, { kind: SpanKind.CONSUMER, parent: extractTrace(job.data.trace), attributes }, () => this.run(job));
   }
 

@@ -51,7 +51,7 @@ export class ObservedIntake implements Intake {
     let sawToken = false;
     let messages = 0;
     this.inFlight.inc();
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ requestId: request.requestId, promptTokens: request.promptIds.length, n: request.n }, 'request admitted');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ requestId: request.clientRequestId || request.requestId, promptTokens: request.promptIds.length, n: request.n }, 'request admitted');
     try {
       for await (const msg of this.inner.generate(request, signal)) {
         messages++;
@@ -72,7 +72,7 @@ export class ObservedIntake implements Intake {
     } finally {
       this.inFlight.dec();
       this.outcomes[outcome].inc();
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ requestId: request.requestId, outcome, seconds: this.now() - t0 }, 'request ended');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ requestId: request.clientRequestId || request.requestId, outcome, seconds: this.now() - t0 }, 'request ended');
     }
   }
 

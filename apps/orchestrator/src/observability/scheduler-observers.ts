@@ -18,7 +18,7 @@ class SchedulerLog implements SchedulerObserver {
     this.log = createLogger('scheduler');
   }
   private fields(s: Sequence) {
-    return { requestId: s.requestId, seqId: s.seqId, workerId: this.workerId };
+    return { requestId: s.publicRequestId, seqId: s.seqId, workerId: this.workerId };
   }
   added(): void {}
   scheduled(): void {}

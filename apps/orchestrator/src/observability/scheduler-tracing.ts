@@ -44,7 +44,7 @@ export class SchedulerTracing implements SchedulerObserver {
       if (this.traced.has(s)) continue;
       const span = startSpan('sequence', {
         parent,
-        attributes: { 'llm.request_id': s.requestId, 'llm.seq_id': s.seqId, 'llm.sample_index': s.sampleIndex, 'llm.prompt_tokens': s.promptIds.length, 'llm.engine': this.engine },
+        attributes: { 'llm.request_id': s.publicRequestId, 'llm.seq_id': s.seqId, 'llm.sample_index': s.sampleIndex, 'llm.prompt_tokens': s.promptIds.length, 'llm.engine': this.engine },
       });
       if (!span) continue;
       this.traced.set(s, { span, ctx: contextOf(span, parent) as Context, tokens: 0 });
@@ -89,7 +89,7 @@ export class SchedulerTracing implements SchedulerObserver {
     const owner = plan.map((p) => this.traced.get(p.seq)).find((t) => t !== undefined);
     if (!owner) return runDetached(run);
     const links = plan.map((p) => this.traced.get(p.seq)).filter((t): t is Traced => t !== undefined && t !== owner).map((t) => ({ context: t.span.spanContext() }));
-    const ids = [...new Set(plan.map((p) => p.seq.requestId))];
+    const ids = [...new Set(plan.map((p) => p.seq.publicRequestId))];
     const span = startSpan('scheduler.step', {
       parent: owner.ctx,
       links,

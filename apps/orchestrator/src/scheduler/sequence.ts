@@ -22,6 +22,8 @@ export type SequenceStatus = 'waiting' | 'running' | 'finished';
 
 export interface SequenceInit {
   requestId: string;
+  /** The id the client sees (its own id, or the one the edge gave it); default requestId. Logs and spans name it. */
+  publicRequestId?: string;
   sampleIndex: number;
   promptIds: readonly number[];
   sampling: SampleSampling;
@@ -57,6 +59,8 @@ let arrivalCounter = 0;
 
 export class Sequence {
   readonly requestId: string;
+  /** The client-visible request id (logs, spans); requestId stays unique per admission. */
+  readonly publicRequestId: string;
   readonly sampleIndex: number;
   readonly promptIds: readonly number[];
   readonly outputIds: number[] = [];
@@ -95,6 +99,7 @@ export class Sequence {
 
   constructor(init: SequenceInit) {
     this.requestId = init.requestId;
+    this.publicRequestId = init.publicRequestId || init.requestId;
     this.sampleIndex = init.sampleIndex;
     this.promptIds = init.promptIds;
     this.sampling = init.sampling;

@@ -81,12 +81,18 @@ function carrierOf(metadata: Metadata): Record<string, string> {
   return out;
 }
 
+/** Request ids echoed in trailers: printable ASCII, at most 256 characters (the services' own limit). */
+const ECHOABLE_ID = /^[\x20-\x7e]{1,256}$/;
+
 /** Fills in and reports the request id of a message that has a `requestId` field. */
 function requestIdOf(request: unknown, context: CallContext): string | undefined {
   if (!request || typeof request !== 'object' || !('requestId' in request)) return undefined;
   const r = request as { requestId: unknown };
   if (typeof r.requestId !== 'string') return undefined;
   if (r.requestId === '') r.requestId = newRequestId();
+  // An id that cannot travel as metadata (too long, not printable ASCII) is refused by the service's
+  // checks; echoing it would make the trailers themselves fail, so it is neither echoed nor traced.
+  if (!ECHOABLE_ID.test(r.requestId as string)) return undefined;
   context.trailer.set(REQUEST_ID_HEADER, r.requestId as string);
   return r.requestId as string;
 }
