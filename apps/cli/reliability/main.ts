@@ -1,5 +1,5 @@
 /**
- * `nx run cli:reliability` (small scale) / `nx run cli:reliability --args=--full` (issue 16's full
+ * `nx run cli:reliability` (small scale) / `nx run cli:reliability --full` (issue 16's full
  * scale): runs the reliability suite against real processes and a real Redis, prints progress and
  * then the one table, and exits non-zero when any scenario missed the bar.
  *

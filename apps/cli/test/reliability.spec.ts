@@ -3,7 +3,7 @@
  * disconnects, a SIGKILL of every service and of Redis, and fuzzing, against `llm serve
  * --distributed`'s real processes and Redis (apps/cli/reliability). Every scenario must meet the
  * bar of issue 16; the table is printed either way. The full scale runs with
- * `npx nx run cli:reliability --args=--full`.
+ * `npx nx run cli:reliability --full`.
  */
 import { formatTable } from '../reliability/table';
 import { runSuite, SCALES } from '../reliability/suite';
