@@ -20,6 +20,7 @@ import { grpcUnary, pool, type Outcome } from './clients';
 import { extremeNumbers, hugeString, oddString } from './fuzz-values';
 import { MAX_TOKENS, tally, type Reference } from './load';
 import type { UnderTest } from './platform';
+import { settledRss } from './measure';
 import { emptyRow, type Row } from './table';
 
 const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET_PATH)));
@@ -127,7 +128,9 @@ export async function fuzzGrpc(u: UnderTest, refs: Reference[], n: number, seed:
   row.explicit += bad;
   if (bad) row.errors.server = bad;
   row.kvAfter = await u.kvIdle();
-  row.rssAfter = u.rss();
+  const rss = await settledRss(() => u.rss());
+  row.rssAfter = rss.settled;
+  row.notes.push(`RSS right after the run ${Object.entries(rss.immediate).map(([k, v]) => `${k} ${v}`).join(', ')} MB; the table's is the lowest in the 8 s after`);
   const crashed = Object.keys(u.platform.supervisor.restarts).filter((k) => u.platform.supervisor.restarts[k] !== restarts[k]);
   row.notes.push(`status codes ${JSON.stringify(codes)}; reused ids answered correctly ${reused.filter((o) => o.kind === 'ok').length}/${reused.length}; processes restarted: ${crashed.length ? crashed.join(', ') : 'none'}`);
   return row;

@@ -15,6 +15,7 @@ import { httpStream, pool, type Outcome } from './clients';
 import { hugeString, nested, numberIn, oddString, wrongTypeJson } from './fuzz-values';
 import { MAX_TOKENS, tally, type Reference } from './load';
 import type { UnderTest } from './platform';
+import { settledRss } from './measure';
 import { emptyRow, type Row } from './table';
 
 const BOOLS = new Set(['stream', 'ignore_eos', 'skip_special_tokens', 'logprobs']);
@@ -149,7 +150,9 @@ export async function fuzzHttp(u: UnderTest, refs: Reference[], n: number, seed:
   if (fiveXx) row.errors['5xx'] = fiveXx;
   row.lost += dropped;
   row.kvAfter = await u.kvIdle();
-  row.rssAfter = u.rss();
+  const rss = await settledRss(() => u.rss());
+  row.rssAfter = rss.settled;
+  row.notes.push(`RSS right after the run ${Object.entries(rss.immediate).map(([k, v]) => `${k} ${v}`).join(', ')} MB; the table's is the lowest in the 8 s after`);
   const crashed = Object.keys(u.platform.supervisor.restarts).filter((k) => u.platform.supervisor.restarts[k] !== restarts[k]);
   row.notes.push(`statuses ${JSON.stringify(statuses)}; ${good} good requests mixed in; hostile: ${hostileResults.map((h) => `${h.what} ${h.status}`).join(', ')}; connections dropped ${dropped}; processes restarted: ${crashed.length ? crashed.join(', ') : 'none'}`);
   if (badHostile.length) row.notes.push(`HOSTILE NOT 4xx: ${badHostile.map((h) => h.what).join(', ')}`);

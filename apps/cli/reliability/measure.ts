@@ -35,6 +35,22 @@ export function rssMb(pid: number | undefined): number {
   }
 }
 
+/**
+ * RSS per process after a run, once garbage had a chance to go: the lowest reading of each process
+ * over `ms` of idle time (V8 collects when allocation stops), beside the reading right after the run.
+ * Memory still held after the idle window is what counts as growth; a heap awaiting its next
+ * collection is not a leak.
+ */
+export async function settledRss(read: () => Record<string, number>, ms = 8000): Promise<{ settled: Record<string, number>; immediate: Record<string, number> }> {
+  const immediate = read();
+  const settled = { ...immediate };
+  for (let t = 0; t < ms; t += 500) {
+    await new Promise((r) => setTimeout(r, 500));
+    for (const [p, v] of Object.entries(read())) if (v > 0) settled[p] = Math.min(settled[p] ?? v, v);
+  }
+  return { settled, immediate };
+}
+
 /** User + system CPU time of a process in ms. */
 export function cpuMs(pid: number | undefined): number {
   if (!pid) return 0;

@@ -8,6 +8,7 @@
  *   faults      0 hung, 0 lost, 0 wrong; health reports the outage within 5 s; serving again
  *               within 10 s of the restart
  *   fuzz        0 5xx, 0 dropped connections, 0 restarts, KV back to idle, RSS growth < 50 MB
+ *               (RSS after: the lowest reading in the 8 s idle after the run; the reading right after is in the notes)
  * `small` runs in CI (cli:test); `full` is the issue's scale (`nx run cli:reliability --full`).
  *
  * What it is not: a benchmark; timings in the notes are for reading, not judged beyond the bar.
