@@ -143,7 +143,17 @@ export interface StepSequence {
    * Internals trace: record this sequence's attention rows, MoE routing and sampling candidates
    * (the tokenizer, kv and scheduler parts are ignored here). Absent: nothing is recorded.
    */
-  trace: TraceOptions | undefined;
+  trace:
+    | TraceOptions
+    | undefined;
+  /**
+   * Speculative decoding: the worker may draft up to this many tokens after the last new token
+   * (prompt lookup or its draft model), compute them in this step and keep the ones its
+   * verification accepts (SequenceOutput.next_token_ids). block_ids must then cover positions up to
+   * start_position + len(token_ids) + num_speculative_tokens - 1. Only for a sequence that samples
+   * without grammar, logprobs, prompt logprobs, pooling or trace; 0 = no speculation.
+   */
+  numSpeculativeTokens: number;
 }
 
 /** The log-probability of one prompt token and the most likely tokens at its position. */
@@ -204,7 +214,20 @@ export interface SequenceOutput {
    */
   promptLogprobs: PromptLogprob[];
   /** With StepSequence.trace: what the step recorded for the sequence. */
-  trace: StepTrace | undefined;
+  trace:
+    | StepTrace
+    | undefined;
+  /**
+   * Speculative decoding: tokens that follow token_id in this same step (further accepted draft
+   * tokens, then the token sampled after the last accepted one); empty without speculation.
+   */
+  nextTokenIds: number[];
+  /** The logprob of each of next_token_ids, in order. */
+  nextLogprobs: number[];
+  /** Speculative decoding: draft tokens proposed for the sequence in this step. */
+  numDraftTokens: number;
+  /** Of those, how many verification accepted (the leading ones of token_id, next_token_ids). */
+  numAcceptedDraftTokens: number;
 }
 
 /** The step's results. */
@@ -263,6 +286,13 @@ export interface GetModelInfoResponse {
   maxBatchTokens: number;
   /** Whether the worker can follow grammars (SamplingState.grammar_ebnf). */
   supportsGrammar: boolean;
+  /**
+   * Speculative decoding method of this worker: "ngram" (prompt lookup), "draft" (a draft model),
+   * or empty when off.
+   */
+  speculativeMethod: string;
+  /** Most draft tokens the worker verifies per sequence per step (StepSequence.num_speculative_tokens); 0 = off. */
+  numSpeculativeTokens: number;
 }
 
 function createBaseSamplingParams(): SamplingParams {
@@ -837,6 +867,7 @@ function createBaseStepSequence(): StepSequence {
     embedPooling: 0,
     promptLogprobs: false,
     trace: undefined,
+    numSpeculativeTokens: 0,
   };
 }
 
@@ -883,6 +914,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     }
     if (message.trace !== undefined) {
       TraceOptions.encode(message.trace, writer.uint32(82).fork()).join();
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      writer.uint32(88).uint32(message.numSpeculativeTokens);
     }
     return writer;
   },
@@ -1010,6 +1044,14 @@ export const StepSequence: MessageFns<StepSequence> = {
             message.trace = TraceOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.numSpeculativeTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1062,6 +1104,11 @@ export const StepSequence: MessageFns<StepSequence> = {
         ? globalThis.Boolean(object.prompt_logprobs)
         : false,
       trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
+      numSpeculativeTokens: isSet(object.numSpeculativeTokens)
+        ? globalThis.Number(object.numSpeculativeTokens)
+        : isSet(object.num_speculative_tokens)
+        ? globalThis.Number(object.num_speculative_tokens)
+        : 0,
     };
   },
 
@@ -1097,6 +1144,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.trace !== undefined) {
       obj.trace = TraceOptions.toJSON(message.trace);
     }
+    if (message.numSpeculativeTokens !== 0) {
+      obj.numSpeculativeTokens = Math.round(message.numSpeculativeTokens);
+    }
     return obj;
   },
 
@@ -1119,6 +1169,7 @@ export const StepSequence: MessageFns<StepSequence> = {
     message.trace = (object.trace !== undefined && object.trace !== null)
       ? TraceOptions.fromPartial(object.trace)
       : undefined;
+    message.numSpeculativeTokens = object.numSpeculativeTokens ?? 0;
     return message;
   },
 };
@@ -1551,6 +1602,10 @@ function createBaseSequenceOutput(): SequenceOutput {
     embeddingF32: Buffer.alloc(0),
     promptLogprobs: [],
     trace: undefined,
+    nextTokenIds: [],
+    nextLogprobs: [],
+    numDraftTokens: 0,
+    numAcceptedDraftTokens: 0,
   };
 }
 
@@ -1579,6 +1634,26 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     }
     if (message.trace !== undefined) {
       StepTrace.encode(message.trace, writer.uint32(66).fork()).join();
+    }
+    if (message.nextTokenIds.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.nextTokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.nextLogprobs.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.nextLogprobs) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    if (message.numDraftTokens !== 0) {
+      writer.uint32(88).uint32(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      writer.uint32(96).uint32(message.numAcceptedDraftTokens);
     }
     return writer;
   },
@@ -1660,6 +1735,58 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             message.trace = StepTrace.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag === 72) {
+              message.nextTokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextTokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 10: {
+            if (tag === 85) {
+              message.nextLogprobs.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextLogprobs.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.numDraftTokens = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.numAcceptedDraftTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1702,6 +1829,26 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
         : [],
       trace: isSet(object.trace) ? StepTrace.fromJSON(object.trace) : undefined,
+      nextTokenIds: globalThis.Array.isArray(object?.nextTokenIds)
+        ? object.nextTokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_token_ids)
+        ? object.next_token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      nextLogprobs: globalThis.Array.isArray(object?.nextLogprobs)
+        ? object.nextLogprobs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_logprobs)
+        ? object.next_logprobs.map((e: any) => globalThis.Number(e))
+        : [],
+      numDraftTokens: isSet(object.numDraftTokens)
+        ? globalThis.Number(object.numDraftTokens)
+        : isSet(object.num_draft_tokens)
+        ? globalThis.Number(object.num_draft_tokens)
+        : 0,
+      numAcceptedDraftTokens: isSet(object.numAcceptedDraftTokens)
+        ? globalThis.Number(object.numAcceptedDraftTokens)
+        : isSet(object.num_accepted_draft_tokens)
+        ? globalThis.Number(object.num_accepted_draft_tokens)
+        : 0,
     };
   },
 
@@ -1731,6 +1878,18 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.trace !== undefined) {
       obj.trace = StepTrace.toJSON(message.trace);
     }
+    if (message.nextTokenIds?.length) {
+      obj.nextTokenIds = message.nextTokenIds.map((e) => Math.round(e));
+    }
+    if (message.nextLogprobs?.length) {
+      obj.nextLogprobs = message.nextLogprobs.map((e) => floatToJson(e));
+    }
+    if (message.numDraftTokens !== 0) {
+      obj.numDraftTokens = Math.round(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      obj.numAcceptedDraftTokens = Math.round(message.numAcceptedDraftTokens);
+    }
     return obj;
   },
 
@@ -1749,6 +1908,10 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.trace = (object.trace !== undefined && object.trace !== null)
       ? StepTrace.fromPartial(object.trace)
       : undefined;
+    message.nextTokenIds = object.nextTokenIds?.map((e) => e) || [];
+    message.nextLogprobs = object.nextLogprobs?.map((e) => e) || [];
+    message.numDraftTokens = object.numDraftTokens ?? 0;
+    message.numAcceptedDraftTokens = object.numAcceptedDraftTokens ?? 0;
     return message;
   },
 };
@@ -1975,6 +2138,8 @@ function createBaseGetModelInfoResponse(): GetModelInfoResponse {
     maxBatchSequences: 0,
     maxBatchTokens: 0,
     supportsGrammar: false,
+    speculativeMethod: "",
+    numSpeculativeTokens: 0,
   };
 }
 
@@ -2034,6 +2199,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     }
     if (message.supportsGrammar !== false) {
       writer.uint32(136).bool(message.supportsGrammar);
+    }
+    if (message.speculativeMethod !== "") {
+      writer.uint32(146).string(message.speculativeMethod);
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      writer.uint32(152).uint32(message.numSpeculativeTokens);
     }
     return writer;
   },
@@ -2197,6 +2368,22 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
             message.supportsGrammar = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.speculativeMethod = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.numSpeculativeTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2288,6 +2475,16 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
         : isSet(object.supports_grammar)
         ? globalThis.Boolean(object.supports_grammar)
         : false,
+      speculativeMethod: isSet(object.speculativeMethod)
+        ? globalThis.String(object.speculativeMethod)
+        : isSet(object.speculative_method)
+        ? globalThis.String(object.speculative_method)
+        : "",
+      numSpeculativeTokens: isSet(object.numSpeculativeTokens)
+        ? globalThis.Number(object.numSpeculativeTokens)
+        : isSet(object.num_speculative_tokens)
+        ? globalThis.Number(object.num_speculative_tokens)
+        : 0,
     };
   },
 
@@ -2344,6 +2541,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     if (message.supportsGrammar !== false) {
       obj.supportsGrammar = message.supportsGrammar;
     }
+    if (message.speculativeMethod !== "") {
+      obj.speculativeMethod = message.speculativeMethod;
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      obj.numSpeculativeTokens = Math.round(message.numSpeculativeTokens);
+    }
     return obj;
   },
 
@@ -2369,6 +2572,8 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     message.maxBatchSequences = object.maxBatchSequences ?? 0;
     message.maxBatchTokens = object.maxBatchTokens ?? 0;
     message.supportsGrammar = object.supportsGrammar ?? false;
+    message.speculativeMethod = object.speculativeMethod ?? "";
+    message.numSpeculativeTokens = object.numSpeculativeTokens ?? 0;
     return message;
   },
 };
