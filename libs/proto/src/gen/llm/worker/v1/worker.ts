@@ -217,16 +217,22 @@ export interface SequenceOutput {
   trace:
     | StepTrace
     | undefined;
+  /** Speculative decoding, when the sequence speculated in this step: what was drafted and kept. */
+  speculative: SpeculativeOutput | undefined;
+}
+
+/** One sequence's speculative-decoding result in a step. */
+export interface SpeculativeOutput {
   /**
-   * Speculative decoding: tokens that follow token_id in this same step (further accepted draft
-   * tokens, then the token sampled after the last accepted one); empty without speculation.
+   * Tokens that follow SequenceOutput.token_id in this same step (further accepted draft tokens,
+   * then the token drawn after the last accepted one); empty when the first draft was rejected.
    */
   nextTokenIds: number[];
   /** The logprob of each of next_token_ids, in order. */
   nextLogprobs: number[];
-  /** Speculative decoding: draft tokens proposed for the sequence in this step. */
+  /** Draft tokens proposed for the sequence in this step. */
   numDraftTokens: number;
-  /** Of those, how many verification accepted (the leading ones of token_id, next_token_ids). */
+  /** Of those, how many verification accepted (the leading tokens of token_id, next_token_ids). */
   numAcceptedDraftTokens: number;
 }
 
@@ -1602,10 +1608,7 @@ function createBaseSequenceOutput(): SequenceOutput {
     embeddingF32: Buffer.alloc(0),
     promptLogprobs: [],
     trace: undefined,
-    nextTokenIds: [],
-    nextLogprobs: [],
-    numDraftTokens: 0,
-    numAcceptedDraftTokens: 0,
+    speculative: undefined,
   };
 }
 
@@ -1635,25 +1638,8 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.trace !== undefined) {
       StepTrace.encode(message.trace, writer.uint32(66).fork()).join();
     }
-    if (message.nextTokenIds.length !== 0) {
-      writer.uint32(74).fork();
-      for (const v of message.nextTokenIds) {
-        writer.uint32(v);
-      }
-      writer.join();
-    }
-    if (message.nextLogprobs.length !== 0) {
-      writer.uint32(82).fork();
-      for (const v of message.nextLogprobs) {
-        writer.float(v);
-      }
-      writer.join();
-    }
-    if (message.numDraftTokens !== 0) {
-      writer.uint32(88).uint32(message.numDraftTokens);
-    }
-    if (message.numAcceptedDraftTokens !== 0) {
-      writer.uint32(96).uint32(message.numAcceptedDraftTokens);
+    if (message.speculative !== undefined) {
+      SpeculativeOutput.encode(message.speculative, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1736,55 +1722,11 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             continue;
           }
           case 9: {
-            if (tag === 72) {
-              message.nextTokenIds.push(reader.uint32());
-
-              continue;
-            }
-
-            if (tag === 74) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.nextTokenIds.push(reader.uint32());
-              }
-
-              continue;
-            }
-
-            break;
-          }
-          case 10: {
-            if (tag === 85) {
-              message.nextLogprobs.push(reader.float());
-
-              continue;
-            }
-
-            if (tag === 82) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.nextLogprobs.push(reader.float());
-              }
-
-              continue;
-            }
-
-            break;
-          }
-          case 11: {
-            if (tag !== 88) {
+            if (tag !== 74) {
               break;
             }
 
-            message.numDraftTokens = reader.uint32();
-            continue;
-          }
-          case 12: {
-            if (tag !== 96) {
-              break;
-            }
-
-            message.numAcceptedDraftTokens = reader.uint32();
+            message.speculative = SpeculativeOutput.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1829,26 +1771,7 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
         : [],
       trace: isSet(object.trace) ? StepTrace.fromJSON(object.trace) : undefined,
-      nextTokenIds: globalThis.Array.isArray(object?.nextTokenIds)
-        ? object.nextTokenIds.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.next_token_ids)
-        ? object.next_token_ids.map((e: any) => globalThis.Number(e))
-        : [],
-      nextLogprobs: globalThis.Array.isArray(object?.nextLogprobs)
-        ? object.nextLogprobs.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.next_logprobs)
-        ? object.next_logprobs.map((e: any) => globalThis.Number(e))
-        : [],
-      numDraftTokens: isSet(object.numDraftTokens)
-        ? globalThis.Number(object.numDraftTokens)
-        : isSet(object.num_draft_tokens)
-        ? globalThis.Number(object.num_draft_tokens)
-        : 0,
-      numAcceptedDraftTokens: isSet(object.numAcceptedDraftTokens)
-        ? globalThis.Number(object.numAcceptedDraftTokens)
-        : isSet(object.num_accepted_draft_tokens)
-        ? globalThis.Number(object.num_accepted_draft_tokens)
-        : 0,
+      speculative: isSet(object.speculative) ? SpeculativeOutput.fromJSON(object.speculative) : undefined,
     };
   },
 
@@ -1878,17 +1801,8 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.trace !== undefined) {
       obj.trace = StepTrace.toJSON(message.trace);
     }
-    if (message.nextTokenIds?.length) {
-      obj.nextTokenIds = message.nextTokenIds.map((e) => Math.round(e));
-    }
-    if (message.nextLogprobs?.length) {
-      obj.nextLogprobs = message.nextLogprobs.map((e) => floatToJson(e));
-    }
-    if (message.numDraftTokens !== 0) {
-      obj.numDraftTokens = Math.round(message.numDraftTokens);
-    }
-    if (message.numAcceptedDraftTokens !== 0) {
-      obj.numAcceptedDraftTokens = Math.round(message.numAcceptedDraftTokens);
+    if (message.speculative !== undefined) {
+      obj.speculative = SpeculativeOutput.toJSON(message.speculative);
     }
     return obj;
   },
@@ -1908,6 +1822,166 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.trace = (object.trace !== undefined && object.trace !== null)
       ? StepTrace.fromPartial(object.trace)
       : undefined;
+    message.speculative = (object.speculative !== undefined && object.speculative !== null)
+      ? SpeculativeOutput.fromPartial(object.speculative)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSpeculativeOutput(): SpeculativeOutput {
+  return { nextTokenIds: [], nextLogprobs: [], numDraftTokens: 0, numAcceptedDraftTokens: 0 };
+}
+
+export const SpeculativeOutput: MessageFns<SpeculativeOutput> = {
+  encode(message: SpeculativeOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nextTokenIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.nextTokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.nextLogprobs.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.nextLogprobs) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    if (message.numDraftTokens !== 0) {
+      writer.uint32(24).uint32(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      writer.uint32(32).uint32(message.numAcceptedDraftTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpeculativeOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpeculativeOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.nextTokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextTokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 21) {
+              message.nextLogprobs.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextLogprobs.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.numDraftTokens = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.numAcceptedDraftTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpeculativeOutput {
+    return {
+      nextTokenIds: globalThis.Array.isArray(object?.nextTokenIds)
+        ? object.nextTokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_token_ids)
+        ? object.next_token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      nextLogprobs: globalThis.Array.isArray(object?.nextLogprobs)
+        ? object.nextLogprobs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_logprobs)
+        ? object.next_logprobs.map((e: any) => globalThis.Number(e))
+        : [],
+      numDraftTokens: isSet(object.numDraftTokens)
+        ? globalThis.Number(object.numDraftTokens)
+        : isSet(object.num_draft_tokens)
+        ? globalThis.Number(object.num_draft_tokens)
+        : 0,
+      numAcceptedDraftTokens: isSet(object.numAcceptedDraftTokens)
+        ? globalThis.Number(object.numAcceptedDraftTokens)
+        : isSet(object.num_accepted_draft_tokens)
+        ? globalThis.Number(object.num_accepted_draft_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: SpeculativeOutput): unknown {
+    const obj: any = {};
+    if (message.nextTokenIds?.length) {
+      obj.nextTokenIds = message.nextTokenIds.map((e) => Math.round(e));
+    }
+    if (message.nextLogprobs?.length) {
+      obj.nextLogprobs = message.nextLogprobs.map((e) => floatToJson(e));
+    }
+    if (message.numDraftTokens !== 0) {
+      obj.numDraftTokens = Math.round(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      obj.numAcceptedDraftTokens = Math.round(message.numAcceptedDraftTokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SpeculativeOutput>): SpeculativeOutput {
+    return SpeculativeOutput.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SpeculativeOutput>): SpeculativeOutput {
+    const message = createBaseSpeculativeOutput();
     message.nextTokenIds = object.nextTokenIds?.map((e) => e) || [];
     message.nextLogprobs = object.nextLogprobs?.map((e) => e) || [];
     message.numDraftTokens = object.numDraftTokens ?? 0;
