@@ -20,7 +20,7 @@ const GREEDY: StepSamplingParams = {
   temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0,
   logitBias: new Map(), seed: 0n, sampleIndex: 0, numTopLogprobs: 0,
 };
-const toLib = (p: StepSamplingParams): SamplingParams => ({ ...p, logprobs: p.numTopLogprobs });
+const toLib = (p: StepSamplingParams): SamplingParams => ({ ...p, logitBias: new Map(p.logitBias), logprobs: p.numTopLogprobs });
 
 const BS = 4;
 const NUM_BLOCKS = 40;
