@@ -30,6 +30,8 @@ export interface SchedulerOptions {
    * would never be freed if this scheduler died before its next periodic renewal.
    */
   renewLease?: () => Promise<void>;
+  /** Speculative decoding: the most draft tokens the worker verifies per sequence per step (its GetModelInfo); 0 or unset: off. */
+  numSpeculativeTokens?: number;
 }
 
 export interface SchedulerStats {
@@ -47,4 +49,7 @@ export interface SchedulerStats {
   numFinished: Record<FinishReason, number>;
   /** Steps that failed because a dependency was down or had lost state. */
   numDependencyFailures: number;
+  /** Speculative draft tokens the worker proposed, and of those, how many it accepted. */
+  numDraftTokens: number;
+  numAcceptedDraftTokens: number;
 }

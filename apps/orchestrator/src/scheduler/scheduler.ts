@@ -17,6 +17,10 @@
  * before failing them with UNAVAILABLE. Counter-based sampling makes the restarted samples draw
  * the tokens they would have drawn, so a client sees its stream resume, not change.
  *
+ * Speculative decoding (speculation.ts), when the worker reports a K: a decoding sequence asks for
+ * lookahead slots, the worker drafts and verifies in the same step and may return several tokens;
+ * the next AllocateSlots tells the kv-manager how many of them were accepted drafts.
+ *
  * Internals traces: a step holding a traced sequence asks the kv-manager for the pool map and the
  * worker for the sequence's trace parts, then hands what it saw to the sequence's collector
  * (step-trace.ts); other steps do no trace work.
@@ -34,6 +38,7 @@ import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
+import { lookaheadFor, type SpeculativeResult } from './speculation';
 
 interface Allocated {
   seq: Sequence;
@@ -41,13 +46,16 @@ interface Allocated {
   count: number; // tokens computed in this step
   blockIds: number[];
   firstOfIncarnation: boolean;
+  lookahead: number; // lookahead slots granted (speculative decoding)
 }
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
     numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0,
-    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0,
+    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0,
   };
+  /** Drafts accepted in a sequence's last step, to report in its next AllocateSlots (by kv sequence id). */
+  private readonly acceptedDrafts = new Map<string, number>();
   private running: Sequence[] = [];
   private waiting: Sequence[] = [];
   private toFree: string[] = [];
@@ -234,6 +242,7 @@ export class Scheduler {
   private forget(s: Sequence): void {
     if (s.numTokensAtKv > 0) this.toFree.push(s.seqId);
     if (s.workerHasState) this.toRelease.push(s.seqId);
+    this.acceptedDrafts.delete(s.seqId);
     s.numTokensAtKv = 0;
     s.workerHasState = false;
   }
@@ -289,10 +298,10 @@ export class Scheduler {
       : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
     const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
     const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions };
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample ? a.lookahead : 0 };
   }
 
-  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[] } | undefined): void {
+  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[]; speculative?: SpeculativeResult } | undefined): void {
     const s = a.seq;
     // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
     (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
@@ -311,10 +320,24 @@ export class Scheduler {
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
+    if (out.speculative) this.applySpeculative(s, out.speculative);
     if (s.isFinished) {
       this.forget(s);
       this.finished(s);
     }
+  }
+
+  /** The further tokens of a speculative step; the accepted drafts' K/V is computed (the last token's is not). */
+  private applySpeculative(s: Sequence, spec: SpeculativeResult): void {
+    this.stats.numDraftTokens += spec.numDraftTokens;
+    this.stats.numAcceptedDraftTokens += spec.numAcceptedDraftTokens;
+    spec.nextTokenIds.forEach((t, i) => {
+      if (s.status !== 'running') return; // finished on an earlier token: the rest is dropped with it
+      this.stats.numSampledTokens++;
+      s.accept(t, s.logprobs ? { tokenId: t, logprob: spec.nextLogprobs[i] ?? 0, top: [] } : undefined);
+    });
+    s.numComputedTokens += spec.numAcceptedDraftTokens;
+    if (spec.numAcceptedDraftTokens > 0) this.acceptedDrafts.set(s.seqId, spec.numAcceptedDraftTokens);
   }
 
   /**
@@ -332,6 +355,15 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
+    // lookahead slots for decoding sequences, within what is left of the step's token budget
+    let budget = this.opts.maxNumBatchedTokens - plan.reduce((n, p) => n + p.numTokensToCompute, 0);
+    const lookahead = new Map<Sequence, number>();
+    for (const p of plan) {
+      if (p.isNew || p.numTokensToCompute !== 1 || p.seq.numTokens - p.seq.numComputedTokens !== 1) continue;
+      const n = Math.min(budget, lookaheadFor(p.seq, this.opts.numSpeculativeTokens ?? 0));
+      if (n > 0) lookahead.set(p.seq, n);
+      budget -= Math.max(0, n);
+    }
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,
@@ -342,6 +374,8 @@ export class Scheduler {
           newTokenIds: p.seq.tokens(p.seq.numTokensAtKv, p.seq.numTokens),
           cacheSalt: p.seq.cacheSalt,
           numTokensToCompute: p.numTokensToCompute,
+          numLookaheadTokens: lookahead.get(p.seq) ?? 0,
+          numAcceptedLookaheadTokens: this.acceptedDrafts.get(p.seq.seqId) ?? 0,
         })),
         includePoolMap,
       });
@@ -376,8 +410,9 @@ export class Scheduler {
     }
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
+    this.acceptedDrafts.delete(s.seqId); // reported in this call
     const count = Math.min(p.numTokensToCompute, s.numTokens - start);
-    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew };
+    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew, lookahead: slots.numLookaheadTokens ?? 0 };
   }
 
   private newestRunning(): Sequence | undefined {
