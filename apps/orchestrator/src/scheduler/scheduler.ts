@@ -38,7 +38,7 @@ import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
-import { lookaheadFor, type SpeculativeResult } from './speculation';
+import { DraftBook, type SpeculativeResult } from './speculation';
 
 interface Allocated {
   seq: Sequence;
@@ -54,8 +54,7 @@ export class Scheduler {
     numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0,
     numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0,
   };
-  /** Drafts accepted in a sequence's last step, to report in its next AllocateSlots (by kv sequence id). */
-  private readonly acceptedDrafts = new Map<string, number>();
+  private readonly drafts: DraftBook;
   private running: Sequence[] = [];
   private waiting: Sequence[] = [];
   private toFree: string[] = [];
@@ -76,6 +75,7 @@ export class Scheduler {
   }
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
       throw new RangeError(`maxNumBatchedTokens (${opts.maxNumBatchedTokens}) must be >= maxNumSeqs (${opts.maxNumSeqs}) so every running sequence can decode each step`);
     }
@@ -242,7 +242,7 @@ export class Scheduler {
   private forget(s: Sequence): void {
     if (s.numTokensAtKv > 0) this.toFree.push(s.seqId);
     if (s.workerHasState) this.toRelease.push(s.seqId);
-    this.acceptedDrafts.delete(s.seqId);
+    this.drafts.clear(s.seqId);
     s.numTokensAtKv = 0;
     s.workerHasState = false;
   }
@@ -320,24 +320,11 @@ export class Scheduler {
     if (!out?.sampled || s.cancelled || s.status !== 'running') return;
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
-    if (out.speculative) this.applySpeculative(s, out.speculative);
+    if (out.speculative) this.drafts.apply(s, out.speculative);
     if (s.isFinished) {
       this.forget(s);
       this.finished(s);
     }
-  }
-
-  /** The further tokens of a speculative step; the accepted drafts' K/V is computed (the last token's is not). */
-  private applySpeculative(s: Sequence, spec: SpeculativeResult): void {
-    this.stats.numDraftTokens += spec.numDraftTokens;
-    this.stats.numAcceptedDraftTokens += spec.numAcceptedDraftTokens;
-    spec.nextTokenIds.forEach((t, i) => {
-      if (s.status !== 'running') return; // finished on an earlier token: the rest is dropped with it
-      this.stats.numSampledTokens++;
-      s.accept(t, s.logprobs ? { tokenId: t, logprob: spec.nextLogprobs[i] ?? 0, top: [] } : undefined);
-    });
-    s.numComputedTokens += spec.numAcceptedDraftTokens;
-    if (spec.numAcceptedDraftTokens > 0) this.acceptedDrafts.set(s.seqId, spec.numAcceptedDraftTokens);
   }
 
   /**
@@ -355,15 +342,7 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
-    // lookahead slots for decoding sequences, within what is left of the step's token budget
-    let budget = this.opts.maxNumBatchedTokens - plan.reduce((n, p) => n + p.numTokensToCompute, 0);
-    const lookahead = new Map<Sequence, number>();
-    for (const p of plan) {
-      if (p.isNew || p.numTokensToCompute !== 1 || p.seq.numTokens - p.seq.numComputedTokens !== 1) continue;
-      const n = Math.min(budget, lookaheadFor(p.seq, this.opts.numSpeculativeTokens ?? 0));
-      if (n > 0) lookahead.set(p.seq, n);
-      budget -= Math.max(0, n);
-    }
+    const lookahead = this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,
@@ -375,7 +354,7 @@ export class Scheduler {
           cacheSalt: p.seq.cacheSalt,
           numTokensToCompute: p.numTokensToCompute,
           numLookaheadTokens: lookahead.get(p.seq) ?? 0,
-          numAcceptedLookaheadTokens: this.acceptedDrafts.get(p.seq.seqId) ?? 0,
+          numAcceptedLookaheadTokens: this.drafts.acceptedOf(p.seq.seqId),
         })),
         includePoolMap,
       });
@@ -410,7 +389,7 @@ export class Scheduler {
     }
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
-    this.acceptedDrafts.delete(s.seqId); // reported in this call
+    this.drafts.clear(s.seqId); // reported in this call
     const count = Math.min(p.numTokensToCompute, s.numTokens - start);
     return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew, lookahead: slots.numLookaheadTokens ?? 0 };
   }
