@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     { name: 'ngram K=4', k: 4, runner: await createModelRunner(model, { ...base, speculative: { method: 'ngram' } }) },
     { name: 'draft K=3', k: 3, runner: await createModelRunner(model, { ...base, speculative: { method: 'draft', draftModel } }) },
     { name: 'draft(ts) K=3', k: 3, runner: await createModelRunner(model, { ...base, speculative: { method: 'draft', draftModel, backend: 'ts' } }) },
+    { name: 'draft p>=.5 K=3', k: 3, runner: await createModelRunner(model, { ...base, speculative: { method: 'draft', draftModel, minDraftProb: 0.5 } }) },
   ];
   const enc = (s: string) => Array.from(Buffer.from(s, 'latin1'));
   // models/default only knows addition: past its answer it emits end tokens, then digits. Its
@@ -102,11 +103,11 @@ async function main(): Promise<void> {
     const tps = runs.map((rs) => median(rs.map((x) => (TOKENS - 1) / (x.decodeMs / 1000))));
     const same = runs.every((rs) => rs.every((x) => x.tokens.join() === runs[0][0].tokens.join()));
     console.log(`\n${w.name} (prompt of ${w.prompt.length} tokens); same greedy tokens in every variant: ${same ? 'yes' : 'NO'}`);
-    console.log(`${'variant'.padEnd(14)}${'tok/s'.padStart(10)}${'x off'.padStart(9)}${'accepted/drafted'.padStart(20)}`);
+    console.log(`${'variant'.padEnd(16)}${'tok/s'.padStart(10)}${'x off'.padStart(9)}${'accepted/drafted'.padStart(20)}`);
     variants.forEach((v, i) => {
       const d = runs[i].reduce((a, x) => a + x.drafted, 0), a = runs[i].reduce((s, x) => s + x.accepted, 0);
       const rate = d > 0 ? `${((100 * a) / d).toFixed(1)}% of ${(d / ROUNDS).toFixed(0)}` : '-';
-      console.log(`${v.name.padEnd(14)}${tps[i].toFixed(0).padStart(10)}${(tps[i] / tps[0]).toFixed(2).padStart(9)}${rate.padStart(20)}`);
+      console.log(`${v.name.padEnd(16)}${tps[i].toFixed(0).padStart(10)}${(tps[i] / tps[0]).toFixed(2).padStart(9)}${rate.padStart(20)}`);
     });
   }
   console.log(`\nload average at end: ${load()}`);

@@ -41,7 +41,7 @@ export interface CreateRunnerOptions {
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
   grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
   traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
-  speculative?: { method: 'ngram' } | { method: 'draft'; draftModel: RunnerModel; backend?: BackendKind }; // draft source (absent: off); the draft's backend defaults to the target's
+  speculative?: { method: 'ngram' } | { method: 'draft'; draftModel: RunnerModel; backend?: BackendKind; minDraftProb?: number }; // draft source (absent: off); the draft's backend defaults to the target's
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
@@ -82,5 +82,5 @@ export async function createSpeculator(model: RunnerModel, spec: NonNullable<Cre
   }
   if (d.numExperts > 0) throw new Error('a draft model must be dense (no mixture-of-experts layers)');
   const backend = await createStepBackend(spec.draftModel, spec.backend ?? kind, threads);
-  return new DraftModelSpeculator(backend, { vocabSize: d.vocabSize, numLayers: d.numLayers, numKvHeads: d.numKvHeads, headDim: d.headDim }, pool);
+  return new DraftModelSpeculator(backend, { vocabSize: d.vocabSize, numLayers: d.numLayers, numKvHeads: d.numKvHeads, headDim: d.headDim }, pool, spec.minDraftProb ?? 0);
 }

@@ -27,9 +27,9 @@ const NUM_BLOCKS = 40;
 const target = initRandomModel('llama', {}, 21);
 type Model = ReturnType<typeof initRandomModel>;
 
-function draftOf(model: Model, numBlocks: number): Speculator {
+function draftOf(model: Model, numBlocks: number, minDraftProb = 0): Speculator {
   const c = model.config;
-  return new DraftModelSpeculator(new TsBackend(tsDecoderFromModel(c, model.weights)), { vocabSize: c.vocabSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim }, { numBlocks, blockSize: BS });
+  return new DraftModelSpeculator(new TsBackend(tsDecoderFromModel(c, model.weights)), { vocabSize: c.vocabSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim }, { numBlocks, blockSize: BS }, minDraftProb);
 }
 
 function runnerWith(speculator?: (numBlocks: number) => Speculator): ModelRunner {
@@ -95,6 +95,14 @@ describe('speculative decoding in the ModelRunner', () => {
     expect(self.tokens).toEqual(want);
     expect(self.accepted).toBe(self.drafted);
     expect(self.steps).toBe(Math.ceil(N / 4)); // 3 drafts + 1 bonus per step
+  });
+
+  it('a draft model stops drafting after a draft it gives less than minDraftProb', async () => {
+    const got = await decode(runnerWith((n) => draftOf(target, n, 1.01)), prompt, N, 3); // every probability < 1.01: one draft per step
+    expect(got.tokens).toEqual(want);
+    expect(got.drafted).toBe(got.steps);
+    expect(got.accepted).toBe(got.drafted); // the target is its own draft
+    expect(got.steps).toBe(N / 2);
   });
 
   it('ignores the request for a sequence that asks for top logprobs', async () => {
