@@ -28,6 +28,7 @@ export const workerConfigSchema = defineConfig({
   speculative: { type: 'string', default: '', choices: ['', 'ngram', 'draft'], description: 'speculative decoding: ngram (prompt lookup) | draft (a draft model, --draft-model); empty: off' },
   speculativeTokens: { type: 'int', default: 4, min: 1, max: 32, description: 'most draft tokens verified per sequence per step (with --speculative)' },
   draftModel: { type: 'string', default: '', description: 'draft model directory for --speculative draft (same tokenizer as --model)' },
+  draftBackend: { type: 'string', default: '', choices: ['', 'ort', 'ts'], description: "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)" },
   allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 

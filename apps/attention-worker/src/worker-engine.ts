@@ -27,7 +27,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel'>>,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel' | 'draftBackend'>>,
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -77,12 +77,12 @@ export function modelInfoOf(model: LoadedModel, workerId: string, modelId: strin
 }
 
 /** The runner's draft source from --speculative / --draft-model (undefined: off). */
-async function speculativeOf(config: Partial<Pick<WorkerConfig, 'speculative' | 'draftModel'>>): Promise<CreateRunnerOptions['speculative']> {
+async function speculativeOf(config: Partial<Pick<WorkerConfig, 'speculative' | 'draftModel' | 'draftBackend'>>): Promise<CreateRunnerOptions['speculative']> {
   if (!config.speculative) return undefined;
   if (config.speculative === 'ngram') return { method: 'ngram' };
   if (!config.draftModel) throw new RunnerError('FAILED_PRECONDITION', '--speculative draft needs --draft-model DIR (LLM_DRAFT_MODEL): a small model with the same tokenizer');
   try {
-    return { method: 'draft', draftModel: await loadModelDir(config.draftModel) };
+    return { method: 'draft', draftModel: await loadModelDir(config.draftModel), backend: (config.draftBackend || undefined) as 'ts' | 'ort' | undefined };
   } catch (err) {
     throw new RunnerError('FAILED_PRECONDITION', `cannot load draft model directory ${config.draftModel}: ${(err as Error).message}`);
   }

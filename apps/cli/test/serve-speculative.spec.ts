@@ -1,7 +1,7 @@
 /** @jest-environment ../../libs/tensor/src/onnx/ort-test-environment.js */
 /*
  * Speculative decoding through the real apps on the shipped models/default (ONNX Runtime backend):
- * `llm serve --speculative ngram` and `--speculative draft --draft-model models/default-draft`
+ * `llm serve --speculative ngram` and `--speculative draft --draft-model models/default-draft --draft-backend ts`
  * embedded, and prompt lookup --distributed (worker flags through LLM_ variables, requests through
  * BullMQ), all give the greedy tokens of the platform without speculation; the embedded ones show
  * accepted drafts in /metrics.
@@ -47,7 +47,7 @@ async function counter(http: string, name: string): Promise<number> {
 beforeAll(async () => {
   off = await startEmbedded({ ...settings, grpcPort: 0, httpPort: -1 });
   ngram = await startEmbedded({ ...settings, grpcPort: 0, httpPort: 0, speculative: { method: 'ngram', numTokens: 4 } });
-  draft = await startEmbedded({ ...settings, grpcPort: 0, httpPort: 0, speculative: { method: 'draft', numTokens: 3, draftModel } });
+  draft = await startEmbedded({ ...settings, grpcPort: 0, httpPort: 0, speculative: { method: 'draft', numTokens: 3, draftModel, backend: 'ts' } });
   redis = await startRedis();
   distributed = await startDistributed({ ...settings, grpcPort: await freePort(), httpPort: -1, redisUrl: redis.url, speculative: { method: 'ngram', numTokens: 4 } });
 });

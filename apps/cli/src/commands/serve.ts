@@ -45,6 +45,7 @@ interface ServeFlags {
   speculative?: string;
   speculativeTokens: string;
   draftModel?: string;
+  draftBackend?: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -107,7 +108,9 @@ function speculativeOf(f: ServeFlags): Pick<ServeSettings, 'speculative'> {
   if (!f.draftModel) throw new CliError('--speculative draft needs --draft-model DIR: a small model with the same tokenizer (e.g. models/default-draft)');
   const draftModel = resolve(f.draftModel);
   if (!existsSync(`${draftModel}/config.json`)) throw new CliError(`draft model dir ${draftModel} has no config.json (expected a Hugging Face model directory)`);
-  return { speculative: { method, numTokens, draftModel } };
+  const backend = f.draftBackend;
+  if (backend !== undefined && backend !== 'ort' && backend !== 'ts') throw new CliError(`--draft-backend must be ort or ts, got '${backend}'`);
+  return { speculative: { method, numTokens, draftModel, ...(backend ? { backend } : {}) } };
 }
 
 function securityOf(f: ServeFlags): ServeSecurity {
@@ -227,6 +230,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--speculative <method>', 'speculative decoding: ngram (prompt lookup) | draft (a draft model, --draft-model); default off'))
     .addOption(opt('--speculative-tokens <n>', 'most draft tokens verified per sequence per step', '4'))
     .addOption(opt('--draft-model <dir>', 'draft model directory for --speculative draft (same tokenizer as --model)'))
+    .addOption(opt('--draft-backend <ort|ts>', "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)"))
     .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))

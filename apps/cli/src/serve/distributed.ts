@@ -138,6 +138,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_SPECULATIVE: opts.speculative?.method ?? '',
       LLM_SPECULATIVE_TOKENS: String(opts.speculative?.numTokens ?? 4),
       LLM_DRAFT_MODEL: opts.speculative?.draftModel ?? '',
+      LLM_DRAFT_BACKEND: opts.speculative?.backend ?? '',
     };
     if (numExperts > 0) {
       say('starting router');

@@ -89,6 +89,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         speculative: opts.speculative?.method ?? '',
         speculativeTokens: opts.speculative?.numTokens ?? 4,
         draftModel: opts.speculative?.draftModel ?? '',
+        draftBackend: opts.speculative?.backend ?? '',
       },
     });
     const rc = routerClient;
