@@ -124,11 +124,12 @@ function checkBlockIds(id: string, blockIds: ArrayLike<number>, needed: number, 
   }
 }
 
-/** No two new tokens of the step may be written to the same slot. */
+/** No two new tokens of the step (speculative drafts' lookahead slots included) may be written to the same slot. */
 function validateSlotsDisjoint(seqs: StepSequenceInput[], blockSize: number): void {
   const owner = new Map<number, string>();
   for (const seq of seqs) {
-    for (let t = 0; t < seq.tokenIds.length; t++) {
+    const n = seq.tokenIds.length + (seq.numSpeculativeTokens ?? 0);
+    for (let t = 0; t < n && Math.floor((seq.startPosition + t) / blockSize) < seq.blockIds.length; t++) {
       const pos = seq.startPosition + t;
       const slot = seq.blockIds[Math.floor(pos / blockSize)] * blockSize + (pos % blockSize);
       const other = owner.get(slot);
