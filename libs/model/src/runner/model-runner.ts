@@ -49,7 +49,7 @@ import type { SequenceOutput, StepInput, StepOutput } from './step-types';
 import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
 import { verifyDrafts } from './verify-drafts';
-import type { DraftRequest, Speculator } from '../speculative/speculator';
+import type { Draft, DraftRequest, Speculator } from '../speculative/speculator';
 
 export interface ModelRunnerOptions {
   backend: StepBackend;
@@ -131,8 +131,8 @@ export class ModelRunner {
     const td = process.hrtime.bigint();
     const drafts = await this.proposeDrafts(input, seqStates);
     const draftNs = drafts ? process.hrtime.bigint() - td : 0n;
-    const numDrafts = (i: number) => drafts?.[i]?.length ?? 0;
-    const batch = buildFlatBatch(drafts ? input.sequences.map((s, i) => (numDrafts(i) > 0 ? { ...s, tokenIds: [...Array.from(s.tokenIds), ...(drafts[i] as number[])], numDraftTokens: numDrafts(i) } : s)) : input.sequences, this.pool.blockSize);
+    const numDrafts = (i: number) => drafts?.[i]?.tokens.length ?? 0;
+    const batch = buildFlatBatch(drafts ? input.sequences.map((s, i) => (numDrafts(i) > 0 ? { ...s, tokenIds: [...Array.from(s.tokenIds), ...(drafts[i] as Draft).tokens], numDraftTokens: numDrafts(i) } : s)) : input.sequences, this.pool.blockSize);
     const masks = this.grammarMasks(input, seqStates); // overlaps the forward
     masks?.catch(() => undefined); // a failed forward leaves it unawaited
     const trace = traced ? forwardTraceOf(input, this.traceLimits) : undefined;
@@ -170,10 +170,11 @@ export class ModelRunner {
       const promptLogprobs = seq.promptLogprobs ? promptLogprobsOf(logits, V, firstRow[i], seq.startPosition, seq.tokenIds.length, state.promptTokenIds, state.params.numTopLogprobs) : undefined;
       const stepTrace = seq.trace ? stepTraceOf(trace, i) : undefined;
       if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs, trace: stepTrace };
-      if (drafts?.[i]) {
-        const v = verifyDrafts(logits, firstRow[i], V, drafts[i], state, (t) => this.states.appendOutput(state, [t]));
+      const draft = drafts?.[i];
+      if (draft) {
+        const v = verifyDrafts(logits, firstRow[i], V, draft.tokens, draft.q, state, (t) => this.states.appendOutput(state, [t]));
         state.numComputedTokens += v.numAccepted; // the accepted drafts' K/V is in place; the last draw's is not
-        const more = { nextTokenIds: v.tokens.slice(1), nextLogprobs: v.logprobs.slice(1), numDraftTokens: drafts[i].length, numAcceptedDraftTokens: v.numAccepted };
+        const more = { nextTokenIds: v.tokens.slice(1), nextLogprobs: v.logprobs.slice(1), numDraftTokens: draft.tokens.length, numAcceptedDraftTokens: v.numAccepted };
         return { seqId: seq.seqId, sampled: true, tokenId: v.tokens[0], logprob: v.logprobs[0], topLogprobs: [], ...more };
       }
       const row = logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V);
@@ -193,7 +194,7 @@ export class ModelRunner {
    * Drafts for the sequences that may speculate (undefined entries for the rest; undefined when
    * none may). k is capped by the context limit and the step's token limit.
    */
-  private async proposeDrafts(input: StepInput, states: CachedSeqState[]): Promise<(number[] | undefined)[] | undefined> {
+  private async proposeDrafts(input: StepInput, states: CachedSeqState[]): Promise<(Draft | undefined)[] | undefined> {
     if (!this.speculator) return undefined;
     let budget = this.limits.maxBatchTokens - input.sequences.reduce((n, s) => n + s.tokenIds.length, 0);
     const requests: DraftRequest[] = [];
@@ -205,13 +206,18 @@ export class ModelRunner {
       const eligible = seq.sample && !seq.embedPooling && !seq.promptLogprobs && !seq.trace && !st.matcher && st.params.numTopLogprobs === 0;
       if (k < 1 || !eligible || st.promptTokenIds.length + st.outputTokenIds.length !== end) return; // tokens must be the state's
       budget -= k;
-      requests.push({ seqId: seq.seqId, tokens: [...Array.from(st.promptTokenIds), ...st.outputTokenIds], blockIds: seq.blockIds, k });
+      const sampling = st.params.temperature > 0 ? { params: st.samplerParams, counts: st.counts, seed: st.params.seed, sampleIndex: st.params.sampleIndex, numOutputTokens: st.numOutputTokens } : undefined;
+      requests.push({ seqId: seq.seqId, tokens: [...Array.from(st.promptTokenIds), ...st.outputTokenIds], blockIds: seq.blockIds, k, sampling });
       index.push(i);
     });
     if (requests.length === 0) return undefined;
     const proposed = await this.speculator.propose(requests);
-    const out: (number[] | undefined)[] = new Array(input.sequences.length);
-    index.forEach((i, j) => (out[i] = proposed[j].length > 0 ? proposed[j].slice(0, requests[j].k) : undefined));
+    const out: (Draft | undefined)[] = new Array(input.sequences.length);
+    index.forEach((i, j) => {
+      const d = proposed[j];
+      const k = requests[j].k;
+      if (d.tokens.length > 0) out[i] = { tokens: d.tokens.slice(0, k), q: d.q?.slice(0, k) };
+    });
     return out;
   }
 

@@ -10,15 +10,15 @@
  *
  * Greedy uses the very draw a non-speculative step makes (sampleSequence, with every accepted
  * token appended to the state first, so penalties see the same counts): the output is identical
- * token for token. Sampling keeps the target distribution (rejection.ts) with q = onehot(d_j),
- * as every proposer here is deterministic; its uniforms are counter-based, so a recomputed
- * sequence verifies the same way: u_accept = hash(seed', sample index, position) with seed' a fixed
- * remix of the seed, u_resample = the u the plain sampler would use at that position.
+ * token for token. Sampling keeps the target distribution (rejection.ts) with the draft's q when
+ * the proposer sampled its drafts (a draft model at temperature > 0), else q = onehot(d_j)
+ * (prompt lookup, greedy drafts); its uniforms are counter-based (uniforms.ts).
  *
  * What this is not: proposing drafts (../speculative) or the step around it (model-runner.ts).
  */
-import { splitmix64, uniformFromCounter } from '../sampling';
+import { uniformFromCounter } from '../sampling';
 import { acceptOrResample } from '../speculative/rejection';
+import { acceptUniform } from '../speculative/uniforms';
 import { targetDistribution } from '../speculative/target-dist';
 import { sampleSequence } from './sample-seq';
 import type { CachedSeqState } from './seq-state';
@@ -30,8 +30,11 @@ export interface Verified {
   numAccepted: number;
 }
 
-/** logits (rows, V); the sequence's rows start at row0; append records one output token in the state. */
-export function verifyDrafts(logits: Float32Array, row0: number, V: number, drafts: readonly number[], state: CachedSeqState, append: (token: number) => void): Verified {
+/**
+ * logits (rows, V); the sequence's rows start at row0; q[j] (V) the distribution draft j was drawn
+ * from (absent: deterministic drafts); append records one output token in the state.
+ */
+export function verifyDrafts(logits: Float32Array, row0: number, V: number, drafts: readonly number[], q: readonly Float64Array[] | undefined, state: CachedSeqState, append: (token: number) => void): Verified {
   const tokens: number[] = [];
   const logprobs: number[] = [];
   let numAccepted = 0;
@@ -46,9 +49,9 @@ export function verifyDrafts(logits: Float32Array, row0: number, V: number, draf
     } else {
       const { p, logp } = targetDistribution(row, state.samplerParams, state.counts);
       const pos = state.numOutputTokens;
-      const uAccept = uniformFromCounter(acceptSeed(state.params.seed), state.params.sampleIndex, pos);
+      const uAccept = acceptUniform(state.params.seed, state.params.sampleIndex, pos);
       const uResample = uniformFromCounter(state.params.seed, state.params.sampleIndex, pos);
-      const v = acceptOrResample(p, null, drafts[j], uAccept, uResample);
+      const v = acceptOrResample(p, q?.[j] ?? null, drafts[j], uAccept, uResample);
       token = v.token;
       logprob = logp[token];
       accepted = v.accepted;
@@ -60,9 +63,4 @@ export function verifyDrafts(logits: Float32Array, row0: number, V: number, draf
     numAccepted++;
   }
   return { tokens, logprobs, numAccepted };
-}
-
-/** An independent stream for acceptance tests: the seed remixed once. */
-function acceptSeed(seed: bigint | number): bigint {
-  return splitmix64(BigInt.asUintN(64, BigInt(seed)) ^ 0x5350454355n); // "SPECU"
 }

@@ -20,15 +20,23 @@
  * `minDraftProb` (softmax of its logits row): an unlikely draft is likely rejected, and each
  * further round costs a forward.
  *
- * What this is not: sampling from the draft (drafts are greedy, so verification uses
- * q = onehot(d), which keeps the target distribution exactly; see rejection.ts) or a verifier.
+ * Greedy sequences get the draft's argmax. A sampling sequence (temperature > 0) gets drafts drawn
+ * from the draft's own distribution q under the sequence's sampling parameters (penalties counting
+ * the drafts before it), with its own counter-based uniform (uniforms.ts); q goes to the verifier,
+ * which keeps the target distribution with the general rule min(1, p/q) (rejection.ts).
+ *
+ * What this is not: a verifier.
  */
 import { argmax } from '@llm/tensor';
 import { applyBlockCopies, createKvPool } from '../runner/kv-pool';
 import { buildFlatBatch } from '../runner/flat-batch';
 import type { KvPool, StepBackend } from '../runner/types';
 import type { StepSequenceInput } from '../runner/step-types';
-import type { DraftRequest, Speculator } from './speculator';
+import { recordOutputToken, type SamplingState } from '../sampling';
+import { inverseCdf } from './rejection';
+import { targetDistribution } from './target-dist';
+import { draftUniform } from './uniforms';
+import type { Draft, DraftRequest, DraftSampling, Speculator } from './speculator';
 
 export interface DraftModelShape {
   vocabSize: number; // V, must equal the target's
@@ -53,11 +61,15 @@ export class DraftModelSpeculator implements Speculator {
     this.pool = createKvPool({ numBlocks: target.numBlocks, blockSize: target.blockSize, numLayers: shape.numLayers, numKvHeads: shape.numKvHeads, headDim: shape.headDim });
   }
 
-  async propose(requests: readonly DraftRequest[]): Promise<number[][]> {
-    const drafts: number[][] = requests.map(() => []);
+  async propose(requests: readonly DraftRequest[]): Promise<Draft[]> {
+    const drafts: Draft[] = requests.map((r) => (r.sampling ? { tokens: [], q: [] } : { tokens: [] }));
+    const counts = requests.map((r) => (r.sampling ? copyCounts(r.sampling.counts) : undefined));
     const going = requests.map(() => true);
-    const take = (j: number, token: number, prob: number) => {
-      drafts[j].push(token);
+    const take = (j: number, row: Float32Array) => {
+      const { token, prob, q } = this.choose(row, requests[j].sampling, counts[j], drafts[j].tokens.length);
+      drafts[j].tokens.push(token);
+      if (q) (drafts[j].q as Float64Array[]).push(q);
+      if (counts[j]) recordOutputToken(counts[j] as SamplingState, token);
       if (prob < this.minDraftProb) going[j] = false;
     };
     // round 0: catch up and draft d1
@@ -73,24 +85,31 @@ export class DraftModelSpeculator implements Speculator {
       const active = requests.map((r, j) => j).filter((j) => requests[j].k > i && going[j]);
       if (active.length === 0) break;
       const seqs = active.map((j): StepSequenceInput => ({
-        seqId: requests[j].seqId, tokenIds: [drafts[j][i - 1]], startPosition: requests[j].tokens.length + i - 1, blockIds: requests[j].blockIds, sample: true,
+        seqId: requests[j].seqId, tokenIds: [drafts[j].tokens[i - 1]], startPosition: requests[j].tokens.length + i - 1, blockIds: requests[j].blockIds, sample: true,
       }));
-      await this.round(seqs, (a, token, prob) => take(active[a], token, prob));
+      await this.round(seqs, (a, row) => take(active[a], row));
     }
     return drafts;
   }
 
-  /** One batched draft forward; emit(sequence index, argmax of its last row, its softmax probability). */
-  private async round(seqs: StepSequenceInput[], emit: (i: number, token: number, prob: number) => void): Promise<void> {
+  /** One batched draft forward; emit(sequence index, its last logits row (V)). */
+  private async round(seqs: StepSequenceInput[], emit: (i: number, row: Float32Array) => void): Promise<void> {
     const V = this.shape.vocabSize;
     const logits = await this.backend.forward(buildFlatBatch(seqs, this.pool.blockSize), this.pool); // (B, V)
-    for (let i = 0; i < seqs.length; i++) {
-      const row = logits.subarray(i * V, (i + 1) * V); // (V)
+    for (let i = 0; i < seqs.length; i++) emit(i, logits.subarray(i * V, (i + 1) * V));
+  }
+
+  /** The draft token of a row: argmax (greedy), or a draw from q; with the draft's probability of it. */
+  private choose(row: Float32Array, sampling: DraftSampling | undefined, counts: SamplingState | undefined, j: number): { token: number; prob: number; q?: Float64Array } {
+    if (!sampling || !counts || !(sampling.params.temperature > 0)) {
       const best = argmax(row);
       let z = 0;
-      for (let v = 0; v < V; v++) z += Math.exp(row[v] - row[best]); // p(best) = 1 / sum_v e^(l_v - l_best)
-      emit(i, best, 1 / z);
+      for (let v = 0; v < row.length; v++) z += Math.exp(row[v] - row[best]); // p(best) = 1 / sum_v e^(l_v - l_best)
+      return { token: best, prob: 1 / z };
     }
+    const { p: q } = targetDistribution(row, sampling.params, counts);
+    const token = inverseCdf(q, draftUniform(sampling.seed, sampling.sampleIndex, sampling.numOutputTokens + j));
+    return { token, prob: q[token], q };
   }
 
   applyCopies(copies: readonly { src: number; dst: number }[]): void {
@@ -108,4 +127,8 @@ export class DraftModelSpeculator implements Speculator {
   async dispose(): Promise<void> {
     await this.backend.dispose();
   }
+}
+
+function copyCounts(s: SamplingState): SamplingState {
+  return { promptCounts: s.promptCounts, outputCounts: new Map(s.outputCounts) }; // only output counts change
 }

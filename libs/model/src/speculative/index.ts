@@ -4,3 +4,4 @@ export * from './rejection';
 export * from './target-dist';
 export * from './speculator';
 export * from './draft-model';
+export * from './uniforms';

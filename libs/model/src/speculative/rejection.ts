@@ -7,7 +7,9 @@
  * target's distribution: P(x) = q(x) min(1, p(x)/q(x)) + (1 - sum_y min(q(y), p(y))) r(x) = p(x).
  *
  * A deterministic proposer (prompt lookup, a greedy draft model) is the case q = onehot(d):
- * keep d with probability p(d), else draw from p with d removed.
+ * keep d with probability p(d), else draw from p with d removed. That rule keeps p whatever the
+ * draft came from (P(x) = q(x) p(x) + sum_{d != x} q(d) p(x) = p(x)); passing the real q of a
+ * sampled draft keeps p too and accepts more often: sum_x min(p(x), q(x)) >= sum_x q(x) p(x).
  *
  * What this is not: the target's distribution itself (target-dist.ts builds p from the logits
  * with the request's sampling parameters) or the loop over a draft run (verify.ts).

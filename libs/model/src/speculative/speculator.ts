@@ -6,6 +6,7 @@
  * What this is not: verification, or the choice of which sequences speculate (the scheduler asks
  * per sequence through num_speculative_tokens, the runner checks eligibility).
  */
+import type { SamplingParams, SamplingState } from '../sampling';
 import { proposeNgram, type NgramOptions } from './ngram';
 
 export type SpeculativeMethod = 'ngram' | 'draft';
@@ -19,12 +20,31 @@ export interface DraftRequest {
   blockIds: ArrayLike<number>;
   /** Propose at most this many tokens (positions T .. T + k - 1). */
   k: number;
+  /** A sampling sequence (temperature > 0): a proposer that samples its drafts draws like the target does. */
+  sampling?: DraftSampling;
+}
+
+/** What a sampling proposer needs to draw drafts as the target would and to report q. */
+export interface DraftSampling {
+  params: SamplingParams;
+  /** the sequence's token counts before the drafts (penalties); a proposer copies, never changes them */
+  counts: SamplingState;
+  seed: bigint | number;
+  sampleIndex: number;
+  /** output position of the first draft */
+  numOutputTokens: number;
+}
+
+/** One sequence's drafts; q[j] (V) is the distribution tokens[j] was drawn from, absent for deterministic drafts. */
+export interface Draft {
+  tokens: number[];
+  q?: Float64Array[];
 }
 
 export interface Speculator {
   readonly method: SpeculativeMethod;
   /** Drafts per request, in order (each at most k tokens; may be empty). */
-  propose(requests: readonly DraftRequest[]): Promise<number[][]>;
+  propose(requests: readonly DraftRequest[]): Promise<Draft[]>;
   /** The step's copy-on-write copies (a draft model's pool mirrors the target's blocks). */
   applyCopies?(copies: readonly { src: number; dst: number }[]): void;
   /** A sequence's state was replaced (new, resumed, moved): forget what was computed for it. */
@@ -39,7 +59,7 @@ export class NgramSpeculator implements Speculator {
   readonly method = 'ngram';
   constructor(private readonly opts: NgramOptions = {}) {}
 
-  async propose(requests: readonly DraftRequest[]): Promise<number[][]> {
-    return requests.map((r) => proposeNgram(r.tokens, r.k, this.opts));
+  async propose(requests: readonly DraftRequest[]): Promise<Draft[]> {
+    return requests.map((r) => ({ tokens: proposeNgram(r.tokens, r.k, this.opts) }));
   }
 }
