@@ -4,7 +4,7 @@
  * `llm serve --speculative ngram` and `--speculative draft --draft-model models/default-draft --draft-backend ts`
  * embedded, and prompt lookup --distributed (worker flags through LLM_ variables, requests through
  * BullMQ), all give the greedy tokens of the platform without speculation; the embedded ones show
- * accepted drafts in /metrics.
+ * accepted drafts in /metrics; seeded sampled requests (n = 3) speculate and repeat exactly.
  */
 import { join } from 'node:path';
 import { connectGrpc } from '@llm/platform';
@@ -72,6 +72,26 @@ it('prompt lookup and a draft model, embedded, give the greedy tokens of the pla
   const accepted = await counter(draft.httpAddress as string, 'llm_orchestrator_accepted_draft_tokens_total');
   expect(accepted).toBeGreaterThan(0);
   expect(accepted).toBeLessThanOrEqual(drafted);
+});
+
+it('sampled requests (n = 3, seeded) speculate through the whole stack and repeat with the same seed', async () => {
+  const sampled = async (address: string) => {
+    const conn = connectGrpc(inference.InferenceDefinition, address);
+    try {
+      const res = await conn.client.complete(inference.CompleteRequest.fromPartial({ prompt: '37+48=', sampling: { n: 3, temperature: 0.9, topK: 20, maxTokens: 24, ignoreEos: true, seed: '7' } }));
+      return res.choices.map((c) => c.tokenIds);
+    } finally {
+      conn.close();
+    }
+  };
+  for (const p of [ngram, draft]) {
+    const drafted0 = await counter(p.httpAddress as string, 'llm_orchestrator_draft_tokens_total');
+    const a = await sampled(p.grpcAddress);
+    expect(a).toHaveLength(3);
+    for (const t of a) expect(t).toHaveLength(24);
+    expect(await sampled(p.grpcAddress)).toEqual(a); // counter-based draws: the same seed gives the same tokens
+    expect(await counter(p.httpAddress as string, 'llm_orchestrator_draft_tokens_total')).toBeGreaterThan(drafted0);
+  }
 });
 
 it('prompt lookup --distributed gives the same greedy tokens', async () => {
