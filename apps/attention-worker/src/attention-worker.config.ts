@@ -1,7 +1,9 @@
 /*
  * The attention worker's settings: flag, environment variable (LLM_<FLAG>) and default for each
  * (libs/platform config loader), plus the shared host, log and TLS settings. `--kv-cache-gib` sizes the KV pool; `--backend` picks the ONNX Runtime graph
- * (`ort`, the fast path) or the TypeScript kernels (`ts`, the reference).
+ * (`ort`, the fast path) or the TypeScript kernels (`ts`, the reference). `--speculative`
+ * turns on speculative decoding (prompt lookup or a draft model), which the orchestrator's
+ * scheduler learns from GetModelInfo.
  *
  * What this is not: model configuration, which comes from the model directory's config.json.
  */
@@ -24,6 +26,10 @@ export const workerConfigSchema = defineConfig({
   maxBatchTokens: { type: 'int', default: 8192, min: 1, description: 'most tokens one step may carry' },
   kvManagerAddress: { type: 'string', default: '', description: 'kv-manager host:port to register the pool with (empty: do not register)' },
   routerAddress: { type: 'string', default: '', description: 'router host:port for MoE layers (empty: experts run in-process)' },
+  speculative: { type: 'string', default: '', choices: ['', 'ngram', 'draft'], description: 'speculative decoding: ngram (prompt lookup) | draft (a draft model, --draft-model); empty: off' },
+  speculativeTokens: { type: 'int', default: 4, min: 1, max: 32, description: 'most draft tokens verified per sequence per step (with --speculative)' },
+  draftModel: { type: 'string', default: '', description: 'draft model directory for --speculative draft (same tokenizer as --model)' },
+  draftBackend: { type: 'string', default: '', choices: ['', 'ort', 'ts'], description: "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)" },
   allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 

@@ -11,6 +11,10 @@
  *   llm_worker_grammar_mask_seconds{worker}     computing and applying grammar token masks, per step that had any
  *   llm_worker_kv_pool_blocks{worker}           physical KV blocks (null block included)
  *   llm_worker_cached_sequences{worker}         sequences whose sampling state is cached
+ *   llm_worker_draft_tokens_total{worker}       speculative draft tokens proposed
+ *   llm_worker_accepted_draft_tokens_total{worker}  of those, accepted by verification
+ *                                               (acceptance rate = accepted / draft)
+ *   llm_worker_draft_seconds{worker}            proposing drafts, per step that speculated
  *
  * Set as each Step is answered. What this is not: the kv-manager's block usage (which blocks are in
  * use is its state).
@@ -29,6 +33,9 @@ export class WorkerMetrics {
   private readonly maskSeconds = histogram('llm_worker_grammar_mask_seconds', 'Grammar token-mask time of a worker step (steps with constrained sequences)', ['worker'], SECONDS);
   private readonly poolBlocks = gauge('llm_worker_kv_pool_blocks', 'Physical KV blocks of the worker pool (null block included)', ['worker']);
   private readonly cached = gauge('llm_worker_cached_sequences', 'Sequences whose sampling state the worker caches', ['worker']);
+  private readonly drafts = counter('llm_worker_draft_tokens_total', 'Speculative draft tokens proposed', ['worker']);
+  private readonly acceptedDrafts = counter('llm_worker_accepted_draft_tokens_total', 'Speculative draft tokens accepted by verification', ['worker']);
+  private readonly draftSeconds = histogram('llm_worker_draft_seconds', 'Time proposing speculative drafts in a step (steps that speculated)', ['worker'], SECONDS);
 
   constructor(private readonly worker: string, numBlocks: number) {
     this.poolBlocks.set({ worker }, numBlocks);
@@ -43,6 +50,16 @@ export class WorkerMetrics {
     this.overheadSeconds.observe({ worker }, Math.max(0, Number(out.stepNs - out.forwardNs)) / 1e9);
     if (out.grammarNs > 0n) this.maskSeconds.observe({ worker }, Number(out.grammarNs) / 1e9);
     this.cached.set({ worker }, numCachedSequences);
+    let drafted = 0, accepted = 0;
+    for (const o of out.outputs) {
+      drafted += o.numDraftTokens ?? 0;
+      accepted += o.numAcceptedDraftTokens ?? 0;
+    }
+    if (drafted > 0) {
+      this.drafts.inc({ worker }, drafted);
+      this.acceptedDrafts.inc({ worker }, accepted);
+    }
+    if ((out.draftNs ?? 0n) > 0n) this.draftSeconds.observe({ worker }, Number(out.draftNs) / 1e9);
   }
 
   stepFailed(outcome: string): void {

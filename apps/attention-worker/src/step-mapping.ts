@@ -27,6 +27,7 @@ export function toStepInput(req: worker.StepRequest): StepInput {
       embedPooling: POOLING[s.embedPooling ?? worker.Pooling.POOLING_UNSPECIFIED],
       promptLogprobs: s.promptLogprobs ?? false,
       trace: s.trace ? toTraceOptions(s.trace) : undefined,
+      numSpeculativeTokens: s.numSpeculativeTokens ?? 0,
     })),
     copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
     releaseSeqIds: req.releaseSeqIds ?? [],
@@ -72,6 +73,9 @@ export function toStepResponse(out: StepOutput): worker.StepResponse {
       promptLogprobs: (o.promptLogprobs ?? []).map((e) => ({ tokenId: e.tokenId, logprob: e.logprob, topLogprobs: e.topLogprobs })),
       embeddingF32: o.embedding ? Buffer.from(o.embedding.buffer, o.embedding.byteOffset, o.embedding.byteLength) : Buffer.alloc(0), // little-endian hosts
       trace: o.trace ? toStepTraceProto(o.trace) : undefined,
+      speculative: o.numDraftTokens
+        ? { nextTokenIds: o.nextTokenIds ?? [], nextLogprobs: o.nextLogprobs ?? [], numDraftTokens: o.numDraftTokens, numAcceptedDraftTokens: o.numAcceptedDraftTokens ?? 0 }
+        : undefined,
     })),
     numTokens: out.numTokens,
     forwardNs: Number(out.forwardNs),

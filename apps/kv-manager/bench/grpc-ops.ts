@@ -37,7 +37,7 @@ async function timeIt(n: number, warm: number, body: (i: number) => Promise<unkn
 }
 
 function seqs(ids: string[], newTokens: (k: number) => number[]): kv.SequenceAllocation[] {
-  return ids.map((seqId, k) => ({ seqId, newTokenIds: newTokens(k), cacheSalt: '', numTokensToCompute: 0 }));
+  return ids.map((seqId, k) => ({ seqId, newTokenIds: newTokens(k), cacheSalt: '', numTokensToCompute: 0, numLookaheadTokens: 0, numAcceptedLookaheadTokens: 0 }));
 }
 
 async function main(): Promise<void> {

@@ -40,6 +40,7 @@ function toSlots(a: SlotAllocation): kv.SequenceSlots {
     blockIds: a.blockTable,
     numComputedTokens: a.numComputedTokens,
     numTokens: a.numTokens,
+    numLookaheadTokens: a.numLookaheadTokens ?? 0,
   };
 }
 
@@ -96,6 +97,8 @@ export class KvManagerService
           newTokenIds: s.newTokenIds,
           salt: s.cacheSalt || undefined,
           numTokensToCompute: s.numTokensToCompute || undefined,
+          numLookaheadTokens: s.numLookaheadTokens || undefined,
+          numAcceptedLookaheadTokens: s.numAcceptedLookaheadTokens || undefined,
         })),
         { owner: req.ownerId || undefined, commit: req.commitSeqIds },
       );

@@ -46,7 +46,7 @@ export function kvImplementation(pools: KvPools): KvImpl {
     async allocateSlots(req) {
       const out = pools.allocateSlots(
         req.poolId,
-        req.sequences.map((s) => ({ seqId: s.seqId, newTokenIds: s.newTokenIds, salt: s.cacheSalt, numTokensToCompute: s.numTokensToCompute })),
+        req.sequences.map((s) => ({ seqId: s.seqId, newTokenIds: s.newTokenIds, salt: s.cacheSalt, numTokensToCompute: s.numTokensToCompute, numLookaheadTokens: s.numLookaheadTokens, numAcceptedLookaheadTokens: s.numAcceptedLookaheadTokens })),
         { owner: req.ownerId || undefined, commit: req.commitSeqIds },
       );
       return {
@@ -56,6 +56,7 @@ export function kvImplementation(pools: KvPools): KvImpl {
           blockIds: a.blockTable,
           numComputedTokens: a.numComputedTokens,
           numTokens: a.numTokens,
+          numLookaheadTokens: a.numLookaheadTokens ?? 0,
         })),
         copies: out.flatMap((a) => a.copies.map((c) => ({ srcBlockId: c.src, dstBlockId: c.dst }))),
         poolMap: req.includePoolMap ? pools.poolMap(req.poolId).map((r) => ({ state: BLOCK_STATE[r.state], numBlocks: r.numBlocks })) : [],

@@ -294,22 +294,42 @@ export class KvCacheManager {
     return hits;
   }
 
+  /**
+   * Appends to a known sequence. With speculative decoding the table may end in lookahead
+   * blocks: the accepted draft tokens' slots are kept (they become computed), blocks past
+   * them are dropped (they held only rejected drafts and were never hashed), then the table
+   * grows for this step's tokens plus any lookahead asked for, granted only if it fits.
+   *
+   *   before: | computed .....|d1 d2 d3 d4 |       lookahead 4, accepted 2 (+1 bonus token)
+   *   after:  | computed ..... d1 d2|b  la la la|   keep d1 d2, schedule b, new lookahead
+   */
   private append(r: SlotRequest): SlotAllocation {
     const seq = this.seqs.get(r.seqId) as Sequence;
-    const before = seq.numComputedTokens;
+    const bs = this.blockSize;
+    const before = seq.numComputedTokens + (r.numAcceptedLookaheadTokens ?? 0);
     const numTokens = seq.numTokens + r.newTokenIds.length;
     const after = before + toCompute(r, numTokens - before);
     const table = seq.blockTable;
-    const cow = after > before && before % this.blockSize !== 0 && this.pool.refCount(table[table.length - 1]) > 1;
-    const numFresh = blocksFor(after, this.blockSize) - table.length;
-    if (numFresh + (cow ? 1 : 0) > this.pool.numFreeBlocks) return this.refused(r, false);
+    const keep = Math.min(table.length, blocksFor(before, bs)); // blocks holding computed slots
+    const numDropped = table.length - keep; // lookahead-only blocks: private, unhashed
+    const cow = after > before && before % bs !== 0 && this.pool.refCount(table[keep - 1]) > 1;
+    const numFresh = Math.max(0, blocksFor(after, bs) - keep);
+    const free = this.pool.numFreeBlocks + numDropped;
+    if (numFresh + (cow ? 1 : 0) > free) return this.refused(r, false);
+    const wanted = r.numLookaheadTokens ?? 0;
+    const numExtra = Math.max(0, blocksFor(after + wanted, bs) - keep) - numFresh;
+    const lookahead = wanted > 0 && numFresh + numExtra + (cow ? 1 : 0) <= free ? wanted : 0;
+    if (numDropped > 0) this.pool.free(table.splice(keep).reverse());
     const copies = cow ? [this.copyOnWrite(seq)] : [];
-    for (const b of this.pool.allocate(numFresh) as number[]) table.push(b);
-    if (this.enablePrefixCaching) appendTokenHashes(seq, r.newTokenIds, this.blockSize);
+    for (const b of this.pool.allocate(Math.max(0, blocksFor(after + lookahead, bs) - table.length)) as number[]) table.push(b);
+    if (this.enablePrefixCaching) appendTokenHashes(seq, r.newTokenIds, bs);
     seq.numTokens = numTokens;
     seq.numComputedTokens = after;
-    this.writeFill(seq, before, after);
-    return this.allocation(seq, true, before, after - before, copies);
+    seq.numLookaheadSlots = lookahead;
+    this.writeFill(seq, before - (r.numAcceptedLookaheadTokens ?? 0), after);
+    const res = this.allocation(seq, true, before, after - before, copies);
+    if (lookahead > 0) res.numLookaheadTokens = lookahead;
+    return res;
   }
 
   /** Replaces the shared partial last block by a private copy. */
@@ -344,7 +364,7 @@ export class KvCacheManager {
   /** Records fill counts for the slots of tokens [from, to). */
   private writeFill(seq: Sequence, from: number, to: number): void {
     const bs = this.blockSize;
-    for (let i = Math.floor(from / bs); i * bs < to; i++) this.blockFill[seq.blockTable[i]] = Math.min(bs, to - i * bs);
+    for (let i = Math.floor(from / bs); i * bs < to && i < seq.blockTable.length; i++) this.blockFill[seq.blockTable[i]] = Math.min(bs, to - i * bs);
   }
 
   private release(seq: Sequence, expiredOwner?: string): number {

@@ -33,10 +33,16 @@ export function checkRequests(
     checkOptionalFields(r);
     const isNew = resolveIsNew(r, registry, owner);
     let total = r.newTokenIds.length;
+    const accepted = r.numAcceptedLookaheadTokens ?? 0;
     if (isNew) {
       if (total === 0) throw invalidArgument(`new sequence ${r.seqId} has no tokens (send its prompt as newTokenIds)`);
+      if (accepted > 0) throw invalidArgument(`new sequence ${r.seqId} has no lookahead slots: numAcceptedLookaheadTokens must be 0`);
     } else {
-      total += registry.lookup(r.seqId, owner).numTokens;
+      const seq = registry.lookup(r.seqId, owner);
+      total += seq.numTokens;
+      if (accepted > seq.numLookaheadSlots) {
+        throw invalidArgument(`sequence ${r.seqId}: numAcceptedLookaheadTokens (${accepted}) exceeds the ${seq.numLookaheadSlots} lookahead slots its previous step was granted`);
+      }
     }
     checkCapacity(r.seqId, total, shape);
     return isNew;
@@ -47,9 +53,15 @@ function checkOptionalFields(r: SlotRequest): void {
   if (r.salt !== undefined && typeof r.salt !== 'string') {
     throw invalidArgument(`sequence ${r.seqId}: salt must be a string`);
   }
-  const n = r.numTokensToCompute;
-  if (n !== undefined && (!Number.isInteger(n) || n < 0)) {
-    throw invalidArgument(`sequence ${r.seqId}: numTokensToCompute must be a non-negative integer, got ${n}`);
+  for (const field of ['numTokensToCompute', 'numLookaheadTokens', 'numAcceptedLookaheadTokens'] as const) {
+    const n = r[field];
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) {
+      throw invalidArgument(`sequence ${r.seqId}: ${field} must be a non-negative integer, got ${n}`);
+    }
+  }
+  const m = r.numAcceptedLookaheadTokens ?? 0;
+  if (m > r.newTokenIds.length) {
+    throw invalidArgument(`sequence ${r.seqId}: numAcceptedLookaheadTokens (${m}) exceeds the ${r.newTokenIds.length} new token ids`);
   }
 }
 

@@ -12,7 +12,9 @@
  *   slots    |################|################|#####...........|   tokens 37..44: no slot yet
  *   blockHashes = [h0, h1]   tailTokens = tokens[32..45)   waste = 3*16 - 37 = 11 slots
  *
- * Invariant: blockTable.length = ceil(numComputedTokens / BS).
+ * Invariant: blockTable.length = ceil((numComputedTokens + numLookaheadSlots) / BS).
+ * Lookahead slots (speculative decoding) follow the computed ones; they hold draft tokens' K/V
+ * that the manager never sees; the next allocation keeps the accepted ones and drops the rest.
  */
 import { BlockHash, hashFullBlocks } from './block-hash';
 import { invalidArgument } from './errors';
@@ -32,6 +34,8 @@ export interface Sequence {
   tailTokens: number[];
   /** Leading full blocks already committed to the prefix cache. */
   numCommittedBlocks: number;
+  /** Slots past numComputedTokens granted to the latest step for draft tokens. */
+  numLookaheadSlots: number;
 }
 
 export function newSequence(seqId: string, owner: string, salt: string | undefined): Sequence {
@@ -45,6 +49,7 @@ export function newSequence(seqId: string, owner: string, salt: string | undefin
     blockHashes: [],
     tailTokens: [],
     numCommittedBlocks: 0,
+    numLookaheadSlots: 0,
   };
 }
 
@@ -60,6 +65,7 @@ export function forkSequence(parent: Sequence, childId: string, owner: string): 
     blockHashes: parent.blockHashes.slice(),
     tailTokens: parent.tailTokens.slice(),
     numCommittedBlocks: parent.numCommittedBlocks,
+    numLookaheadSlots: 0,
   };
 }
 

@@ -30,6 +30,19 @@ export interface SlotRequest {
    * are allocated for exactly those. 0 or unset: all appended tokens not yet computed.
    */
   numTokensToCompute?: number;
+  /**
+   * Speculative decoding: extra slots to allocate past the computed ones, for draft tokens the
+   * manager is not told (the worker writes their K/V while verifying). They count as neither
+   * tokens nor computed tokens and are never hashed. Granted whole or not at all (never a reason
+   * to refuse the request). 0 or unset: none.
+   */
+  numLookaheadTokens?: number;
+  /**
+   * Of `newTokenIds`, how many leading ones were computed in lookahead slots of this sequence's
+   * previous allocation (the accepted draft tokens): at most the lookahead granted then. Their
+   * K/V is already written, so this step starts after them. 0 or unset: none.
+   */
+  numAcceptedLookaheadTokens?: number;
 }
 
 /** A copy-on-write instruction: the worker copies block `src` into block `dst` before writing. */
@@ -57,6 +70,8 @@ export interface SlotAllocation {
   numScheduledTokens: number;
   /** Copies the worker applies, in order, before writing this step's K/V. */
   copies: BlockCopy[];
+  /** Lookahead slots granted past the scheduled ones (0 when none were asked for or they did not fit). */
+  numLookaheadTokens?: number;
 }
 
 /** A snapshot of one pool's occupancy and cache effectiveness. */

@@ -27,6 +27,7 @@ export * from './init-model-dir';
 export * from './transformer';
 export * from './sampling';
 export * from './runner';
+export * from './speculative';
 export * from './onnx';
 export * from './quant';
 export * from './gguf';

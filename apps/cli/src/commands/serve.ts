@@ -45,6 +45,10 @@ interface ServeFlags {
   allowTrace?: boolean;
   maxTraceBytes?: string;
   metricsPort: string;
+  speculative?: string;
+  speculativeTokens: string;
+  draftModel?: string;
+  draftBackend?: string;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -87,7 +91,29 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     logLevel: f.logLevel,
     allowTrace: f.allowTrace ?? false,
     ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
+    ...speculativeOf(f),
   };
+}
+
+/** --speculative ngram|draft, --speculative-tokens K, --draft-model DIR (checked here, one line each). */
+function speculativeOf(f: ServeFlags): Pick<ServeSettings, 'speculative'> {
+  const method = f.speculative ?? '';
+  if (method === '' || method === 'off') {
+    if (f.draftModel) throw new CliError('--draft-model needs --speculative draft');
+    return {};
+  }
+  if (method !== 'ngram' && method !== 'draft') throw new CliError(`--speculative must be ngram (prompt lookup) or draft (with --draft-model DIR), got '${method}'`);
+  const numTokens = int('speculative-tokens', f.speculativeTokens, 1, 32);
+  if (method === 'ngram') {
+    if (f.draftModel) throw new CliError('--draft-model is only used with --speculative draft');
+    return { speculative: { method, numTokens } };
+  }
+  if (!f.draftModel) throw new CliError('--speculative draft needs --draft-model DIR: a small model with the same tokenizer (e.g. models/default-draft)');
+  const draftModel = resolve(f.draftModel);
+  if (!existsSync(`${draftModel}/config.json`)) throw new CliError(`draft model dir ${draftModel} has no config.json (expected a Hugging Face model directory)`);
+  const backend = f.draftBackend;
+  if (backend !== undefined && backend !== 'ort' && backend !== 'ts') throw new CliError(`--draft-backend must be ort or ts, got '${backend}'`);
+  return { speculative: { method, numTokens, draftModel, ...(backend ? { backend } : {}) } };
 }
 
 function securityOf(f: ServeFlags): ServeSecurity {
@@ -127,6 +153,7 @@ function printBanner(grpc: string, http: string | undefined, modelId: string, mo
     http ? `  HTTP  ${scheme}://${http}   (OpenAI-compatible: /v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)` : '',
     ...Object.entries(metrics).map(([name, address]) => `  metrics  http://${address}/metrics   (${name})`),
     keyed ? '  API keys on: send Authorization: Bearer KEY (gRPC metadata authorization)' : '  API keys off: anyone who reaches these ports can generate (--api-key / LLM_API_KEY / --api-keys-file)',
+    settings.speculative ? `  Speculative decoding: ${settings.speculative.method === 'ngram' ? 'prompt lookup' : `draft model ${settings.speculative.draftModel}`}, up to ${settings.speculative.numTokens} draft tokens per step (acceptance in /metrics: llm_worker_accepted_draft_tokens_total / llm_worker_draft_tokens_total)` : '',
     settings.allowTrace && http ? `  Internals traces on: open ${scheme}://${http}/internals (or send "trace" in a completion body)` : '',
     '',
     'Try:',
@@ -204,6 +231,10 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--tls-cert <file>', 'PEM certificate: serve TLS on the public ports (with --tls-key)', ''))
     .addOption(opt('--tls-key <file>', 'PEM private key of --tls-cert', ''))
     .addOption(opt('--tls-ca <file>', '--distributed: CA of mTLS between the processes (their certificate is --tls-cert)', ''))
+    .addOption(opt('--speculative <method>', 'speculative decoding: ngram (prompt lookup) | draft (a draft model, --draft-model); default off'))
+    .addOption(opt('--speculative-tokens <n>', 'most draft tokens verified per sequence per step', '4'))
+    .addOption(opt('--draft-model <dir>', 'draft model directory for --speculative draft (same tokenizer as --model)'))
+    .addOption(opt('--draft-backend <ort|ts>', "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)"))
     .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))

@@ -151,6 +151,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
       LLM_QUANTIZE: opts.quantize ?? '',
       LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
+      LLM_SPECULATIVE: opts.speculative?.method ?? '',
+      LLM_SPECULATIVE_TOKENS: String(opts.speculative?.numTokens ?? 4),
+      LLM_DRAFT_MODEL: opts.speculative?.draftModel ?? '',
+      LLM_DRAFT_BACKEND: opts.speculative?.backend ?? '',
     };
     if (numExperts > 0) {
       say('starting router');

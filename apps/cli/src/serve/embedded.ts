@@ -84,7 +84,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
       bindings.push({ definition: router.RouterDefinition, implementation: svc });
     }
 
-    say(`starting attention-worker (backend ${opts.backend}, ${opts.threads} threads, KV cache ${opts.kvCacheGib} GiB)`);
+    say(`starting attention-worker (backend ${opts.backend}, ${opts.threads} threads, KV cache ${opts.kvCacheGib} GiB${opts.speculative ? `, speculative ${opts.speculative.method} x${opts.speculative.numTokens}` : ''})`);
     const workerConfig = loadConfig(workerConfigSchema, {
       argv: [],
       env: {},
@@ -95,6 +95,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         kvCacheGib: opts.kvCacheGib,
         blockSize: opts.blockSize,
         allowTrace: opts.allowTrace ?? false,
+        speculative: opts.speculative?.method ?? '',
+        speculativeTokens: opts.speculative?.numTokens ?? 4,
+        draftModel: opts.speculative?.draftModel ?? '',
+        draftBackend: opts.speculative?.backend ?? '',
       },
     });
     const rc = routerClient;

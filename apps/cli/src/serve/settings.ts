@@ -36,4 +36,6 @@ export interface ServeSettings {
   allowTrace?: boolean;
   /** Largest internals trace one request may ask for, in bytes (default the orchestrator's). */
   maxTraceBytes?: number;
+  /** Speculative decoding on the worker (absent: off): prompt lookup, or a draft model directory. */
+  speculative?: { method: 'ngram' | 'draft'; numTokens: number; draftModel?: string; backend?: 'ort' | 'ts' };
 }

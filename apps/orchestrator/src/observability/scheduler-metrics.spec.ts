@@ -51,7 +51,7 @@ function setup(engine: string, limits: { maxNumSeqs: number; maxNumBatchedTokens
       await during?.();
       clock += TICK;
       return {
-        outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: 20, logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined })),
+        outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: 20, logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined, speculative: undefined })),
         numTokens: req.sequences.reduce((a, s) => a + s.tokenIds.length, 0), forwardNs: 0, stepNs: 0, grammarNs: 0,
       };
     },

@@ -9,7 +9,9 @@
  *               llm_num_requests_preempted (waiting to resume after a preemption; vLLM's _swapped)
  *   counters    llm_num_preemptions_total, llm_prompt_tokens_total, llm_generation_tokens_total,
  *               llm_request_success_total{finished_reason},
- *               llm_scheduler_dependency_failures_total (this project's: steps failed for a dependency)
+ *               llm_scheduler_dependency_failures_total (this project's: steps failed for a dependency),
+ *               llm_spec_decode_num_draft_tokens_total, llm_spec_decode_num_accepted_tokens_total
+ *               (speculative decoding; acceptance rate = accepted / draft)
  *   histograms  llm_request_prompt_tokens, llm_request_generation_tokens, llm_request_params_max_tokens,
  *               llm_iteration_tokens (vLLM's iteration_tokens_total), llm_inter_token_latency_seconds,
  *               llm_request_queue_time_seconds, llm_request_prefill_time_seconds,
@@ -71,6 +73,8 @@ function families(maxModelLen: number) {
     prefill: histogram('llm_request_prefill_time_seconds', 'Time from first scheduled to the first token (seconds).', LABELS, REQUEST_SECONDS),
     decode: histogram('llm_request_decode_time_seconds', 'Time from the first to the last token (seconds).', LABELS, REQUEST_SECONDS),
     inference: histogram('llm_request_inference_time_seconds', 'Time from first scheduled to the last token (seconds).', LABELS, REQUEST_SECONDS),
+    draftTokens: counter('llm_spec_decode_num_draft_tokens_total', 'Speculative draft tokens the worker verified.', LABELS),
+    acceptedTokens: counter('llm_spec_decode_num_accepted_tokens_total', 'Speculative draft tokens the worker accepted (acceptance rate = accepted / draft).', LABELS),
     dependencyFailures: counter('llm_scheduler_dependency_failures_total', 'Steps that failed because the worker or kv-manager was down or had lost state (the samples are held and retried).', LABELS),
     step: histogram('llm_scheduler_step_seconds', 'One scheduler step: AllocateSlots, the worker Step and applying its output (seconds).', LABELS, STEP_SECONDS),
   };
@@ -99,6 +103,13 @@ export class SchedulerMetrics implements SchedulerObserver {
     this.m.promptTokens.inc(0);
     this.m.preemptions.inc(0);
     this.m.dependencyFailures.inc(0);
+    this.m.draftTokens.inc(0);
+    this.m.acceptedTokens.inc(0);
+  }
+
+  drafts(_seq: Sequence, proposed: number, accepted: number): void {
+    this.m.draftTokens.inc(proposed);
+    this.m.acceptedTokens.inc(accepted);
   }
 
   dependencyFailure(): void {

@@ -49,6 +49,7 @@ export function composeObservers(parts: SchedulerObserver[]): SchedulerObserver 
     finished: (s) => parts.forEach((p) => p.finished(s)),
     queues: (r, w, pr) => parts.forEach((p) => p.queues(r, w, pr)),
     dependencyFailure: () => parts.forEach((p) => p.dependencyFailure?.()),
+    drafts: (s, proposed, accepted) => parts.forEach((p) => p.drafts?.(s, proposed, accepted)),
     step: (plan, run) => parts.reduceRight<() => Promise<StepResult>>((inner, p) => () => p.step(plan, inner), run)(),
     detached: <T>(run: () => T) => parts.reduceRight<() => T>((inner, p) => () => p.detached(inner), run)(),
   };

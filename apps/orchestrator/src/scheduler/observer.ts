@@ -35,6 +35,8 @@ export interface SchedulerObserver {
   finished(seq: Sequence): void;
   /** After the queues changed: running, waiting, and waiting after a preemption. */
   queues(numRunning: number, numWaiting: number, numPreemptedWaiting: number): void;
+  /** A step verified `proposed` speculative draft tokens of the sample and kept `accepted` of them (its tokens follow as token()). */
+  drafts?(seq: Sequence, proposed: number, accepted: number): void;
   /** A step failed because the worker or kv-manager was down or had lost state (its samples are held and retried). */
   dependencyFailure?(): void;
   /** Runs one step (timing, a span around its kv-manager and worker calls). */

@@ -42,7 +42,7 @@ class FakeWorker {
     for (const id of req.releaseSeqIds) this.known.delete(id);
     for (const s of req.sequences) this.known.add(s.seqId);
     return {
-      outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined })),
+      outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined, speculative: undefined })),
       numTokens: 0, forwardNs: 0, stepNs: 0, grammarNs: 0,
     };
   }

@@ -33,6 +33,8 @@ export interface SchedulerOptions {
   renewLease?: () => Promise<void>;
   /** Told of every arrival, scheduling, token, preemption, finish and step (metrics, traces, logs). */
   observer?: SchedulerObserver;
+  /** Speculative decoding: the most draft tokens the worker verifies per sequence per step (its GetModelInfo); 0 or unset: off. */
+  numSpeculativeTokens?: number;
 }
 
 export interface SchedulerStats {
@@ -50,4 +52,7 @@ export interface SchedulerStats {
   numFinished: Record<FinishReason, number>;
   /** Steps that failed because a dependency was down or had lost state. */
   numDependencyFailures: number;
+  /** Speculative draft tokens the worker proposed, and of those, how many it accepted. */
+  numDraftTokens: number;
+  numAcceptedDraftTokens: number;
 }

@@ -26,7 +26,7 @@ function setup(numBlocks: number, limits: { maxNumSeqs: number; maxNumBatchedTok
     async step(req: worker.StepRequest): Promise<worker.StepResponse> {
       steps.push(req);
       return {
-        outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined })),
+        outputs: req.sequences.map((s) => ({ seqId: s.seqId, sampled: s.sample, tokenId: next(s.startPosition + s.tokenIds.length - 1), logprob: -1, topLogprobs: [], embeddingF32: Buffer.alloc(0), promptLogprobs: [], trace: undefined, speculative: undefined })),
         numTokens: req.sequences.reduce((a, s) => a + s.tokenIds.length, 0), forwardNs: 0, stepNs: 0, grammarNs: 0,
       };
     },

@@ -17,6 +17,10 @@
  * before failing them with UNAVAILABLE. Counter-based sampling makes the restarted samples draw
  * the tokens they would have drawn, so a client sees its stream resume, not change.
  *
+ * Speculative decoding (speculation.ts), when the worker reports a K: a decoding sequence asks for
+ * lookahead slots, the worker drafts and verifies in the same step and may return several tokens;
+ * the next AllocateSlots tells the kv-manager how many of them were accepted drafts.
+ *
  * Internals traces: a step holding a traced sequence asks the kv-manager for the pool map and the
  * worker for the sequence's trace parts, then hands what it saw to the sequence's collector
  * (step-trace.ts); other steps do no trace work.
@@ -36,6 +40,7 @@ import type { Sequence } from './sequence';
 import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
+import { DraftBook, type SpeculativeResult } from './speculation';
 
 interface Allocated {
   seq: Sequence;
@@ -43,13 +48,15 @@ interface Allocated {
   count: number; // tokens computed in this step
   blockIds: number[];
   firstOfIncarnation: boolean;
+  lookahead: number; // lookahead slots granted (speculative decoding)
 }
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
     numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0,
-    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0,
+    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0,
   };
+  private readonly drafts: DraftBook;
   private running: Sequence[] = [];
   private waiting: Sequence[] = [];
   private toFree: string[] = [];
@@ -70,6 +77,7 @@ export class Scheduler {
   }
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
       throw new RangeError(`maxNumBatchedTokens (${opts.maxNumBatchedTokens}) must be >= maxNumSeqs (${opts.maxNumSeqs}) so every running sequence can decode each step`);
     }
@@ -251,6 +259,7 @@ export class Scheduler {
   private forget(s: Sequence): void {
     if (s.numTokensAtKv > 0) this.toFree.push(s.seqId);
     if (s.workerHasState) this.toRelease.push(s.seqId);
+    this.drafts.clear(s.seqId);
     s.numTokensAtKv = 0;
     s.workerHasState = false;
   }
@@ -310,10 +319,10 @@ export class Scheduler {
       : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
     const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
     const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions };
+    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample ? a.lookahead : 0 };
   }
 
-  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[] } | undefined): void {
+  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[]; speculative?: SpeculativeResult } | undefined): void {
     const s = a.seq;
     // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
     (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
@@ -334,6 +343,10 @@ export class Scheduler {
     this.stats.numSampledTokens++;
     s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
     this.opts.observer?.token(s);
+    if (out.speculative) {
+      this.opts.observer?.drafts?.(s, out.speculative.numDraftTokens, out.speculative.numAcceptedDraftTokens);
+      this.drafts.apply(s, out.speculative, () => this.opts.observer?.token(s));
+    }
     if (s.isFinished) {
       this.forget(s);
       this.finished(s);
@@ -355,6 +368,7 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
+    const lookahead = this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,
@@ -365,6 +379,8 @@ export class Scheduler {
           newTokenIds: p.seq.tokens(p.seq.numTokensAtKv, p.seq.numTokens),
           cacheSalt: p.seq.cacheSalt,
           numTokensToCompute: p.numTokensToCompute,
+          numLookaheadTokens: lookahead.get(p.seq) ?? 0,
+          numAcceptedLookaheadTokens: this.drafts.acceptedOf(p.seq.seqId),
         })),
         includePoolMap,
       });
@@ -400,8 +416,9 @@ export class Scheduler {
     }
     s.numTokensAtKv = s.numTokens;
     s.numComputedTokens = start;
+    this.drafts.clear(s.seqId); // reported in this call
     const count = Math.min(p.numTokensToCompute, s.numTokens - start);
-    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew };
+    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew, lookahead: slots.numLookaheadTokens ?? 0 };
   }
 
   private newestRunning(): Sequence | undefined {

@@ -3,6 +3,9 @@
  * backend (`ts`: TypeScript kernels + paged flash attention; `ort`: the ONNX Runtime graph), and
  * the ModelRunner over both.
  *
+ * With speculative decoding on, the runner gets its Speculator: prompt lookup, or a draft model
+ * (same vocabulary) on the same backend kind with a pool mirroring the target's blocks.
+ *
  * What this is not: model loading (loadModelDir) or the choice of MoE transport (the caller
  * passes an executor, e.g. the router service through the platform transport; without one the
  * library's in-process reference experts run).
@@ -17,6 +20,8 @@ import { ModelRunner } from './model-runner';
 import { TsBackend, type MoeExecutor } from './ts-backend';
 import { tsDecoderFromModel } from './ts-decoder';
 import type { StepBackend } from './types';
+import { DraftModelSpeculator } from '../speculative/draft-model';
+import { NgramSpeculator, type Speculator } from '../speculative/speculator';
 
 export type BackendKind = 'ts' | 'ort';
 
@@ -36,6 +41,7 @@ export interface CreateRunnerOptions {
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
   grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
   traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
+  speculative?: { method: 'ngram' } | { method: 'draft'; draftModel: RunnerModel; backend?: BackendKind; minDraftProb?: number }; // draft source (absent: off); the draft's backend defaults to the target's
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
@@ -51,7 +57,9 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
   const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable);
+  const speculator = opts.speculative ? await createSpeculator(model, opts.speculative, opts.backend, opts.threads, pool) : undefined;
   return new ModelRunner({
+    speculator,
     backend,
     pool,
     vocabSize: c.vocabSize,
@@ -63,4 +71,16 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
     grammar: opts.grammar,
     numHeads: c.numHeads,
   });
+}
+
+/** The draft source of `spec`; a draft model must share the target's vocabulary. */
+export async function createSpeculator(model: RunnerModel, spec: NonNullable<CreateRunnerOptions['speculative']>, kind: BackendKind, threads: number, pool: { numBlocks: number; blockSize: number }): Promise<Speculator> {
+  if (spec.method === 'ngram') return new NgramSpeculator();
+  const d = spec.draftModel.config;
+  if (d.vocabSize !== model.config.vocabSize) {
+    throw new Error(`the draft model's vocabulary (${d.vocabSize} tokens) differs from the model's (${model.config.vocabSize}); a draft model must share the tokenizer`);
+  }
+  if (d.numExperts > 0) throw new Error('a draft model must be dense (no mixture-of-experts layers)');
+  const backend = await createStepBackend(spec.draftModel, spec.backend ?? kind, threads);
+  return new DraftModelSpeculator(backend, { vocabSize: d.vocabSize, numLayers: d.numLayers, numKvHeads: d.numKvHeads, headDim: d.headDim }, pool, spec.minDraftProb ?? 0);
 }

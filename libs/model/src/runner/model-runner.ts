@@ -26,6 +26,13 @@
  * rows and MoE routing from the backend, the draw's candidates here, with the grammar mask's
  * effect); a step without trace options runs exactly as before (step-trace.ts is not called).
  *
+ * Speculative decoding: a sequence sent with num_speculative_tokens k (and block ids covering k
+ * lookahead slots) gets up to k drafts from the runner's Speculator, appended to its new tokens in
+ * the same flat batch; its last 1 + d rows are logit rows, verified in order (verify-drafts.ts):
+ * the output is the accepted drafts plus one more draw. Rejected drafts' K/V stays in slots past
+ * numComputedTokens, which the next step overwrites. Sequences with a grammar, logprobs, prompt
+ * logprobs, pooling or a trace never speculate.
+ *
  * Follows the vLLM v1 worker's split (scheduler output -> input batch -> model runner -> sampler)
  * and ARCHITECTURE.md's step protocol (copies before writes; state resent when unknown;
  * counter-based randomness u = hash(seed, sample index, output position)).
@@ -41,6 +48,8 @@ import { checkStepTrace, forwardTraceOf, samplingTraceOf, stepTraceOf, type Trac
 import type { SequenceOutput, StepInput, StepOutput } from './step-types';
 import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
+import { verifyDrafts } from './verify-drafts';
+import type { Draft, DraftRequest, Speculator } from '../speculative/speculator';
 
 export interface ModelRunnerOptions {
   backend: StepBackend;
@@ -53,6 +62,8 @@ export interface ModelRunnerOptions {
   grammar?: GrammarEngine;
   /** Query heads NH (checks trace options; default: the pool's kv heads, i.e. unchecked beyond them). */
   numHeads?: number;
+  /** Draft source for speculative decoding; without one, num_speculative_tokens is ignored. */
+  speculator?: Speculator;
 }
 
 export class ModelRunner {
@@ -63,6 +74,7 @@ export class ModelRunner {
   readonly supportsGrammar: boolean;
   private readonly traceLimits: TraceLimits;
   private queue: Promise<unknown> = Promise.resolve();
+  readonly speculator: Speculator | undefined;
 
   constructor(opts: ModelRunnerOptions) {
     for (const key of ['vocabSize', 'maxPositions', 'maxBatchSequences', 'maxBatchTokens'] as const) {
@@ -72,6 +84,7 @@ export class ModelRunner {
     this.pool = opts.pool;
     this.states = new SeqStateCache(opts.grammar);
     this.supportsGrammar = opts.grammar !== undefined;
+    this.speculator = opts.speculator;
     this.traceLimits = { traceable: opts.backend.traceable, numLayers: opts.pool.numLayers, numHeads: opts.numHeads ?? opts.pool.numKvHeads };
     this.limits = {
       vocabSize: opts.vocabSize,
@@ -97,6 +110,7 @@ export class ModelRunner {
 
   async dispose(): Promise<void> {
     await this.queue;
+    await this.speculator?.dispose?.();
     await this.backend.dispose();
   }
 
@@ -107,10 +121,18 @@ export class ModelRunner {
     if (traced) checkStepTrace(input, this.traceLimits);
     // Full states first (a grammar that does not compile fails the step before anything is written).
     const seqStates: CachedSeqState[] = [];
-    for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
+    for (const s of input.sequences) {
+      seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
+      if (s.state) this.speculator?.reset?.(s.seqId);
+    }
     applyBlockCopies(this.pool, input.copies ?? []);
+    this.speculator?.applyCopies?.(input.copies ?? []);
     input.sequences.forEach((seq, i) => this.states.appendOutput(seqStates[i], seq.appendedOutputTokenIds ?? [])); // before masks
-    const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
+    const td = process.hrtime.bigint();
+    const drafts = await this.proposeDrafts(input, seqStates);
+    const draftNs = drafts ? process.hrtime.bigint() - td : 0n;
+    const numDrafts = (i: number) => drafts?.[i]?.tokens.length ?? 0;
+    const batch = buildFlatBatch(drafts ? input.sequences.map((s, i) => (numDrafts(i) > 0 ? { ...s, tokenIds: [...Array.from(s.tokenIds), ...(drafts[i] as Draft).tokens], numDraftTokens: numDrafts(i) } : s)) : input.sequences, this.pool.blockSize);
     const masks = this.grammarMasks(input, seqStates); // overlaps the forward
     masks?.catch(() => undefined); // a failed forward leaves it unawaited
     const trace = traced ? forwardTraceOf(input, this.traceLimits) : undefined;
@@ -135,7 +157,7 @@ export class ModelRunner {
     let r = 0;
     for (const seq of input.sequences) {
       firstRow.push(r);
-      r += seq.embedPooling || seq.promptLogprobs ? seq.tokenIds.length : seq.sample ? 1 : 0;
+      r += seq.embedPooling || seq.promptLogprobs ? seq.tokenIds.length : seq.sample ? 1 + numDrafts(firstRow.length - 1) : 0;
     }
     // The sampled row of a sequence: its last new token's row.
     const sampleRow = input.sequences.map((seq, i) => (seq.promptLogprobs ? firstRow[i] + seq.tokenIds.length - 1 : firstRow[i]));
@@ -148,6 +170,13 @@ export class ModelRunner {
       const promptLogprobs = seq.promptLogprobs ? promptLogprobsOf(logits, V, firstRow[i], seq.startPosition, seq.tokenIds.length, state.promptTokenIds, state.params.numTopLogprobs) : undefined;
       const stepTrace = seq.trace ? stepTraceOf(trace, i) : undefined;
       if (!seq.sample) return { seqId: seq.seqId, sampled: false, tokenId: 0, logprob: 0, topLogprobs: [], promptLogprobs, trace: stepTrace };
+      const draft = drafts?.[i];
+      if (draft) {
+        const v = verifyDrafts(logits, firstRow[i], V, draft.tokens, draft.q, state, (t) => this.states.appendOutput(state, [t]));
+        state.numComputedTokens += v.numAccepted; // the accepted drafts' K/V is in place; the last draw's is not
+        const more = { nextTokenIds: v.tokens.slice(1), nextLogprobs: v.logprobs.slice(1), numDraftTokens: draft.tokens.length, numAcceptedDraftTokens: v.numAccepted };
+        return { seqId: seq.seqId, sampled: true, tokenId: v.tokens[0], logprob: v.logprobs[0], topLogprobs: [], ...more };
+      }
       const row = logits.subarray(sampleRow[i] * V, (sampleRow[i] + 1) * V);
       const drawn = sampleSequence(row, state);
       if (stepTrace && seq.trace?.samplingTop) {
@@ -157,7 +186,39 @@ export class ModelRunner {
       return { seqId: seq.seqId, sampled: true, ...drawn, promptLogprobs, trace: stepTrace };
     });
     this.states.release(input.releaseSeqIds ?? []);
-    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs };
+    this.speculator?.release?.(input.releaseSeqIds ?? []);
+    return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs, draftNs };
+  }
+
+  /**
+   * Drafts for the sequences that may speculate (undefined entries for the rest; undefined when
+   * none may). k is capped by the context limit and the step's token limit.
+   */
+  private async proposeDrafts(input: StepInput, states: CachedSeqState[]): Promise<(Draft | undefined)[] | undefined> {
+    if (!this.speculator) return undefined;
+    let budget = this.limits.maxBatchTokens - input.sequences.reduce((n, s) => n + s.tokenIds.length, 0);
+    const requests: DraftRequest[] = [];
+    const index: number[] = [];
+    input.sequences.forEach((seq, i) => {
+      const st = states[i];
+      const end = seq.startPosition + seq.tokenIds.length; // T
+      const k = Math.min(seq.numSpeculativeTokens ?? 0, this.limits.maxPositions - end, budget);
+      const eligible = seq.sample && !seq.embedPooling && !seq.promptLogprobs && !seq.trace && !st.matcher && st.params.numTopLogprobs === 0;
+      if (k < 1 || !eligible || st.promptTokenIds.length + st.outputTokenIds.length !== end) return; // tokens must be the state's
+      budget -= k;
+      const sampling = st.params.temperature > 0 ? { params: st.samplerParams, counts: st.counts, seed: st.params.seed, sampleIndex: st.params.sampleIndex, numOutputTokens: st.numOutputTokens } : undefined;
+      requests.push({ seqId: seq.seqId, tokens: [...Array.from(st.promptTokenIds), ...st.outputTokenIds], blockIds: seq.blockIds, k, sampling });
+      index.push(i);
+    });
+    if (requests.length === 0) return undefined;
+    const proposed = await this.speculator.propose(requests);
+    const out: (Draft | undefined)[] = new Array(input.sequences.length);
+    index.forEach((i, j) => {
+      const d = proposed[j];
+      const k = requests[j].k;
+      if (d.tokens.length > 0) out[i] = { tokens: d.tokens.slice(0, k), q: d.q?.slice(0, k) };
+    });
+    return out;
   }
 
   /** Starts every constrained sequence's mask (sequence index -> mask), with the time it took. */

@@ -29,6 +29,8 @@ export interface CachedSeqState {
   numComputedTokens: number | undefined;
   /** The prompt's token ids (prompt logprobs score them). */
   promptTokenIds: ArrayLike<number>;
+  /** The output's token ids so far (speculative drafts look them up). */
+  outputTokenIds: number[];
   /** The sequence's position in its grammar, when it has one. */
   matcher?: TokenMatcher;
   /** An embedding sequence's pooled hidden states so far. */
@@ -76,6 +78,7 @@ export class SeqStateCache {
       numOutputTokens: output.length,
       numComputedTokens: undefined,
       promptTokenIds: state.promptTokenIds ?? [],
+      outputTokenIds: output,
     };
     if (state.grammarEbnf) cached.matcher = await this.matcherFor(seqId, state.grammarEbnf, output);
     this.release([seqId]);
@@ -104,6 +107,7 @@ export class SeqStateCache {
   appendOutput(state: CachedSeqState, tokens: ArrayLike<number>): void {
     for (let i = 0; i < tokens.length; i++) {
       recordOutputToken(state.counts, tokens[i]);
+      state.outputTokenIds.push(tokens[i]);
       if (state.matcher && !state.matcher.accept(tokens[i])) throw new RunnerError('INTERNAL', `token ${tokens[i]} is not allowed by the sequence's grammar`);
     }
     state.numOutputTokens += tokens.length;

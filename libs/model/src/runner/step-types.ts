@@ -45,6 +45,7 @@ export interface StepSequenceInput {
   embedPooling?: EmbedPooling; // an embedding sequence: pool hidden states, sample nothing
   promptLogprobs?: boolean; // return the logprob of each next prompt token this chunk predicts
   trace?: StepTraceOptions; // internals trace: record attention rows, MoE routing, sampling candidates
+  numSpeculativeTokens?: number; // draft at most this many tokens after the last new token (blockIds cover their slots)
 }
 
 /** A prompt token's logprob given the tokens before it, with the most likely alternatives. */
@@ -81,6 +82,10 @@ export interface SequenceOutput {
   embedding?: Float32Array; // (C) an embedding sequence's pooled vector, on its last step
   promptLogprobs?: PromptTokenLogprob[]; // prompt positions start + 1 .. end of the chunk (within the prompt)
   trace?: StepTraceOut; // with StepSequenceInput.trace: what this step recorded
+  nextTokenIds?: number[]; // speculative decoding: tokens after tokenId in this step (accepted drafts, then the bonus draw)
+  nextLogprobs?: number[]; // their logprobs
+  numDraftTokens?: number; // drafts proposed for the sequence in this step
+  numAcceptedDraftTokens?: number; // of those, how many were kept
 }
 
 export interface StepOutput {
@@ -89,6 +94,7 @@ export interface StepOutput {
   forwardNs: bigint;
   stepNs: bigint;
   grammarNs: bigint; // computing and applying grammar masks
+  draftNs?: bigint; // proposing speculative drafts (0 or absent without speculation)
 }
 
 /** Most top logprobs one sequence may ask for (as vLLM's default max_logprobs). */

@@ -85,7 +85,11 @@ function validateSequence(seq: StepSequenceInput, limits: StepLimits, cached: Kn
   if (computed !== undefined && start > computed) {
     throw invalidSeq(id, 'start_position', `= ${start} skips positions: this worker computed 0..${computed - 1} (expected <= ${computed})`);
   }
-  checkBlockIds(id, seq.blockIds, Math.ceil(contextLen / limits.blockSize), limits.numBlocks);
+  const spec = seq.numSpeculativeTokens ?? 0;
+  if (!Number.isInteger(spec) || spec < 0) throw invalidSeq(id, 'num_speculative_tokens', `= ${spec} (expected an integer >= 0)`);
+  if (spec > 0 && !seq.sample) throw invalidSeq(id, 'num_speculative_tokens', `= ${spec} needs sample = true (drafts follow a sampled token)`);
+  // lookahead slots: the drafts' positions (never past the context limit) must be covered too
+  checkBlockIds(id, seq.blockIds, Math.ceil(Math.min(contextLen + spec, limits.maxPositions) / limits.blockSize), limits.numBlocks);
   if (seq.state) {
     checkParams(id, seq.state.params, limits.vocabSize);
     checkTokenIds(id, 'state.prompt_token_ids', seq.state.promptTokenIds ?? [], limits.vocabSize);
@@ -120,11 +124,12 @@ function checkBlockIds(id: string, blockIds: ArrayLike<number>, needed: number, 
   }
 }
 
-/** No two new tokens of the step may be written to the same slot. */
+/** No two new tokens of the step (speculative drafts' lookahead slots included) may be written to the same slot. */
 function validateSlotsDisjoint(seqs: StepSequenceInput[], blockSize: number): void {
   const owner = new Map<number, string>();
   for (const seq of seqs) {
-    for (let t = 0; t < seq.tokenIds.length; t++) {
+    const n = seq.tokenIds.length + (seq.numSpeculativeTokens ?? 0);
+    for (let t = 0; t < n && Math.floor((seq.startPosition + t) / blockSize) < seq.blockIds.length; t++) {
       const pos = seq.startPosition + t;
       const slot = seq.blockIds[Math.floor(pos / blockSize)] * blockSize + (pos % blockSize);
       const other = owner.get(slot);

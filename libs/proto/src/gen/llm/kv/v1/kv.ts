@@ -80,6 +80,18 @@ export interface SequenceAllocation {
    * 0 means all tokens appended so far.
    */
   numTokensToCompute: number;
+  /**
+   * Speculative decoding: extra slots past the computed ones for draft tokens this call does not
+   * name (the worker writes their K/V while verifying them). Never hashed, never counted as tokens;
+   * granted whole only if the pool has room (see SequenceSlots.num_lookahead_tokens). 0 = none.
+   */
+  numLookaheadTokens: number;
+  /**
+   * Of new_token_ids, how many leading ones are draft tokens accepted from the lookahead slots of
+   * this sequence's previous step: their K/V is already written, so this step starts after them.
+   * At most the lookahead granted then. 0 = none.
+   */
+  numAcceptedLookaheadTokens: number;
 }
 
 /** A block copy the worker must apply before writing any new K/V (copy-on-write). */
@@ -102,6 +114,11 @@ export interface SequenceSlots {
   numComputedTokens: number;
   /** Total tokens of the sequence after this call. */
   numTokens: number;
+  /**
+   * Lookahead slots granted past the computed tokens (block_ids cover them); 0 when none were
+   * asked for or the pool had no room for them.
+   */
+  numLookaheadTokens: number;
 }
 
 /** A batch of per-sequence allocations for one scheduler step. */
@@ -411,7 +428,14 @@ export const RegisterPoolResponse: MessageFns<RegisterPoolResponse> = {
 };
 
 function createBaseSequenceAllocation(): SequenceAllocation {
-  return { seqId: "", newTokenIds: [], cacheSalt: "", numTokensToCompute: 0 };
+  return {
+    seqId: "",
+    newTokenIds: [],
+    cacheSalt: "",
+    numTokensToCompute: 0,
+    numLookaheadTokens: 0,
+    numAcceptedLookaheadTokens: 0,
+  };
 }
 
 export const SequenceAllocation: MessageFns<SequenceAllocation> = {
@@ -431,6 +455,12 @@ export const SequenceAllocation: MessageFns<SequenceAllocation> = {
     }
     if (message.numTokensToCompute !== 0) {
       writer.uint32(32).uint32(message.numTokensToCompute);
+    }
+    if (message.numLookaheadTokens !== 0) {
+      writer.uint32(40).uint32(message.numLookaheadTokens);
+    }
+    if (message.numAcceptedLookaheadTokens !== 0) {
+      writer.uint32(48).uint32(message.numAcceptedLookaheadTokens);
     }
     return writer;
   },
@@ -490,6 +520,22 @@ export const SequenceAllocation: MessageFns<SequenceAllocation> = {
             message.numTokensToCompute = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.numLookaheadTokens = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.numAcceptedLookaheadTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -524,6 +570,16 @@ export const SequenceAllocation: MessageFns<SequenceAllocation> = {
         : isSet(object.num_tokens_to_compute)
         ? globalThis.Number(object.num_tokens_to_compute)
         : 0,
+      numLookaheadTokens: isSet(object.numLookaheadTokens)
+        ? globalThis.Number(object.numLookaheadTokens)
+        : isSet(object.num_lookahead_tokens)
+        ? globalThis.Number(object.num_lookahead_tokens)
+        : 0,
+      numAcceptedLookaheadTokens: isSet(object.numAcceptedLookaheadTokens)
+        ? globalThis.Number(object.numAcceptedLookaheadTokens)
+        : isSet(object.num_accepted_lookahead_tokens)
+        ? globalThis.Number(object.num_accepted_lookahead_tokens)
+        : 0,
     };
   },
 
@@ -541,6 +597,12 @@ export const SequenceAllocation: MessageFns<SequenceAllocation> = {
     if (message.numTokensToCompute !== 0) {
       obj.numTokensToCompute = Math.round(message.numTokensToCompute);
     }
+    if (message.numLookaheadTokens !== 0) {
+      obj.numLookaheadTokens = Math.round(message.numLookaheadTokens);
+    }
+    if (message.numAcceptedLookaheadTokens !== 0) {
+      obj.numAcceptedLookaheadTokens = Math.round(message.numAcceptedLookaheadTokens);
+    }
     return obj;
   },
 
@@ -553,6 +615,8 @@ export const SequenceAllocation: MessageFns<SequenceAllocation> = {
     message.newTokenIds = object.newTokenIds?.map((e) => e) || [];
     message.cacheSalt = object.cacheSalt ?? "";
     message.numTokensToCompute = object.numTokensToCompute ?? 0;
+    message.numLookaheadTokens = object.numLookaheadTokens ?? 0;
+    message.numAcceptedLookaheadTokens = object.numAcceptedLookaheadTokens ?? 0;
     return message;
   },
 };
@@ -651,7 +715,7 @@ export const BlockCopy: MessageFns<BlockCopy> = {
 };
 
 function createBaseSequenceSlots(): SequenceSlots {
-  return { seqId: "", status: 0, blockIds: [], numComputedTokens: 0, numTokens: 0 };
+  return { seqId: "", status: 0, blockIds: [], numComputedTokens: 0, numTokens: 0, numLookaheadTokens: 0 };
 }
 
 export const SequenceSlots: MessageFns<SequenceSlots> = {
@@ -674,6 +738,9 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
     }
     if (message.numTokens !== 0) {
       writer.uint32(40).uint32(message.numTokens);
+    }
+    if (message.numLookaheadTokens !== 0) {
+      writer.uint32(48).uint32(message.numLookaheadTokens);
     }
     return writer;
   },
@@ -741,6 +808,14 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
             message.numTokens = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.numLookaheadTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -776,6 +851,11 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
         : isSet(object.num_tokens)
         ? globalThis.Number(object.num_tokens)
         : 0,
+      numLookaheadTokens: isSet(object.numLookaheadTokens)
+        ? globalThis.Number(object.numLookaheadTokens)
+        : isSet(object.num_lookahead_tokens)
+        ? globalThis.Number(object.num_lookahead_tokens)
+        : 0,
     };
   },
 
@@ -796,6 +876,9 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
     if (message.numTokens !== 0) {
       obj.numTokens = Math.round(message.numTokens);
     }
+    if (message.numLookaheadTokens !== 0) {
+      obj.numLookaheadTokens = Math.round(message.numLookaheadTokens);
+    }
     return obj;
   },
 
@@ -809,6 +892,7 @@ export const SequenceSlots: MessageFns<SequenceSlots> = {
     message.blockIds = object.blockIds?.map((e) => e) || [];
     message.numComputedTokens = object.numComputedTokens ?? 0;
     message.numTokens = object.numTokens ?? 0;
+    message.numLookaheadTokens = object.numLookaheadTokens ?? 0;
     return message;
   },
 };

@@ -143,7 +143,17 @@ export interface StepSequence {
    * Internals trace: record this sequence's attention rows, MoE routing and sampling candidates
    * (the tokenizer, kv and scheduler parts are ignored here). Absent: nothing is recorded.
    */
-  trace: TraceOptions | undefined;
+  trace:
+    | TraceOptions
+    | undefined;
+  /**
+   * Speculative decoding: the worker may draft up to this many tokens after the last new token
+   * (prompt lookup or its draft model), compute them in this step and keep the ones its
+   * verification accepts (SequenceOutput.next_token_ids). block_ids must then cover positions up to
+   * start_position + len(token_ids) + num_speculative_tokens - 1. Only for a sequence that samples
+   * without grammar, logprobs, prompt logprobs, pooling or trace; 0 = no speculation.
+   */
+  numSpeculativeTokens: number;
 }
 
 /** The log-probability of one prompt token and the most likely tokens at its position. */
@@ -204,7 +214,26 @@ export interface SequenceOutput {
    */
   promptLogprobs: PromptLogprob[];
   /** With StepSequence.trace: what the step recorded for the sequence. */
-  trace: StepTrace | undefined;
+  trace:
+    | StepTrace
+    | undefined;
+  /** Speculative decoding, when the sequence speculated in this step: what was drafted and kept. */
+  speculative: SpeculativeOutput | undefined;
+}
+
+/** One sequence's speculative-decoding result in a step. */
+export interface SpeculativeOutput {
+  /**
+   * Tokens that follow SequenceOutput.token_id in this same step (further accepted draft tokens,
+   * then the token drawn after the last accepted one); empty when the first draft was rejected.
+   */
+  nextTokenIds: number[];
+  /** The logprob of each of next_token_ids, in order. */
+  nextLogprobs: number[];
+  /** Draft tokens proposed for the sequence in this step. */
+  numDraftTokens: number;
+  /** Of those, how many verification accepted (the leading tokens of token_id, next_token_ids). */
+  numAcceptedDraftTokens: number;
 }
 
 /** The step's results. */
@@ -263,6 +292,13 @@ export interface GetModelInfoResponse {
   maxBatchTokens: number;
   /** Whether the worker can follow grammars (SamplingState.grammar_ebnf). */
   supportsGrammar: boolean;
+  /**
+   * Speculative decoding method of this worker: "ngram" (prompt lookup), "draft" (a draft model),
+   * or empty when off.
+   */
+  speculativeMethod: string;
+  /** Most draft tokens the worker verifies per sequence per step (StepSequence.num_speculative_tokens); 0 = off. */
+  numSpeculativeTokens: number;
 }
 
 function createBaseSamplingParams(): SamplingParams {
@@ -837,6 +873,7 @@ function createBaseStepSequence(): StepSequence {
     embedPooling: 0,
     promptLogprobs: false,
     trace: undefined,
+    numSpeculativeTokens: 0,
   };
 }
 
@@ -883,6 +920,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     }
     if (message.trace !== undefined) {
       TraceOptions.encode(message.trace, writer.uint32(82).fork()).join();
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      writer.uint32(88).uint32(message.numSpeculativeTokens);
     }
     return writer;
   },
@@ -1010,6 +1050,14 @@ export const StepSequence: MessageFns<StepSequence> = {
             message.trace = TraceOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.numSpeculativeTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1062,6 +1110,11 @@ export const StepSequence: MessageFns<StepSequence> = {
         ? globalThis.Boolean(object.prompt_logprobs)
         : false,
       trace: isSet(object.trace) ? TraceOptions.fromJSON(object.trace) : undefined,
+      numSpeculativeTokens: isSet(object.numSpeculativeTokens)
+        ? globalThis.Number(object.numSpeculativeTokens)
+        : isSet(object.num_speculative_tokens)
+        ? globalThis.Number(object.num_speculative_tokens)
+        : 0,
     };
   },
 
@@ -1097,6 +1150,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.trace !== undefined) {
       obj.trace = TraceOptions.toJSON(message.trace);
     }
+    if (message.numSpeculativeTokens !== 0) {
+      obj.numSpeculativeTokens = Math.round(message.numSpeculativeTokens);
+    }
     return obj;
   },
 
@@ -1119,6 +1175,7 @@ export const StepSequence: MessageFns<StepSequence> = {
     message.trace = (object.trace !== undefined && object.trace !== null)
       ? TraceOptions.fromPartial(object.trace)
       : undefined;
+    message.numSpeculativeTokens = object.numSpeculativeTokens ?? 0;
     return message;
   },
 };
@@ -1551,6 +1608,7 @@ function createBaseSequenceOutput(): SequenceOutput {
     embeddingF32: Buffer.alloc(0),
     promptLogprobs: [],
     trace: undefined,
+    speculative: undefined,
   };
 }
 
@@ -1579,6 +1637,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     }
     if (message.trace !== undefined) {
       StepTrace.encode(message.trace, writer.uint32(66).fork()).join();
+    }
+    if (message.speculative !== undefined) {
+      SpeculativeOutput.encode(message.speculative, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1660,6 +1721,14 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
             message.trace = StepTrace.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.speculative = SpeculativeOutput.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1702,6 +1771,7 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
         ? object.prompt_logprobs.map((e: any) => PromptLogprob.fromJSON(e))
         : [],
       trace: isSet(object.trace) ? StepTrace.fromJSON(object.trace) : undefined,
+      speculative: isSet(object.speculative) ? SpeculativeOutput.fromJSON(object.speculative) : undefined,
     };
   },
 
@@ -1731,6 +1801,9 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     if (message.trace !== undefined) {
       obj.trace = StepTrace.toJSON(message.trace);
     }
+    if (message.speculative !== undefined) {
+      obj.speculative = SpeculativeOutput.toJSON(message.speculative);
+    }
     return obj;
   },
 
@@ -1749,6 +1822,170 @@ export const SequenceOutput: MessageFns<SequenceOutput> = {
     message.trace = (object.trace !== undefined && object.trace !== null)
       ? StepTrace.fromPartial(object.trace)
       : undefined;
+    message.speculative = (object.speculative !== undefined && object.speculative !== null)
+      ? SpeculativeOutput.fromPartial(object.speculative)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSpeculativeOutput(): SpeculativeOutput {
+  return { nextTokenIds: [], nextLogprobs: [], numDraftTokens: 0, numAcceptedDraftTokens: 0 };
+}
+
+export const SpeculativeOutput: MessageFns<SpeculativeOutput> = {
+  encode(message: SpeculativeOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nextTokenIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.nextTokenIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.nextLogprobs.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.nextLogprobs) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    if (message.numDraftTokens !== 0) {
+      writer.uint32(24).uint32(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      writer.uint32(32).uint32(message.numAcceptedDraftTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpeculativeOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpeculativeOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.nextTokenIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextTokenIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 21) {
+              message.nextLogprobs.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nextLogprobs.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.numDraftTokens = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.numAcceptedDraftTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpeculativeOutput {
+    return {
+      nextTokenIds: globalThis.Array.isArray(object?.nextTokenIds)
+        ? object.nextTokenIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_token_ids)
+        ? object.next_token_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      nextLogprobs: globalThis.Array.isArray(object?.nextLogprobs)
+        ? object.nextLogprobs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.next_logprobs)
+        ? object.next_logprobs.map((e: any) => globalThis.Number(e))
+        : [],
+      numDraftTokens: isSet(object.numDraftTokens)
+        ? globalThis.Number(object.numDraftTokens)
+        : isSet(object.num_draft_tokens)
+        ? globalThis.Number(object.num_draft_tokens)
+        : 0,
+      numAcceptedDraftTokens: isSet(object.numAcceptedDraftTokens)
+        ? globalThis.Number(object.numAcceptedDraftTokens)
+        : isSet(object.num_accepted_draft_tokens)
+        ? globalThis.Number(object.num_accepted_draft_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: SpeculativeOutput): unknown {
+    const obj: any = {};
+    if (message.nextTokenIds?.length) {
+      obj.nextTokenIds = message.nextTokenIds.map((e) => Math.round(e));
+    }
+    if (message.nextLogprobs?.length) {
+      obj.nextLogprobs = message.nextLogprobs.map((e) => floatToJson(e));
+    }
+    if (message.numDraftTokens !== 0) {
+      obj.numDraftTokens = Math.round(message.numDraftTokens);
+    }
+    if (message.numAcceptedDraftTokens !== 0) {
+      obj.numAcceptedDraftTokens = Math.round(message.numAcceptedDraftTokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SpeculativeOutput>): SpeculativeOutput {
+    return SpeculativeOutput.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SpeculativeOutput>): SpeculativeOutput {
+    const message = createBaseSpeculativeOutput();
+    message.nextTokenIds = object.nextTokenIds?.map((e) => e) || [];
+    message.nextLogprobs = object.nextLogprobs?.map((e) => e) || [];
+    message.numDraftTokens = object.numDraftTokens ?? 0;
+    message.numAcceptedDraftTokens = object.numAcceptedDraftTokens ?? 0;
     return message;
   },
 };
@@ -1975,6 +2212,8 @@ function createBaseGetModelInfoResponse(): GetModelInfoResponse {
     maxBatchSequences: 0,
     maxBatchTokens: 0,
     supportsGrammar: false,
+    speculativeMethod: "",
+    numSpeculativeTokens: 0,
   };
 }
 
@@ -2034,6 +2273,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     }
     if (message.supportsGrammar !== false) {
       writer.uint32(136).bool(message.supportsGrammar);
+    }
+    if (message.speculativeMethod !== "") {
+      writer.uint32(146).string(message.speculativeMethod);
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      writer.uint32(152).uint32(message.numSpeculativeTokens);
     }
     return writer;
   },
@@ -2197,6 +2442,22 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
             message.supportsGrammar = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.speculativeMethod = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.numSpeculativeTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2288,6 +2549,16 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
         : isSet(object.supports_grammar)
         ? globalThis.Boolean(object.supports_grammar)
         : false,
+      speculativeMethod: isSet(object.speculativeMethod)
+        ? globalThis.String(object.speculativeMethod)
+        : isSet(object.speculative_method)
+        ? globalThis.String(object.speculative_method)
+        : "",
+      numSpeculativeTokens: isSet(object.numSpeculativeTokens)
+        ? globalThis.Number(object.numSpeculativeTokens)
+        : isSet(object.num_speculative_tokens)
+        ? globalThis.Number(object.num_speculative_tokens)
+        : 0,
     };
   },
 
@@ -2344,6 +2615,12 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     if (message.supportsGrammar !== false) {
       obj.supportsGrammar = message.supportsGrammar;
     }
+    if (message.speculativeMethod !== "") {
+      obj.speculativeMethod = message.speculativeMethod;
+    }
+    if (message.numSpeculativeTokens !== 0) {
+      obj.numSpeculativeTokens = Math.round(message.numSpeculativeTokens);
+    }
     return obj;
   },
 
@@ -2369,6 +2646,8 @@ export const GetModelInfoResponse: MessageFns<GetModelInfoResponse> = {
     message.maxBatchSequences = object.maxBatchSequences ?? 0;
     message.maxBatchTokens = object.maxBatchTokens ?? 0;
     message.supportsGrammar = object.supportsGrammar ?? false;
+    message.speculativeMethod = object.speculativeMethod ?? "";
+    message.numSpeculativeTokens = object.numSpeculativeTokens ?? 0;
     return message;
   },
 };

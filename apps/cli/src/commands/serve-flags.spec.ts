@@ -1,0 +1,28 @@
+// `llm serve`'s speculative-decoding flags: parsed into settings, and each misuse is one line naming the flag.
+import { resolve } from 'node:path';
+import { repoRoot } from '../serve/default-model';
+import { parseServeFlags } from './serve';
+
+const base = {
+  model: resolve(repoRoot(), 'models', 'default'), host: '127.0.0.1', grpcPort: '0', httpPort: '-1', backend: 'ort', threads: '1', kvCacheGib: '0.01', blockSize: '16',
+  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4',
+};
+const parse = (extra: Record<string, string>) => parseServeFlags({ ...base, ...extra }, () => undefined);
+
+describe('llm serve --speculative flags', () => {
+  it('parses prompt lookup and a draft model', () => {
+    expect(parse({}).speculative).toBeUndefined();
+    expect(parse({ speculative: 'ngram', speculativeTokens: '6' }).speculative).toEqual({ method: 'ngram', numTokens: 6 });
+    const draftModel = resolve(repoRoot(), 'models', 'default-draft');
+    expect(parse({ speculative: 'draft', draftModel, draftBackend: 'ts' }).speculative).toEqual({ method: 'draft', numTokens: 4, draftModel, backend: 'ts' });
+  });
+
+  it('refuses misuse with one line naming the flag', () => {
+    expect(() => parse({ speculative: 'eagle' })).toThrow("--speculative must be ngram (prompt lookup) or draft (with --draft-model DIR), got 'eagle'");
+    expect(() => parse({ speculative: 'draft' })).toThrow(/--speculative draft needs --draft-model DIR/);
+    expect(() => parse({ speculative: 'draft', draftModel: '/nonexistent/dir' })).toThrow('draft model dir /nonexistent/dir has no config.json');
+    expect(() => parse({ speculative: 'ngram', speculativeTokens: '0' })).toThrow("--speculative-tokens must be an integer in [1, 32], got '0'");
+    expect(() => parse({ draftModel: '/x' })).toThrow('--draft-model needs --speculative draft');
+    expect(() => parse({ speculative: 'draft', draftModel: resolve(repoRoot(), 'models', 'default-draft'), draftBackend: 'gpu' })).toThrow("--draft-backend must be ort or ts, got 'gpu'");
+  });
+});
