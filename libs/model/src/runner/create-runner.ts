@@ -36,13 +36,14 @@ export interface CreateRunnerOptions {
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
   grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
   traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
+  ortOnMainThread?: boolean; // ORT backend: run the sessions on the event loop's thread (the old path; default: worker threads)
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
-export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false): Promise<StepBackend> {
+export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false, offThread = false): Promise<StepBackend> {
   if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
   if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
-  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable });
+  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable, offThread });
   throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
 }
 
@@ -50,7 +51,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
-  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable);
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, !opts.ortOnMainThread);
   return new ModelRunner({
     backend,
     pool,

@@ -109,6 +109,7 @@ export class ModelRunner {
     const seqStates: CachedSeqState[] = [];
     for (const s of input.sequences) seqStates.push(s.state ? await this.states.put(s.seqId, s.state) : (this.states.get(s.seqId) as CachedSeqState));
     applyBlockCopies(this.pool, input.copies ?? []);
+    await this.backend.applyBlockCopies?.(this.pool, input.copies ?? []);
     input.sequences.forEach((seq, i) => this.states.appendOutput(seqStates[i], seq.appendedOutputTokenIds ?? [])); // before masks
     const batch = buildFlatBatch(input.sequences, this.pool.blockSize);
     const masks = this.grammarMasks(input, seqStates); // overlaps the forward
