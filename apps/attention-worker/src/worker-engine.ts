@@ -26,7 +26,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean },
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean; ortMainThread?: boolean },
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -42,6 +42,7 @@ export async function engineForModel(
       moeExecutor,
       grammar: await grammarEngineForModel(model),
       traceable: config.allowTrace ?? false,
+      ortOnMainThread: config.ortMainThread ?? false,
     });
     return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
   } catch (err) {
