@@ -70,7 +70,7 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   const row = (fmt: BenchFormat, kind: 'prefill' | 'decode', size: number) => x.kernel.find((r) => r.format === fmt && r.kind === kind && r.size === size);
   const out: string[] = [`\n"done when" figures: ${model} (measured in this run; targets from issue 20, quiet machine)`];
   const line = (name: string, value: number | undefined, target: string, ok: (v: number) => boolean, missing: string) =>
-    out.push(`  ${name.padEnd(58)}${value === undefined || !Number.isFinite(value) ? `n/a (${missing})` : `${f(value, 2).padStart(6)}   target ${target}   ${ok(value) ? 'meets' : 'below'}`}`);
+    out.push(`  ${name.padEnd(68)}${value === undefined || !Number.isFinite(value) ? `n/a (${missing})` : `${f(value, 2).padStart(6)}   target ${target}   ${ok(value) ? 'meets' : 'below'}`}`);
   for (const [fmt, target] of [['f32', 0.95], ['q8_0', 0.7], ['q4_0', 0.6]] as Array<[BenchFormat, number]>) {
     const r = row(fmt, 'decode', 1);
     line(`${fmt.toUpperCase()} decode batch 1, fraction of memory roofline`, r && roofline(r, x.bandwidth), `>= ${target}`, (v) => v >= target, `decode 1 at ${fmt} not run`);

@@ -98,9 +98,10 @@ function quantKernels(plan: BenchPlan): void {
 async function bench(flags: BenchFlags): Promise<void> {
   const plan = parseBenchFlags(flags);
   console.log(`llm bench${plan.quick ? ' --quick' : ''}: load average at start ${load()} (a shared machine moves absolute numbers; ratios within one run move less)`);
-  progress(`measuring memory bandwidth (triad, ${plan.threads} threads)`);
+  progress(`measuring memory bandwidth (triad and copy, ${plan.threads} threads)`);
   const bw = await measureBandwidth(plan.threads, plan.quick ? 3 : 8);
-  console.log(`memory bandwidth (STREAM triad, ${bw.threads} threads): ${(bw.bytesPerS / 1e9).toFixed(2)} GB/s`);
+  const gb = (x: number) => (x / 1e9).toFixed(2);
+  console.log(`memory bandwidth, ${bw.threads} threads: triad (JS loop) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy) ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
   for (const m of plan.models) await benchOne(m, plan, bw.bytesPerS);
   if (plan.sections.has('quant-kernels')) quantKernels(plan);
   console.log(`\nload average at end: ${load()}; speculative decoding on/off: not in this bench yet (no --speculative flag in llm serve)`);
