@@ -27,6 +27,8 @@ export interface E2ePlan {
   kvCacheGib: number;
   vocabSize: number;
   extraServeArgs: string[];
+  /** The `llm` entry point to start (bin/llm.js, which runs the compiled CLI). */
+  cliEntry: string;
 }
 
 export interface LoadLevel {
@@ -88,7 +90,7 @@ interface Served {
 
 /** Starts `llm serve` (this CLI's own entry point) and waits for its banner's gRPC address. */
 async function startServe(plan: E2ePlan, distributed: boolean, progress: (s: string) => void): Promise<Served> {
-  const args = [process.argv[1], 'serve', '--model', plan.modelDir, '--grpc-port', '0', '--http-port', '-1', '--threads', String(plan.threads),
+  const args = [plan.cliEntry, 'serve', '--model', plan.modelDir, '--grpc-port', '0', '--http-port', '-1', '--threads', String(plan.threads),
     '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...(distributed ? ['--distributed'] : []), ...plan.extraServeArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let out = '';

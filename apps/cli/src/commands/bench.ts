@@ -25,6 +25,7 @@ import type { RegisterCommand } from './index';
 
 const t0 = Date.now();
 const progress = (s: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+const print = (s: string) => void process.stdout.write(`${s}\n`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** The model and a directory `llm serve` can load (the SmolLM shape is written to a temp dir only when e2e needs it). */
@@ -60,24 +61,24 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
     const e2e: E2eResult[] = [];
     if (plan.sections.has('kernel')) {
       rows = await kernelRows(model, kplan, progress);
-      console.log(kernelTable(model.name, rows, bandwidth).join('\n'));
+      print(kernelTable(model.name, rows, bandwidth).join('\n'));
     }
     if (plan.sections.has('threads')) {
       ab = await threadAb(model, kplan, progress);
-      console.log(threadTable(model.name, ab).join('\n'));
+      print(threadTable(model.name, ab).join('\n'));
     }
     if (plan.sections.has('e2e')) {
       const kvCacheGib = Math.max(0.05, (64 * (plan.burstPrompt + plan.outputTokens + 64) * model.config.numLayers * 2 * model.config.numKvHeads * model.config.headDim * 4) / 2 ** 30);
       for (const mode of plan.modes) {
         const r = await runE2e({
           modelDir: dir(), clients: plan.clients, promptTokens: plan.promptTokens, outputTokens: plan.outputTokens, burst: mode === 'embedded' ? plan.burst : 0,
-          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: [],
+          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: [], cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
         }, mode, progress);
         e2e.push(r);
-        console.log(e2eTable(model.name, r).join('\n'));
+        print(e2eTable(model.name, r).join('\n'));
       }
     }
-    console.log(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, burstPromptTokens: plan.burstPrompt }).join('\n'));
+    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, burstPromptTokens: plan.burstPrompt }).join('\n'));
   } finally {
     cleanup();
   }
@@ -87,24 +88,24 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
 function quantKernels(plan: BenchPlan): void {
   const script = join(repoRoot(), 'libs', 'model', 'dist', 'bench', 'quant.js');
   if (!existsSync(script)) {
-    console.log(`\nquant-kernels: ${script} is missing (run \`npm run build\` first)`);
+    print(`\nquant-kernels: ${script} is missing (run \`npm run build\` first)`);
     return;
   }
   progress('quant-kernels: running model:bench-quant');
   const r = spawnSync(process.execPath, [script, ...(plan.quick ? ['--fast'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) console.log(`\nquant-kernels: the kernel comparison exited with ${r.status ?? r.signal}`);
+  if (r.status !== 0) print(`\nquant-kernels: the kernel comparison exited with ${r.status ?? r.signal}`);
 }
 
 async function bench(flags: BenchFlags): Promise<void> {
   const plan = parseBenchFlags(flags);
-  console.log(`llm bench${plan.quick ? ' --quick' : ''}: load average at start ${load()} (a shared machine moves absolute numbers; ratios within one run move less)`);
+  print(`llm bench${plan.quick ? ' --quick' : ''}: load average at start ${load()} (a shared machine moves absolute numbers; ratios within one run move less)`);
   progress(`measuring memory bandwidth (triad and copy, ${plan.threads} threads)`);
   const bw = await measureBandwidth(plan.threads, plan.quick ? 3 : 8);
   const gb = (x: number) => (x / 1e9).toFixed(2);
-  console.log(`memory bandwidth, ${bw.threads} threads: triad (JS loop) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy) ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
+  print(`memory bandwidth, ${bw.threads} threads: triad (JS loop) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy) ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
   for (const m of plan.models) await benchOne(m, plan, bw.bytesPerS);
   if (plan.sections.has('quant-kernels')) quantKernels(plan);
-  console.log(`\nload average at end: ${load()}; speculative decoding on/off: not in this bench yet (no --speculative flag in llm serve)`);
+  print(`\nload average at end: ${load()}; speculative decoding on/off: not in this bench yet (no --speculative flag in llm serve)`);
 }
 
 export const registerBench: RegisterCommand = (program: Command) => {
