@@ -27,6 +27,7 @@ export interface BenchFlags {
   threads: string;
   outputTokens?: string;
   context: string;
+  maxNumBatchedTokens?: string;
 }
 
 export interface BenchPlan {
@@ -46,6 +47,8 @@ export interface BenchPlan {
   burst: number;
   burstPrompt: number;
   context: number;
+  /** llm serve's --max-num-batched-tokens in the e2e section (undefined: serve's default). */
+  maxNumBatchedTokens?: number;
 }
 
 function choices<T extends string>(flag: string, v: string, allowed: readonly T[]): T[] {
@@ -83,5 +86,6 @@ export function parseBenchFlags(f: BenchFlags): BenchPlan {
     burst: q ? 4 : 32,
     burstPrompt: q ? 32 : 100,
     context: one('context', f.context, 1, 4096),
+    maxNumBatchedTokens: f.maxNumBatchedTokens === undefined ? undefined : one('max-num-batched-tokens', f.maxNumBatchedTokens, 1, 1 << 20),
   };
 }

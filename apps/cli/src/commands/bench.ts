@@ -72,7 +72,7 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
       for (const mode of plan.modes) {
         const r = await runE2e({
           modelDir: dir(), clients: plan.clients, promptTokens: plan.promptTokens, outputTokens: plan.outputTokens, burst: mode === 'embedded' ? plan.burst : 0,
-          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: [], cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
+          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: plan.maxNumBatchedTokens ? ['--max-num-batched-tokens', String(plan.maxNumBatchedTokens)] : [], cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
         }, mode, progress);
         e2e.push(r);
         print(e2eTable(model.name, r).join('\n'));
@@ -123,6 +123,7 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--rounds <n>', 'timed rounds per kernel figure (default 12)')
     .option('--output-tokens <n>', 'tokens each e2e request generates (default 48)')
     .option('--context <n>', 'cached tokens per sequence in decode steps', '128')
+    .option('--max-num-batched-tokens <n>', "e2e: llm serve's token budget per scheduler step (default: serve's)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (and triad threads)', '2')
     .action(async (flags: BenchFlags) => bench(flags));
 };
