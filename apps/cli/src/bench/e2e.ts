@@ -39,8 +39,11 @@ export interface LoadLevel {
   itlMs: number[];
 }
 
+/** embedded-loop: embedded with the worker's sessions on the event loop's thread (--ort-main-thread, the old path). */
+export type E2eMode = 'embedded' | 'distributed' | 'embedded-loop';
+
 export interface E2eResult {
-  mode: 'embedded' | 'distributed';
+  mode: E2eMode;
   levels: LoadLevel[];
   burst?: LoadLevel;
 }
@@ -89,9 +92,9 @@ interface Served {
 }
 
 /** Starts `llm serve` (this CLI's own entry point) and waits for its banner's gRPC address. */
-async function startServe(plan: E2ePlan, distributed: boolean, progress: (s: string) => void): Promise<Served> {
+async function startServe(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<Served> {
   const args = [plan.cliEntry, 'serve', '--model', plan.modelDir, '--grpc-port', '0', '--http-port', '-1', '--threads', String(plan.threads),
-    '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...(distributed ? ['--distributed'] : []), ...plan.extraServeArgs];
+    '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...(mode === 'distributed' ? ['--distributed'] : mode === 'embedded-loop' ? ['--ort-main-thread'] : []), ...plan.extraServeArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let out = '';
   let err = '';
@@ -129,9 +132,9 @@ async function stopServe(s: Served): Promise<void> {
 }
 
 /** Every load level, then the burst, against one served platform. */
-export async function runE2e(plan: E2ePlan, mode: 'embedded' | 'distributed', progress: (s: string) => void): Promise<E2eResult> {
-  progress(`end to end (${mode}): starting llm serve${mode === 'distributed' ? ' --distributed' : ''}`);
-  const served = await startServe(plan, mode === 'distributed', progress);
+export async function runE2e(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<E2eResult> {
+  progress(`end to end (${mode}): starting llm serve${mode === 'distributed' ? ' --distributed' : mode === 'embedded-loop' ? ' --ort-main-thread' : ''}`);
+  const served = await startServe(plan, mode, progress);
   const conn = connectGrpc(inference.InferenceDefinition, served.grpc, { deadlineMs: 600_000 });
   const gen: Gen = (r) => conn.client.generate(r);
   try {

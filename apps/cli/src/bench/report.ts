@@ -85,6 +85,8 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   line('32 clients through llm serve (embedded) / kernel decode 32', e32 !== undefined && d32 ? e32 / d32.tokPerS : undefined, '>= 0.8', (v) => v >= 0.8, 'needs e2e 32 clients and decode 32 at f32');
   const dist = rate(level('distributed', 32));
   line('distributed / embedded, 32 clients', dist !== undefined && e32 !== undefined ? dist / e32 : undefined, '>= 0.95', (v) => v >= 0.95, 'needs both modes at 32 clients');
+  const loop32 = rate(level('embedded-loop', 32));
+  if (loop32 !== undefined && e32 !== undefined) out.push(`  ${'A/B: embedded 32 clients, worker-thread / event-loop step (x)'.padEnd(68)}${f(e32 / loop32, 2).padStart(6)}`);
   const burst = x.e2e.find((e) => e.mode === 'embedded')?.burst;
   const p128 = row('f32', 'prefill', 128);
   const allPrefillMs = burst && p128 ? ((burst.clients * x.burstPromptTokens) / p128.tokPerS) * 1000 : undefined;

@@ -42,6 +42,7 @@ interface ServeFlags {
   logLevel: string;
   allowTrace?: boolean;
   maxTraceBytes?: string;
+  ortMainThread?: boolean;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -83,6 +84,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     security: securityOf(f),
     logLevel: f.logLevel,
     allowTrace: f.allowTrace ?? false,
+    ortMainThread: f.ortMainThread ?? false,
     ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
   };
 }
@@ -202,6 +204,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--tls-ca <file>', '--distributed: CA of mTLS between the processes (their certificate is --tls-cert)', ''))
     .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
+    .addOption(opt('--ort-main-thread', "run the worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default: worker threads)"))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
     .action(async (flags: ServeFlags) => {

@@ -135,6 +135,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_KV_MANAGER_ADDRESS: addresses['kv-manager'],
       LLM_QUANTIZE: opts.quantize ?? '',
       LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
+      LLM_ORT_MAIN_THREAD: String(opts.ortMainThread ?? false),
     };
     if (numExperts > 0) {
       say('starting router');

@@ -86,6 +86,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         kvCacheGib: opts.kvCacheGib,
         blockSize: opts.blockSize,
         allowTrace: opts.allowTrace ?? false,
+        ortMainThread: opts.ortMainThread ?? false,
       },
     });
     const rc = routerClient;

@@ -36,4 +36,6 @@ export interface ServeSettings {
   allowTrace?: boolean;
   /** Largest internals trace one request may ask for, in bytes (default the orchestrator's). */
   maxTraceBytes?: number;
+  /** The worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default off). */
+  ortMainThread?: boolean;
 }
