@@ -63,6 +63,19 @@ describe('bench report', () => {
     expect(lines).toMatch(/burst TTFT p50 .*\s+0\.60 {3}target <= 0\.55 {3}below/);
   });
 
+  it('pools the runs of a mode run several times, and prints the worker-thread / event-loop A/B', () => {
+    const lvl = (outputTokens: number) => ({ clients: 32, outputTokens, wallS: 1, ttftMs: [], itlMs: [] });
+    const lines = doneWhen('m', {
+      kernel: [row('f32', 'decode', 32, 100, 500e6)], // 320 tok/s
+      bandwidth: 20e9,
+      e2e: [{ mode: 'embedded', levels: [lvl(340)] }, { mode: 'embedded-loop', levels: [lvl(110)] }, { mode: 'embedded', levels: [lvl(100)] }],
+      burstPromptTokens: 100,
+    }).join('\n');
+    // embedded pooled: (340 + 100) / (1 + 1) = 220 tok/s; / 320 = 0.69; / 110 = 2.00
+    expect(lines).toMatch(/kernel decode 32\s+0\.69 {3}target >= 0\.8 {3}below/);
+    expect(lines).toMatch(/worker-thread \/ event-loop step \(x\)\s+2\.00/);
+  });
+
   it('takes percentiles as the nearest rank', () => {
     expect(pct([5, 1, 4, 2, 3], 50)).toBe(3);
     expect(pct([5, 1, 4, 2, 3], 99)).toBe(5);
