@@ -2,7 +2,7 @@
 /*
  * The worker engine as createModelRunner builds it (ORT backend, sessions on worker threads by
  * default) keeps the event loop free during a long step: a 1 ms timer keeps ticking while a
- * 384-token prefill computes, where the old path (ortOnMainThread) stalls it for the whole step.
+ * 512-token prefill computes, where the old path (ortOnMainThread) stalls it for the whole step.
  * That loop also serves the worker's gRPC (and, embedded, the whole platform's HTTP and queue).
  * Both runners sample the same greedy token, so the thread path is the same computation.
  */
@@ -12,32 +12,34 @@ import type { StepInput } from './step-types';
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** Largest gap between ticks of a 1 ms interval while `work` runs, and its result. */
-async function stall<T>(work: () => Promise<T>): Promise<{ gapMs: number; result: T }> {
+/** Ticks of a 1 ms interval while `work` runs, its largest gap, the run's length, and its result. */
+async function stall<T>(work: () => Promise<T>): Promise<{ gapMs: number; ticks: number; ms: number; result: T }> {
   let last = nowMs();
   let gapMs = 0;
+  let ticks = 0;
   const timer = setInterval(() => {
     const now = nowMs();
     gapMs = Math.max(gapMs, now - last);
     last = now;
+    ticks++;
   }, 1);
-  last = nowMs();
+  const t0 = (last = nowMs());
   const result = await work();
   gapMs = Math.max(gapMs, nowMs() - last);
   clearInterval(timer);
-  return { gapMs, result };
+  return { gapMs, ticks, ms: nowMs() - t0, result };
 }
 
 describe('a long step off the event loop', () => {
   it('lets a timer tick during a prefill that stalls the loop on the old path', async () => {
-    const model = initRandomModel('llama', { hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, num_attention_heads: 8, num_key_value_heads: 4, max_position_embeddings: 512 }, 3);
+    const model = initRandomModel('llama', { hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 6, num_attention_heads: 8, num_key_value_heads: 4, max_position_embeddings: 512 }, 3);
     const opts = { backend: 'ort' as const, threads: 1, kvCacheBytes: 2 ** 26, blockSize: 16, maxBatchSequences: 4, maxBatchTokens: 1024 };
     const threaded = await createModelRunner(model, opts);
     const onLoop = await createModelRunner(model, { ...opts, ortOnMainThread: true });
     const params = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logitBias: new Map(), seed: 0n, sampleIndex: 0, numTopLogprobs: 0 };
-    const prompt = Array.from({ length: 384 }, (_, i) => (i * 37 + 11) % model.config.vocabSize);
+    const prompt = Array.from({ length: 512 }, (_, i) => (i * 37 + 11) % model.config.vocabSize);
     const input = (id: string): StepInput => ({
-      sequences: [{ seqId: id, tokenIds: prompt, startPosition: 0, blockIds: Array.from({ length: 24 }, (_, i) => i + 1), sample: true, state: { params, promptTokenIds: prompt, outputTokenIds: [] } }],
+      sequences: [{ seqId: id, tokenIds: prompt, startPosition: 0, blockIds: Array.from({ length: 32 }, (_, i) => i + 1), sample: true, state: { params, promptTokenIds: prompt, outputTokenIds: [] } }],
     });
     try {
       await threaded.step(input('warm-a'));
@@ -45,8 +47,11 @@ describe('a long step off the event loop', () => {
       const old = await stall(() => onLoop.step(input('b')));
       const off = await stall(() => threaded.step(input('a')));
       expect(off.result.outputs[0].tokenId).toBe(old.result.outputs[0].tokenId);
-      expect(old.gapMs).toBeGreaterThan(20); // the whole forward holds the loop
-      expect(off.gapMs).toBeLessThan(old.gapMs / 2);
+      // The old path holds the loop for the whole forward: the timer fires only around it (a few
+      // times at most, in the awaits before and after). Off the loop it keeps firing through the
+      // forward; on a loaded machine not every millisecond, so the bound is loose.
+      expect(old.ticks).toBeLessThanOrEqual(4);
+      expect(off.ticks).toBeGreaterThanOrEqual(12);
     } finally {
       await threaded.dispose();
       await onLoop.dispose();

@@ -103,10 +103,11 @@ describe('OrtThreadSession', () => {
       await t.run({ x });
       const onMain = await maxLoopGapMs(() => m.run({ x }));
       const onThread = await maxLoopGapMs(() => t.run({ x }));
-      // The main-thread run holds the loop for the whole run; the thread run leaves it free.
+      // The main-thread run holds the loop for the whole run (the timer fires at most around it);
+      // the thread run leaves it free (on a loaded machine not every millisecond, hence a loose bound).
       expect(onMain.gap).toBeGreaterThan(20);
-      expect(onThread.gap).toBeLessThan(onMain.gap / 2);
-      expect(onThread.ticks).toBeGreaterThan(onMain.ticks);
+      expect(onMain.ticks).toBeLessThanOrEqual(3);
+      expect(onThread.ticks).toBeGreaterThanOrEqual(10);
     } finally {
       await t.release();
       await m.release();
