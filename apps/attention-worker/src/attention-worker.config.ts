@@ -23,7 +23,7 @@ export const workerConfigSchema = defineConfig({
   maxBatchTokens: { type: 'int', default: 8192, min: 1, description: 'most tokens one step may carry' },
   kvManagerAddress: { type: 'string', default: '', description: 'kv-manager host:port to register the pool with (empty: do not register)' },
   routerAddress: { type: 'string', default: '', description: 'router host:port for MoE layers (empty: experts run in-process)' },
-  ortMainThread: { type: 'bool', default: false, description: 'run the ONNX Runtime sessions on the event loop\'s thread (the old path, for A/B; default: worker threads, so gRPC stays responsive during a long step; the KV pool is then held twice)' },
+  ortMainThread: { type: 'bool', default: false, description: 'run the ONNX Runtime sessions on the event loop\'s thread (the old path, for A/B; default: worker threads for models of 16M parameters and more, so gRPC stays responsive during a long step; the KV pool is then held twice)' },
   allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 

@@ -42,7 +42,7 @@ export async function engineForModel(
       moeExecutor,
       grammar: await grammarEngineForModel(model),
       traceable: config.allowTrace ?? false,
-      ortOnMainThread: config.ortMainThread ?? false,
+      ortOnMainThread: config.ortMainThread ? true : undefined, // default: by model size (createModelRunner)
     });
     return { runner, info: modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir)) };
   } catch (err) {

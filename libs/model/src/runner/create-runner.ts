@@ -36,7 +36,23 @@ export interface CreateRunnerOptions {
   moeExecutor?: MoeExecutor; // MoE models: default the library's in-process reference experts
   grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
   traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
-  ortOnMainThread?: boolean; // ORT backend: run the sessions on the event loop's thread (the old path; default: worker threads)
+  /**
+   * ORT backend: true runs the sessions on the event loop's thread (the old path), false on worker
+   * threads; default (undefined): worker threads for models of at least OFF_THREAD_MIN_PARAMS
+   * parameters, whose steps are long enough to stall the loop, the loop's thread for smaller ones,
+   * whose steps take about as long as the thread hand-off itself.
+   */
+  ortOnMainThread?: boolean;
+}
+
+/** Below this many parameters (64 MB of F32 weights) a step is short enough to run on the loop's thread. */
+export const OFF_THREAD_MIN_PARAMS = 16_000_000;
+
+/** Parameters of the linear layers and the embedding: L (C (NH + 2 NKV) HS + NH HS C + 3 C I) + V C (an MoE layer counts its experts). */
+export function approxParams(c: ModelConfig): number {
+  const attn = c.hiddenSize * (c.numHeads + 2 * c.numKvHeads) * c.headDim + c.numHeads * c.headDim * c.hiddenSize;
+  const ffn = 3 * c.hiddenSize * c.intermediateSize * Math.max(1, c.numExperts);
+  return c.numLayers * (attn + ffn) + c.vocabSize * c.hiddenSize;
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
@@ -51,7 +67,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
-  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, !opts.ortOnMainThread);
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, !(opts.ortOnMainThread ?? approxParams(c) < OFF_THREAD_MIN_PARAMS));
   return new ModelRunner({
     backend,
     pool,
