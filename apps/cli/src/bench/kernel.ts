@@ -13,7 +13,7 @@
  * contents are random numbers written once (attention time does not depend on them).
  * Not a correctness test: the parity tests in libs/model are.
  */
-import { OrtBackend, quantizeModelWeights, type FlatBatch, type KvPool } from '@llm/model';
+import { approxParams, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, type FlatBatch, type KvPool } from '@llm/model';
 import { benchPool, decodeBatch, kvBytesPerStep, prefillBatch, weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface KernelPlan {
@@ -72,7 +72,7 @@ function weightsFor(m: BenchModel, f: BenchFormat): BenchModel['weights'] {
 async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow[]> {
   const c = m.config;
   progress(`${m.name} ${f}: building the decoder session`);
-  const be = await OrtBackend.create({ config: c, weights: weightsFor(m, f) }, { threads: plan.threads, offThread: true });
+  const be = await OrtBackend.create({ config: c, weights: weightsFor(m, f) }, { threads: plan.threads, offThread: servedOffThread(m) });
   const rows: KernelRow[] = [];
   try {
     const maxB = Math.max(1, ...plan.decode);
@@ -103,6 +103,9 @@ async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progr
   }
   return rows;
 }
+
+/** Whether `llm serve` runs this model's steps on a worker thread (createModelRunner's default rule). */
+export const servedOffThread = (m: BenchModel): boolean => approxParams(m.config) >= OFF_THREAD_MIN_PARAMS;
 
 /** Every format's rows, one format at a time (one set of weights in memory at once). */
 export async function kernelRows(m: BenchModel, plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow[]> {

@@ -17,8 +17,8 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-export function kernelTable(model: string, rows: KernelRow[], bandwidth: number): string[] {
-  const lines = [`\nkernel: ${model}, one OrtBackend step (worker thread); tok/s (roofline fraction = bytes read per step x steps/s / ${f(bandwidth / 1e9, 2)} GB/s)`];
+export function kernelTable(model: string, rows: KernelRow[], bandwidth: number, offThread = true): string[] {
+  const lines = [`\nkernel: ${model}, one OrtBackend step (${offThread ? 'worker thread' : "event loop's thread, as served"}); tok/s (roofline fraction = bytes read per step x steps/s / ${f(bandwidth / 1e9, 2)} GB/s)`];
   const cols = [...new Set(rows.map((r) => `${r.kind} ${r.size}`))];
   lines.push(`${'format'.padEnd(8)}${'MB/step'.padStart(9)}${cols.map((c) => c.padStart(20)).join('')}`);
   for (const fmt of [...new Set(rows.map((r) => r.format))]) {

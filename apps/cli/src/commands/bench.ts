@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import { loadModelDir } from '@llm/model';
 import { measureBandwidth } from '../bench/bandwidth';
 import { runE2e, type E2eResult } from '../bench/e2e';
-import { kernelRows, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
+import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
 import { parseBenchFlags, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
 import { doneWhen, e2eTable, kernelTable, threadTable } from '../bench/report';
 import { smolLmModel, writeBenchModelDir, type BenchModel } from '../bench/workload';
@@ -61,7 +61,7 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
     const e2e: E2eResult[] = [];
     if (plan.sections.has('kernel')) {
       rows = await kernelRows(model, kplan, progress);
-      print(kernelTable(model.name, rows, bandwidth).join('\n'));
+      print(kernelTable(model.name, rows, bandwidth, servedOffThread(model)).join('\n'));
     }
     if (plan.sections.has('threads')) {
       ab = await threadAb(model, kplan, progress);
