@@ -87,13 +87,13 @@ describe('bench flags', () => {
   it('defaults to every figure of the issue, and --quick to a small smoke plan', () => {
     const full = parseBenchFlags({ threads: '2', context: '128' });
     expect([full.prefill, full.decode, full.clients, full.formats, full.modes]).toEqual([[128, 512, 2048], [1, 8, 32, 64], [1, 8, 32, 64], ['f32', 'q8_0', 'q4_0'], ['embedded', 'distributed']]);
-    expect([...full.sections]).toEqual(['kernel', 'threads', 'e2e']);
+    expect([...full.sections]).toEqual(['kernel', 'threads', 'e2e', 'speculative']);
     const quick = parseBenchFlags({ quick: true, threads: '2', context: '128', sections: 'kernel' });
     expect([quick.smolLayers, quick.prefill, quick.decode, quick.modes, [...quick.sections]]).toEqual([2, [128], [1, 8], ['embedded'], ['kernel']]);
   });
 
   it('names the flag and the reason for a bad value', () => {
-    expect(() => parseBenchFlags({ threads: '2', context: '128', sections: 'kernel,speed' })).toThrow(new CliError("--sections 'speed' is not one of kernel, threads, e2e, quant-kernels"));
+    expect(() => parseBenchFlags({ threads: '2', context: '128', sections: 'kernel,speed' })).toThrow(new CliError("--sections 'speed' is not one of kernel, threads, e2e, speculative, quant-kernels"));
     expect(() => parseBenchFlags({ threads: '2', context: '128', decode: '1,x' })).toThrow(/--decode must be a comma-separated list of integers in \[1, 256\], got '1,x'/);
     expect(() => parseBenchFlags({ threads: '0', context: '128' })).toThrow(/--threads/);
     expect(() => parseBenchFlags({ threads: '2', context: '128', formats: 'q5_k' })).toThrow(/--formats 'q5_k'/);
@@ -123,6 +123,6 @@ describe('llm bench --quick (through the command parser)', () => {
 
   it('refuses an unknown section with one line', async () => {
     const r = await llm('bench', '--sections', 'gpu');
-    expect(r.err).toEqual(new CliError("--sections 'gpu' is not one of kernel, threads, e2e, quant-kernels"));
+    expect(r.err).toEqual(new CliError("--sections 'gpu' is not one of kernel, threads, e2e, speculative, quant-kernels"));
   });
 });

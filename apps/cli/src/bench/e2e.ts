@@ -86,13 +86,13 @@ async function level(gen: Gen, clients: number, promptTokens: number, outputToke
   return out;
 }
 
-interface Served {
+export interface Served {
   child: ChildProcess;
   grpc: string;
 }
 
 /** Starts `llm serve` (this CLI's own entry point) and waits for its banner's gRPC address. */
-async function startServe(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<Served> {
+export async function startServe(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<Served> {
   const args = [plan.cliEntry, 'serve', '--model', plan.modelDir, '--grpc-port', '0', '--http-port', '-1', '--threads', String(plan.threads),
     '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...(mode === 'distributed' ? ['--distributed'] : mode === 'embedded-loop' ? ['--ort-main-thread'] : []), ...plan.extraServeArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
@@ -122,7 +122,7 @@ async function startServe(plan: E2ePlan, mode: E2eMode, progress: (s: string) =>
   });
 }
 
-async function stopServe(s: Served): Promise<void> {
+export async function stopServe(s: Served): Promise<void> {
   if (s.child.exitCode !== null) return;
   const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
   s.child.kill('SIGINT');

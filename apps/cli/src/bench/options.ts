@@ -8,7 +8,7 @@
 import { CliError } from '../errors';
 import type { BenchFormat } from './workload';
 
-export const SECTIONS = ['kernel', 'threads', 'e2e', 'quant-kernels'] as const;
+export const SECTIONS = ['kernel', 'threads', 'e2e', 'speculative', 'quant-kernels'] as const;
 export type Section = (typeof SECTIONS)[number];
 export const MODELS = ['smollm', 'default'] as const;
 export type BenchModelName = (typeof MODELS)[number];
@@ -71,7 +71,7 @@ export function parseBenchFlags(f: BenchFlags): BenchPlan {
   const one = (flag: string, v: string, min: number, max: number) => ints(flag, v, min, max)[0];
   return {
     quick: q,
-    sections: new Set(choices('sections', f.sections ?? 'kernel,threads,e2e', SECTIONS)),
+    sections: new Set(choices('sections', f.sections ?? 'kernel,threads,e2e,speculative', SECTIONS)),
     models: choices('models', f.models ?? 'smollm,default', MODELS),
     smolLayers: q ? 2 : 30,
     formats: choices<BenchFormat>('formats', f.formats ?? 'f32,q8_0,q4_0', ['f32', 'q8_0', 'q4_0']),

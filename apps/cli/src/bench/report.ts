@@ -7,6 +7,7 @@
  */
 import type { E2eResult, LoadLevel } from './e2e';
 import type { KernelRow, ThreadAb } from './kernel';
+import type { SpeculativeResult } from './speculative';
 import type { BenchFormat } from './workload';
 
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -57,7 +58,15 @@ export function e2eTable(model: string, r: E2eResult): string[] {
   return lines;
 }
 
+export function speculativeTable(model: string, s: SpeculativeResult): string[] {
+  return [
+    `\nspeculative: ${model}, llm serve (embedded), 1 client, ${s.requests} repetitive prompts (a phrase repeated), greedy`,
+    `  decode tok/s off ${f(s.off)}, on (--speculative ngram) ${f(s.on)}: ${f(s.on / s.off, 2)}x; greedy outputs identical: ${s.identical ? 'yes' : 'NO'}`,
+  ];
+}
+
 export interface DoneWhenInputs {
+  spec?: SpeculativeResult;
   kernel: KernelRow[];
   bandwidth: number;
   ab?: ThreadAb;
@@ -95,5 +104,7 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   const p128 = row('f32', 'prefill', 128);
   const allPrefillMs = burst && p128 ? ((burst.clients * x.burstPromptTokens) / p128.tokPerS) * 1000 : undefined;
   line(`burst TTFT p50 / time to prefill all prompts (at prefill-128 rate)`, burst && allPrefillMs ? pct(burst.ttftMs, 50) / allPrefillMs : undefined, '<= 0.55', (v) => v <= 0.55, 'needs the embedded burst and prefill 128 at f32');
+  line('speculative (prompt lookup) / off, decode tok/s at batch 1 (x)', x.spec && x.spec.on / x.spec.off, '>= 1.5', (v) => v >= 1.5, 'speculative section not run (or no --speculative in llm serve)');
+  if (x.spec) out.push(`  ${'greedy output identical with speculation on and off'.padEnd(68)}${x.spec.identical ? '   yes' : '    NO'}`);
   return out;
 }

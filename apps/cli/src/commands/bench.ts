@@ -16,9 +16,10 @@ import type { Command } from 'commander';
 import { loadModelDir } from '@llm/model';
 import { measureBandwidth } from '../bench/bandwidth';
 import { runE2e, type E2eResult } from '../bench/e2e';
+import { runSpeculative, serveHasSpeculative, type SpeculativeResult } from '../bench/speculative';
 import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
 import { parseBenchFlags, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
-import { doneWhen, e2eTable, kernelTable, threadTable } from '../bench/report';
+import { doneWhen, e2eTable, kernelTable, speculativeTable, threadTable } from '../bench/report';
 import { smolLmModel, writeBenchModelDir, type BenchModel } from '../bench/workload';
 import { repoRoot, resolveDefaultModel } from '../serve/default-model';
 import type { RegisterCommand } from './index';
@@ -78,7 +79,19 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
         print(e2eTable(model.name, r).join('\n'));
       }
     }
-    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, burstPromptTokens: plan.burstPrompt }).join('\n'));
+    let spec: SpeculativeResult | undefined;
+    if (plan.sections.has('speculative')) {
+      const cliEntry = join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js');
+      if (!serveHasSpeculative(cliEntry)) print('\nspeculative: this build of llm serve has no --speculative flag; section left out');
+      else {
+        spec = await runSpeculative({
+          modelDir: dir(), clients: [1], promptTokens: 96, outputTokens: plan.outputTokens, burst: 0, burstPrompt: 0, threads: plan.threads,
+          kvCacheGib: 0.25, vocabSize: model.config.vocabSize, extraServeArgs: [], cliEntry,
+        }, progress);
+        print(speculativeTable(model.name, spec).join('\n'));
+      }
+    }
+    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, spec, burstPromptTokens: plan.burstPrompt }).join('\n'));
   } finally {
     cleanup();
   }
@@ -105,7 +118,7 @@ async function bench(flags: BenchFlags): Promise<void> {
   print(`memory bandwidth, ${bw.threads} threads: triad (JS loop) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy) ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
   for (const m of plan.models) await benchOne(m, plan, bw.bytesPerS);
   if (plan.sections.has('quant-kernels')) quantKernels(plan);
-  print(`\nload average at end: ${load()}; speculative decoding on/off: not in this bench yet (no --speculative flag in llm serve)`);
+  print(`\nload average at end: ${load()}`);
 }
 
 export const registerBench: RegisterCommand = (program: Command) => {
@@ -113,7 +126,7 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .command('bench')
     .description('benchmark the serving path: kernel tok/s with roofline fractions, step thread A/B, streaming clients through llm serve')
     .option('--quick', 'a CI-sized smoke run: 2-layer SmolLM shape, few rounds, small load levels')
-    .option('--sections <list>', 'comma-separated: kernel, threads, e2e, quant-kernels (default kernel,threads,e2e)')
+    .option('--sections <list>', 'comma-separated: kernel, threads, e2e, speculative, quant-kernels (default all but quant-kernels)')
     .option('--models <list>', 'comma-separated: smollm (SmolLM-135M shape, random weights), default (models/default)')
     .option('--formats <list>', 'weight formats of the kernel section: f32, q8_0, q4_0')
     .option('--prefill <list>', 'prefill lengths (default 128,512,2048)')
