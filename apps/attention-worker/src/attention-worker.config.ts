@@ -30,6 +30,7 @@ export const workerConfigSchema = defineConfig({
   speculativeTokens: { type: 'int', default: 4, min: 1, max: 32, description: 'most draft tokens verified per sequence per step (with --speculative)' },
   draftModel: { type: 'string', default: '', description: 'draft model directory for --speculative draft (same tokenizer as --model)' },
   draftBackend: { type: 'string', default: '', choices: ['', 'ort', 'ts'], description: "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)" },
+  ortMainThread: { type: 'bool', default: false, description: 'run the ONNX Runtime sessions on the event loop\'s thread (the old path, for A/B; default: worker threads for models of 16M parameters and more, so gRPC stays responsive during a long step; the KV pool is then held twice)' },
   allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 

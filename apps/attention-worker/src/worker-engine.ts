@@ -27,7 +27,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel' | 'draftBackend'>>,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean; ortMainThread?: boolean } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel' | 'draftBackend'>>,
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -45,6 +45,7 @@ export async function engineForModel(
       grammar: await grammarEngineForModel(model),
       traceable: config.allowTrace ?? false,
       speculative,
+      ortOnMainThread: config.ortMainThread ? true : undefined, // default: by model size (createModelRunner)
     });
     const info = modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir));
     if (speculative) Object.assign(info, { speculativeMethod: speculative.method, numSpeculativeTokens: config.speculativeTokens ?? 4 });

@@ -8,9 +8,10 @@ import { registerEval } from './eval';
 import { registerMcp } from './mcp';
 import { registerRag } from './rag';
 import { registerQuantize } from './quantize';
+import { registerBench } from './bench';
 
 /** A command module adds one subcommand (or a few related ones) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every subcommand of `llm`, in the order `llm --help` lists them. */
-export const commands: RegisterCommand[] = [registerServe, registerTrain, registerModel, registerQuantize, registerTokenize, registerEval, registerAgent, registerMcp, registerRag];
+export const commands: RegisterCommand[] = [registerServe, registerTrain, registerModel, registerQuantize, registerBench, registerTokenize, registerEval, registerAgent, registerMcp, registerRag];

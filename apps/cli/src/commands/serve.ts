@@ -49,6 +49,7 @@ interface ServeFlags {
   speculativeTokens: string;
   draftModel?: string;
   draftBackend?: string;
+  ortMainThread?: boolean;
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -90,6 +91,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     security: securityOf(f),
     logLevel: f.logLevel,
     allowTrace: f.allowTrace ?? false,
+    ortMainThread: f.ortMainThread ?? false,
     ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
     ...speculativeOf(f),
   };
@@ -237,6 +239,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--draft-backend <ort|ts>', "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)"))
     .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
+    .addOption(opt('--ort-main-thread', "run the worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default: worker threads)"))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
     .addOption(opt('--metrics-port <n>', 'embedded: a /metrics port besides the HTTP one (-1: none); --distributed: base B, each process on B + its offset (0: free ports)', '-1'))

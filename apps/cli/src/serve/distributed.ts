@@ -155,6 +155,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_SPECULATIVE_TOKENS: String(opts.speculative?.numTokens ?? 4),
       LLM_DRAFT_MODEL: opts.speculative?.draftModel ?? '',
       LLM_DRAFT_BACKEND: opts.speculative?.backend ?? '',
+      LLM_ORT_MAIN_THREAD: String(opts.ortMainThread ?? false),
     };
     if (numExperts > 0) {
       say('starting router');

@@ -99,6 +99,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         speculativeTokens: opts.speculative?.numTokens ?? 4,
         draftModel: opts.speculative?.draftModel ?? '',
         draftBackend: opts.speculative?.backend ?? '',
+        ortMainThread: opts.ortMainThread ?? false,
       },
     });
     const rc = routerClient;

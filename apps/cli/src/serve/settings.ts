@@ -38,4 +38,6 @@ export interface ServeSettings {
   maxTraceBytes?: number;
   /** Speculative decoding on the worker (absent: off): prompt lookup, or a draft model directory. */
   speculative?: { method: 'ngram' | 'draft'; numTokens: number; draftModel?: string; backend?: 'ort' | 'ts' };
+  /** The worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default off). */
+  ortMainThread?: boolean;
 }

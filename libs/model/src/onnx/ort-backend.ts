@@ -12,6 +12,11 @@
  * are the weights the served request used, for the price of a second set of sessions (host memory
  * of the weights and start-up time twice) while tracing is allowed.
  *
+ * Off the event loop: created with `offThread`, each plain segment runs on its own thread
+ * (thread-segment.ts), so HTTP, gRPC and the queue stay responsive during a long prefill; the
+ * traced graphs (and profiling) stay on the main thread, reading the main-thread pool, which the
+ * backend keeps an exact mirror of the thread's pool.
+ *
  * Not the reference: the TypeScript backend (paged flash kernel) is, and tests hold this one
  * to it within 1e-4 on logits. Not a scheduler: one batch at a time, as the ModelRunner calls it.
  * Follows the StepBackend contract in ../runner/types.ts.
@@ -27,6 +32,7 @@ import { decoderFromLoaded, type ModelSource } from './from-loaded';
 import { buildSegmentGraph, planSegments, type SegmentPlan } from './decoder-graph';
 import { validateDecoder, type GraphSpec, type GraphWeights, type QuantKernel } from './spec';
 import { RopeTableCache, STEP, stepLayout, writeNewKv, type StepLayout } from './step-io';
+import { ThreadSegment } from './thread-segment';
 
 /** The MoE FFN of one layer, run outside the graph: hidden (T, C) normed -> (T, C) output (and, asked, the routing of some rows). */
 export interface MoeLayerRunner {
@@ -46,9 +52,12 @@ export interface OrtBackendOptions {
   profileFilePrefix?: string;
   /** Also open the traced graphs so steps can record an internals trace (twice the sessions). */
   traceable?: boolean;
+  /** Run the plain segment graphs on worker threads (thread-segment.ts); ignored with profileFilePrefix. */
+  offThread?: boolean;
 }
 
 type Feeds = Record<string, ort.Tensor>;
+type RunOutputs = ort.InferenceSession.OnnxValueMapType;
 
 /** Opens one session per segment (the traced variants when `traced`). */
 async function openSegments(spec: GraphSpec, weights: GraphWeights, plans: SegmentPlan[], opts: OrtBackendOptions, traced: boolean): Promise<Segment[]> {
@@ -56,15 +65,18 @@ async function openSegments(spec: GraphSpec, weights: GraphWeights, plans: Segme
   for (const plan of plans) {
     // Build, open, then drop the bytes before the next segment (they are as large as the weights).
     const profileFilePrefix = opts.profileFilePrefix && !traced ? `${opts.profileFilePrefix}_${plan.index}` : undefined;
-    const session = await createOrtSession(buildSegmentGraph(spec, weights, plan, { attentionProbs: traced }), { threads: opts.threads, profileFilePrefix });
-    segments.push({ plan, session });
+    const bytes = buildSegmentGraph(spec, weights, plan, { attentionProbs: traced });
+    if (opts.offThread && !traced && !profileFilePrefix) segments.push({ plan, thread: await ThreadSegment.open(plan, bytes, opts.threads) });
+    else segments.push({ plan, session: await createOrtSession(bytes, { threads: opts.threads, profileFilePrefix }) });
   }
   return segments;
 }
 
+/** A segment's graph: a main-thread session, or a session on its own thread holding the segment's pools. */
 interface Segment {
   plan: SegmentPlan;
-  session: OrtSession;
+  session?: OrtSession;
+  thread?: ThreadSegment;
 }
 
 export class OrtBackend implements StepBackend {
@@ -151,11 +163,13 @@ export class OrtBackend implements StepBackend {
     const moeTrace = moeRequest(trace, batch);
     let resid: Float32Array | undefined;
     let delta: Float32Array | undefined;
-    for (const { plan, session } of trace ? (this.tracedSegments as Segment[]) : this.segments) {
+    for (const { plan, session, thread } of trace ? (this.tracedSegments as Segment[]) : this.segments) {
       const feeds: Feeds = { ...(plan.layers.length > 0 ? common : {}) };
-      for (const l of plan.layers) {
-        feeds[STEP.kPool(l)] = this.poolTensor(pool, pool.k[l]);
-        feeds[STEP.vPool(l)] = this.poolTensor(pool, pool.v[l]);
+      if (!thread) {
+        for (const l of plan.layers) {
+          feeds[STEP.kPool(l)] = this.poolTensor(pool, pool.k[l]);
+          feeds[STEP.vPool(l)] = this.poolTensor(pool, pool.v[l]);
+        }
       }
       if (plan.first) this.tokenFeeds(feeds, batch);
       else {
@@ -164,11 +178,12 @@ export class OrtBackend implements StepBackend {
       }
       // No requested rows (a prefill chunk that samples nothing): compute row 0, return nothing.
       if (plan.last) feeds[STEP.logitRows] = ortTensor(R > 0 ? batch.logitRows : Int32Array.of(0), [Math.max(R, 1)]);
-      const out = await session.run(feeds);
+      const out = thread ? ((await thread.run(feeds, pool, batch, layout)) as unknown as RunOutputs) : await (session as OrtSession).run(feeds);
       if (plan.layers.length > 0) {
         writeNewKv(pool, batch, layout, plan.layers, outputF32(out, STEP.kNew), outputF32(out, STEP.vNew));
       }
       if (trace) for (const l of plan.layers) recordAttentionProbs(trace, batch, layout, l, outputF32(out, STEP.attnProbs(l)), this.spec.numHeads, this.spec.numKvHeads);
+      if (trace) for (const s of this.segments) s.thread?.invalidate(); // the traced graphs wrote the main-thread pool only
       if (plan.last) return R > 0 ? { logits: outputF32(out, STEP.logits), hidden: outputF32(out, STEP.hidden) } : { logits: new Float32Array(0), hidden: new Float32Array(0) };
       resid = outputF32(out, STEP.residOut);
       delta = await this.runMoe(plan, outputF32(out, STEP.normedOut), layout.numTokens, trace, moeTrace);
@@ -178,11 +193,21 @@ export class OrtBackend implements StepBackend {
 
   /** With profileFilePrefix: writes each session's profile (`<prefix>_<segment>_<date>.json`). */
   endProfiling(): void {
-    for (const s of this.segments) s.session.endProfiling();
+    for (const s of this.segments) s.session?.endProfiling();
+  }
+
+  /** Replays copy-on-write block copies, already applied to `pool`, on the threads' pools (a no-op on the main thread). */
+  async applyBlockCopies(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void> {
+    for (const s of this.segments) await s.thread?.applyBlockCopies(pool, copies);
+  }
+
+  /** Whether the plain segments run on worker threads. */
+  get offThread(): boolean {
+    return this.segments.some((s) => s.thread !== undefined);
   }
 
   async dispose(): Promise<void> {
-    for (const s of [...this.segments, ...(this.tracedSegments ?? [])]) await s.session.release();
+    for (const s of [...this.segments, ...(this.tracedSegments ?? [])]) await (s.session ?? s.thread)?.release();
     this.segments.length = 0;
     this.tracedSegments?.splice(0);
   }

@@ -42,13 +42,30 @@ export interface CreateRunnerOptions {
   grammar?: GrammarEngine; // constrained decoding over the model's vocabulary (grammarEngineForModel)
   traceable?: boolean; // internals trace on the ORT backend: also open the traced graphs (the TS backend always can)
   speculative?: { method: 'ngram' } | { method: 'draft'; draftModel: RunnerModel; backend?: BackendKind; minDraftProb?: number }; // draft source (absent: off); the draft's backend defaults to the target's
+  /**
+   * ORT backend: true runs the sessions on the event loop's thread (the old path), false on worker
+   * threads; default (undefined): worker threads for models of at least OFF_THREAD_MIN_PARAMS
+   * parameters, whose steps are long enough to stall the loop, the loop's thread for smaller ones,
+   * whose steps take about as long as the thread hand-off itself.
+   */
+  ortOnMainThread?: boolean;
+}
+
+/** Below this many parameters (64 MB of F32 weights) a step is short enough to run on the loop's thread. */
+export const OFF_THREAD_MIN_PARAMS = 16_000_000;
+
+/** Parameters of the linear layers and the embedding: L (C (NH + 2 NKV) HS + NH HS C + 3 C I) + V C (an MoE layer counts its experts). */
+export function approxParams(c: ModelConfig): number {
+  const attn = c.hiddenSize * (c.numHeads + 2 * c.numKvHeads) * c.headDim + c.numHeads * c.headDim * c.hiddenSize;
+  const ffn = 3 * c.hiddenSize * c.intermediateSize * Math.max(1, c.numExperts);
+  return c.numLayers * (attn + ffn) + c.vocabSize * c.hiddenSize;
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
-export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false): Promise<StepBackend> {
+export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false, offThread = false): Promise<StepBackend> {
   if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
   if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
-  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable });
+  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable, offThread });
   throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
 }
 
@@ -56,7 +73,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
-  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable);
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, !(opts.ortOnMainThread ?? approxParams(c) < OFF_THREAD_MIN_PARAMS));
   const speculator = opts.speculative ? await createSpeculator(model, opts.speculative, opts.backend, opts.threads, pool) : undefined;
   return new ModelRunner({
     speculator,

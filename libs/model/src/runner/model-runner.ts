@@ -126,6 +126,7 @@ export class ModelRunner {
       if (s.state) this.speculator?.reset?.(s.seqId);
     }
     applyBlockCopies(this.pool, input.copies ?? []);
+    await this.backend.applyBlockCopies?.(this.pool, input.copies ?? []);
     this.speculator?.applyCopies?.(input.copies ?? []);
     input.sequences.forEach((seq, i) => this.states.appendOutput(seqStates[i], seq.appendedOutputTokenIds ?? [])); // before masks
     const td = process.hrtime.bigint();

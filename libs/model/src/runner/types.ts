@@ -67,6 +67,8 @@ export interface StepBackend {
   readonly traceable: boolean;
   /** With `extras`, also sets extras.hidden = final_norm(x) of the logitRows (R, C) (embeddings pool these). */
   forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array>;
+  /** Backends that hold a copy of the pool elsewhere (a worker thread) replay copy-on-write copies already applied to `pool`. */
+  applyBlockCopies?(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@
  */
 import { argmax, topK as topKSelect } from '@llm/tensor';
 import { SamplingParams, SamplingState } from './params';
+import { drawFromHead } from './truncate-head';
 
 export interface LogprobEntry {
   token: number;
@@ -99,16 +100,38 @@ export function drawLogprobs(logits: ArrayLike<number>, params: SamplingParams, 
   return { adjusted: l, logp: logSoftmax(l) };
 }
 
+/** Whether steps 1-3 change nothing (no bias, repetition penalty 1, no frequency or presence penalty). */
+function unadjusted(p: SamplingParams): boolean {
+  return (p.logitBias === undefined || p.logitBias.size === 0) && (p.repetitionPenalty ?? 1) === 1 && (p.frequencyPenalty ?? 0) === 0 && (p.presencePenalty ?? 0) === 0;
+}
+
+/**
+ * Greedy without adjustments or top logprobs, the serving hot path: the same argmax and the same
+ * log-softmax arithmetic as the general path (float64, max-subtracted, summed in index order), read
+ * straight from the row, without its two V-sized float64 copies. Bit-identical results.
+ */
+function greedyLogprob(logits: Float32Array | Float64Array): SampleResult {
+  const token = argmax(logits);
+  let m = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > m) m = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - m);
+  return { token, logprob: logits[token] - (m + Math.log(sum)), topLogprobs: [] };
+}
+
 /** Picks a token from logits (V) with u in [0, 1). */
 export function sampleToken(logits: Float32Array | Float64Array, params: SamplingParams, state: SamplingState, u: number): SampleResult {
   if (logits.length === 0) throw new Error('sampleToken: logits are empty');
   if (!(u >= 0 && u < 1)) throw new Error(`sampleToken: u=${u} is outside [0, 1)`);
   const T = params.temperature;
+  if (T === 0 && !((params.logprobs ?? 0) > 0) && unadjusted(params)) return greedyLogprob(logits);
   const { adjusted: l, logp } = drawLogprobs(logits, params, state);
   let token: number;
   if (T === 0) {
     token = argmax(l);
   } else {
+    const fromHead = drawFromHead(logp, params, u); // large vocabularies: no full sort (truncate-head.ts)
+    if (fromHead !== undefined) return withTop(fromHead, logp, params);
     const { ids, probs } = truncate(logp, params);
     const z = probs.reduce((a, b) => a + b, 0);
     let cum = 0;
@@ -123,6 +146,11 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
       }
     }
   }
+  return withTop(token, logp, params);
+}
+
+/** The result for a chosen token: its logprob and the params.logprobs most likely tokens. */
+function withTop(token: number, logp: Float64Array, params: SamplingParams): SampleResult {
   const n = params.logprobs ?? 0;
   const top = n > 0 ? topKSelect(logp, n) : null;
   // Masked tokens (-Infinity) are never listed among the alternatives.

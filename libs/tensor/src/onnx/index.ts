@@ -5,5 +5,6 @@
  */
 export * from './graph-builder';
 export * from './session';
+export * from './session-thread';
 export * from './matmul';
 export * from './quant-linear';

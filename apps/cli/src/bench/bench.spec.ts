@@ -1,0 +1,128 @@
+/** @jest-environment ../../libs/tensor/src/onnx/ort-test-environment.js */
+/*
+ * `llm bench`'s arithmetic and flags, against hand-worked numbers: the bytes one SmolLM-135M
+ * step reads (the issue's 538 MB at F32), the roofline fraction, the "done when" ratios and
+ * their verdicts, percentiles, the quick plan, and one-line errors for bad flags. The bandwidth
+ * probe is checked for plausibility only (its figure depends on the machine).
+ */
+import { makeConfig } from '@llm/model';
+import { CliError } from '../errors';
+import { llm } from '../../test/support/llm';
+import { measureBandwidth } from './bandwidth';
+import type { KernelRow } from './kernel';
+import { parseBenchFlags } from './options';
+import { doneWhen, pct, roofline } from './report';
+import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
+
+const smol = makeConfig('llama', SMOLLM_135M);
+
+describe('bench workload bytes', () => {
+  it('reads 537,919,488 weight bytes per F32 SmolLM-135M step', () => {
+    // per layer: q,k,v 576 x (9 + 2*3) x 64 = 552,960; o 576 x 576 = 331,776; gate, up, down 3 x 576 x 1536 = 2,654,208
+    // 30 layers x 3,538,944 = 106,168,320 weights; head 49,152 x 576 = 28,311,552; x 4 bytes
+    expect(weightBytesPerStep(smol, 'f32')).toBe((106_168_320 + 28_311_552) * 4);
+    // Q8_0: 34 bytes per 32 weights everywhere (the head too); Q4_0: 18 per 32, head Q8_0
+    expect(weightBytesPerStep(smol, 'q8_0')).toBeCloseTo(((106_168_320 + 28_311_552) * 34) / 32, 3);
+    expect(weightBytesPerStep(smol, 'q4_0')).toBeCloseTo((106_168_320 * 18) / 32 + (28_311_552 * 34) / 32, 3);
+  });
+
+  it('reads K and V of every cached token of every layer', () => {
+    // 128 tokens x 30 layers x 2 (K, V) x 3 heads x 64 x 4 bytes
+    expect(kvBytesPerStep(smol, 128)).toBe(128 * 30 * 2 * 3 * 64 * 4);
+  });
+});
+
+const row = (format: KernelRow['format'], kind: KernelRow['kind'], size: number, stepMs: number, bytesPerStep: number): KernelRow => ({ format, kind, size, stepMs, bytesPerStep, tokPerS: (size * 1000) / stepMs });
+
+describe('bench report', () => {
+  it('computes the roofline fraction as bytes x steps/s / bandwidth', () => {
+    // 500 MB per step, 40 ms per step -> 25 steps/s x 500 MB = 12.5 GB/s; over 20 GB/s = 0.625
+    expect(roofline(row('f32', 'decode', 1, 40, 500e6), 20e9)).toBeCloseTo(0.625, 12);
+  });
+
+  it('prints each done-when figure with its verdict, and n/a for figures whose inputs were not measured', () => {
+    const kernel = [row('f32', 'decode', 1, 40, 500e6), row('f32', 'decode', 32, 80, 600e6), row('f32', 'prefill', 128, 100, 500e6)];
+    // decode 1: 25 tok/s; decode 32: 400 tok/s -> 16x; prefill 128: 1280 tok/s
+    const lvl = (clients: number, outputTokens: number, wallS: number, ttftMs: number[] = []) => ({ clients, outputTokens, wallS, ttftMs, itlMs: [] });
+    const lines = doneWhen('m', {
+      kernel,
+      bandwidth: 20e9,
+      e2e: [
+        { mode: 'embedded', levels: [lvl(32, 340, 1)], burst: lvl(4, 8, 1, [100, 120, 140, 160]) },
+        { mode: 'distributed', levels: [lvl(32, 323, 1)] },
+      ],
+      burstPromptTokens: 64,
+    }).join('\n');
+    expect(lines).toMatch(/F32 decode batch 1, fraction of memory roofline\s+0\.63 {3}target >= 0\.95 {3}below/);
+    expect(lines).toMatch(/Q8_0 decode batch 1.*n\/a/);
+    expect(lines).toMatch(/worker-thread path \/ event-loop path.*n\/a \(thread A\/B not run\)/);
+    expect(lines).toMatch(/batch 32 aggregate \/ batch 1, F32 \(x\)\s+16\.00 {3}target >= 14 {3}meets/);
+    expect(lines).toMatch(/32 clients through llm serve \(embedded\) \/ kernel decode 32\s+0\.85 {3}target >= 0\.8 {3}meets/); // 340 / 400
+    expect(lines).toMatch(/distributed \/ embedded, 32 clients\s+0\.95 {3}target >= 0\.95 {3}meets/); // 323 / 340
+    // burst: 4 x 64 tokens at 1280 tok/s = 200 ms; TTFT p50 = 120 ms -> 0.60
+    expect(lines).toMatch(/burst TTFT p50 .*\s+0\.60 {3}target <= 0\.55 {3}below/);
+  });
+
+  it('pools the runs of a mode run several times, and prints the worker-thread / event-loop A/B', () => {
+    const lvl = (outputTokens: number) => ({ clients: 32, outputTokens, wallS: 1, ttftMs: [], itlMs: [] });
+    const lines = doneWhen('m', {
+      kernel: [row('f32', 'decode', 32, 100, 500e6)], // 320 tok/s
+      bandwidth: 20e9,
+      e2e: [{ mode: 'embedded', levels: [lvl(340)] }, { mode: 'embedded-loop', levels: [lvl(110)] }, { mode: 'embedded', levels: [lvl(100)] }],
+      burstPromptTokens: 100,
+    }).join('\n');
+    // embedded pooled: (340 + 100) / (1 + 1) = 220 tok/s; / 320 = 0.69; / 110 = 2.00
+    expect(lines).toMatch(/kernel decode 32\s+0\.69 {3}target >= 0\.8 {3}below/);
+    expect(lines).toMatch(/worker-thread \/ event-loop step \(x\)\s+2\.00/);
+  });
+
+  it('takes percentiles as the nearest rank', () => {
+    expect(pct([5, 1, 4, 2, 3], 50)).toBe(3);
+    expect(pct([5, 1, 4, 2, 3], 99)).toBe(5);
+    expect(pct([], 50)).toBeNaN();
+  });
+});
+
+describe('bench flags', () => {
+  it('defaults to every figure of the issue, and --quick to a small smoke plan', () => {
+    const full = parseBenchFlags({ threads: '2', context: '128' });
+    expect([full.prefill, full.decode, full.clients, full.formats, full.modes]).toEqual([[128, 512, 2048], [1, 8, 32, 64], [1, 8, 32, 64], ['f32', 'q8_0', 'q4_0'], ['embedded', 'distributed']]);
+    expect([...full.sections]).toEqual(['kernel', 'threads', 'e2e', 'speculative']);
+    const quick = parseBenchFlags({ quick: true, threads: '2', context: '128', sections: 'kernel' });
+    expect([quick.smolLayers, quick.prefill, quick.decode, quick.modes, [...quick.sections]]).toEqual([2, [128], [1, 8], ['embedded'], ['kernel']]);
+  });
+
+  it('names the flag and the reason for a bad value', () => {
+    expect(() => parseBenchFlags({ threads: '2', context: '128', sections: 'kernel,speed' })).toThrow(new CliError("--sections 'speed' is not one of kernel, threads, e2e, speculative, quant-kernels"));
+    expect(() => parseBenchFlags({ threads: '2', context: '128', decode: '1,x' })).toThrow(/--decode must be a comma-separated list of integers in \[1, 256\], got '1,x'/);
+    expect(() => parseBenchFlags({ threads: '0', context: '128' })).toThrow(/--threads/);
+    expect(() => parseBenchFlags({ threads: '2', context: '128', formats: 'q5_k' })).toThrow(/--formats 'q5_k'/);
+  });
+});
+
+describe('bench bandwidth probe', () => {
+  it('measures a positive copy and triad bandwidth and uses the larger as the denominator', async () => {
+    const bw = await measureBandwidth(1, 2, 8);
+    expect(bw.copyBytesPerS).toBeGreaterThan(1e8);
+    expect(bw.triadBytesPerS).toBeGreaterThan(1e8);
+    expect(bw.bytesPerS).toBe(Math.max(bw.copyBytesPerS, bw.triadBytesPerS));
+  });
+});
+
+describe('llm bench --quick (through the command parser)', () => {
+  it('prints the bandwidth, the kernel table with roofline fractions, the thread A/B and the done-when figures', async () => {
+    const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,threads', '--formats', 'f32,q8_0', '--rounds', '2');
+    expect(r.err).toBeNull();
+    expect(r.out).toMatch(/roofline denominator \d+\.\d+ GB\/s/);
+    expect(r.out).toMatch(/^f32 +\d+ +\d+\.\d \(\d+\.\d\d\) +\d+\.\d \(\d+\.\d\d\) +\d+\.\d \(\d+\.\d\d\)$/m); // decode 1, decode 8, prefill 128
+    expect(r.out).toMatch(/^q8_0 /m);
+    expect(r.out).toMatch(/longest loop stall, prefill 128 ms +\d+\.\d +\d+\.\d/);
+    expect(r.out).toMatch(/F32 decode batch 1, fraction of memory roofline +\d+\.\d\d {3}target >= 0\.95/);
+    expect(r.out).toMatch(/Q4_0 decode batch 1.*n\/a/);
+  }, 120_000);
+
+  it('refuses an unknown section with one line', async () => {
+    const r = await llm('bench', '--sections', 'gpu');
+    expect(r.err).toEqual(new CliError("--sections 'gpu' is not one of kernel, threads, e2e, speculative, quant-kernels"));
+  });
+});

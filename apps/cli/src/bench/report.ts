@@ -1,0 +1,110 @@
+/*
+ * The tables `llm bench` prints: the kernel table (tok/s and roofline fraction beside each), the
+ * thread A/B, the end-to-end levels, and issue 20's "Done when" figures as ratios or roofline
+ * fractions with their targets, each computed from numbers measured in this same run (a figure
+ * whose inputs were not measured, because a section was left out, says so instead).
+ * Not a judge: it prints "meets" / "below" against the target, it does not fail the run.
+ */
+import type { E2eResult, LoadLevel } from './e2e';
+import type { KernelRow, ThreadAb } from './kernel';
+import type { SpeculativeResult } from './speculative';
+import type { BenchFormat } from './workload';
+
+const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export function kernelTable(model: string, rows: KernelRow[], bandwidth: number, offThread = true): string[] {
+  const lines = [`\nkernel: ${model}, one OrtBackend step (${offThread ? 'worker thread' : "event loop's thread, as served"}); tok/s (roofline fraction = bytes read per step x steps/s / ${f(bandwidth / 1e9, 2)} GB/s)`];
+  const cols = [...new Set(rows.map((r) => `${r.kind} ${r.size}`))];
+  lines.push(`${'format'.padEnd(8)}${'MB/step'.padStart(9)}${cols.map((c) => c.padStart(20)).join('')}`);
+  for (const fmt of [...new Set(rows.map((r) => r.format))]) {
+    const mine = rows.filter((r) => r.format === fmt);
+    const cells = cols.map((c) => {
+      const r = mine.find((x) => `${x.kind} ${x.size}` === c);
+      return (r ? `${f(r.tokPerS)} (${f(roofline(r, bandwidth), 2)})` : '-').padStart(20);
+    });
+    lines.push(`${fmt.padEnd(8)}${f(Math.min(...mine.map((r) => r.bytesPerStep)) / 1e6, 0).padStart(9)}${cells.join('')}`);
+  }
+  return lines;
+}
+
+export function roofline(r: KernelRow, bandwidth: number): number {
+  return (r.bytesPerStep * (1000 / r.stepMs)) / bandwidth;
+}
+
+export function threadTable(model: string, ab: ThreadAb): string[] {
+  return [
+    `\nstep thread A/B: ${model}, F32, the same rounds (event-loop thread = the old path)`,
+    `${''.padEnd(34)}${'event-loop thread'.padStart(18)}${'worker thread'.padStart(16)}${'ratio'.padStart(8)}`,
+    `${'prefill 512 tok/s'.padEnd(34)}${f(ab.prefill512.main).padStart(18)}${f(ab.prefill512.thread).padStart(16)}${f(ab.prefill512.thread / ab.prefill512.main, 2).padStart(8)}`,
+    `${'decode batch 1 tok/s'.padEnd(34)}${f(ab.decode1.main).padStart(18)}${f(ab.decode1.thread).padStart(16)}${f(ab.decode1.thread / ab.decode1.main, 2).padStart(8)}`,
+    `${`longest loop stall, prefill ${ab.stallTokens} ms`.padEnd(34)}${f(ab.stallMs.main).padStart(18)}${f(ab.stallMs.thread).padStart(16)}`,
+  ];
+}
+
+function levelLine(l: LoadLevel): string {
+  return `${String(l.clients).padStart(7)}  ${f(l.outputTokens / l.wallS).padStart(9)}  ${f(pct(l.ttftMs, 50)).padStart(8)}  ${f(pct(l.ttftMs, 99)).padStart(8)}  ${f(pct(l.itlMs, 50)).padStart(8)}  ${f(pct(l.itlMs, 99)).padStart(8)}  ${f(l.wallS, 2).padStart(7)}`;
+}
+
+export function e2eTable(model: string, r: E2eResult): string[] {
+  const lines = [`\nend to end: ${model}, llm serve (${r.mode}), gRPC streaming clients`, 'clients  out tok/s  TTFT p50  TTFT p99   ITL p50   ITL p99   wall s   (ms)'];
+  for (const l of r.levels) lines.push(levelLine(l));
+  if (r.burst) lines.push(`burst (${r.burst.clients} prompts at once):`, levelLine(r.burst));
+  return lines;
+}
+
+export function speculativeTable(model: string, s: SpeculativeResult): string[] {
+  return [
+    `\nspeculative: ${model}, llm serve (embedded), 1 client, ${s.requests} repetitive prompts (a phrase repeated), greedy`,
+    `  decode tok/s off ${f(s.off)}, on (--speculative ngram) ${f(s.on)}: ${f(s.on / s.off, 2)}x; greedy outputs identical: ${s.identical ? 'yes' : 'NO'}`,
+  ];
+}
+
+export interface DoneWhenInputs {
+  spec?: SpeculativeResult;
+  kernel: KernelRow[];
+  bandwidth: number;
+  ab?: ThreadAb;
+  e2e: E2eResult[];
+  burstPromptTokens: number;
+}
+
+/** Issue 20's "Done when" figures for one model, each a ratio or roofline fraction with its target. */
+export function doneWhen(model: string, x: DoneWhenInputs): string[] {
+  const row = (fmt: BenchFormat, kind: 'prefill' | 'decode', size: number) => x.kernel.find((r) => r.format === fmt && r.kind === kind && r.size === size);
+  const out: string[] = [`\n"done when" figures: ${model} (measured in this run; targets from issue 20, quiet machine)`];
+  const line = (name: string, value: number | undefined, target: string, ok: (v: number) => boolean, missing: string) =>
+    out.push(`  ${name.padEnd(68)}${value === undefined || !Number.isFinite(value) ? `n/a (${missing})` : `${f(value, 2).padStart(6)}   target ${target}   ${ok(value) ? 'meets' : 'below'}`}`);
+  for (const [fmt, target] of [['f32', 0.95], ['q8_0', 0.7], ['q4_0', 0.6]] as Array<[BenchFormat, number]>) {
+    const r = row(fmt, 'decode', 1);
+    line(`${fmt.toUpperCase()} decode batch 1, fraction of memory roofline`, r && roofline(r, x.bandwidth), `>= ${target}`, (v) => v >= target, `decode 1 at ${fmt} not run`);
+  }
+  line('prefill 512 F32: worker-thread path / event-loop path (x)', x.ab && x.ab.prefill512.thread / x.ab.prefill512.main, '>= 1.2', (v) => v >= 1.2, 'thread A/B not run');
+  const d1 = row('f32', 'decode', 1);
+  const d32 = row('f32', 'decode', 32);
+  line('decode batch 32 aggregate / batch 1, F32 (x)', d1 && d32 && d32.tokPerS / d1.tokPerS, '>= 14', (v) => v >= 14, 'decode 1 and 32 at f32 not both run');
+  // A mode run several times (e.g. --modes embedded,embedded-loop,embedded, to even out load) pools its runs.
+  const pooled = (mode: string, c: number) => x.e2e.filter((e) => e.mode === mode).flatMap((e) => e.levels.filter((l) => l.clients === c));
+  const rateOf = (mode: string, c: number) => {
+    const ls = pooled(mode, c);
+    return ls.length === 0 ? undefined : ls.reduce((t, l) => t + l.outputTokens, 0) / ls.reduce((t, l) => t + l.wallS, 0);
+  };
+  const e32 = rateOf('embedded', 32);
+  line('32 clients through llm serve (embedded) / kernel decode 32', e32 !== undefined && d32 ? e32 / d32.tokPerS : undefined, '>= 0.8', (v) => v >= 0.8, 'needs e2e 32 clients and decode 32 at f32');
+  const dist = rateOf('distributed', 32);
+  line('distributed / embedded, 32 clients', dist !== undefined && e32 !== undefined ? dist / e32 : undefined, '>= 0.95', (v) => v >= 0.95, 'needs both modes at 32 clients');
+  const loop32 = rateOf('embedded-loop', 32);
+  if (loop32 !== undefined && e32 !== undefined) out.push(`  ${'A/B: embedded 32 clients, worker-thread / event-loop step (x)'.padEnd(68)}${f(e32 / loop32, 2).padStart(6)}`);
+  const burst = x.e2e.find((e) => e.mode === 'embedded')?.burst;
+  const p128 = row('f32', 'prefill', 128);
+  const allPrefillMs = burst && p128 ? ((burst.clients * x.burstPromptTokens) / p128.tokPerS) * 1000 : undefined;
+  line(`burst TTFT p50 / time to prefill all prompts (at prefill-128 rate)`, burst && allPrefillMs ? pct(burst.ttftMs, 50) / allPrefillMs : undefined, '<= 0.55', (v) => v <= 0.55, 'needs the embedded burst and prefill 128 at f32');
+  line('speculative (prompt lookup) / off, decode tok/s at batch 1 (x)', x.spec && x.spec.on / x.spec.off, '>= 1.5', (v) => v >= 1.5, 'speculative section not run (or no --speculative in llm serve)');
+  if (x.spec) out.push(`  ${'greedy output identical with speculation on and off'.padEnd(68)}${x.spec.identical ? '   yes' : '    NO'}`);
+  return out;
+}
