@@ -31,25 +31,18 @@
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
-import { kv, worker, type trace } from '@llm/proto';
+import { kv, type trace } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import type { StepResult } from './observer';
 import { planStep, type PlannedSequence } from './planner';
 import type { Sequence } from './sequence';
-import { classifyStepError, DependencyTimeoutError, retryDelayMs, statusOf } from './step-errors';
+import { classifyStepError, DependencyTimeoutError, retryDelayMs } from './step-errors';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
-import { DraftBook, type SpeculativeResult } from './speculation';
-
-interface Allocated {
-  seq: Sequence;
-  start: number; // first position computed in this step
-  count: number; // tokens computed in this step
-  blockIds: number[];
-  firstOfIncarnation: boolean;
-  lookahead: number; // lookahead slots granted (speculative decoding)
-}
+import { DraftBook } from './speculation';
+import { freeSequences } from './kv-frees';
+import { stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -268,18 +261,7 @@ export class Scheduler {
     if (this.toFree.length === 0) return;
     const seqIds = this.toFree;
     this.toFree = [];
-    try {
-      await this.opts.kv.free({ poolId: this.opts.poolId, seqIds });
-    } catch (err) {
-      const code = statusOf(err)?.code;
-      // The kv-manager is unreachable: free later.
-      if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) this.toFree.push(...seqIds);
-      // Some ids are unknown or already freed (a restarted kv-manager, a reset pool, an allocation never
-      // confirmed): a batch is refused whole, so free the others one by one; those have nothing to free.
-      else if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION || code === Status.INVALID_ARGUMENT) {
-        if (seqIds.length > 1) for (const id of seqIds) await this.opts.kv.free({ poolId: this.opts.poolId, seqIds: [id] }).catch(() => undefined);
-      } else this.opts.onError?.(err);
-    }
+    this.toFree.push(...(await freeSequences(this.opts.kv, this.opts.poolId, seqIds, this.opts.onError)));
   }
 
   private async runStep(plan: PlannedSequence[]): Promise<StepResult> {
@@ -294,7 +276,7 @@ export class Scheduler {
     this.toRelease = [];
     const res = await this.opts.worker.step({
       stepId: ++this.stepId,
-      sequences: allocated.map((a) => this.stepSequence(a)),
+      sequences: allocated.map(stepSequenceOf),
       copies,
       releaseSeqIds,
     });
@@ -311,18 +293,7 @@ export class Scheduler {
     return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
   }
 
-  private stepSequence(a: Allocated) {
-    const s = a.seq;
-    const sample = a.start + a.count === s.numTokens;
-    const state = s.workerHasState
-      ? undefined
-      : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
-    const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
-    const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
-    return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample ? a.lookahead : 0 };
-  }
-
-  private applyOutput(a: Allocated, out: { sampled: boolean; tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[]; embeddingF32?: Uint8Array; promptLogprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[]; speculative?: SpeculativeResult } | undefined): void {
+  private applyOutput(a: Allocated, out: StepOutput | undefined): void {
     const s = a.seq;
     // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
     (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
