@@ -59,6 +59,7 @@ function toSamplingParams(p: worker.SamplingParams | undefined): StepSamplingPar
     seed: seedFromWire(p?.seed),
     sampleIndex: p?.sampleIndex ?? 0,
     numTopLogprobs: p?.numTopLogprobs ?? 0,
+    skipLogprob: p?.skipLogprob ?? false,
   };
 }
 

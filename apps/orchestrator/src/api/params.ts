@@ -161,6 +161,7 @@ function samplingOf(s: inference.SamplingParams | undefined, facts: ModelFacts):
     logitBias,
     seed: seedOf(s?.seed),
     numTopLogprobs: s?.logprobs ? intIn('top_logprobs', s?.topLogprobs, 0, MAX_TOP_LOGPROBS) : 0,
+    skipLogprob: !s?.logprobs, // nobody reads the chosen token's logprob: the worker's greedy path skips it
   };
 }
 

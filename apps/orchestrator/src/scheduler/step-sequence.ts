@@ -34,7 +34,7 @@ export function stepSequenceOf(a: Allocated) {
   const sample = a.start + a.count === s.numTokens;
   const state = s.workerHasState
     ? undefined
-    : { params: { ...s.sampling, sampleIndex: s.sampleIndex }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
+    : { params: { ...s.sampling, sampleIndex: s.sampleIndex, skipLogprob: (s.sampling.skipLogprob ?? false) && !s.trace }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
   const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
   const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
   return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample ? a.lookahead : 0 };

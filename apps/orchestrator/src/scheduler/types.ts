@@ -18,6 +18,7 @@ export interface SampleSampling {
   logitBias: Record<number, number>;
   seed: string; // a uint64 as a decimal string; with the sample index and output position it fixes every draw
   numTopLogprobs: number;
+  skipLogprob?: boolean; // the client did not ask for logprobs: the worker may skip computing the chosen token's
 }
 
 /** When a sample ends (the scheduler alone decides). */

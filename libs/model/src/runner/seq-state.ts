@@ -50,6 +50,7 @@ export function toSamplerParams(p: StepSamplingParams): SamplingParams {
     logitBias: new Map(p.logitBias),
     seed: p.seed,
     logprobs: p.numTopLogprobs,
+    skipLogprob: p.skipLogprob ?? false,
   };
 }
 

@@ -20,6 +20,7 @@ export interface StepSamplingParams {
   seed: number | bigint; // unsigned; with sampleIndex and the output position it fixes every draw
   sampleIndex: number; // which of the request's n parallel samples this sequence is
   numTopLogprobs: number; // 0 .. MAX_TOP_LOGPROBS
+  skipLogprob?: boolean; // the chosen token's logprob is not wanted (greedy fast path returns 0 for it)
 }
 
 /** A sequence's full sampling state, sent when the worker has not seen the sequence. */

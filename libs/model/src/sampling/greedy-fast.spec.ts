@@ -38,4 +38,22 @@ describe('sampleToken greedy hot path', () => {
       { numRuns: 300 },
     );
   });
+
+  it('skipLogprob keeps the token, returns logprob 0, and applies only where nothing else needs the distribution', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -60, max: 60, noNaN: true }), { minLength: 1, maxLength: 300 }), (xs) => {
+        const row = Float32Array.from(xs);
+        const full = sampleToken(row, greedy, newSamplingState(), 0.3);
+        const skipped = sampleToken(row, { ...greedy, skipLogprob: true }, newSamplingState(), 0.3);
+        expect(skipped).toEqual({ token: full.token, logprob: 0, topLogprobs: [] });
+      }),
+      { numRuns: 200 },
+    );
+    // top logprobs, a penalty or a temperature still get the real logprob: log-softmax of [0, ln 3] at id 1 = ln(3/4)
+    const row = Float32Array.of(0, Math.log(3));
+    expect(sampleToken(row, { temperature: 0, logprobs: 1, skipLogprob: true }, newSamplingState(), 0.5).logprob).toBeCloseTo(Math.log(3 / 4), 6);
+    expect(sampleToken(row, { ...general, skipLogprob: true }, newSamplingState(), 0.5).logprob).toBeCloseTo(Math.log(3 / 4), 6);
+    const drawn = sampleToken(row, { temperature: 1, skipLogprob: true }, newSamplingState(), 0.99);
+    expect(drawn.logprob).toBeCloseTo(Math.log(drawn.token === 1 ? 3 / 4 : 1 / 4), 6);
+  });
 });

@@ -24,6 +24,11 @@ export interface SamplingParams {
   seed?: bigint | number;
   /** how many top logprobs to return besides the chosen token's (0 = none) */
   logprobs?: number;
+  /**
+   * the chosen token's logprob is not wanted: greedy without adjustments or top logprobs returns
+   * the argmax with logprob 0, skipping the pass over the vocabulary (the same token either way)
+   */
+  skipLogprob?: boolean;
 }
 
 /** Token counts of one sequence, for penalties. */

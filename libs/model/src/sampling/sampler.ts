@@ -124,7 +124,9 @@ export function sampleToken(logits: Float32Array | Float64Array, params: Samplin
   if (logits.length === 0) throw new Error('sampleToken: logits are empty');
   if (!(u >= 0 && u < 1)) throw new Error(`sampleToken: u=${u} is outside [0, 1)`);
   const T = params.temperature;
-  if (T === 0 && !((params.logprobs ?? 0) > 0) && unadjusted(params)) return greedyLogprob(logits);
+  if (T === 0 && !((params.logprobs ?? 0) > 0) && unadjusted(params)) {
+    return params.skipLogprob ? { token: argmax(logits), logprob: 0, topLogprobs: [] } : greedyLogprob(logits);
+  }
   const { adjusted: l, logp } = drawLogprobs(logits, params, state);
   let token: number;
   if (T === 0) {

@@ -76,8 +76,14 @@ export interface SamplingParams {
   seed: string;
   /** Which of the request's n parallel samples this sequence is (part of the counter-based RNG). */
   sampleIndex: number;
-  /** Number of most likely tokens to return with their logprobs (0 = none; the chosen token's logprob is always returned). */
+  /** Number of most likely tokens to return with their logprobs (0 = none; the chosen token's logprob is returned unless skip_logprob). */
   numTopLogprobs: number;
+  /**
+   * The chosen token's logprob is not wanted: greedy decoding without penalties, bias or top
+   * logprobs then skips the pass over the vocabulary that computes it, and 0 is returned in its
+   * place. Default false (always computed); ignored for sequences with a trace.
+   */
+  skipLogprob: boolean;
 }
 
 export interface SamplingParams_LogitBiasEntry {
@@ -314,6 +320,7 @@ function createBaseSamplingParams(): SamplingParams {
     seed: "0",
     sampleIndex: 0,
     numTopLogprobs: 0,
+    skipLogprob: false,
   };
 }
 
@@ -351,6 +358,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     }
     if (message.numTopLogprobs !== 0) {
       writer.uint32(88).uint32(message.numTopLogprobs);
+    }
+    if (message.skipLogprob !== false) {
+      writer.uint32(96).bool(message.skipLogprob);
     }
     return writer;
   },
@@ -459,6 +469,14 @@ export const SamplingParams: MessageFns<SamplingParams> = {
             message.numTopLogprobs = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.skipLogprob = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -542,6 +560,11 @@ export const SamplingParams: MessageFns<SamplingParams> = {
         : isSet(object.num_top_logprobs)
         ? globalThis.Number(object.num_top_logprobs)
         : 0,
+      skipLogprob: isSet(object.skipLogprob)
+        ? globalThis.Boolean(object.skipLogprob)
+        : isSet(object.skip_logprob)
+        ? globalThis.Boolean(object.skip_logprob)
+        : false,
     };
   },
 
@@ -586,6 +609,9 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     if (message.numTopLogprobs !== 0) {
       obj.numTopLogprobs = Math.round(message.numTopLogprobs);
     }
+    if (message.skipLogprob !== false) {
+      obj.skipLogprob = message.skipLogprob;
+    }
     return obj;
   },
 
@@ -613,6 +639,7 @@ export const SamplingParams: MessageFns<SamplingParams> = {
     message.seed = object.seed ?? "0";
     message.sampleIndex = object.sampleIndex ?? 0;
     message.numTopLogprobs = object.numTopLogprobs ?? 0;
+    message.skipLogprob = object.skipLogprob ?? false;
     return message;
   },
 };
