@@ -6,53 +6,12 @@
  * Shape per HuggingFaceTB/SmolLM-135M's config.json.
  */
 import { loadavg } from 'node:os';
-import { createKvPool, makeConfig, randomWeights, type FlatBatch, type KvPool, type ModelConfig, type ModelWeights } from '../src';
+import { SMOLLM_135M, smolLmShape, type ModelConfig, type ModelWeights } from '../src';
 
-export const SMOLLM_135M = {
-  hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536,
-  vocab_size: 49152, max_position_embeddings: 2048, rope_theta: 10000, rms_norm_eps: 1e-5, tie_word_embeddings: true,
-};
+export { SMOLLM_135M, benchPool, decodeBatch, prefillBatch } from '../src';
 
 export function smolLm(seed = 1): { config: ModelConfig; weights: ModelWeights } {
-  const config = makeConfig('llama', SMOLLM_135M);
-  return { config, weights: randomWeights(config, seed) };
-}
-
-const BLOCK = 16;
-
-export function benchPool(c: ModelConfig, numSeqs: number, maxContext: number): KvPool {
-  const perSeq = Math.ceil(maxContext / BLOCK);
-  return createKvPool({ numBlocks: 1 + numSeqs * perSeq, blockSize: BLOCK, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
-}
-
-function table(s: number, maxContext: number): Int32Array {
-  const perSeq = Math.ceil(maxContext / BLOCK);
-  return Int32Array.from({ length: perSeq }, (_, i) => 1 + s * perSeq + i);
-}
-const slot = (t: Int32Array, p: number) => t[Math.floor(p / BLOCK)] * BLOCK + (p % BLOCK);
-
-/** Sequence s's n-token prompt from position 0; logits of its last token. */
-export function prefillBatch(n: number, vocab: number, maxContext: number, s = 0): FlatBatch {
-  const t = table(s, maxContext);
-  return {
-    tokenIds: Int32Array.from({ length: n }, (_, i) => (i * 7919 + 13) % vocab),
-    positions: Int32Array.from({ length: n }, (_, i) => i),
-    slotMapping: Int32Array.from({ length: n }, (_, i) => slot(t, i)),
-    seqs: [{ start: 0, numNewTokens: n, contextLen: n, blockTable: t }],
-    logitRows: Int32Array.of(n - 1),
-  };
-}
-
-/** b sequences, each decoding its token at position `context` (cached context before it). */
-export function decodeBatch(b: number, context: number, vocab: number, maxContext: number): FlatBatch {
-  const seqs = Array.from({ length: b }, (_, s) => ({ start: s, numNewTokens: 1, contextLen: context + 1, blockTable: table(s, maxContext) }));
-  return {
-    tokenIds: Int32Array.from({ length: b }, (_, s) => (s * 31 + context) % vocab),
-    positions: Int32Array.from({ length: b }, () => context),
-    slotMapping: Int32Array.from(seqs, (q) => slot(q.blockTable, context)),
-    seqs,
-    logitRows: Int32Array.from({ length: b }, (_, s) => s),
-  };
+  return smolLmShape(SMOLLM_135M.num_hidden_layers, seed);
 }
 
 export const progress = (msg: string): void => void process.stderr.write(`[quant bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

@@ -31,3 +31,4 @@ export * from './speculative';
 export * from './onnx';
 export * from './quant';
 export * from './gguf';
+export * from './workloads';
