@@ -18,6 +18,7 @@ export * from './client/openai-http';
 export * from './client/openai-stream';
 export * from './client/grpc-inference';
 export * from './client/hermes';
+export * from './client/delegating';
 export * from './client/template-chat';
 export * from './tools/registry';
 export * from './tools/execute';

@@ -14,24 +14,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyChatTemplate, loadTokenizerConfig, type ChatMessage as TplMessage, type TokenizerConfig } from '@llm/tokenizer';
 import { parseHermesToolCalls } from './hermes';
-import type { CallOptions, ChatMessage, ChatRequest, ChatResult, CompletionRequest, CompletionResult, ModelClient, ModelInfo, TokenizeResult } from './types';
+import { DelegatingClient } from './delegating';
+import type { CallOptions, ChatMessage, ChatRequest, ChatResult, ModelClient } from './types';
 
 export interface TemplateChatOptions {
   /** Extra stop strings (e.g. the end-of-turn marker when the server does not stop on it). */
   stop?: string[];
 }
 
-export class TemplateChatClient implements ModelClient {
-  readonly endpoint: string;
+export class TemplateChatClient extends DelegatingClient {
   private calls = 0;
 
   constructor(
-    private readonly inner: ModelClient,
+    inner: ModelClient,
     private readonly config: TokenizerConfig,
     private readonly opts: TemplateChatOptions = {},
   ) {
+    super(inner, `${inner.endpoint} [chat template]`);
     if (!config.chatTemplate) throw new Error('the tokenizer config has no chat_template (template chat needs the model\'s template)');
-    this.endpoint = `${inner.endpoint} [chat template]`;
   }
 
   /** Reads DIR/tokenizer_config.json (the model directory the endpoint serves). */
@@ -62,21 +62,5 @@ export class TemplateChatClient implements ModelClient {
     if (parsed.toolCalls.length > 0) message.tool_calls = parsed.toolCalls;
     const finish = parsed.toolCalls.length > 0 ? 'tool_calls' : (choice?.finish_reason ?? 'stop');
     return { message, finish_reason: finish, usage: r.usage, latency_ms: r.latency_ms };
-  }
-
-  complete(req: CompletionRequest, opts?: CallOptions): Promise<CompletionResult> {
-    return this.inner.complete(req, opts);
-  }
-
-  embed(input: string[], opts?: CallOptions & { model?: string }): Promise<number[][]> {
-    return this.inner.embed(input, opts);
-  }
-
-  tokenize(text: string, opts?: CallOptions & { model?: string }): Promise<TokenizeResult> {
-    return this.inner.tokenize(text, opts);
-  }
-
-  models(opts?: CallOptions): Promise<ModelInfo[]> {
-    return this.inner.models(opts);
   }
 }

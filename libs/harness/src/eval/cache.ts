@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CallOptions, ChatRequest, ChatResult, CompletionRequest, CompletionResult, ModelClient, ModelInfo, TokenizeResult } from '../client/types';
+import { DelegatingClient } from '../client/delegating';
+import type { CallOptions, ChatRequest, ChatResult, CompletionRequest, CompletionResult, ModelClient } from '../client/types';
 
 export class ResponseCache {
   private readonly entries = new Map<string, unknown>();
@@ -51,16 +52,15 @@ export function cacheKey(endpoint: string, kind: string, request: unknown): stri
   return createHash('sha256').update(JSON.stringify([endpoint, kind, request])).digest('hex');
 }
 
-export class CachedClient implements ModelClient {
-  readonly endpoint: string;
+export class CachedClient extends DelegatingClient {
   hits = 0;
   misses = 0;
 
   constructor(
-    private readonly inner: ModelClient,
+    inner: ModelClient,
     private readonly cache: ResponseCache,
   ) {
-    this.endpoint = inner.endpoint;
+    super(inner);
   }
 
   async chat(req: ChatRequest, opts?: CallOptions): Promise<ChatResult> {
@@ -69,18 +69,6 @@ export class CachedClient implements ModelClient {
 
   async complete(req: CompletionRequest, opts?: CallOptions): Promise<CompletionResult> {
     return this.through('complete', req, () => this.inner.complete(req, opts));
-  }
-
-  embed(input: string[], opts?: CallOptions & { model?: string }): Promise<number[][]> {
-    return this.inner.embed(input, opts);
-  }
-
-  tokenize(text: string, opts?: CallOptions & { model?: string }): Promise<TokenizeResult> {
-    return this.inner.tokenize(text, opts);
-  }
-
-  models(opts?: CallOptions): Promise<ModelInfo[]> {
-    return this.inner.models(opts);
   }
 
   private async through<T>(kind: string, req: unknown, call: () => Promise<T>): Promise<T> {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ChatMessage, ToolSpec, Usage } from '../client/types';
-import type { CallStatus } from '../tools/execute';
+import type { ToolOutcome } from '../tools/execute';
 
 export interface RunStartEvent {
   type: 'run_start';
@@ -41,17 +41,12 @@ export interface ModelEvent {
   latency_ms: number;
 }
 
-export interface ToolEvent {
+/** One tool call of a step: its outcome (tools/execute.ts) with the run, time and step. */
+export interface ToolEvent extends ToolOutcome {
   type: 'tool';
   run: string;
   ts: string;
   step: number;
-  id: string;
-  name: string;
-  arguments: string;
-  status: CallStatus;
-  content: string;
-  ms: number;
 }
 
 export interface RunEndEvent {
