@@ -37,7 +37,8 @@ export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import type { StepResult } from './observer';
 import { planStep, type PlannedSequence } from './planner';
 import type { Sequence } from './sequence';
-import { classifyStepError, DependencyTimeoutError, retryDelayMs } from './step-errors';
+import { classifyStepError } from './step-errors';
+import { Outage } from './outage';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
 import { DraftBook } from './speculation';
@@ -60,7 +61,7 @@ export class Scheduler {
   private loopDone: Promise<void> | undefined;
   private closed = false;
   /** Set while a dependency is down: since when, and how many retries so far. */
-  private outage: { since: number; attempts: number; detail: string } | undefined;
+  private readonly outage: Outage;
   private pausing = false;
   /** A poke arrived while the loop was not waiting. */
   private poked = false;
@@ -71,6 +72,7 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
+    this.outage = new Outage(opts.dependencyWaitMs ?? 30_000, opts.onDependency);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
       throw new RangeError(`maxNumBatchedTokens (${opts.maxNumBatchedTokens}) must be >= maxNumSeqs (${opts.maxNumSeqs}) so every running sequence can decode each step`);
     }
@@ -139,7 +141,7 @@ export class Scheduler {
       }
       try {
         await (this.opts.observer ? this.opts.observer.step(plan, () => this.runStep(plan)) : this.runStep(plan));
-        this.recovered();
+        this.outage.recovered();
       } catch (err) {
         await this.onStepError(plan, err);
       }
@@ -149,7 +151,7 @@ export class Scheduler {
 
   /** Whether requests are being held because a dependency is down. */
   get dependencyDown(): boolean {
-    return this.outage !== undefined;
+    return this.outage.down;
   }
 
   private async onStepError(plan: PlannedSequence[], err: unknown): Promise<void> {
@@ -171,27 +173,13 @@ export class Scheduler {
       p.seq.restart(); // a new id next time, so this Free can never hit a later allocation
     }
     for (const s of [...this.running]) this.restartRunning(s);
-    const now = Date.now();
-    if (!this.outage) {
-      this.outage = { since: now, attempts: 0, detail: failure.details };
-      this.opts.onDependency?.('down', `${Status[failure.code]}: ${failure.details}`);
-    }
-    const waited = now - this.outage.since;
-    if (waited >= (this.opts.dependencyWaitMs ?? 30_000)) {
-      const error = new DependencyTimeoutError(waited, `${Status[failure.code]}: ${failure.details}`);
-      for (const s of [...this.running, ...this.waiting]) this.drop(s, error);
+    const { expired, delayMs } = this.outage.failed(`${Status[failure.code]}: ${failure.details}`);
+    if (expired) {
+      for (const s of [...this.running, ...this.waiting]) this.drop(s, expired);
       this.running = [];
       this.waiting = [];
-      this.outage.since = now; // later requests get their own full wait
     }
-    await this.pause(retryDelayMs(this.outage.attempts++));
-  }
-
-  private recovered(): void {
-    if (!this.outage) return;
-    const ms = Date.now() - this.outage.since;
-    this.outage = undefined;
-    this.opts.onDependency?.('up', `steps succeed again after ${ms} ms`);
+    await this.pause(delayMs);
   }
 
   /** A running sequence gives back its blocks and worker state and waits to recompute (no preemption counted). */
@@ -330,7 +318,7 @@ export class Scheduler {
    * ones are retried. A refused waiting sequence just keeps waiting.
    */
   private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
-    if (this.outage && this.opts.renewLease) await this.opts.renewLease();
+    if (this.outage.down && this.opts.renewLease) await this.opts.renewLease();
     let pending = plan;
     let allocated: Allocated[] = [];
     const copies: { srcBlockId: number; dstBlockId: number }[] = [];
