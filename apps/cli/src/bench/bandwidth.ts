@@ -1,62 +1,119 @@
 /*
  * The machine's memory bandwidth, measured in the bench's own run, on `threads` worker threads at
  * once (the cores the ONNX Runtime sessions use), released together by an Atomics barrier, over
- * 32 MiB Float64Arrays (far past the caches); the best of `reps` passes per thread, summed:
- *   triad  a[i] = b[i] + s * c[i] as a JS loop, 24 bytes per element (read b, c; write a), as
- *          STREAM counts them. On V8 this loop is bound by the JIT's code, not by memory (about
- *          4 GB/s per core where memcpy moves 20), so it is printed but is not the denominator;
- *   copy   a.set(b), the runtime's memcpy, 16 bytes per element (read b, write a): native
- *          vector code, the figure that reaches the memory system's limit.
- * The roofline denominator is the larger of the two (in practice copy). Not a full STREAM (no
- * scale/add kernels, no write-allocate accounting); printed beside the roofline fractions.
+ * 32 MiB arrays per thread (three per thread: far past the caches). Two kernels, each timed as an
+ * aggregate: the bytes every thread moved / (last thread's end - first thread's start), so the
+ * threads really compete for the memory system (summing per-thread best times would count a pass
+ * that ran while the other thread idled):
+ *   triad  a[i] = b[i] + s * c[i] over float64, 24 bytes per element (read b, c; write a), as
+ *          STREAM counts them, run as WebAssembly SIMD (TRIAD_WAT below: f64x2, unrolled four
+ *          times) so the figure is the memory system's, not the JIT's (a plain JS loop tops out
+ *          near 7 GB/s per core here, under half of what the same loop does in SIMD);
+ *   copy   a.set(b), the runtime's memcpy, 16 bytes per element (read b, write a).
+ * The roofline denominator is the larger of the two. Not a full STREAM (no scale/add kernels, no
+ * write-allocate accounting); printed beside the roofline fractions.
  */
 import { Worker } from 'node:worker_threads';
 
-const TRIAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const n = workerData.n;
-const a = new Float64Array(n), b = new Float64Array(n), c = new Float64Array(n);
-for (let i = 0; i < n; i++) { b[i] = i % 7; c[i] = i % 5; }
-const gate = new Int32Array(workerData.gate);
-Atomics.add(gate, 1, 1);
-Atomics.wait(gate, 0, 0); // until the main thread opens the gate
-let triad = Infinity, copy = Infinity;
-for (let r = 0; r < workerData.reps; r++) {
-  let t0 = process.hrtime.bigint();
-  const s = 3 + r;
-  for (let i = 0; i < n; i++) a[i] = b[i] + s * c[i];
-  triad = Math.min(triad, Number(process.hrtime.bigint() - t0) / 1e9);
-  t0 = process.hrtime.bigint();
-  a.set(r % 2 ? b : c);
-  copy = Math.min(copy, Number(process.hrtime.bigint() - t0) / 1e9);
+/**
+ * The triad kernel's WebAssembly text; TRIAD_WASM is its binary (229 bytes, assembled from this
+ * text). `n` is bytes per array (a multiple of 64); a, b, c are byte offsets into the imported memory.
+ *
+ * (module (import "env" "mem" (memory 1))
+ *   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f64)
+ *     (local $i i32) (local $sv v128)
+ *     (local.set $sv (f64x2.splat (local.get $s)))
+ *     (block $done (loop $l
+ *       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+ *       ;; four times, at offset = 0, 16, 32, 48:
+ *       (v128.store offset=OFF (i32.add (local.get $a) (local.get $i))
+ *         (f64x2.add (v128.load offset=OFF (i32.add (local.get $b) (local.get $i)))
+ *                    (f64x2.mul (local.get $sv) (v128.load offset=OFF (i32.add (local.get $c) (local.get $i))))))
+ *       (local.set $i (i32.add (local.get $i) (i32.const 64)))
+ *       (br $l)))))
+ */
+export const TRIAD_WASM_BASE64 =
+  'AGFzbQEAAAABCQFgBX9/f398AAIMAQNlbnYDbWVtAgABAwIBAAcJAQV0cmlhZAAACrIBAa8BAgF/AXsgBP0UIQYCQANAIAUgA08NASAAIAVqIAEgBWr9AAQAIAYgAiAFav0ABAD98gH98AH9CwQAIAAgBWogASAFav0ABBAgBiACIAVq/QAEEP3yAf3wAf0LBBAgACAFaiABIAVq/QAEICAGIAIgBWr9AAQg/fIB/fAB/QsEICAAIAVqIAEgBWr9AAQwIAYgAiAFav0ABDD98gH98AH9CwQwIAVBwABqIQUMAAsLCw==';
+
+/** The triad kernel over arrays of `bytesPerArray` bytes in fresh wasm memory, with the three float64 views (the worker threads build the same). */
+export function wasmTriad(bytesPerArray: number): { run: (s: number) => void; a: Float64Array; b: Float64Array; c: Float64Array } {
+  if (bytesPerArray <= 0 || bytesPerArray % 64 !== 0) throw new RangeError(`wasmTriad: bytesPerArray must be a positive multiple of 64, got ${bytesPerArray}`);
+  const mem = new WebAssembly.Memory({ initial: Math.ceil((3 * bytesPerArray) / 65536) });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(TRIAD_WASM_BASE64, 'base64')), { env: { mem } });
+  const triad = inst.exports.triad as (a: number, b: number, c: number, n: number, s: number) => void;
+  const n = bytesPerArray / 8;
+  return {
+    run: (s: number) => triad(0, bytesPerArray, 2 * bytesPerArray, bytesPerArray, s),
+    a: new Float64Array(mem.buffer, 0, n),
+    b: new Float64Array(mem.buffer, bytesPerArray, n),
+    c: new Float64Array(mem.buffer, 2 * bytesPerArray, n),
+  };
 }
-parentPort.postMessage({ triad: (24 * n) / triad, copy: (16 * n) / copy, check: a[n - 1] });
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const bytes = workerData.bytes, n = bytes / 8;
+const mem = new WebAssembly.Memory({ initial: Math.ceil((3 * bytes) / 65536) });
+const kernel = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(workerData.wasm, 'base64')), { env: { mem } }).exports.triad;
+const a = new Float64Array(mem.buffer, 0, n), b = new Float64Array(mem.buffer, bytes, n), c = new Float64Array(mem.buffer, 2 * bytes, n);
+for (let i = 0; i < n; i++) { b[i] = i % 7; c[i] = i % 5; }
+const src = new Float64Array(n).fill(1), dst = new Float64Array(n);
+const gate = new Int32Array(workerData.gate);
+const now = () => Number(process.hrtime.bigint()) / 1e9; // one monotonic clock for every thread of the process
+const pass = (phase, work) => {
+  Atomics.add(gate, 1, 1);
+  Atomics.wait(gate, 0, phase); // until the main thread opens this phase's gate
+  const t0 = now();
+  for (let r = 0; r < workerData.reps; r++) work(r);
+  return [t0, now()];
+};
+const triad = pass(0, (r) => kernel(0, bytes, 2 * bytes, bytes, 3 + r));
+const copy = pass(1, (r) => dst.set(r % 2 ? src : b));
+parentPort.postMessage({ triad, copy, check: a[n - 1] + dst[0] });
 `;
 
 export interface Bandwidth {
-  /** The roofline denominator: max(triad, copy), bytes per second summed over threads. */
+  /** The roofline denominator: max(triad, copy), bytes per second over all threads together. */
   bytesPerS: number;
   triadBytesPerS: number;
   copyBytesPerS: number;
   threads: number;
 }
 
+/** Aggregate rate of one phase: every thread's bytes over the span from the first start to the last end. */
+function aggregate(spans: Array<[number, number]>, bytesPerThread: number): number {
+  const start = Math.min(...spans.map((s) => s[0]));
+  const end = Math.max(...spans.map((s) => s[1]));
+  return (bytesPerThread * spans.length) / (end - start);
+}
+
 /** Triad and copy bandwidth on `threads` threads (see the file comment). */
 export async function measureBandwidth(threads: number, reps = 8, mib = 32): Promise<Bandwidth> {
-  const n = (mib * 1024 * 1024) / 8;
+  const bytes = mib * 1024 * 1024;
   const gate = new SharedArrayBuffer(8);
   const g = new Int32Array(gate);
-  const workers = Array.from({ length: threads }, () => new Worker(TRIAD_SOURCE, { eval: true, workerData: { n, reps, gate } }));
-  const results = workers.map((w) => new Promise<{ triad: number; copy: number }>((resolve, reject) => {
-    w.once('message', (m: { triad: number; copy: number }) => resolve(m));
-    w.once('error', reject);
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes, reps, gate, wasm: TRIAD_WASM_BASE64 } }));
+  let failure: Error | undefined;
+  const results = workers.map((w) => new Promise<{ triad: [number, number]; copy: [number, number] }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', (e) => reject((failure = e)));
   }));
-  while (Atomics.load(g, 1) < threads) await new Promise((r) => setTimeout(r, 5)); // every thread has filled its arrays
-  Atomics.store(g, 0, 1);
-  Atomics.notify(g, 0);
-  const rates = await Promise.all(results);
-  await Promise.all(workers.map((w) => w.terminate()));
-  const triadBytesPerS = rates.reduce((x, y) => x + y.triad, 0);
-  const copyBytesPerS = rates.reduce((x, y) => x + y.copy, 0);
-  return { bytesPerS: Math.max(triadBytesPerS, copyBytesPerS), triadBytesPerS, copyBytesPerS, threads };
+  results.forEach((r) => r.catch(() => undefined)); // observed below; a failed thread must not be an unhandled rejection
+  try {
+    for (let phase = 1; phase <= 2; phase++) {
+      // every thread is parked at this phase's gate (the first after filling its arrays)
+      while (Atomics.load(g, 1) < threads * phase) {
+        if (failure) throw new Error(`memory bandwidth probe: a thread failed (${failure.message})`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      Atomics.store(g, 0, phase);
+      Atomics.notify(g, 0);
+    }
+    const spans = await Promise.all(results);
+    const triadBytesPerS = aggregate(spans.map((s) => s.triad), 24 * (bytes / 8) * reps);
+    const copyBytesPerS = aggregate(spans.map((s) => s.copy), 16 * (bytes / 8) * reps);
+    return { bytesPerS: Math.max(triadBytesPerS, copyBytesPerS), triadBytesPerS, copyBytesPerS, threads };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }

@@ -8,7 +8,7 @@
 import { makeConfig } from '@llm/model';
 import { CliError } from '../errors';
 import { llm } from '../../test/support/llm';
-import { measureBandwidth } from './bandwidth';
+import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
 import { parseBenchFlags } from './options';
 import { doneWhen, pct, roofline } from './report';
@@ -104,6 +104,16 @@ describe('bench flags', () => {
 });
 
 describe('bench bandwidth probe', () => {
+  it('runs the SIMD triad kernel: a[i] = b[i] + s * c[i] on every element, the tail included', () => {
+    const t = wasmTriad(192); // 24 float64 per array: one 64-byte step covers 8, so three steps
+    t.b.forEach((_, i) => (t.b[i] = i - 3.5));
+    t.c.forEach((_, i) => (t.c[i] = 0.25 * i));
+    t.a.fill(NaN);
+    t.run(3);
+    expect(Array.from(t.a)).toEqual(Array.from(t.b, (b, i) => b + 3 * (0.25 * i)));
+    expect(() => wasmTriad(100)).toThrow(/multiple of 64/);
+  });
+
   it('measures a positive copy and triad bandwidth and uses the larger as the denominator', async () => {
     const bw = await measureBandwidth(1, 2, 8);
     expect(bw.copyBytesPerS).toBeGreaterThan(1e8);

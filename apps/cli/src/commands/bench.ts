@@ -115,7 +115,7 @@ async function bench(flags: BenchFlags): Promise<void> {
   progress(`measuring memory bandwidth (triad and copy, ${plan.threads} threads)`);
   const bw = await measureBandwidth(plan.threads, plan.quick ? 3 : 8);
   const gb = (x: number) => (x / 1e9).toFixed(2);
-  print(`memory bandwidth, ${bw.threads} threads: triad (JS loop) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy) ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
+  print(`memory bandwidth, ${bw.threads} threads: triad (wasm SIMD) ${gb(bw.triadBytesPerS)} GB/s, copy (memcpy), all threads at once ${gb(bw.copyBytesPerS)} GB/s; roofline denominator ${gb(bw.bytesPerS)} GB/s`);
   for (const m of plan.models) await benchOne(m, plan, bw.bytesPerS);
   if (plan.sections.has('quant-kernels')) quantKernels(plan);
   print(`\nload average at end: ${load()}`);
