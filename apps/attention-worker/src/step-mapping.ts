@@ -28,6 +28,7 @@ export function toStepInput(req: worker.StepRequest): StepInput {
       promptLogprobs: s.promptLogprobs ?? false,
       trace: s.trace ? toTraceOptions(s.trace) : undefined,
       numSpeculativeTokens: s.numSpeculativeTokens ?? 0,
+      usePreviousToken: s.usePreviousToken ?? false,
     })),
     copies: (req.copies ?? []).map((c) => ({ src: c.srcBlockId, dst: c.dstBlockId })),
     releaseSeqIds: req.releaseSeqIds ?? [],

@@ -89,6 +89,7 @@ export async function createOrchestrator(config: OrchestratorConfig, deps: Orche
           poolId, ownerId, ...stepLimits(config, info), kv: deps.kv, worker: deps.worker, onError,
           dependencyWaitMs: config.dependencyWaitMs,
           numSpeculativeTokens: info.numSpeculativeTokens ?? 0,
+          asyncScheduling: config.asyncScheduling,
           renewLease: redisUrl ? async () => void (await deps.kv.renewLease({ ownerId, ttlMs: config.leaseTtlMs })) : undefined,
           onDependency: (state, detail) => (state === 'down' ? log.warn(`worker or kv-manager unavailable (${detail}); holding requests up to ${config.dependencyWaitMs} ms`) : log.info(`worker and kv-manager answer again: ${detail}`)),
           onFinished: (seq, reason, error) => {

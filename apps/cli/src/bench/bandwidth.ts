@@ -35,11 +35,19 @@ import { Worker } from 'node:worker_threads';
 export const TRIAD_WASM_BASE64 =
   'AGFzbQEAAAABCQFgBX9/f398AAIMAQNlbnYDbWVtAgABAwIBAAcJAQV0cmlhZAAACrIBAa8BAgF/AXsgBP0UIQYCQANAIAUgA08NASAAIAVqIAEgBWr9AAQAIAYgAiAFav0ABAD98gH98AH9CwQAIAAgBWogASAFav0ABBAgBiACIAVq/QAEEP3yAf3wAf0LBBAgACAFaiABIAVq/QAEICAGIAIgBWr9AAQg/fIB/fAB/QsEICAAIAVqIAEgBWr9AAQwIAYgAiAFav0ABDD98gH98AH9CwQwIAVBwABqIQUMAAsLCw==';
 
+/** The slice of the WebAssembly global this file uses (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** The triad kernel over arrays of `bytesPerArray` bytes in fresh wasm memory, with the three float64 views (the worker threads build the same). */
 export function wasmTriad(bytesPerArray: number): { run: (s: number) => void; a: Float64Array; b: Float64Array; c: Float64Array } {
   if (bytesPerArray <= 0 || bytesPerArray % 64 !== 0) throw new RangeError(`wasmTriad: bytesPerArray must be a positive multiple of 64, got ${bytesPerArray}`);
-  const mem = new WebAssembly.Memory({ initial: Math.ceil((3 * bytesPerArray) / 65536) });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(TRIAD_WASM_BASE64, 'base64')), { env: { mem } });
+  const mem = new Wasm.Memory({ initial: Math.ceil((3 * bytesPerArray) / 65536) });
+  const inst = new Wasm.Instance(new Wasm.Module(Buffer.from(TRIAD_WASM_BASE64, 'base64')), { env: { mem } });
   const triad = inst.exports.triad as (a: number, b: number, c: number, n: number, s: number) => void;
   const n = bytesPerArray / 8;
   return {

@@ -5,7 +5,7 @@ import { parseServeFlags } from './serve';
 
 const base = {
   model: resolve(repoRoot(), 'models', 'default'), host: '127.0.0.1', grpcPort: '0', httpPort: '-1', backend: 'ort', threads: '1', kvCacheGib: '0.01', blockSize: '16',
-  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4',
+  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4', asyncScheduling: 'on',
 };
 const parse = (extra: Record<string, string>) => parseServeFlags({ ...base, ...extra }, () => undefined);
 
@@ -24,5 +24,15 @@ describe('llm serve --speculative flags', () => {
     expect(() => parse({ speculative: 'ngram', speculativeTokens: '0' })).toThrow("--speculative-tokens must be an integer in [1, 32], got '0'");
     expect(() => parse({ draftModel: '/x' })).toThrow('--draft-model needs --speculative draft');
     expect(() => parse({ speculative: 'draft', draftModel: resolve(repoRoot(), 'models', 'default-draft'), draftBackend: 'gpu' })).toThrow("--draft-backend must be ort or ts, got 'gpu'");
+  });
+});
+
+describe('llm serve --async-scheduling', () => {
+  it('is on by default, takes on/off (and true/false), and refuses anything else with one line', () => {
+    expect(parse({}).asyncScheduling).toBe(true);
+    expect(parse({ asyncScheduling: 'off' }).asyncScheduling).toBe(false);
+    expect(parse({ asyncScheduling: 'false' }).asyncScheduling).toBe(false);
+    expect(parse({ asyncScheduling: 'ON' }).asyncScheduling).toBe(true);
+    expect(() => parse({ asyncScheduling: 'sometimes' })).toThrow("--async-scheduling must be on or off, got 'sometimes'");
   });
 });

@@ -124,6 +124,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         httpPort: opts.httpPort,
         maxNumSeqs: opts.maxNumSeqs,
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
+        asyncScheduling: opts.asyncScheduling ?? true,
         redisUrl: '',
         role: 'all',
         servedModelName: opts.servedModelNames ?? [],

@@ -40,4 +40,6 @@ export interface ServeSettings {
   speculative?: { method: 'ngram' | 'draft'; numTokens: number; draftModel?: string; backend?: 'ort' | 'ts' };
   /** The worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default off). */
   ortMainThread?: boolean;
+  /** The scheduler's async scheduling (pipelined decode steps; default on). */
+  asyncScheduling?: boolean;
 }

@@ -10,6 +10,8 @@
  *   counters    llm_num_preemptions_total, llm_prompt_tokens_total, llm_generation_tokens_total,
  *               llm_request_success_total{finished_reason},
  *               llm_scheduler_dependency_failures_total (this project's: steps failed for a dependency),
+ *               llm_scheduler_pipelined_steps_total{outcome} (this project's: async scheduling's steps
+ *               sent behind another, ok or failed),
  *               llm_spec_decode_num_draft_tokens_total, llm_spec_decode_num_accepted_tokens_total
  *               (speculative decoding; acceptance rate = accepted / draft)
  *   histograms  llm_request_prompt_tokens, llm_request_generation_tokens, llm_request_params_max_tokens,
@@ -75,6 +77,7 @@ function families(maxModelLen: number) {
     inference: histogram('llm_request_inference_time_seconds', 'Time from first scheduled to the last token (seconds).', LABELS, REQUEST_SECONDS),
     draftTokens: counter('llm_spec_decode_num_draft_tokens_total', 'Speculative draft tokens the worker verified.', LABELS),
     acceptedTokens: counter('llm_spec_decode_num_accepted_tokens_total', 'Speculative draft tokens the worker accepted (acceptance rate = accepted / draft).', LABELS),
+    pipelined: counter('llm_scheduler_pipelined_steps_total', 'Decode steps sent right behind the step before them (async scheduling), by outcome (failed: their samples recompute).', [...LABELS, 'outcome']),
     dependencyFailures: counter('llm_scheduler_dependency_failures_total', 'Steps that failed because the worker or kv-manager was down or had lost state (the samples are held and retried).', LABELS),
     step: histogram('llm_scheduler_step_seconds', 'One scheduler step: AllocateSlots, the worker Step and applying its output (seconds).', LABELS, STEP_SECONDS),
   };
@@ -84,8 +87,9 @@ type Bound<T> = { [K in keyof T]: T[K] extends { labels(...v: string[]): infer C
 
 /** The metric part of the scheduler's observer; `detached` and `step` only time and run. */
 export class SchedulerMetrics implements SchedulerObserver {
-  private readonly m: Bound<Omit<ReturnType<typeof families>, 'success'>>;
+  private readonly m: Bound<Omit<ReturnType<typeof families>, 'success' | 'pipelined'>>;
   private readonly success: ReturnType<typeof families>['success'];
+  private readonly pipelinedSteps: ReturnType<typeof families>['pipelined'];
   private readonly labels: string[];
   private readonly times = new WeakMap<Sequence, Times>();
   private readonly now: () => number;
@@ -94,10 +98,12 @@ export class SchedulerMetrics implements SchedulerObserver {
     this.labels = [opts.modelName, opts.engine];
     const f = families(opts.maxModelLen);
     this.success = f.success;
-    const { success: _s, ...rest } = f;
+    this.pipelinedSteps = f.pipelined;
+    const { success: _s, pipelined: _p, ...rest } = f;
     this.m = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, (v as { labels(...x: string[]): unknown }).labels(...this.labels)])) as never;
     this.now = opts.now ?? (() => performance.now() / 1000);
     for (const reason of ['stop', 'length', 'abort']) this.success.labels(...this.labels, reason).inc(0); // every reason shows, at 0
+    for (const outcome of ['ok', 'failed']) this.pipelinedSteps.labels(...this.labels, outcome).inc(0);
     this.queues(0, 0, 0);
     this.m.generationTokens.inc(0);
     this.m.promptTokens.inc(0);
@@ -114,6 +120,10 @@ export class SchedulerMetrics implements SchedulerObserver {
 
   dependencyFailure(): void {
     this.m.dependencyFailures.inc();
+  }
+
+  pipelined(ok: boolean): void {
+    this.pipelinedSteps.labels(...this.labels, ok ? 'ok' : 'failed').inc();
   }
 
   added(seqs: readonly Sequence[]): void {

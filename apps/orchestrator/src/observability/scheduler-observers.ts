@@ -50,6 +50,7 @@ export function composeObservers(parts: SchedulerObserver[]): SchedulerObserver 
     queues: (r, w, pr) => parts.forEach((p) => p.queues(r, w, pr)),
     dependencyFailure: () => parts.forEach((p) => p.dependencyFailure?.()),
     drafts: (s, proposed, accepted) => parts.forEach((p) => p.drafts?.(s, proposed, accepted)),
+    pipelined: (ok) => parts.forEach((p) => p.pipelined?.(ok)),
     step: (plan, run) => parts.reduceRight<() => Promise<StepResult>>((inner, p) => () => p.step(plan, inner), run)(),
     detached: <T>(run: () => T) => parts.reduceRight<() => T>((inner, p) => () => p.detached(inner), run)(),
   };

@@ -39,6 +39,8 @@ export interface SchedulerObserver {
   drafts?(seq: Sequence, proposed: number, accepted: number): void;
   /** A step failed because the worker or kv-manager was down or had lost state (its samples are held and retried). */
   dependencyFailure?(): void;
+  /** A step ran pipelined behind the one before it (async scheduling); `ok` false: it failed and its samples recompute. */
+  pipelined?(ok: boolean): void;
   /** Runs one step (timing, a span around its kv-manager and worker calls). */
   step(plan: readonly PlannedSequence[], run: () => Promise<StepResult>): Promise<StepResult>;
   /** Runs the scheduling loop apart from the request whose arrival started it. */

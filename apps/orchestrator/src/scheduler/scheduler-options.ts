@@ -35,6 +35,12 @@ export interface SchedulerOptions {
   observer?: SchedulerObserver;
   /** Speculative decoding: the most draft tokens the worker verifies per sequence per step (its GetModelInfo); 0 or unset: off. */
   numSpeculativeTokens?: number;
+  /**
+   * Async scheduling: when a step holds only decodes and nothing waits, send the next step right
+   * behind it (the worker feeds each sequence the token it just sampled), so the worker never idles
+   * while this scheduler streams tokens and asks the kv-manager for slots. Off with speculation.
+   */
+  asyncScheduling?: boolean;
 }
 
 export interface SchedulerStats {
@@ -50,6 +56,9 @@ export interface SchedulerStats {
   lastStepTokens: number;
   /** Samples finished, by finish reason (abort: cancelled, deadline or failed). */
   numFinished: Record<FinishReason, number>;
+  /** Steps sent right behind another (async scheduling), and of those, how many failed (their sequences recompute). */
+  numPipelinedSteps: number;
+  numPipelinedFailures: number;
   /** Steps that failed because a dependency was down or had lost state. */
   numDependencyFailures: number;
   /** Speculative draft tokens the worker proposed, and of those, how many it accepted. */

@@ -43,12 +43,13 @@ import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
 import { DraftBook } from './speculation';
 import { freeSequences } from './kv-frees';
-import { stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
+import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
+import { pipelineStep } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
     numSteps: 0, numPreemptions: 0, numComputedTokens: 0, numSampledTokens: 0, lastStepSequences: 0, lastStepTokens: 0,
-    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0,
+    numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0, numPipelinedSteps: 0, numPipelinedFailures: 0,
   };
   private readonly drafts: DraftBook;
   private running: Sequence[] = [];
@@ -254,7 +255,8 @@ export class Scheduler {
 
   private async runStep(plan: PlannedSequence[]): Promise<StepResult> {
     const startedAt = performance.now();
-    const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan);
+    const pipeline = pipelineStep(plan, this.waiting, this.opts);
+    const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan, pipeline);
     const allocatedAt = performance.now();
     if (allocated.length === 0) {
       this.refuseUnfittable(plan);
@@ -262,12 +264,13 @@ export class Scheduler {
     }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
-    const res = await this.opts.worker.step({
-      stepId: ++this.stepId,
-      sequences: allocated.map(stepSequenceOf),
-      copies,
-      releaseSeqIds,
-    });
+    for (const a of allocated) a.pipelined = pipeline;
+    const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
+    // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
+    const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
+    const second = pair && this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies: [], releaseSeqIds: [] });
+    second?.catch(() => undefined); // awaited after the first step's tokens; abandoned when the first fails (it then fails too)
+    const res = await first;
     const stepMs = performance.now() - allocatedAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
@@ -277,8 +280,35 @@ export class Scheduler {
       recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
+    if (pair && second) await this.applyPipelined(pair, second);
     this.running = this.running.filter((s) => s.status === 'running');
     return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
+  }
+
+  /**
+   * The pipelined step's tokens (pipeline.ts): each sequence still running computed the token the
+   * first step sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and
+   * sampled one more. If that step failed, its sequences recompute (their worker state is unknown).
+   */
+  private async applyPipelined(pair: Allocated[], pending: Promise<{ outputs: StepOutput[] }>): Promise<void> {
+    this.stats.numPipelinedSteps++;
+    let res: { outputs: StepOutput[] };
+    try {
+      res = await pending;
+    } catch (err) {
+      this.stats.numPipelinedFailures++;
+      this.opts.observer?.pipelined?.(false);
+      this.opts.onError?.(err);
+      for (const a of pair) if (a.seq.status === 'running') this.restartRunning(a.seq);
+      return;
+    }
+    this.stats.numSteps++;
+    this.opts.observer?.pipelined?.(true);
+    pair.forEach((a, i) => {
+      if (a.seq.status !== 'running' || a.seq.cancelled) return; // finished (or cancelled) after the first step: this token goes with it
+      this.drafts.noteAccepted(a.seq.seqId, 1);
+      this.applyOutput({ ...a, start: a.start + a.count, count: 1 }, res.outputs[i]);
+    });
   }
 
   private applyOutput(a: Allocated, out: StepOutput | undefined): void {
@@ -317,7 +347,7 @@ export class Scheduler {
    * makes the newest running sequence give its blocks back (preemption by recompute); the refused
    * ones are retried. A refused waiting sequence just keeps waiting.
    */
-  private async allocate(plan: PlannedSequence[]): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
+  private async allocate(plan: PlannedSequence[], pipeline = false): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
     if (this.outage.down && this.opts.renewLease) await this.opts.renewLease();
     let pending = plan;
     let allocated: Allocated[] = [];
@@ -327,7 +357,7 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
-    const lookahead = this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
+    const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, 1])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,

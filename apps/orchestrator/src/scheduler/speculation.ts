@@ -62,6 +62,11 @@ export class DraftBook {
     return this.accepted.get(seqId) ?? 0;
   }
 
+  /** Lookahead tokens of the sequence whose K/V a step wrote (async scheduling's pipelined step), to report next time. */
+  noteAccepted(seqId: string, n: number): void {
+    this.accepted.set(seqId, n);
+  }
+
   /** The report reached the kv-manager, or the incarnation is gone. */
   clear(seqId: string): void {
     this.accepted.delete(seqId);

@@ -1,7 +1,8 @@
 /*
  * One sequence's share of a scheduler step: what AllocateSlots gave it (Allocated) and the
  * worker's StepSequence built from it (tokens to compute, where, whether to sample, the sampling
- * state on first contact, lookahead slots for speculative drafts), and the shape of its output.
+ * state on first contact, lookahead slots for speculative drafts), the StepSequence of the step
+ * pipelined behind it (async scheduling), and the shape of its output.
  * What it is not: the step loop (scheduler.ts) or the plan (planner.ts).
  */
 import { worker } from '@llm/proto';
@@ -14,7 +15,8 @@ export interface Allocated {
   count: number; // tokens computed in this step
   blockIds: number[];
   firstOfIncarnation: boolean;
-  lookahead: number; // lookahead slots granted (speculative decoding)
+  lookahead: number; // lookahead slots granted (speculative decoding, or the pipelined step's slot)
+  pipelined?: boolean; // async scheduling: its one lookahead slot is for the step sent right behind this one
 }
 
 /** The worker's answer for one sequence of a step (worker.SequenceOutput's fields the scheduler reads). */
@@ -37,5 +39,14 @@ export function stepSequenceOf(a: Allocated) {
     : { params: { ...s.sampling, sampleIndex: s.sampleIndex, skipLogprob: (s.sampling.skipLogprob ?? false) && !s.trace }, promptTokenIds: [...s.promptIds], outputTokenIds: [...s.outputIds], grammarEbnf: s.grammarEbnf };
   const embedPooling = s.embedPooling === 'mean' ? worker.Pooling.POOLING_MEAN : s.embedPooling === 'last' ? worker.Pooling.POOLING_LAST : worker.Pooling.POOLING_UNSPECIFIED;
   const promptLogprobs = s.promptLogprobsTop !== undefined && a.start < s.promptIds.length - 1;
-  return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample ? a.lookahead : 0 };
+  return { seqId: s.seqId, tokenIds: s.tokens(a.start, a.start + a.count), startPosition: a.start, blockIds: a.blockIds, sample, state, embedPooling, promptLogprobs, trace: s.trace?.stepOptions, numSpeculativeTokens: sample && !a.pipelined ? a.lookahead : 0 };
+}
+
+/**
+ * Async scheduling: the sequence's StepSequence in the step sent right behind the one that samples
+ * its next token. It computes that token (the worker's last sample: use_previous_token) at the next
+ * position, in the lookahead slot the first step's allocation granted, and samples the one after.
+ */
+export function pipelinedStepSequenceOf(a: Allocated) {
+  return { seqId: a.seq.seqId, tokenIds: [], startPosition: a.start + a.count, blockIds: a.blockIds, sample: true, usePreviousToken: true, numSpeculativeTokens: 0 };
 }

@@ -45,7 +45,7 @@ import { promptLogprobsOf } from './prompt-logprobs';
 import { sampleSequence } from './sample-seq';
 import { SeqStateCache, type CachedSeqState } from './seq-state';
 import { checkStepTrace, forwardTraceOf, samplingTraceOf, stepTraceOf, type TraceLimits } from './step-trace';
-import type { SequenceOutput, StepInput, StepOutput } from './step-types';
+import type { SequenceOutput, StepInput, StepOutput, StepSequenceInput } from './step-types';
 import type { ForwardExtras, KvPool, StepBackend } from './types';
 import { validateStep, type StepLimits } from './validate-step';
 import { verifyDrafts } from './verify-drafts';
@@ -114,8 +114,9 @@ export class ModelRunner {
     await this.backend.dispose();
   }
 
-  private async runStep(input: StepInput): Promise<StepOutput> {
+  private async runStep(request: StepInput): Promise<StepOutput> {
     const t0 = process.hrtime.bigint();
+    const input = request.sequences.some((s) => s.usePreviousToken) ? { ...request, sequences: request.sequences.map((s) => this.resolvePreviousToken(s)) } : request;
     validateStep(input, this.limits, (id) => this.states.get(id));
     const traced = input.sequences.some((s) => s.trace);
     if (traced) checkStepTrace(input, this.traceLimits);
@@ -189,6 +190,23 @@ export class ModelRunner {
     this.states.release(input.releaseSeqIds ?? []);
     this.speculator?.release?.(input.releaseSeqIds ?? []);
     return { outputs, numTokens: batch.tokenIds.length, forwardNs, stepNs: process.hrtime.bigint() - t0, grammarNs, draftNs };
+  }
+
+  /**
+   * Async scheduling: a sequence whose one new token is the token this worker sampled for it last
+   * (the scheduler sent this step before it knew that token). The previous step ran first (steps
+   * are serialised), so the state ends with that token, at position startPosition.
+   */
+  private resolvePreviousToken(seq: StepSequenceInput): StepSequenceInput {
+    if (!seq.usePreviousToken) return seq;
+    const why = (text: string) => `sequence ${JSON.stringify(seq.seqId)}: use_previous_token: ${text}`;
+    if (seq.tokenIds.length > 0) throw new RunnerError('INVALID_ARGUMENT', why('token_ids must be empty (the token is the one this worker sampled last)'), seq.seqId, 'token_ids');
+    // The worker lost the state (a restart) or the step arrived before the one that samples: a state problem, not a bad request.
+    const st = this.states.get(seq.seqId);
+    if (!st || st.outputTokenIds.length === 0) throw new RunnerError('FAILED_PRECONDITION', why('this worker has sampled no token for the sequence'), seq.seqId, 'use_previous_token');
+    const known = st.promptTokenIds.length + st.outputTokenIds.length; // the last sampled token sits at position known - 1
+    if (seq.startPosition !== known - 1) throw new RunnerError('FAILED_PRECONDITION', why(`start_position ${seq.startPosition} is not the sampled token's position ${known - 1}`), seq.seqId, 'start_position');
+    return { ...seq, tokenIds: [st.outputTokenIds[st.outputTokenIds.length - 1]], usePreviousToken: false };
   }
 
   /**

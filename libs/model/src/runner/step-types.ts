@@ -47,6 +47,7 @@ export interface StepSequenceInput {
   promptLogprobs?: boolean; // return the logprob of each next prompt token this chunk predicts
   trace?: StepTraceOptions; // internals trace: record attention rows, MoE routing, sampling candidates
   numSpeculativeTokens?: number; // draft at most this many tokens after the last new token (blockIds cover their slots)
+  usePreviousToken?: boolean; // async scheduling: the one new token is the one this worker sampled for the sequence last (tokenIds empty)
 }
 
 /** A prompt token's logprob given the tokens before it, with the most likely alternatives. */

@@ -160,6 +160,14 @@ export interface StepSequence {
    * without grammar, logprobs, prompt logprobs, pooling or trace; 0 = no speculation.
    */
   numSpeculativeTokens: number;
+  /**
+   * Async scheduling: the one token to compute is the token this worker sampled for the sequence in
+   * its previous step, which the scheduler does not know yet (token_ids must then be empty). The
+   * scheduler sends such a step right behind the step that samples that token, so the two run back
+   * to back; start_position must be the position right after that step's last token, and block_ids
+   * must cover it. Refused (INVALID_ARGUMENT) when the worker has no sampled token there.
+   */
+  usePreviousToken: boolean;
 }
 
 /** The log-probability of one prompt token and the most likely tokens at its position. */
@@ -901,6 +909,7 @@ function createBaseStepSequence(): StepSequence {
     promptLogprobs: false,
     trace: undefined,
     numSpeculativeTokens: 0,
+    usePreviousToken: false,
   };
 }
 
@@ -950,6 +959,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     }
     if (message.numSpeculativeTokens !== 0) {
       writer.uint32(88).uint32(message.numSpeculativeTokens);
+    }
+    if (message.usePreviousToken !== false) {
+      writer.uint32(96).bool(message.usePreviousToken);
     }
     return writer;
   },
@@ -1085,6 +1097,14 @@ export const StepSequence: MessageFns<StepSequence> = {
             message.numSpeculativeTokens = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.usePreviousToken = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1142,6 +1162,11 @@ export const StepSequence: MessageFns<StepSequence> = {
         : isSet(object.num_speculative_tokens)
         ? globalThis.Number(object.num_speculative_tokens)
         : 0,
+      usePreviousToken: isSet(object.usePreviousToken)
+        ? globalThis.Boolean(object.usePreviousToken)
+        : isSet(object.use_previous_token)
+        ? globalThis.Boolean(object.use_previous_token)
+        : false,
     };
   },
 
@@ -1180,6 +1205,9 @@ export const StepSequence: MessageFns<StepSequence> = {
     if (message.numSpeculativeTokens !== 0) {
       obj.numSpeculativeTokens = Math.round(message.numSpeculativeTokens);
     }
+    if (message.usePreviousToken !== false) {
+      obj.usePreviousToken = message.usePreviousToken;
+    }
     return obj;
   },
 
@@ -1203,6 +1231,7 @@ export const StepSequence: MessageFns<StepSequence> = {
       ? TraceOptions.fromPartial(object.trace)
       : undefined;
     message.numSpeculativeTokens = object.numSpeculativeTokens ?? 0;
+    message.usePreviousToken = object.usePreviousToken ?? false;
     return message;
   },
 };
