@@ -233,3 +233,38 @@ describe('ModelRunner batching', () => {
     state.forEach((x) => expect(x.out).toEqual(solo[x.s]));
   });
 });
+
+describe('ModelRunner: use_previous_token (async scheduling)', () => {
+  it('a step sent before the previous one answered computes that step\'s sampled token, as if it were sent explicitly', async () => {
+    const prompt = [3, 4, 5, 6, 7];
+    const explicit = runnerFor('llama', 2);
+    const piped = runnerFor('llama', 2);
+    const blockIds = [5, 9, 2];
+    const first = withState({ seqId: 's', tokenIds: prompt, startPosition: 0, blockIds, sample: true });
+    const a1 = await explicit.runner.step({ sequences: [first] });
+    const t1 = a1.outputs[0].tokenId;
+    const a2 = await explicit.runner.step({ sequences: [{ seqId: 's', tokenIds: [t1], startPosition: 5, blockIds, sample: true }] });
+    // both steps queued at once: the second names no token
+    const [b1, b2] = await Promise.all([
+      piped.runner.step({ sequences: [first] }),
+      piped.runner.step({ sequences: [{ seqId: 's', tokenIds: [], usePreviousToken: true, startPosition: 5, blockIds, sample: true }] }),
+    ]);
+    expect(b1.outputs[0].tokenId).toBe(t1);
+    expect(b2.outputs[0].tokenId).toBe(a2.outputs[0].tokenId);
+    expect(b2.outputs[0].logprob).toBe(a2.outputs[0].logprob);
+    expect(snapshot(piped.pool)).toEqual(snapshot(explicit.pool)); // the same K/V at position 5
+  });
+
+  it('is refused when the worker has no sampled token there, or token_ids are given too', async () => {
+    const { runner } = runnerFor('llama', 2);
+    const blockIds = [5, 9, 2];
+    let err = await rejection(runner.step({ sequences: [{ seqId: 'x', tokenIds: [], usePreviousToken: true, startPosition: 5, blockIds, sample: true }] }));
+    expect(err).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'use_previous_token' });
+    await runner.step({ sequences: [withState({ seqId: 'x', tokenIds: [3, 4, 5, 6, 7], startPosition: 0, blockIds, sample: true })] });
+    err = await rejection(runner.step({ sequences: [{ seqId: 'x', tokenIds: [], usePreviousToken: true, startPosition: 6, blockIds, sample: true }] }));
+    expect(err).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'start_position' });
+    expect(err.message).toMatch(/start_position 6 is not the sampled token's position 5/);
+    err = await rejection(runner.step({ sequences: [{ seqId: 'x', tokenIds: [9], usePreviousToken: true, startPosition: 5, blockIds, sample: true }] }));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'token_ids' });
+  });
+});
