@@ -103,6 +103,7 @@ export function workerImplementation(runner: ModelRunner, model: LoadedModel, wo
           startPosition: s.startPosition,
           blockIds: s.blockIds,
           sample: s.sample,
+          usePreviousToken: s.usePreviousToken,
           state: s.state && {
             params: { ...(s.state.params as worker.SamplingParams), seed: /^\d{1,20}$/.test(s.state.params?.seed ?? '') ? BigInt(s.state.params!.seed) : Number.NaN, logitBias: new Map(Object.entries(s.state.params?.logitBias ?? {}).map(([k, v]) => [Number(k), v])) },
             promptTokenIds: s.state.promptTokenIds,

@@ -79,6 +79,23 @@ describe('bench report', () => {
     expect(lines).toMatch(/worker-thread \/ event-loop step \(x\)\s+2\.00/);
   });
 
+  it('prints the async-scheduling A/B per serving mode and client count that ran both ways', () => {
+    const lvl = (clients: number, outputTokens: number) => ({ clients, outputTokens, wallS: 2, ttftMs: [], itlMs: [] });
+    const lines = doneWhen('m', {
+      kernel: [],
+      bandwidth: 20e9,
+      e2e: [
+        { mode: 'embedded', levels: [lvl(1, 90), lvl(32, 600)] },
+        { mode: 'embedded-sync', levels: [lvl(1, 60), lvl(32, 500)] },
+        { mode: 'distributed', levels: [lvl(1, 80)] },
+      ],
+      burstPromptTokens: 100,
+    }).join('\n');
+    expect(lines).toMatch(/A\/B: embedded 1 client, async scheduling on \/ off, tok\/s \(x\)\s+1\.50/); // 45 / 30 tok/s
+    expect(lines).toMatch(/A\/B: embedded 32 clients, async scheduling on \/ off, tok\/s \(x\)\s+1\.20/);
+    expect(lines).not.toMatch(/A\/B: distributed/); // no distributed-sync run
+  });
+
   it('takes percentiles as the nearest rank', () => {
     expect(pct([5, 1, 4, 2, 3], 50)).toBe(3);
     expect(pct([5, 1, 4, 2, 3], 99)).toBe(5);

@@ -39,8 +39,20 @@ export interface LoadLevel {
   itlMs: number[];
 }
 
-/** embedded-loop: embedded with the worker's sessions on the event loop's thread (--ort-main-thread, the old path). */
-export type E2eMode = 'embedded' | 'distributed' | 'embedded-loop';
+/**
+ * embedded-loop: embedded with the worker's sessions on the event loop's thread (--ort-main-thread, the old path);
+ * embedded-sync / distributed-sync: one step at a time (--async-scheduling off).
+ */
+export type E2eMode = 'embedded' | 'distributed' | 'embedded-loop' | 'embedded-sync' | 'distributed-sync';
+
+/** The `llm serve` flags of each mode. */
+const MODE_ARGS: Record<E2eMode, string[]> = {
+  embedded: [],
+  distributed: ['--distributed'],
+  'embedded-loop': ['--ort-main-thread'],
+  'embedded-sync': ['--async-scheduling', 'off'],
+  'distributed-sync': ['--distributed', '--async-scheduling', 'off'],
+};
 
 export interface E2eResult {
   mode: E2eMode;
@@ -94,7 +106,7 @@ export interface Served {
 /** Starts `llm serve` (this CLI's own entry point) and waits for its banner's gRPC address. */
 export async function startServe(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<Served> {
   const args = [plan.cliEntry, 'serve', '--model', plan.modelDir, '--grpc-port', '0', '--http-port', '-1', '--threads', String(plan.threads),
-    '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...(mode === 'distributed' ? ['--distributed'] : mode === 'embedded-loop' ? ['--ort-main-thread'] : []), ...plan.extraServeArgs];
+    '--kv-cache-gib', String(plan.kvCacheGib), '--max-num-seqs', '64', '--log-level', 'warn', ...MODE_ARGS[mode], ...plan.extraServeArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let out = '';
   let err = '';
@@ -133,7 +145,7 @@ export async function stopServe(s: Served): Promise<void> {
 
 /** Every load level, then the burst, against one served platform. */
 export async function runE2e(plan: E2ePlan, mode: E2eMode, progress: (s: string) => void): Promise<E2eResult> {
-  progress(`end to end (${mode}): starting llm serve${mode === 'distributed' ? ' --distributed' : mode === 'embedded-loop' ? ' --ort-main-thread' : ''}`);
+  progress(`end to end (${mode}): starting llm serve ${MODE_ARGS[mode].join(' ')}`);
   const served = await startServe(plan, mode, progress);
   const conn = connectGrpc(inference.InferenceDefinition, served.grpc, { deadlineMs: 600_000 });
   const gen: Gen = (r) => conn.client.generate(r);

@@ -115,6 +115,13 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   line('distributed / embedded, 32 clients', dist !== undefined && e32 !== undefined ? dist / e32 : undefined, '>= 0.95', (v) => v >= 0.95, 'needs both modes at 32 clients');
   const loop32 = rateOf('embedded-loop', 32);
   if (loop32 !== undefined && e32 !== undefined) out.push(`  ${'A/B: embedded 32 clients, worker-thread / event-loop step (x)'.padEnd(68)}${f(e32 / loop32, 2).padStart(6)}`);
+  for (const [on, off] of [['embedded', 'embedded-sync'], ['distributed', 'distributed-sync']]) {
+    for (const c of [1, 32]) {
+      const a = rateOf(on, c);
+      const b = rateOf(off, c);
+      if (a !== undefined && b !== undefined) out.push(`  ${`A/B: ${on} ${c} client${c > 1 ? 's' : ''}, async scheduling on / off, tok/s (x)`.padEnd(68)}${f(a / b, 2).padStart(6)}`);
+    }
+  }
   const burst = x.e2e.find((e) => e.mode === 'embedded')?.burst;
   const p128 = row('f32', 'prefill', 128);
   const allPrefillMs = burst && p128 ? ((burst.clients * x.burstPromptTokens) / p128.tokPerS) * 1000 : undefined;

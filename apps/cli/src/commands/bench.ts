@@ -72,7 +72,7 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
       const kvCacheGib = Math.max(0.05, (64 * (plan.burstPrompt + plan.outputTokens + 64) * model.config.numLayers * 2 * model.config.numKvHeads * model.config.headDim * 4) / 2 ** 30);
       for (const mode of plan.modes) {
         const r = await runE2e({
-          modelDir: dir(), clients: plan.clients, promptTokens: plan.promptTokens, outputTokens: plan.outputTokens, burst: mode === 'distributed' ? 0 : plan.burst,
+          modelDir: dir(), clients: plan.clients, promptTokens: plan.promptTokens, outputTokens: plan.outputTokens, burst: mode === 'embedded' ? plan.burst : 0,
           burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: plan.maxNumBatchedTokens ? ['--max-num-batched-tokens', String(plan.maxNumBatchedTokens)] : [], cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
         }, mode, progress);
         e2e.push(r);
@@ -132,7 +132,7 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--prefill <list>', 'prefill lengths (default 128,512,2048)')
     .option('--decode <list>', 'decode batch sizes (default 1,8,32,64)')
     .option('--clients <list>', 'concurrent streaming clients of the e2e section (default 1,8,32,64)')
-    .option('--modes <list>', 'e2e serving modes: embedded, distributed, embedded-loop (embedded with --ort-main-thread: the old path, for A/B)')
+    .option('--modes <list>', 'e2e serving modes: embedded, distributed, embedded-loop (embedded with --ort-main-thread: the old path, for A/B), embedded-sync / distributed-sync (--async-scheduling off, for A/B)')
     .option('--rounds <n>', 'timed rounds per kernel figure (default 12)')
     .option('--output-tokens <n>', 'tokens each e2e request generates (default 48)')
     .option('--context <n>', 'cached tokens per sequence in decode steps', '128')
