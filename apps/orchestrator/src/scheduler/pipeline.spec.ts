@@ -6,6 +6,8 @@
  * fewer AllocateSlots calls), no block leaks, and blocks written through pipelined steps serve a
  * later prefix-cache hit exactly. Plus pipelineStep's rules on hand-built plans.
  */
+import { Status } from '@llm/platform';
+import type { worker } from '@llm/proto';
 import { pipelineStep } from './pipeline';
 import type { PlannedSequence } from './planner';
 import { BS, loop, request, run, setup } from './testing/real-stack';
@@ -58,6 +60,19 @@ describe('Scheduler with async scheduling', () => {
       expect(got[0]).toEqual(free.want[0].slice(0, free.want[0].indexOf(stop) + 1));
       expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
     }
+  });
+
+  it('a pipelined step that fails (the worker went away) is a failed step: its samples recompute and end as without a failure', async () => {
+    const { want } = await both(prompts, 16);
+    let failed = 0;
+    const flaky = (w: { step: (r: worker.StepRequest) => Promise<worker.StepResponse> }) => ({
+      step: (r: worker.StepRequest) => (r.sequences.some((s) => s.usePreviousToken) && failed++ === 2 ? Promise.reject(Object.assign(new Error('worker restarting'), { code: Status.UNAVAILABLE, details: 'worker restarting' })) : w.step(r)),
+    });
+    const on = setup(64, 0, { asyncScheduling: true, dependencyWaitMs: 10_000 }, flaky);
+    expect(await run(on.scheduler, prompts, 16)).toEqual(want);
+    expect(on.scheduler.stats).toMatchObject({ numPipelinedFailures: 1, numDependencyFailures: 1 });
+    await on.scheduler.close();
+    expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
   });
 
   it('a request arriving mid-run is admitted (pipelining pauses while it waits) and gets its own output', async () => {

@@ -288,7 +288,8 @@ export class Scheduler {
   /**
    * The pipelined step's tokens (pipeline.ts): each sequence still running computed the token the
    * first step sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and
-   * sampled one more. If that step failed, its sequences recompute (their worker state is unknown).
+   * sampled one more. A failure is the step's failure (rethrown to the loop, which handles it as any
+   * failed step: the plan's samples that are still running restart or fail by its status code).
    */
   private async applyPipelined(pair: Allocated[], pending: Promise<{ outputs: StepOutput[] }>): Promise<void> {
     this.stats.numPipelinedSteps++;
@@ -298,9 +299,8 @@ export class Scheduler {
     } catch (err) {
       this.stats.numPipelinedFailures++;
       this.opts.observer?.pipelined?.(false);
-      this.opts.onError?.(err);
-      for (const a of pair) if (a.seq.status === 'running') this.restartRunning(a.seq);
-      return;
+      this.running = this.running.filter((s) => s.status === 'running');
+      throw err;
     }
     this.stats.numSteps++;
     this.opts.observer?.pipelined?.(true);

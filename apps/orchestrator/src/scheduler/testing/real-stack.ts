@@ -49,7 +49,7 @@ export function workerFor(runner: ModelRunner, log: worker.StepRequest[] = []) {
 }
 
 /** A scheduler over `numBlocks` blocks of BS tokens; k > 0 turns prompt-lookup speculation on. */
-export function setup(numBlocks: number, k: number, extra: Partial<SchedulerOptions> = {}) {
+export function setup(numBlocks: number, k: number, extra: Partial<SchedulerOptions> = {}, wrapWorker: (w: ReturnType<typeof workerFor>) => unknown = (w) => w) {
   const pools = new KvPools();
   pools.registerPool('w', { numBlocks, blockSize: BS });
   const c = model.config;
@@ -64,7 +64,7 @@ export function setup(numBlocks: number, k: number, extra: Partial<SchedulerOpti
   const counted = { ...kvClient, allocateSlots: (...a: Parameters<typeof kvClient.allocateSlots>) => (allocations++, kvClient.allocateSlots(...a)) };
   const scheduler = new Scheduler({
     poolId: 'w', ownerId: 'o', maxNumSeqs: 8, maxNumBatchedTokens: 64, numSpeculativeTokens: k,
-    kv: counted as never, worker: workerFor(runner, steps) as never, ...extra,
+    kv: counted as never, worker: wrapWorker(workerFor(runner, steps)) as never, ...extra,
   });
   return { pools, scheduler, steps, allocations: () => allocations };
 }
