@@ -5,6 +5,10 @@
  * weight format (F32, Q8_0, Q4_0). Each figure is tokens/s and the fraction of the memory roofline
  * ((weight bytes + KV bytes read per step) x steps/s / triad bandwidth).
  *
+ * Beside each format's step, its linear layers alone (buildLinearOnlyGraph: the same weights through
+ * the same matmul nodes, nothing else) at batch 1 and 32: how fast ONNX Runtime's matmuls read these
+ * weights here, the ceiling a step that runs them can reach (columns `linear-only B`).
+ *
  * Also the A/B of the step's thread: the same F32 backend on the event loop's thread (the old
  * path) and on a worker thread, round-robin in the same rounds: prefill 512 and decode batch 1
  * rates, and the longest event-loop stall during a prefill 2048 (a 1 ms timer's largest gap).
@@ -13,7 +17,8 @@
  * contents are random numbers written once (attention time does not depend on them).
  * Not a correctness test: the parity tests in libs/model are.
  */
-import { approxParams, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, type FlatBatch, type KvPool } from '@llm/model';
+import { approxParams, buildLinearOnlyGraph, decoderFromLoaded, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, type FlatBatch, type KvPool } from '@llm/model';
+import { createOrtSession, ortTensor } from '@llm/tensor';
 import { benchPool, decodeBatch, kvBytesPerStep, prefillBatch, weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface KernelPlan {
@@ -27,8 +32,8 @@ export interface KernelPlan {
 
 export interface KernelRow {
   format: BenchFormat;
-  kind: 'prefill' | 'decode';
-  /** Prompt tokens (prefill) or sequences (decode). */
+  kind: 'prefill' | 'decode' | 'linear-only';
+  /** Prompt tokens (prefill) or sequences (decode, linear-only). */
   size: number;
   tokPerS: number;
   /** Bytes of weights and KV one step reads. */
@@ -68,11 +73,31 @@ function weightsFor(m: BenchModel, f: BenchFormat): BenchModel['weights'] {
   return f === 'f32' ? m.weights : quantizeModelWeights(m.config, m.weights, { format: f });
 }
 
+/** The format's linear layers alone (see the file comment) at batch 1 and 32, on this thread. */
+async function linearOnlyRows(m: BenchModel, f: BenchFormat, weights: BenchModel['weights'], plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow[]> {
+  const { spec, weights: gw } = decoderFromLoaded({ config: m.config, weights });
+  progress(`${m.name} ${f}: the linear layers alone (ONNX Runtime's matmul ceiling)`);
+  const session = await createOrtSession(buildLinearOnlyGraph(spec, gw), { threads: plan.threads });
+  const rows: KernelRow[] = [];
+  try {
+    for (const B of [1, 32]) {
+      const x = new Float32Array(B * spec.hiddenSize).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5); // (B, C)
+      const feeds = { x: ortTensor(x, [B, spec.hiddenSize]) };
+      const ms = await timeRuns(() => session.run(feeds), plan.rounds);
+      rows.push({ format: f, kind: 'linear-only', size: B, tokPerS: (B * 1000) / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(m.config, f) });
+    }
+  } finally {
+    await session.release();
+  }
+  return rows;
+}
+
 /** Prefill and decode rows of one format. */
 async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow[]> {
   const c = m.config;
   progress(`${m.name} ${f}: building the decoder session`);
-  const be = await OrtBackend.create({ config: c, weights: weightsFor(m, f) }, { threads: plan.threads, offThread: servedOffThread(m) });
+  const weights = weightsFor(m, f);
+  const be = await OrtBackend.create({ config: c, weights }, { threads: plan.threads, offThread: servedOffThread(m) });
   const rows: KernelRow[] = [];
   try {
     const maxB = Math.max(1, ...plan.decode);
@@ -101,6 +126,7 @@ async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progr
   } finally {
     await be.dispose();
   }
+  rows.push(...(await linearOnlyRows(m, f, weights, plan, progress)));
   return rows;
 }
 

@@ -30,6 +30,7 @@ export function kernelTable(model: string, rows: KernelRow[], bandwidth: number,
     });
     lines.push(`${fmt.padEnd(8)}${f(Math.min(...mine.map((r) => r.bytesPerStep)) / 1e6, 0).padStart(9)}${cells.join('')}`);
   }
+  if (rows.some((r) => r.kind === 'linear-only')) lines.push("linear-only B: the same weights through the same matmul nodes and nothing else (no attention, norms, KV): ONNX Runtime's ceiling for a step at batch B");
   return lines;
 }
 
@@ -86,13 +87,15 @@ export interface DoneWhenInputs {
 
 /** Issue 20's "Done when" figures for one model, each a ratio or roofline fraction with its target. */
 export function doneWhen(model: string, x: DoneWhenInputs): string[] {
-  const row = (fmt: BenchFormat, kind: 'prefill' | 'decode', size: number) => x.kernel.find((r) => r.format === fmt && r.kind === kind && r.size === size);
+  const row = (fmt: BenchFormat, kind: KernelRow['kind'], size: number) => x.kernel.find((r) => r.format === fmt && r.kind === kind && r.size === size);
   const out: string[] = [`\n"done when" figures: ${model} (measured in this run; targets from issue 20, quiet machine)`];
   const line = (name: string, value: number | undefined, target: string, ok: (v: number) => boolean, missing: string) =>
     out.push(`  ${name.padEnd(68)}${value === undefined || !Number.isFinite(value) ? `n/a (${missing})` : `${f(value, 2).padStart(6)}   target ${target}   ${ok(value) ? 'meets' : 'below'}`}`);
   for (const [fmt, target] of [['f32', 0.95], ['q8_0', 0.7], ['q4_0', 0.6]] as Array<[BenchFormat, number]>) {
     const r = row(fmt, 'decode', 1);
     line(`${fmt.toUpperCase()} decode batch 1, fraction of memory roofline`, r && roofline(r, x.bandwidth), `>= ${target}`, (v) => v >= target, `decode 1 at ${fmt} not run`);
+    const lin = row(fmt, 'linear-only', 1);
+    if (lin) out.push(`  ${`  its linear layers alone (ONNX Runtime's matmul ceiling), batch 1`.padEnd(68)}${f(roofline(lin, x.bandwidth), 2).padStart(6)}`);
   }
   line('prefill 512 F32: worker-thread path / event-loop path (x)', x.ab && x.ab.prefill512.thread / x.ab.prefill512.main, '>= 1.2', (v) => v >= 1.2, 'thread A/B not run');
   const d1 = row('f32', 'decode', 1);

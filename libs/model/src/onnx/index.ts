@@ -10,3 +10,4 @@ export * from './batch-split';
 export * from './decoder-graph';
 export * from './ort-backend';
 export * from './ffn-executor';
+export * from './linear-only';
