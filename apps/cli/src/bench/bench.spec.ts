@@ -144,7 +144,8 @@ describe('llm bench --quick (through the command parser)', () => {
     const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,threads', '--formats', 'f32,q8_0', '--rounds', '2');
     expect(r.err).toBeNull();
     expect(r.out).toMatch(/roofline denominator \d+\.\d+ GB\/s/);
-    expect(r.out).toMatch(/^f32 +\d+ +\d+\.\d \(\d+\.\d\d\) +\d+\.\d \(\d+\.\d\d\) +\d+\.\d \(\d+\.\d\d\)$/m); // decode 1, decode 8, prefill 128
+    expect(r.out).toMatch(/^f32 +\d+( +\d+\.\d \(\d+\.\d\d\)){5}$/m); // decode 1, decode 8, prefill 128, linear-only 1 and 32
+    expect(r.out).toMatch(/its linear layers alone \(ONNX Runtime's matmul ceiling\), batch 1 +\d+\.\d\d/);
     expect(r.out).toMatch(/^q8_0 /m);
     expect(r.out).toMatch(/longest loop stall, prefill 128 ms +\d+\.\d +\d+\.\d/);
     expect(r.out).toMatch(/F32 decode batch 1, fraction of memory roofline +\d+\.\d\d {3}target >= 0\.95/);

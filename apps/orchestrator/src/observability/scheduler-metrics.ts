@@ -69,7 +69,7 @@ function families(maxModelLen: number) {
     promptLen: histogram('llm_request_prompt_tokens', 'Prompt tokens per finished request.', LABELS, lens),
     generationLen: histogram('llm_request_generation_tokens', 'Generated tokens per finished request (sample).', LABELS, lens),
     maxTokens: histogram('llm_request_params_max_tokens', 'The max_tokens parameter of each request.', LABELS, lens),
-    iterationTokens: histogram('llm_iteration_tokens', 'Tokens computed per scheduler step (vLLM: iteration_tokens_total).', LABELS, ITERATION_TOKENS),
+    iterationTokens: histogram('llm_iteration_tokens', 'Tokens computed per worker step (vLLM: iteration_tokens_total); a pipelined pair of steps (async scheduling) counts as two.', LABELS, ITERATION_TOKENS),
     itl: histogram('llm_inter_token_latency_seconds', 'Time between two successive tokens of a sample (seconds).', LABELS, ITL_SECONDS),
     queue: histogram('llm_request_queue_time_seconds', 'Time from arrival at the scheduler to first scheduled (seconds).', LABELS, REQUEST_SECONDS),
     prefill: histogram('llm_request_prefill_time_seconds', 'Time from first scheduled to the first token (seconds).', LABELS, REQUEST_SECONDS),
@@ -79,7 +79,7 @@ function families(maxModelLen: number) {
     acceptedTokens: counter('llm_spec_decode_num_accepted_tokens_total', 'Speculative draft tokens the worker accepted (acceptance rate = accepted / draft).', LABELS),
     pipelined: counter('llm_scheduler_pipelined_steps_total', 'Decode steps sent right behind the step before them (async scheduling), by outcome (failed: their samples recompute).', [...LABELS, 'outcome']),
     dependencyFailures: counter('llm_scheduler_dependency_failures_total', 'Steps that failed because the worker or kv-manager was down or had lost state (the samples are held and retried).', LABELS),
-    step: histogram('llm_scheduler_step_seconds', 'One scheduler step: AllocateSlots, the worker Step and applying its output (seconds).', LABELS, STEP_SECONDS),
+    step: histogram('llm_scheduler_step_seconds', 'One scheduler step: AllocateSlots, the worker Step (two with async scheduling) and applying its output (seconds).', LABELS, STEP_SECONDS),
   };
 }
 
@@ -190,6 +190,7 @@ export class SchedulerMetrics implements SchedulerObserver {
     const out = await run();
     this.m.step.observe(this.now() - t0);
     if (out.numTokens > 0) this.m.iterationTokens.observe(out.numTokens);
+    if (out.pipelinedTokens) this.m.iterationTokens.observe(out.pipelinedTokens); // the worker ran it as a step of its own
     return out;
   }
 

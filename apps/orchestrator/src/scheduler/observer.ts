@@ -20,6 +20,8 @@ export interface StepResult {
   numSequences: number;
   /** Tokens the worker computed (prompt chunks + decodes). */
   numTokens: number;
+  /** Async scheduling: tokens the worker computed in the step pipelined behind this one (absent: none ran). */
+  pipelinedTokens?: number;
 }
 
 export interface SchedulerObserver {

@@ -280,9 +280,10 @@ export class Scheduler {
       recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
+    const numTokens = this.stats.lastStepTokens;
     if (pair && second) await this.applyPipelined(pair, second);
     this.running = this.running.filter((s) => s.status === 'running');
-    return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
+    return { numSequences: allocated.length, numTokens, ...(pair ? { pipelinedTokens: pair.length } : {}) };
   }
 
   /**
