@@ -44,7 +44,8 @@ import { recordStepTraces } from './step-trace';
 import { DraftBook } from './speculation';
 import { freeSequences } from './kv-frees';
 import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
-import { pipelineStep } from './pipeline';
+import { applyStepOutput } from './step-output';
+import { applyPipelined, pipelineStep } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -281,66 +282,16 @@ export class Scheduler {
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     const numTokens = this.stats.lastStepTokens;
-    if (pair && second) await this.applyPipelined(pair, second);
-    this.running = this.running.filter((s) => s.status === 'running');
+    try {
+      if (pair && second) await applyPipelined(pair, second, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out) });
+    } finally {
+      this.running = this.running.filter((s) => s.status === 'running'); // also before a failed pipelined step reaches the loop
+    }
     return { numSequences: allocated.length, numTokens, ...(pair ? { pipelinedTokens: pair.length } : {}) };
   }
 
-  /**
-   * The pipelined step's tokens (pipeline.ts): each sequence still running computed the token the
-   * first step sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and
-   * sampled one more. A failure is the step's failure (rethrown to the loop, which handles it as any
-   * failed step: the plan's samples that are still running restart or fail by its status code).
-   */
-  private async applyPipelined(pair: Allocated[], pending: Promise<{ outputs: StepOutput[] }>): Promise<void> {
-    this.stats.numPipelinedSteps++;
-    let res: { outputs: StepOutput[] };
-    try {
-      res = await pending;
-    } catch (err) {
-      this.stats.numPipelinedFailures++;
-      this.opts.observer?.pipelined?.(false);
-      this.running = this.running.filter((s) => s.status === 'running');
-      throw err;
-    }
-    this.stats.numSteps++;
-    this.opts.observer?.pipelined?.(true);
-    pair.forEach((a, i) => {
-      if (a.seq.status !== 'running' || a.seq.cancelled) return; // finished (or cancelled) after the first step: this token goes with it
-      this.drafts.noteAccepted(a.seq.seqId, 1);
-      this.applyOutput({ ...a, start: a.start + a.count, count: 1 }, res.outputs[i]);
-    });
-  }
-
   private applyOutput(a: Allocated, out: StepOutput | undefined): void {
-    const s = a.seq;
-    // Prompt logprobs of positions a.start + 1 ...: stored by position - 1 (a recompute overwrites them).
-    (out?.promptLogprobs ?? []).forEach((e, k) => (s.promptLogprobs[a.start + k] = { tokenId: e.tokenId, logprob: e.logprob, top: e.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) }));
-    s.workerHasState = true;
-    s.numComputedTokens = a.start + a.count;
-    this.stats.numComputedTokens += a.count;
-    this.stats.lastStepTokens += a.count;
-    if (s.embedPooling) {
-      const bytes = out?.embeddingF32;
-      if (bytes && bytes.length > 0 && !s.cancelled && s.status === 'running') {
-        s.acceptEmbedding(new Float32Array(Uint8Array.from(bytes).buffer)); // little-endian f32 (C)
-        this.forget(s);
-        this.finished(s);
-      }
-      return;
-    }
-    if (!out?.sampled || s.cancelled || s.status !== 'running') return;
-    this.stats.numSampledTokens++;
-    s.accept(out.tokenId, s.logprobs ? { tokenId: out.tokenId, logprob: out.logprob, top: out.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) } : undefined);
-    this.opts.observer?.token(s);
-    if (out.speculative) {
-      this.opts.observer?.drafts?.(s, out.speculative.numDraftTokens, out.speculative.numAcceptedDraftTokens);
-      this.drafts.apply(s, out.speculative, () => this.opts.observer?.token(s));
-    }
-    if (s.isFinished) {
-      this.forget(s);
-      this.finished(s);
-    }
+    applyStepOutput(a, out, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, done: (s) => (this.forget(s), this.finished(s)) });
   }
 
   /**
