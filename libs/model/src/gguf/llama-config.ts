@@ -59,12 +59,17 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
     rope_scaling: ropeScaling(m, k),
     hidden_act: 'silu',
     tie_word_embeddings: !tensors.has('output.weight'),
-    bos_token_id: m.optUint('tokenizer.ggml.bos_token_id'),
-    eos_token_id: m.optUint('tokenizer.ggml.eos_token_id'),
+    bos_token_id: m.optUint('tokenizer.ggml.bos_token_id') ?? spmDefault(m, 1, tokens),
+    eos_token_id: m.optUint('tokenizer.ggml.eos_token_id') ?? spmDefault(m, 2, tokens),
   };
   if (arch === 'llama') Object.assign(json, { attention_bias: tensors.has('blk.0.attn_q.bias'), mlp_bias: tensors.has('blk.0.ffn_up.bias') });
   if (E > 0) Object.assign(json, { num_local_experts: E, num_experts_per_tok: m.uint(k('expert_used_count'), 'required with expert_count'), sliding_window: null });
   return json;
+}
+
+/** llama.cpp's default BOS (1) / EOS (2) of a "llama" (SentencePiece) vocabulary that names none. */
+function spmDefault(m: GgufMeta, id: number, tokens: number | null): number | null {
+  return m.optStr('tokenizer.ggml.model') === 'llama' && tokens !== null && id < tokens ? id : null;
 }
 
 function ropeScaling(m: GgufMeta, k: (key: string) => string): Record<string, unknown> | null {
