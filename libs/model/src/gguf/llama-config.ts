@@ -4,7 +4,8 @@
  *   general.architecture   llama (LlamaForCausalLM; MistralForCausalLM and MixtralForCausalLM are
  *                          written as llama too, Mixtral with expert counts) | qwen2
  *   [arch].context_length, embedding_length, block_count, feed_forward_length,
- *   [arch].attention.head_count, head_count_kv, layer_norm_rms_epsilon, key_length,
+ *   [arch].attention.head_count, head_count_kv, layer_norm_rms_epsilon, key_length
+ *   (feed_forward_length and the head counts also as per-layer arrays, equal in every layer),
  *   [arch].rope.freq_base, rope.dimension_count, rope.scaling.type / factor (linear),
  *   [arch].expert_count, expert_used_count, vocab_size
  *
@@ -28,9 +29,9 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
   const k = (key: string) => `${arch}.${key}`;
   const why = `required for the ${arch} architecture`;
   const C = m.uint(k('embedding_length'), why);
-  const NH = m.uint(k('attention.head_count'), why);
   const L = m.uint(k('block_count'), why);
-  const I = m.uint(k('feed_forward_length'), why);
+  const NH = m.perLayerUint(k('attention.head_count'), L, why);
+  const I = m.perLayerUint(k('feed_forward_length'), L, why);
   const context = m.uint(k('context_length'), why);
   const eps = m.float(k('attention.layer_norm_rms_epsilon'), why);
   const headDim = m.optUint(k('attention.key_length')) ?? C / NH;
@@ -50,7 +51,7 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
     hidden_size: C,
     num_hidden_layers: L,
     num_attention_heads: NH,
-    num_key_value_heads: m.optUint(k('attention.head_count_kv')) ?? NH,
+    num_key_value_heads: m.optPerLayerUint(k('attention.head_count_kv'), L) ?? NH,
     head_dim: headDim,
     intermediate_size: I,
     max_position_embeddings: context,
