@@ -115,3 +115,17 @@ describe('layout: version 2, alignment 64, tensors out of order, a 3-D tensor', 
     expect(w.data[0 * 6 + 1 * 2 + 0]).toBe(2); // (i2 0, i1 1, i0 0)
   });
 });
+
+describe('the fallback block types of K-quant files', () => {
+  // Q4_1 [32] at 0 (d 0.5, m -1, every byte 0x21: nibbles 1 and 2), Q5_0 [32] at 32 (d 2, qh 0, every byte 0x00)
+  const infos = [...str('q41'), ...u32(1), ...u64(32), ...u32(3), ...u64(0), ...str('q50'), ...u32(1), ...u64(32), ...u32(6), ...u64(32)];
+  const header = padTo([...head(3, 2, 0), ...infos], 32);
+  const data = [...padTo([0x00, 0x38, 0x00, 0xbc, ...new Array(16).fill(0x21)], 32), 0x00, 0x40, 0, 0, 0, 0, ...new Array(16).fill(0)];
+  const f = openGguf(fileOf([...header, ...data]));
+  afterAll(() => f.close());
+
+  it('Q4_1 and Q5_0 tensors read as the f32 values their blocks define', () => {
+    expect(Array.from(readWeight(f, f.tensors.get('q41')!).data)).toEqual([...new Array(16).fill(1 * 0.5 - 1), ...new Array(16).fill(2 * 0.5 - 1)]);
+    expect(Array.from(readWeight(f, f.tensors.get('q50')!).data)).toEqual(new Array(32).fill(-32));
+  });
+});
