@@ -1,7 +1,8 @@
 /*
  * Writes a llama-family model as one GGUF file llama.cpp can load: general.* keys (architecture,
  * name, file type, quantization version), the architecture's hyperparameters
- * (./llama-config.ts), the tokenizer (./tokenizer-to-gguf.ts), and the tensors under GGUF names
+ * (./llama-config.ts), the tokenizer (./tokenizer-to-gguf.ts; tokenizer.ggml.model "none" without
+ * one, which llama.cpp requires), and the tensors under GGUF names
  * with GGUF dims (ne0 = in): f32 tensors as F32 (norms and biases always), quantized ones as
  * their Q8_0 / Q4_0 blocks, attn_q / attn_k rows in llama.cpp's pair order for the llama
  * architecture, experts stacked per layer as ffn_{gate,down,up}_exps. A tied head is written
@@ -109,6 +110,8 @@ export function saveGguf(path: string, model: { config: ModelConfig; weights: Mo
     const eos = [...new Set([...(model.generation?.eosTokenIds ?? []), ...c.eosTokenIds])];
     const bos = model.generation?.bosTokenId ?? c.bosTokenId;
     kv.push(...ggufTokenizerMetadata(opts.tokenizerJson, opts.tokenizerConfig ?? null, c.vocabSize, { bos, eos }, opts.name ?? path));
+  } else {
+    kv.push(['tokenizer.ggml.model', gv.str('none')]); // llama.cpp requires the key; "none" loads a model without a vocabulary
   }
   writeGguf(path, kv, tensorsOf(c, model.weights, arch), opts.onProgress);
 }

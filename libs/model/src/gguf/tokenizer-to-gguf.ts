@@ -4,12 +4,14 @@
  * project's own trained ones) become tokenizer.ggml.model = "gpt2" with tokens by id, token
  * types, merges and the llama.cpp pre-tokenizer name of their pre_tokenizer. Ids the tokenizer
  * does not define (a vocabulary padded past the tokenizer) become "[PAD<id>]" unused tokens.
- * Refused with a clear error: other tokenizer models (SentencePiece-style byte_fallback BPE, Unigram)
- * and byte-level pre-tokenizers with no llama.cpp name.
+ * SentencePiece-style tokenizers (BPE with byte_fallback) go to ./tokenizer-spm-to-gguf.ts.
+ * Refused with a clear error: other tokenizer models (Unigram, WordPiece) and byte-level
+ * pre-tokenizers with no llama.cpp name.
  * The inverse of ./tokenizer-from-gguf.ts for what both support.
  */
 import { gv } from './metadata';
 import { BYTE_LEVEL_PRE, TOKEN_TYPE } from './tokenizer-from-gguf';
+import { ggufSpmTokenizerMetadata, isSentencePieceBpe } from './tokenizer-spm-to-gguf';
 import type { GgufValue } from './types';
 
 type Json = Record<string, any>;
@@ -27,8 +29,8 @@ export function preTokenizerName(pre: unknown): string | null {
 /** Tokenizer metadata pairs for a vocabulary of `vocabSize` ids. */
 export function ggufTokenizerMetadata(tok: Json, tokConfig: Json | null, vocabSize: number, ids: { bos: number | null; eos: number[] }, source: string): Array<[string, GgufValue]> {
   const model = tok.model as Json;
-  if (model?.type !== undefined && model.type !== 'BPE') throw new Error(`${source}: tokenizer model ${model?.type} cannot be written as GGUF (expected a byte-level BPE tokenizer)`);
-  if (model.byte_fallback) throw new Error(`${source}: SentencePiece-style tokenizers (BPE with byte_fallback) cannot be written as GGUF yet (expected a byte-level BPE tokenizer)`);
+  if (model?.type !== undefined && model.type !== 'BPE') throw new Error(`${source}: tokenizer model ${model?.type} cannot be written as GGUF (expected a byte-level or SentencePiece-style BPE tokenizer)`);
+  if (isSentencePieceBpe(tok)) return ggufSpmTokenizerMetadata(tok, tokConfig, vocabSize, ids);
   const pre = preTokenizerName(tok.pre_tokenizer);
   if (!pre) throw new Error(`${source}: the pre_tokenizer ${JSON.stringify(tok.pre_tokenizer)} has no llama.cpp name (expected the GPT-2, Llama 3, Qwen2 or SmolLM byte-level shape)`);
   const tokens: Array<string | undefined> = new Array(vocabSize);
