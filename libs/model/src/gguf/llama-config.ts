@@ -11,19 +11,21 @@
  *
  * Reading builds the config.json object and hands it to parseConfig, so a GGUF model is
  * validated exactly like a directory. Counts are written as uint32 and floats as float32, as
- * llama.cpp's converter writes them. Refused with a clear error: other architectures, partial
- * rotary embeddings, per-frequency RoPE factors (rope_freqs), rope scaling other than linear.
+ * llama.cpp's converter writes them. Llama 3's frequency scaling travels as the rope_freqs.weight
+ * tensor (./rope-freqs.ts). Refused with a clear error: other architectures, partial rotary
+ * embeddings, rope_freqs of another shape, rope scaling other than linear and llama3.
  * Follows ggml docs/gguf.md ("LLM" and "LLaMA" sections).
  */
 import type { ModelConfig } from '../config';
 import { ARCH_CLASS } from '../config/model-config';
 import { GgufMeta, gv } from './metadata';
+import { llama3ScalingFromFactors } from './rope-freqs';
 import { GgufError, type GgufValue, type GgufTensorInfo } from './types';
 
 export const GGUF_ARCHS = ['llama', 'qwen2'];
 
 /** HF config.json of the model a GGUF file holds (tensors: to detect biases and a tied head). */
-export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufTensorInfo>): Record<string, unknown> {
+export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufTensorInfo>, ropeFreqs: Float32Array | null = null): Record<string, unknown> {
   const arch = m.str('general.architecture');
   if (!GGUF_ARCHS.includes(arch)) throw new GgufError(`${m.source}: general.architecture "${arch}" is not supported (expected ${GGUF_ARCHS.join(' or ')}; Mistral and Mixtral files use llama)`);
   const k = (key: string) => `${arch}.${key}`;
@@ -39,7 +41,8 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
   if (valueDim !== null && valueDim !== headDim) throw new GgufError(`${m.source}: attention.value_length ${valueDim} differs from key_length ${headDim} (not supported)`);
   const rotary = m.optUint(k('rope.dimension_count')) ?? headDim;
   if (rotary !== headDim) throw new GgufError(`${m.source}: ${k('rope.dimension_count')} is ${rotary} but heads have ${headDim} dimensions (partial rotary embeddings are not supported)`);
-  if (tensors.has('rope_freqs.weight')) throw new GgufError(`${m.source}: per-frequency RoPE factors (rope_freqs.weight) are not supported`);
+  if (tensors.has('rope_freqs.weight') && !ropeFreqs) throw new GgufError(`${m.source}: rope_freqs.weight was not read`);
+  const theta = m.optFloat(k('rope.freq_base')) ?? 10000;
   const E = m.optUint(k('expert_count')) ?? 0;
   const tokens = m.has('tokenizer.ggml.tokens') ? m.strings('tokenizer.ggml.tokens').length : null;
   const vocab = m.optUint(k('vocab_size')) ?? tokens ?? tensors.get('token_embd.weight')?.dims[1];
@@ -56,8 +59,8 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
     intermediate_size: I,
     max_position_embeddings: context,
     rms_norm_eps: eps,
-    rope_theta: m.optFloat(k('rope.freq_base')) ?? 10000,
-    rope_scaling: ropeScaling(m, k),
+    rope_theta: theta,
+    rope_scaling: ropeFreqs ? llama3ScalingFromFactors(ropeFreqs, headDim, theta, m.source) : ropeScaling(m, k),
     hidden_act: 'silu',
     tie_word_embeddings: !tensors.has('output.weight'),
     bos_token_id: m.optUint('tokenizer.ggml.bos_token_id') ?? spmDefault(m, 1, tokens),
@@ -90,7 +93,7 @@ export function ggufArchOf(c: ModelConfig): string {
 /** The architecture's metadata pairs for a config (general.* and tokenizer keys are added elsewhere). */
 export function ggufConfigMetadata(c: ModelConfig): Array<[string, GgufValue]> {
   const arch = ggufArchOf(c);
-  if (c.ropeScaling && c.ropeScaling.type !== 'linear') throw new Error(`rope_scaling ${c.ropeScaling.type} cannot be written as GGUF metadata (only linear)`);
+  if (c.ropeScaling && c.ropeScaling.type !== 'linear' && c.ropeScaling.type !== 'llama3') throw new Error(`rope_scaling ${(c.ropeScaling as { type: string }).type} cannot be written as GGUF (only linear and llama3)`);
   if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) throw new Error(`sliding-window attention (${c.slidingWindow}) cannot be written as GGUF for the ${arch} architecture`);
   if (c.arch === 'llama' && c.qkvBias !== c.attnOutBias) throw new Error('attention biases on q/k/v but not on the output (or the reverse) cannot be written as GGUF');
   const k = (key: string) => `${arch}.${key}`;
@@ -107,7 +110,8 @@ export function ggufConfigMetadata(c: ModelConfig): Array<[string, GgufValue]> {
     [k('rope.dimension_count'), gv.u32(c.headDim)],
   ];
   if (c.headDim * c.numHeads !== c.hiddenSize) kv.push([k('attention.key_length'), gv.u32(c.headDim)], [k('attention.value_length'), gv.u32(c.headDim)]);
-  if (c.ropeScaling) kv.push([k('rope.scaling.type'), gv.str('linear')], [k('rope.scaling.factor'), gv.f32(c.ropeScaling.factor)]);
+  if (c.ropeScaling?.type === 'linear') kv.push([k('rope.scaling.type'), gv.str('linear')], [k('rope.scaling.factor'), gv.f32(c.ropeScaling.factor)]);
+  // llama3 scaling is the rope_freqs.weight tensor (./rope-freqs.ts), as llama.cpp's converter writes it
   if (c.numExperts > 0) kv.push([k('expert_count'), gv.u32(c.numExperts)], [k('expert_used_count'), gv.u32(c.numExpertsPerTok)]);
   return kv;
 }
