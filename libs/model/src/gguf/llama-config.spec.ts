@@ -67,3 +67,14 @@ describe('writing the hyperparameters', () => {
     expect(kv.get('llama.rope.freq_base')).toEqual(gv.f32(500000));
   });
 });
+
+describe('end-of-generation tokens as llama.cpp collects them', () => {
+  const TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', 'a', '<|eot_id|>', '<|eom_id|>', 'b'];
+  const tok = (extra: Array<[string, GgufValue]>) => config([['tokenizer.ggml.model', gv.str('gpt2')], ['tokenizer.ggml.tokens', gv.strings(TOKENS)], ['llama.vocab_size', gv.u32(100)], ...extra]);
+
+  it('eos, then eot / eom ids, then the tokens llama.cpp recognises by their text', () => {
+    // eos 2 (<|im_end|>); <|endoftext|> 0, <|eot_id|> 4, <|eom_id|> 5 by text
+    expect(tok([['tokenizer.ggml.eos_token_id', gv.u32(2)]]).eosTokenIds).toEqual([2, 0, 4, 5]);
+    expect(tok([['tokenizer.ggml.eos_token_id', gv.u32(0)], ['tokenizer.ggml.eot_token_id', gv.u32(6)]]).eosTokenIds).toEqual([0, 6, 2, 4, 5]);
+  });
+});

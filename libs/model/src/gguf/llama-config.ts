@@ -9,6 +9,8 @@
  *   [arch].rope.freq_base, rope.dimension_count, rope.scaling.type / factor (linear),
  *   [arch].expert_count, expert_used_count, vocab_size
  *
+ * eos_token_id becomes every id llama.cpp ends generation on: eos, eot, eom, and the tokens it
+ * recognises by their text (<|eot_id|>, <|im_end|>, <|endoftext|>, ...).
  * Reading builds the config.json object and hands it to parseConfig, so a GGUF model is
  * validated exactly like a directory. Counts are written as uint32 and floats as float32, as
  * llama.cpp's converter writes them. Llama 3's frequency scaling travels as the rope_freqs.weight
@@ -64,11 +66,22 @@ export function hfConfigFromGguf(m: GgufMeta, tensors: ReadonlyMap<string, GgufT
     hidden_act: 'silu',
     tie_word_embeddings: !tensors.has('output.weight'),
     bos_token_id: m.optUint('tokenizer.ggml.bos_token_id') ?? spmDefault(m, 1, tokens),
-    eos_token_id: m.optUint('tokenizer.ggml.eos_token_id') ?? spmDefault(m, 2, tokens),
+    eos_token_id: endOfGeneration(m, m.optUint('tokenizer.ggml.eos_token_id') ?? spmDefault(m, 2, tokens)),
   };
   if (arch === 'llama') Object.assign(json, { attention_bias: tensors.has('blk.0.attn_q.bias'), mlp_bias: tensors.has('blk.0.ffn_up.bias') });
   if (E > 0) Object.assign(json, { num_local_experts: E, num_experts_per_tok: m.uint(k('expert_used_count'), 'required with expert_count'), sliding_window: null });
   return json;
+}
+
+/** Token texts llama.cpp ends generation on whatever the eos id says (llama-vocab.cpp's EOG list, llama-family entries). */
+const EOG_TEXTS = new Set(['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|eom_id|>', '<EOT>', '_<EOT>', '<|end_of_text|>']);
+
+/** The end-of-generation ids: eos, eot and eom ids, then tokens recognised by their text (null: none). */
+function endOfGeneration(m: GgufMeta, eos: number | null): number[] | number | null {
+  const ids = [eos, m.optUint('tokenizer.ggml.eot_token_id'), m.optUint('tokenizer.ggml.eom_token_id')].filter((x): x is number => x !== null);
+  if (m.has('tokenizer.ggml.tokens')) m.strings('tokenizer.ggml.tokens').forEach((t, id) => EOG_TEXTS.has(t) && ids.push(id));
+  const unique = [...new Set(ids)];
+  return unique.length === 0 ? null : unique.length === 1 ? unique[0] : unique;
 }
 
 /** llama.cpp's default BOS (1) / EOS (2) of a "llama" (SentencePiece) vocabulary that names none. */
