@@ -97,3 +97,17 @@ describe('files without a vocabulary and the pad token', () => {
     expect(t.tokenizerConfig.pad_token).toBe('</s>');
   });
 });
+
+describe('pre-tokenizer aliases llama.cpp maps onto the same split', () => {
+  it.each([
+    ['llama-v3', 'llama-bpe'],
+    ['falcon3', 'llama-bpe'],
+    ['deepseek-r1-qwen', 'qwen2'],
+    ['starcoder', 'smollm'],
+  ])('%s splits like %s', (alias, canonical) => {
+    const a = tokenizerFromGguf(gpt2([['tokenizer.ggml.pre', gv.str(alias)]]))!;
+    const b = tokenizerFromGguf(gpt2([['tokenizer.ggml.pre', gv.str(canonical)]]))!;
+    expect(a.tokenizerJson).toEqual(b.tokenizerJson);
+    expect(encoder(gpt2([['tokenizer.ggml.pre', gv.str(alias)]])).encode('a !12345')).toEqual(encoder(gpt2([['tokenizer.ggml.pre', gv.str(canonical)]])).encode('a !12345'));
+  });
+});

@@ -5,7 +5,8 @@
  *   gpt2   byte-level BPE: tokens (byte-level unicode), merges "a b" in rank order; the
  *          pre-tokenizer regexes follow tokenizer.ggml.pre as llama.cpp splits them (gpt-2,
  *          default -- also a missing pre: punctuation runs, GPT-2's pattern, digit runs, then
- *          groups of three digits --, llama-bpe / llama3, qwen2, smollm); llama3-style
+ *          groups of three digits --, llama-bpe / llama3, qwen2, smollm, and llama.cpp's other
+ *          names for these splits, e.g. falcon3, deepseek-r1-qwen, starcoder); llama3-style
  *          vocabularies emit a whole-token piece unmerged and add BOS unless the file says not.
  *   llama  SentencePiece BPE: "▁" for spaces with a leading one (add_space_prefix), <0xXX> byte
  *          tokens for unknown characters. The file has scores instead of merges; SentencePiece
@@ -47,6 +48,11 @@ export const BYTE_LEVEL_PRE: Record<string, { pre: unknown; ignoreMerges: boolea
   llama3: { pre: splitThenBytes(LLAMA3_PATTERN), ignoreMerges: true, addBos: true },
   qwen2: { pre: splitThenBytes(QWEN2_PATTERN), ignoreMerges: false, addBos: false },
   smollm: { pre: { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, GPT2_REGEX_BYTE_LEVEL] }, ignoreMerges: false, addBos: false },
+};
+/** Other tokenizer.ggml.pre names llama.cpp gives the same split (llama-vocab.cpp), for llama-family files. */
+export const PRE_ALIASES: Record<string, string> = {
+  'llama-v3': 'llama-bpe', falcon3: 'llama-bpe', 'deepseek-r1-qwen': 'qwen2',
+  starcoder: 'smollm', refact: 'smollm', codeshell: 'smollm', 'phi-2': 'gpt-2',
 };
 /** llama.cpp's default special-token ids of a "llama" vocabulary whose file names none. */
 const SPM_DEFAULT_IDS = { bos: 1, eos: 2, unk: 0 };
@@ -117,8 +123,8 @@ export function tokenizerFromGguf(m: GgufMeta): EmbeddedTokenizer | null {
 
 function byteLevel(m: GgufMeta, tokens: string[], vocab: Record<string, number>, specials: Specials): Record<string, unknown> {
   const preName = m.optStr('tokenizer.ggml.pre') ?? 'default';
-  const pre = BYTE_LEVEL_PRE[preName];
-  if (!pre) throw new GgufError(`${m.source}: tokenizer.ggml.pre "${preName}" is not supported (expected one of ${Object.keys(BYTE_LEVEL_PRE).join(', ')})`);
+  const pre = BYTE_LEVEL_PRE[PRE_ALIASES[preName] ?? preName];
+  if (!pre) throw new GgufError(`${m.source}: tokenizer.ggml.pre "${preName}" is not supported (expected one of ${Object.keys(BYTE_LEVEL_PRE).join(', ')}), or llama.cpp's other names for them: ${Object.keys(PRE_ALIASES).join(', ')}`);
   const merges = m.has('tokenizer.ggml.merges') ? m.strings('tokenizer.ggml.merges') : [];
   return {
     normalizer: null,
