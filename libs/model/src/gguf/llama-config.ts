@@ -15,7 +15,8 @@
  * validated exactly like a directory. Counts are written as uint32 and floats as float32, as
  * llama.cpp's converter writes them. Llama 3's frequency scaling travels as the rope_freqs.weight
  * tensor (./rope-freqs.ts). Refused with a clear error: other architectures, partial rotary
- * embeddings, rope_freqs of another shape, rope scaling other than linear and llama3.
+ * embeddings, rope_freqs of another shape, rope scaling other than linear and llama3. A sliding
+ * window (Mistral v0.1) is written as a context_length of the window's length.
  * Follows ggml docs/gguf.md ("LLM" and "LLaMA" sections).
  */
 import type { ModelConfig } from '../config';
@@ -107,12 +108,14 @@ export function ggufArchOf(c: ModelConfig): string {
 export function ggufConfigMetadata(c: ModelConfig): Array<[string, GgufValue]> {
   const arch = ggufArchOf(c);
   if (c.ropeScaling && c.ropeScaling.type !== 'linear' && c.ropeScaling.type !== 'llama3') throw new Error(`rope_scaling ${(c.ropeScaling as { type: string }).type} cannot be written as GGUF (only linear and llama3)`);
-  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) throw new Error(`sliding-window attention (${c.slidingWindow}) cannot be written as GGUF for the ${arch} architecture`);
+  // GGUF's llama architecture has no sliding window (llama.cpp attends to the whole context): within a
+  // context of the window's length full attention is the same function, so that is the context written
+  const context = c.slidingWindow !== null && c.slidingWindow < c.maxPositions ? c.slidingWindow : c.maxPositions;
   if (c.arch === 'llama' && c.qkvBias !== c.attnOutBias) throw new Error('attention biases on q/k/v but not on the output (or the reverse) cannot be written as GGUF');
   const k = (key: string) => `${arch}.${key}`;
   const kv: Array<[string, GgufValue]> = [
     [k('vocab_size'), gv.u32(c.vocabSize)],
-    [k('context_length'), gv.u32(c.maxPositions)],
+    [k('context_length'), gv.u32(context)],
     [k('embedding_length'), gv.u32(c.hiddenSize)],
     [k('block_count'), gv.u32(c.numLayers)],
     [k('feed_forward_length'), gv.u32(c.intermediateSize)],

@@ -5,12 +5,15 @@
  *   attn_q {C, HD*NH}, attn_k / attn_v {C, HD*NKV}, attn_output {HD*NH, C}, ffn_gate / ffn_up
  *   {C, I}, ffn_down {I, C}; Mixtral ffn_gate_inp {C, E}, ffn_gate_exps / ffn_up_exps {C, I, E},
  *   ffn_down_exps {I, C, E}. Norms stay F32 (llama.cpp multiplies by them in f32), linear layers
- *   keep their block type, general.file_type is the LLAMA_FTYPE of the body.
+ *   keep their block type, general.file_type is the LLAMA_FTYPE of the body. A sliding window
+ *   becomes the context length (the architecture has none).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initRandomModel } from '../init-random';
+import { loadModelDir } from '../io/model-dir';
+import { Transformer } from '../transformer/transformer';
 import { quantizeModelWeights } from '../quant/quantize-model';
 import { openGguf } from './reader';
 import { saveGguf } from './save-gguf';
@@ -61,4 +64,15 @@ it('mixtral: the router and stacked experts', () => {
   expect(tensors.get('blk.0.ffn_up_exps.weight')).toEqual(['F32', C, I, E]);
   expect(tensors.get('blk.0.ffn_down_exps.weight')).toEqual(['F32', I, C, E]);
   expect(tensors.has('blk.0.ffn_gate.weight')).toBe(false);
+});
+
+it('a sliding window shorter than the context (Mistral v0.1) is written as a context of the window, where full attention is the same function', async () => {
+  const { config, weights } = initRandomModel('llama', { sliding_window: 8, max_position_embeddings: 64 }, 2);
+  expect(config.slidingWindow).toBe(8);
+  const path = join(mkdtempSync(join(tmpdir(), 'gguf-swa-')), 'm.gguf');
+  saveGguf(path, { config, weights });
+  const back = await loadModelDir(path);
+  expect([back.config.maxPositions, back.config.slidingWindow]).toEqual([8, null]);
+  const tokens = [5, 3, 9, 1, 7, 2, 8, 4];
+  expect(Array.from(await new Transformer(back.config, back.weights).forward(tokens))).toEqual(Array.from(await new Transformer(config, weights).forward(tokens)));
 });
