@@ -117,15 +117,22 @@ describe('layout: version 2, alignment 64, tensors out of order, a 3-D tensor', 
 });
 
 describe('the fallback block types of K-quant files', () => {
-  // Q4_1 [32] at 0 (d 0.5, m -1, every byte 0x21: nibbles 1 and 2), Q5_0 [32] at 32 (d 2, qh 0, every byte 0x00)
-  const infos = [...str('q41'), ...u32(1), ...u64(32), ...u32(3), ...u64(0), ...str('q50'), ...u32(1), ...u64(32), ...u32(6), ...u64(32)];
-  const header = padTo([...head(3, 2, 0), ...infos], 32);
-  const data = [...padTo([0x00, 0x38, 0x00, 0xbc, ...new Array(16).fill(0x21)], 32), 0x00, 0x40, 0, 0, 0, 0, ...new Array(16).fill(0)];
+  // Q4_1 [32] at 0 (d 0.5, m -1, every byte 0x21: nibbles 1 and 2), Q5_0 [32] at 32 (d 2, qh 0, every byte 0x00),
+  // Q5_K [256] at 64 (d 1, dmin 0.5, sub-block 0: sc 2, m 3; every qh bit 0 set: weights 0-31 get +16)
+  const infos = [
+    ...str('q41'), ...u32(1), ...u64(32), ...u32(3), ...u64(0), ...str('q50'), ...u32(1), ...u64(32), ...u32(6), ...u64(32),
+    ...str('q5k'), ...u32(1), ...u64(256), ...u32(13), ...u64(64),
+  ];
+  const header = padTo([...head(3, 3, 0), ...infos], 32);
+  const q5k = [0x00, 0x3c, 0x00, 0x38, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, ...new Array(32).fill(1), ...new Array(128).fill(0)];
+  const data = [...padTo([0x00, 0x38, 0x00, 0xbc, ...new Array(16).fill(0x21)], 32), ...padTo([0x00, 0x40, 0, 0, 0, 0, ...new Array(16).fill(0)], 32), ...q5k];
   const f = openGguf(fileOf([...header, ...data]));
   afterAll(() => f.close());
 
-  it('Q4_1 and Q5_0 tensors read as the f32 values their blocks define', () => {
+  it('Q4_1, Q5_0 and Q5_K tensors read as the f32 values their blocks define', () => {
     expect(Array.from(readWeight(f, f.tensors.get('q41')!).data)).toEqual([...new Array(16).fill(1 * 0.5 - 1), ...new Array(16).fill(2 * 0.5 - 1)]);
     expect(Array.from(readWeight(f, f.tensors.get('q50')!).data)).toEqual(new Array(32).fill(-32));
+    // Q5_K: weights 0-31 = 1 * 2 * (0 + 16) - 0.5 * 3 = 30.5; the other sub-blocks have scale and min 0
+    expect(Array.from(readWeight(f, f.tensors.get('q5k')!).data)).toEqual([...new Array(32).fill(30.5), ...new Array(224).fill(0)]);
   });
 });
