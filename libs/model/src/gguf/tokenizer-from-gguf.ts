@@ -11,7 +11,9 @@
  *   llama  SentencePiece BPE: "▁" for spaces with a leading one (add_space_prefix), <0xXX> byte
  *          tokens for unknown characters. The file has scores instead of merges; SentencePiece
  *          merges the adjacent pair whose concatenation scores highest, which is BPE with every
- *          split (a, b) of a vocabulary piece ranked by the piece's score (ties: lower id).
+ *          split (a, b) of a vocabulary piece ranked by the piece's score (ties: lower id;
+ *          llama.cpp takes the leftmost pair instead, which differs only where two different
+ *          pieces share a score and compete in one word).
  *   token_type: 3 control -> special added token, 4 user defined -> added token (not special).
  *   add_bos_token / add_eos_token -> the post-processor (BOS in front, EOS at the end);
  *   tokenizer.chat_template, bos/eos/unknown/padding ids -> tokenizer_config.json. A "llama"
