@@ -22,6 +22,15 @@ import type { GgufValue } from './types';
 type Json = Record<string, any>;
 const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
 
+/** Ids the tokenizer does not define (a vocabulary padded past it) become unused "[PAD<id>]" tokens. */
+export function fillUnusedIds(tokens: Array<string | undefined>, types: number[]): void {
+  for (let id = 0; id < tokens.length; id++) {
+    if (tokens[id] !== undefined) continue;
+    tokens[id] = `[PAD${id}]`;
+    types[id] = TOKEN_TYPE.UNUSED;
+  }
+}
+
 /** Whether the tokenizer.json is SentencePiece-style (BPE with byte fallback). */
 export const isSentencePieceBpe = (tok: Json): boolean => tok.model?.type === 'BPE' && tok.model?.byte_fallback === true;
 
@@ -74,11 +83,7 @@ export function ggufSpmTokenizerMetadata(tok: Json, tokConfig: Json | null, voca
     tokens[a.id] = a.content;
     types[a.id] = a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
   }
-  for (let id = 0; id < vocabSize; id++) {
-    if (tokens[id] !== undefined) continue;
-    tokens[id] = `[PAD${id}]`;
-    types[id] = TOKEN_TYPE.UNUSED;
-  }
+  fillUnusedIds(tokens, types);
   const { front, back } = templateIds(tok);
   const bos = ids.bos ?? front[0] ?? null;
   const eos = ids.eos[0] ?? back[0] ?? null;

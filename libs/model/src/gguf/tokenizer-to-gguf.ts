@@ -11,7 +11,7 @@
  */
 import { gv } from './metadata';
 import { BYTE_LEVEL_PRE, TOKEN_TYPE } from './tokenizer-from-gguf';
-import { ggufSpmTokenizerMetadata, isSentencePieceBpe } from './tokenizer-spm-to-gguf';
+import { fillUnusedIds, ggufSpmTokenizerMetadata, isSentencePieceBpe } from './tokenizer-spm-to-gguf';
 import type { GgufValue } from './types';
 
 type Json = Record<string, any>;
@@ -41,11 +41,7 @@ export function ggufTokenizerMetadata(tok: Json, tokConfig: Json | null, vocabSi
     tokens[a.id] = a.content;
     types[a.id] = a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
   }
-  for (let id = 0; id < vocabSize; id++) {
-    if (tokens[id] !== undefined) continue;
-    tokens[id] = `[PAD${id}]`;
-    types[id] = TOKEN_TYPE.UNUSED;
-  }
+  fillUnusedIds(tokens, types);
   const merges = ((model.merges ?? []) as Array<string | [string, string]>).map((x) => (typeof x === 'string' ? x : `${x[0]} ${x[1]}`));
   const kv: Array<[string, GgufValue]> = [
     ['tokenizer.ggml.model', gv.str('gpt2')],
