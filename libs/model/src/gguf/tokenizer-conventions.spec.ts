@@ -12,6 +12,7 @@
 import { loadTokenizerJson } from '@llm/tokenizer';
 import { GgufMeta, gv } from './metadata';
 import { tokenizerFromGguf } from './tokenizer-from-gguf';
+import { preTokenizerName } from './tokenizer-to-gguf';
 import type { GgufValue } from './types';
 
 // byte-level pieces: "Ġ" is the space byte
@@ -109,5 +110,24 @@ describe('pre-tokenizer aliases llama.cpp maps onto the same split', () => {
     const b = tokenizerFromGguf(gpt2([['tokenizer.ggml.pre', gv.str(canonical)]]))!;
     expect(a.tokenizerJson).toEqual(b.tokenizerJson);
     expect(encoder(gpt2([['tokenizer.ggml.pre', gv.str(alias)]])).encode('a !12345')).toEqual(encoder(gpt2([['tokenizer.ggml.pre', gv.str(canonical)]])).encode('a !12345'));
+  });
+});
+
+describe('naming a tokenizer.json pre-tokenizer for llama.cpp', () => {
+  const split = (regex: string) => ({ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false });
+  const QWEN2 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+  it('ignores trim_offsets (offsets only, not ids) and key order, as Qwen2 ships trim_offsets false', () => {
+    const qwen2 = { type: 'Sequence', pretokenizers: [split(QWEN2), { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] };
+    expect(preTokenizerName(qwen2)).toBe('qwen2');
+    const reordered = { pretokenizers: [split(QWEN2), { use_regex: false, trim_offsets: true, add_prefix_space: false, type: 'ByteLevel' }], type: 'Sequence' };
+    expect(preTokenizerName(reordered)).toBe('qwen2');
+  });
+
+  it('still refuses a split that differs in a way that changes ids', () => {
+    const other = { type: 'Sequence', pretokenizers: [split('\\p{N}{1,2}'), { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] };
+    expect(preTokenizerName(other)).toBeNull();
+    const prefixed = { type: 'Sequence', pretokenizers: [split(QWEN2), { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: false }] };
+    expect(preTokenizerName(prefixed)).toBeNull();
   });
 });

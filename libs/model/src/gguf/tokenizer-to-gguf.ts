@@ -16,9 +16,16 @@ import type { GgufValue } from './types';
 
 type Json = Record<string, any>;
 
-/** The llama.cpp pre-tokenizer name of a tokenizer.json pre_tokenizer, or null. */
+/** A pre_tokenizer with sorted keys and without trim_offsets (it moves offsets, never ids), for comparison. */
+function idShape(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(idShape);
+  if (x === null || typeof x !== 'object') return x;
+  return Object.fromEntries(Object.keys(x).filter((k) => k !== 'trim_offsets').sort().map((k) => [k, idShape((x as Json)[k])]));
+}
+
+/** The llama.cpp pre-tokenizer name of a tokenizer.json pre_tokenizer (up to key order and trim_offsets), or null. */
 export function preTokenizerName(pre: unknown): string | null {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => JSON.stringify(idShape(a)) === JSON.stringify(idShape(b));
   for (const name of ['gpt-2', 'llama-bpe', 'qwen2', 'smollm']) if (same(pre, BYTE_LEVEL_PRE[name].pre)) return name;
   const p = pre as Json;
   // Byte-level with its own regex (as trainBpe writes it): GPT-2's pattern whatever the trim/prefix flags
