@@ -12,5 +12,6 @@ export * from './llama-config';
 export * from './llama-tensors';
 export * from './tokenizer-from-gguf';
 export * from './tokenizer-to-gguf';
+export * from './tokenizer-spm-to-gguf';
 export * from './load-gguf';
 export * from './save-gguf';

@@ -38,11 +38,17 @@ export function isGgufPath(path: string): boolean {
   }
 }
 
-/** The config a GGUF file describes (metadata only; no tensor data is read). */
+/** The rope_freqs.weight divisors (Llama 3 frequency scaling), when the file has them. */
+function ropeFreqsOf(file: GgufFile): Float32Array | null {
+  const t = file.tensors.get('rope_freqs.weight');
+  return t ? Float32Array.from(readWeight(file, t).data) : null;
+}
+
+/** The config a GGUF file describes (metadata, and rope_freqs.weight when present). */
 export function loadGgufConfig(path: string): ModelConfig {
   const file = openGguf(path);
   try {
-    return parseConfig(hfConfigFromGguf(new GgufMeta(file.metadata, path), file.tensors), `${path} (GGUF metadata)`);
+    return parseConfig(hfConfigFromGguf(new GgufMeta(file.metadata, path), file.tensors, ropeFreqsOf(file)), `${path} (GGUF metadata)`);
   } finally {
     file.close();
   }
@@ -95,9 +101,10 @@ export async function loadGguf(path: string, opts: LoadOptions = {}): Promise<Lo
   try {
     const meta = new GgufMeta(file.metadata, path);
     const arch = meta.str('general.architecture');
-    const config = parseConfig(hfConfigFromGguf(meta, file.tensors), `${path} (GGUF metadata)`);
+    const ropeFreqs = ropeFreqsOf(file);
+    const config = parseConfig(hfConfigFromGguf(meta, file.tensors, ropeFreqs), `${path} (GGUF metadata)`);
     const src: Record<string, Weight> = {};
-    const used = new Set<string>();
+    const used = new Set<string>(ropeFreqs ? ['rope_freqs.weight'] : []);
     for (const [g, internal] of tensorNames(config)) {
       const t = file.tensors.get(g);
       if (!t) continue;

@@ -1,7 +1,8 @@
 /*
  * Typed access to a GGUF file's metadata with errors that name the file, the key and what was
  * expected. Integers are accepted in any integer type (the spec recommends uint64 for counts,
- * llama.cpp writes uint32), floats in float32 or float64.
+ * llama.cpp writes uint32), floats in float32 or float64; per-layer counts as one value or an
+ * array with one per layer (as llama.cpp's loader takes them).
  * Not here: which keys an architecture needs (./llama-config.ts, ./tokenizer-from-gguf.ts).
  */
 import { GgufError, GgufType, type GgufArray, type GgufValue } from './types';
@@ -56,6 +57,24 @@ export class GgufMeta {
 
   optUint(key: string): number | null {
     return this.has(key) ? this.uint(key) : null;
+  }
+
+  /**
+   * A per-layer integer, which llama.cpp accepts as one value or an array of one per layer:
+   * the value when every layer has the same one (models whose layers differ are refused).
+   */
+  perLayerUint(key: string, layers: number, why = 'required'): number {
+    const v = this.get(key, why);
+    if (v.type !== GgufType.ARRAY) return this.uint(key, why);
+    const items = this.numbers(key);
+    if (items.length !== layers) throw new GgufError(`${this.source}: ${key} has ${items.length} per-layer values for ${layers} layers`);
+    if (!items.every((x) => Number.isInteger(x) && x >= 0)) this.wrong(key, v, 'non-negative integers');
+    if (items.some((x) => x !== items[0])) throw new GgufError(`${this.source}: ${key} differs between layers ([${items.join(', ')}]); models with per-layer head counts or widths are not supported`);
+    return items[0];
+  }
+
+  optPerLayerUint(key: string, layers: number): number | null {
+    return this.has(key) ? this.perLayerUint(key, layers) : null;
   }
 
   /** A number; float32 values come back as the shortest decimal that rounds to them (1e-5, not 9.99999974e-6). */

@@ -1,10 +1,12 @@
 /*
  * Writes a llama-family model as one GGUF file llama.cpp can load: general.* keys (architecture,
  * name, file type, quantization version), the architecture's hyperparameters
- * (./llama-config.ts), the tokenizer (./tokenizer-to-gguf.ts), and the tensors under GGUF names
+ * (./llama-config.ts), the tokenizer (./tokenizer-to-gguf.ts; tokenizer.ggml.model "none" without
+ * one, which llama.cpp requires), and the tensors under GGUF names
  * with GGUF dims (ne0 = in): f32 tensors as F32 (norms and biases always), quantized ones as
  * their Q8_0 / Q4_0 blocks, attn_q / attn_k rows in llama.cpp's pair order for the llama
- * architecture, experts stacked per layer as ffn_{gate,down,up}_exps. A tied head is written
+ * architecture, experts stacked per layer as ffn_{gate,down,up}_exps, Llama 3 RoPE scaling as
+ * rope_freqs.weight (./rope-freqs.ts). A tied head is written
  * once, as token_embd. Tensors are produced one at a time while writing.
  * Follows ggml docs/gguf.md (required keys, alignment, tensor naming).
  */
@@ -15,6 +17,7 @@ import { stackRows } from '../quant/quantized-matrix';
 import type { ModelWeights, Weight } from '../weights';
 import { EXPERTS, expertName, hfRowOf, isRopePermuted, permuteRows, tensorNames } from './llama-tensors';
 import { ggufArchOf, ggufConfigMetadata } from './llama-config';
+import { ropeFreqFactors } from './rope-freqs';
 import { gv } from './metadata';
 import { ggufTokenizerMetadata } from './tokenizer-to-gguf';
 import { GGML, GGML_TYPES, type GgufValue } from './types';
@@ -76,6 +79,8 @@ function fileType(weights: ModelWeights): { type: number; quantized: boolean } {
 /** The tensors of a model in file order. */
 function tensorsOf(c: ModelConfig, weights: ModelWeights, arch: string): GgufTensorToWrite[] {
   const out: GgufTensorToWrite[] = [];
+  const freqs = ropeFreqFactors(c);
+  if (freqs) out.push(tensorOf('rope_freqs.weight', { shape: [freqs.length], data: freqs }));
   for (const [g, internal] of tensorNames(c)) {
     const w = weights[internal];
     if (!w || (internal === 'lm_head.weight' && c.tieWordEmbeddings)) continue;
@@ -109,6 +114,8 @@ export function saveGguf(path: string, model: { config: ModelConfig; weights: Mo
     const eos = [...new Set([...(model.generation?.eosTokenIds ?? []), ...c.eosTokenIds])];
     const bos = model.generation?.bosTokenId ?? c.bosTokenId;
     kv.push(...ggufTokenizerMetadata(opts.tokenizerJson, opts.tokenizerConfig ?? null, c.vocabSize, { bos, eos }, opts.name ?? path));
+  } else {
+    kv.push(['tokenizer.ggml.model', gv.str('none')]); // llama.cpp requires the key; "none" loads a model without a vocabulary
   }
   writeGguf(path, kv, tensorsOf(c, model.weights, arch), opts.onProgress);
 }

@@ -60,7 +60,7 @@ describe('a SentencePiece vocabulary from GGUF', () => {
 
 describe('unsupported vocabularies are one error naming the key', () => {
   it('names the model and the pre-tokenizer', () => {
-    expect(() => tokenizerFromGguf(meta([['tokenizer.ggml.model', gv.str('rwkv')]]))).toThrow('fixture.gguf: tokenizer.ggml.model "rwkv" is not supported (expected gpt2 or llama)');
+    expect(() => tokenizerFromGguf(meta([['tokenizer.ggml.model', gv.str('rwkv')]]))).toThrow('fixture.gguf: tokenizer.ggml.model "rwkv" is not supported (expected gpt2, llama, or none)');
     const gpt2 = meta([['tokenizer.ggml.model', gv.str('gpt2')], ['tokenizer.ggml.pre', gv.str('falcon')]]);
     expect(() => tokenizerFromGguf(gpt2)).toThrow(/fixture.gguf: tokenizer.ggml.pre "falcon" is not supported \(expected one of gpt-2, default, llama-bpe, llama3, qwen2, smollm\)/);
     expect(() => tokenizerFromGguf(meta([['tokenizer.ggml.bos_token_id', gv.u32(99)]]))).toThrow('fixture.gguf: tokenizer.ggml.bos_token_id 99 is not a token id (18 tokens)');

@@ -4,19 +4,28 @@
  * project's own trained ones) become tokenizer.ggml.model = "gpt2" with tokens by id, token
  * types, merges and the llama.cpp pre-tokenizer name of their pre_tokenizer. Ids the tokenizer
  * does not define (a vocabulary padded past the tokenizer) become "[PAD<id>]" unused tokens.
- * Refused with a clear error: other tokenizer models (SentencePiece-style byte_fallback BPE, Unigram)
- * and byte-level pre-tokenizers with no llama.cpp name.
+ * SentencePiece-style tokenizers (BPE with byte_fallback) go to ./tokenizer-spm-to-gguf.ts.
+ * Refused with a clear error: other tokenizer models (Unigram, WordPiece) and byte-level
+ * pre-tokenizers with no llama.cpp name.
  * The inverse of ./tokenizer-from-gguf.ts for what both support.
  */
 import { gv } from './metadata';
 import { BYTE_LEVEL_PRE, TOKEN_TYPE } from './tokenizer-from-gguf';
+import { fillUnusedIds, ggufSpmTokenizerMetadata, isSentencePieceBpe } from './tokenizer-spm-to-gguf';
 import type { GgufValue } from './types';
 
 type Json = Record<string, any>;
 
-/** The llama.cpp pre-tokenizer name of a tokenizer.json pre_tokenizer, or null. */
+/** A pre_tokenizer with sorted keys and without trim_offsets (it moves offsets, never ids), for comparison. */
+function idShape(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(idShape);
+  if (x === null || typeof x !== 'object') return x;
+  return Object.fromEntries(Object.keys(x).filter((k) => k !== 'trim_offsets').sort().map((k) => [k, idShape((x as Json)[k])]));
+}
+
+/** The llama.cpp pre-tokenizer name of a tokenizer.json pre_tokenizer (up to key order and trim_offsets), or null. */
 export function preTokenizerName(pre: unknown): string | null {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => JSON.stringify(idShape(a)) === JSON.stringify(idShape(b));
   for (const name of ['gpt-2', 'llama-bpe', 'qwen2', 'smollm']) if (same(pre, BYTE_LEVEL_PRE[name].pre)) return name;
   const p = pre as Json;
   // Byte-level with its own regex (as trainBpe writes it): GPT-2's pattern whatever the trim/prefix flags
@@ -27,8 +36,8 @@ export function preTokenizerName(pre: unknown): string | null {
 /** Tokenizer metadata pairs for a vocabulary of `vocabSize` ids. */
 export function ggufTokenizerMetadata(tok: Json, tokConfig: Json | null, vocabSize: number, ids: { bos: number | null; eos: number[] }, source: string): Array<[string, GgufValue]> {
   const model = tok.model as Json;
-  if (model?.type !== undefined && model.type !== 'BPE') throw new Error(`${source}: tokenizer model ${model?.type} cannot be written as GGUF (expected a byte-level BPE tokenizer)`);
-  if (model.byte_fallback) throw new Error(`${source}: SentencePiece-style tokenizers (BPE with byte_fallback) cannot be written as GGUF yet (expected a byte-level BPE tokenizer)`);
+  if (model?.type !== undefined && model.type !== 'BPE') throw new Error(`${source}: tokenizer model ${model?.type} cannot be written as GGUF (expected a byte-level or SentencePiece-style BPE tokenizer)`);
+  if (isSentencePieceBpe(tok)) return ggufSpmTokenizerMetadata(tok, tokConfig, vocabSize, ids);
   const pre = preTokenizerName(tok.pre_tokenizer);
   if (!pre) throw new Error(`${source}: the pre_tokenizer ${JSON.stringify(tok.pre_tokenizer)} has no llama.cpp name (expected the GPT-2, Llama 3, Qwen2 or SmolLM byte-level shape)`);
   const tokens: Array<string | undefined> = new Array(vocabSize);
@@ -39,11 +48,7 @@ export function ggufTokenizerMetadata(tok: Json, tokConfig: Json | null, vocabSi
     tokens[a.id] = a.content;
     types[a.id] = a.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
   }
-  for (let id = 0; id < vocabSize; id++) {
-    if (tokens[id] !== undefined) continue;
-    tokens[id] = `[PAD${id}]`;
-    types[id] = TOKEN_TYPE.UNUSED;
-  }
+  fillUnusedIds(tokens, types);
   const merges = ((model.merges ?? []) as Array<string | [string, string]>).map((x) => (typeof x === 'string' ? x : `${x[0]} ${x[1]}`));
   const kv: Array<[string, GgufValue]> = [
     ['tokenizer.ggml.model', gv.str('gpt2')],

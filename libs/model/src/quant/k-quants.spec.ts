@@ -1,9 +1,9 @@
 /*
- * Q4_K and Q6_K dequantization against super-blocks written and worked out by hand from the
+ * Q4_K, Q5_K and Q6_K dequantization against super-blocks written and worked out by hand from the
  * block layouts (including Q4_K's 6-bit scale packing, where sub-blocks 4-7 take their top two
  * bits from bytes 0-7, and Q6_K's signed scales and split low/high bits).
  */
-import { dequantizeRowQ4K, dequantizeRowQ6K, Q4_K_BYTES, Q6_K_BYTES } from './k-quants';
+import { dequantizeRowQ4K, dequantizeRowQ5K, dequantizeRowQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES } from './k-quants';
 
 it('Q4_K: x = d * sc * q - dmin * m per sub-block of 32', () => {
   const b = new Uint8Array(Q4_K_BYTES);
@@ -24,6 +24,29 @@ it('Q4_K: x = d * sc * q - dmin * m per sub-block of 32', () => {
   want[32] = 7; //                                      1 * 1 * 7 - 0
   for (let i = 128; i < 160; i++) want[i] = -1; //      1 * 17 * 0 - 0.5 * 2
   want[128] = 50; //                                    17 * 3 - 1
+  expect(Array.from(y)).toEqual(want);
+});
+
+it('Q5_K: as Q4_K with a fifth bit worth 16 from qh (bit 2k for the k-th 64 low nibbles, 2k + 1 for the high)', () => {
+  const b = new Uint8Array(Q5_K_BYTES);
+  b.set([0x00, 0x3c, 0x00, 0x38]); // d = 1, dmin = 0.5
+  b[4 + 0] = 2; //  sub-block 0: sc 2
+  b[4 + 4] = 3; //  sub-block 0: m 3
+  b[4 + 1] = 1; //  sub-block 1: sc 1, m 0
+  b[4 + 2] = 4; //  sub-block 2: sc 4, m 0
+  const qh = 16, qs = 48;
+  b[qh + 0] = 0b101; // weight 0 (bit 0) and weight 64 (bit 2) get +16
+  b[qh + 1] = 0b010; // weight 33 (bit 1) gets +16
+  b[qs + 0] = 0x75; //  weight 0 low nibble 5, weight 32 high nibble 7
+  b[qs + 32] = 0x02; // weight 64 low nibble 2
+  const y = new Float32Array(256);
+  dequantizeRowQ5K(y, b, 256);
+  const want = new Array(256).fill(0);
+  for (let i = 0; i < 32; i++) want[i] = -1.5; // 1 * 2 * 0 - 0.5 * 3
+  want[0] = 40.5; //  1 * 2 * (5 + 16) - 1.5
+  want[32] = 7; //    1 * 1 * 7
+  want[33] = 16; //   1 * 1 * (0 + 16)
+  want[64] = 72; //   1 * 4 * (2 + 16)
   expect(Array.from(y)).toEqual(want);
 });
 
