@@ -22,6 +22,8 @@ export const orchestratorConfigSchema = defineConfig({
   queuePrefix: { type: 'string', default: 'llm', description: 'key prefix of the queue, delta streams and leases in Redis' },
   maxNumSeqs: { type: 'int', default: 64, min: 1, max: 4096, description: 'most sequences in one scheduler step (max_num_seqs)' },
   maxNumBatchedTokens: { type: 'int', default: 2048, min: 1, description: 'token budget of one scheduler step (max_num_batched_tokens)' },
+  maxPrefillTokensPerStep: { type: 'int', default: 256, min: 0, description: 'most prefill tokens in one scheduler step, whole prompts first come first served (0: the whole step budget)' },
+  maxDecodeDeferMs: { type: 'int', default: 1000, min: 0, description: 'longest a running sequence waits for its next decode while waiting prompts prefill first, in ms (0: decodes join every step)' },
   maxQueuedRequests: { type: 'int', default: 256, min: 1, description: 'api role: most requests waiting or running in the queue; more get RESOURCE_EXHAUSTED / 429' },
   maxN: { type: 'int', default: 8, min: 1, max: 128, description: 'largest n (parallel samples) a request may ask for' },
   modelId: { type: 'string', default: '', description: "model id clients name (default: the worker's model id)" },

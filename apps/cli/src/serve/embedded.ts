@@ -124,6 +124,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         httpPort: opts.httpPort,
         maxNumSeqs: opts.maxNumSeqs,
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
+        ...(opts.maxPrefillTokensPerStep !== undefined ? { maxPrefillTokensPerStep: opts.maxPrefillTokensPerStep } : {}),
+        ...(opts.maxDecodeDeferMs !== undefined ? { maxDecodeDeferMs: opts.maxDecodeDeferMs } : {}),
         redisUrl: '',
         role: 'all',
         servedModelName: opts.servedModelNames ?? [],

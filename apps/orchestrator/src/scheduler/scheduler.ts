@@ -65,6 +65,8 @@ export class Scheduler {
   private pausing = false;
   /** A poke arrived while the loop was not waiting. */
   private poked = false;
+  /** The last step placed fewer sequences than planned (no KV blocks): the next one decodes (planner.ts). */
+  private decodeNow = false;
 
   get ownerId(): string {
     return this.opts.ownerId;
@@ -128,7 +130,7 @@ export class Scheduler {
       this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
-      const plan = planStep(this.running, this.waiting, this.opts);
+      const plan = planStep(this.running, this.waiting, this.opts, { now: performance.now(), decodeNow: this.decodeNow });
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
         if (this.poked) {
@@ -256,6 +258,7 @@ export class Scheduler {
     const startedAt = performance.now();
     const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan);
     const allocatedAt = performance.now();
+    this.decodeNow = allocated.length < plan.length;
     if (allocated.length === 0) {
       this.refuseUnfittable(plan);
       return { numSequences: 0, numTokens: 0 };
@@ -268,7 +271,9 @@ export class Scheduler {
       copies,
       releaseSeqIds,
     });
-    const stepMs = performance.now() - allocatedAt;
+    const doneAt = performance.now();
+    const stepMs = doneAt - allocatedAt;
+    for (const a of allocated) a.seq.computedAt = doneAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
     this.stats.lastStepSequences = allocated.length;
