@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   maxPrefillTokensPerStep?: number;
   /** Longest a running sequence's decode waits while prefills go first, in ms (planner.ts; 0 or unset: never). */
   maxDecodeDeferMs?: number;
+  /** The clock of decode deferral, in ms (default performance.now; tests step it by hand). */
+  clock?: () => number;
   kv: KvPort;
   worker: WorkerPort;
   /** Reports failures that are not any one request's (e.g. a Free that failed). */

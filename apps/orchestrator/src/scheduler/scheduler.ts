@@ -67,12 +67,14 @@ export class Scheduler {
   private poked = false;
   /** The last step placed fewer sequences than planned (no KV blocks): the next one decodes (planner.ts). */
   private decodeNow = false;
+  private readonly now: () => number;
 
   get ownerId(): string {
     return this.opts.ownerId;
   }
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.now = opts.clock ?? (() => performance.now());
     this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
     this.outage = new Outage(opts.dependencyWaitMs ?? 30_000, opts.onDependency);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
@@ -130,7 +132,7 @@ export class Scheduler {
       this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
-      const plan = planStep(this.running, this.waiting, this.opts, { now: performance.now(), decodeNow: this.decodeNow });
+      const plan = planStep(this.running, this.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
         if (this.poked) {
@@ -271,8 +273,8 @@ export class Scheduler {
       copies,
       releaseSeqIds,
     });
-    const doneAt = performance.now();
-    const stepMs = doneAt - allocatedAt;
+    const stepMs = performance.now() - allocatedAt;
+    const doneAt = this.now();
     for (const a of allocated) a.seq.computedAt = doneAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
