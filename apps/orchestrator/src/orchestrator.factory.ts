@@ -38,6 +38,7 @@ import { schedulerObserver } from './observability/scheduler-observers';
 import { observedTokenizer } from './observability/tokenizer';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { Scheduler } from './scheduler/scheduler';
+import type { PlanLimits } from './scheduler/planner';
 
 export interface OrchestratorDeps {
   tokenizer?: Client<tokenizer.TokenizerDefinition>;
@@ -186,10 +187,10 @@ export function checkRoleConfig(config: Pick<OrchestratorConfig, 'model' | 'role
 }
 
 /** The configured step limits, never above what the worker accepts in one step. */
-function stepLimits(config: OrchestratorConfig, info: worker.GetModelInfoResponse): { maxNumSeqs: number; maxNumBatchedTokens: number } {
+function stepLimits(config: OrchestratorConfig, info: worker.GetModelInfoResponse): PlanLimits {
   const maxNumBatchedTokens = Math.min(config.maxNumBatchedTokens, info.maxBatchTokens || Infinity);
   const maxNumSeqs = Math.min(config.maxNumSeqs, info.maxBatchSequences || Infinity, maxNumBatchedTokens);
-  return { maxNumSeqs, maxNumBatchedTokens };
+  return { maxNumSeqs, maxNumBatchedTokens, maxPrefillTokensPerStep: config.maxPrefillTokensPerStep, maxDecodeDeferMs: config.maxDecodeDeferMs };
 }
 
 function listen(server: Server, host: string, port: number): Promise<string> {

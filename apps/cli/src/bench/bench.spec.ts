@@ -10,7 +10,7 @@ import { CliError } from '../errors';
 import { llm } from '../../test/support/llm';
 import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
-import { parseBenchFlags } from './options';
+import { parseBenchFlags, serveSchedulingArgs } from './options';
 import { doneWhen, pct, roofline } from './report';
 import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
 
@@ -117,6 +117,13 @@ describe('bench flags', () => {
     expect(() => parseBenchFlags({ threads: '2', context: '128', decode: '1,x' })).toThrow(/--decode must be a comma-separated list of integers in \[1, 256\], got '1,x'/);
     expect(() => parseBenchFlags({ threads: '0', context: '128' })).toThrow(/--threads/);
     expect(() => parseBenchFlags({ threads: '2', context: '128', formats: 'q5_k' })).toThrow(/--formats 'q5_k'/);
+  });
+
+  it("passes only the scheduler flags given to llm serve (the rest stay serve's defaults)", () => {
+    expect(serveSchedulingArgs(parseBenchFlags({ threads: '2', context: '128' }))).toEqual([]);
+    const plan = parseBenchFlags({ threads: '2', context: '128', maxPrefillTokensPerStep: '0', maxDecodeDeferMs: '500' });
+    expect(serveSchedulingArgs(plan)).toEqual(['--max-prefill-tokens-per-step', '0', '--max-decode-defer-ms', '500']);
+    expect(() => parseBenchFlags({ threads: '2', context: '128', maxDecodeDeferMs: '-5' })).toThrow(/--max-decode-defer-ms must be a comma-separated list of integers in \[0, 600000\], got '-5'/);
   });
 });
 

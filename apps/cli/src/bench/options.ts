@@ -28,6 +28,8 @@ export interface BenchFlags {
   outputTokens?: string;
   context: string;
   maxNumBatchedTokens?: string;
+  maxPrefillTokensPerStep?: string;
+  maxDecodeDeferMs?: string;
 }
 
 export interface BenchPlan {
@@ -49,6 +51,9 @@ export interface BenchPlan {
   context: number;
   /** llm serve's --max-num-batched-tokens in the e2e section (undefined: serve's default). */
   maxNumBatchedTokens?: number;
+  /** llm serve's --max-prefill-tokens-per-step and --max-decode-defer-ms in the e2e section (undefined: serve's defaults). */
+  maxPrefillTokensPerStep?: number;
+  maxDecodeDeferMs?: number;
 }
 
 function choices<T extends string>(flag: string, v: string, allowed: readonly T[]): T[] {
@@ -87,5 +92,16 @@ export function parseBenchFlags(f: BenchFlags): BenchPlan {
     burstPrompt: q ? 32 : 100,
     context: one('context', f.context, 1, 4096),
     maxNumBatchedTokens: f.maxNumBatchedTokens === undefined ? undefined : one('max-num-batched-tokens', f.maxNumBatchedTokens, 1, 1 << 20),
+    maxPrefillTokensPerStep: f.maxPrefillTokensPerStep === undefined ? undefined : one('max-prefill-tokens-per-step', f.maxPrefillTokensPerStep, 0, 1 << 20),
+    maxDecodeDeferMs: f.maxDecodeDeferMs === undefined ? undefined : one('max-decode-defer-ms', f.maxDecodeDeferMs, 0, 600_000),
   };
+}
+
+/** The scheduler flags the e2e section passes to llm serve (only those given). */
+export function serveSchedulingArgs(plan: Pick<BenchPlan, 'maxNumBatchedTokens' | 'maxPrefillTokensPerStep' | 'maxDecodeDeferMs'>): string[] {
+  const args: string[] = [];
+  if (plan.maxNumBatchedTokens !== undefined) args.push('--max-num-batched-tokens', String(plan.maxNumBatchedTokens));
+  if (plan.maxPrefillTokensPerStep !== undefined) args.push('--max-prefill-tokens-per-step', String(plan.maxPrefillTokensPerStep));
+  if (plan.maxDecodeDeferMs !== undefined) args.push('--max-decode-defer-ms', String(plan.maxDecodeDeferMs));
+  return args;
 }

@@ -18,7 +18,7 @@ import { measureBandwidth } from '../bench/bandwidth';
 import { runE2e, type E2eResult } from '../bench/e2e';
 import { runSpeculative, serveHasSpeculative, type SpeculativeResult } from '../bench/speculative';
 import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
-import { parseBenchFlags, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
+import { parseBenchFlags, serveSchedulingArgs, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
 import { doneWhen, e2eTable, kernelTable, speculativeTable, threadTable } from '../bench/report';
 import { smolLmModel, writeBenchModelDir, type BenchModel } from '../bench/workload';
 import { repoRoot, resolveDefaultModel } from '../serve/default-model';
@@ -73,7 +73,7 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
       for (const mode of plan.modes) {
         const r = await runE2e({
           modelDir: dir(), clients: plan.clients, promptTokens: plan.promptTokens, outputTokens: plan.outputTokens, burst: mode === 'embedded' ? plan.burst : 0,
-          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: plan.maxNumBatchedTokens ? ['--max-num-batched-tokens', String(plan.maxNumBatchedTokens)] : [], cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
+          burstPrompt: plan.burstPrompt, threads: plan.threads, kvCacheGib: Number(kvCacheGib.toFixed(3)), vocabSize: model.config.vocabSize, extraServeArgs: serveSchedulingArgs(plan), cliEntry: join(repoRoot(), 'apps', 'cli', 'bin', 'llm.js'),
         }, mode, progress);
         e2e.push(r);
         print(e2eTable(model.name, r).join('\n'));
@@ -137,6 +137,8 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--output-tokens <n>', 'tokens each e2e request generates (default 48)')
     .option('--context <n>', 'cached tokens per sequence in decode steps', '128')
     .option('--max-num-batched-tokens <n>', "e2e: llm serve's token budget per scheduler step (default: serve's)")
+    .option('--max-prefill-tokens-per-step <n>', "e2e: llm serve's prefill tokens per scheduler step (default: serve's)")
+    .option('--max-decode-defer-ms <n>', "e2e: llm serve's longest decode deferral while prompts wait (default: serve's)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (and triad threads)', '2')
     .action(async (flags: BenchFlags) => bench(flags));
 };

@@ -1,4 +1,4 @@
-// `llm serve`'s speculative-decoding flags: parsed into settings, and each misuse is one line naming the flag.
+// `llm serve`'s speculative-decoding and burst-scheduling flags: parsed into settings, and each misuse is one line naming the flag.
 import { resolve } from 'node:path';
 import { repoRoot } from '../serve/default-model';
 import { parseServeFlags } from './serve';
@@ -34,5 +34,19 @@ describe('llm serve --async-scheduling', () => {
     expect(parse({ asyncScheduling: 'false' }).asyncScheduling).toBe(false);
     expect(parse({ asyncScheduling: 'ON' }).asyncScheduling).toBe(true);
     expect(() => parse({ asyncScheduling: 'sometimes' })).toThrow("--async-scheduling must be on or off, got 'sometimes'");
+  });
+});
+
+describe('llm serve burst-scheduling flags', () => {
+  it("leaves them to the orchestrator's defaults unless given", () => {
+    const s = parse({});
+    expect(s.maxPrefillTokensPerStep).toBeUndefined();
+    expect(s.maxDecodeDeferMs).toBeUndefined();
+    expect(parse({ maxPrefillTokensPerStep: '128', maxDecodeDeferMs: '0' })).toMatchObject({ maxPrefillTokensPerStep: 128, maxDecodeDeferMs: 0 });
+  });
+
+  it('refuses a negative or fractional value with one line naming the flag', () => {
+    expect(() => parse({ maxPrefillTokensPerStep: '-1' })).toThrow(/^--max-prefill-tokens-per-step must be an integer in \[0, \d+\], got '-1'$/);
+    expect(() => parse({ maxDecodeDeferMs: '2.5' })).toThrow(/^--max-decode-defer-ms must be an integer in \[0, \d+\], got '2.5'$/);
   });
 });

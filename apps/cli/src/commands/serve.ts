@@ -31,6 +31,8 @@ interface ServeFlags {
   blockSize: string;
   maxNumSeqs: string;
   maxNumBatchedTokens: string;
+  maxPrefillTokensPerStep?: string;
+  maxDecodeDeferMs?: string;
   distributed?: boolean;
   redisUrl?: string;
   quantize?: string;
@@ -95,6 +97,8 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     blockSize: int('block-size', f.blockSize, 1, 1024),
     maxNumSeqs: int('max-num-seqs', f.maxNumSeqs, 1),
     maxNumBatchedTokens: int('max-num-batched-tokens', f.maxNumBatchedTokens, 1),
+    ...(f.maxPrefillTokensPerStep !== undefined ? { maxPrefillTokensPerStep: int('max-prefill-tokens-per-step', f.maxPrefillTokensPerStep, 0) } : {}),
+    ...(f.maxDecodeDeferMs !== undefined ? { maxDecodeDeferMs: int('max-decode-defer-ms', f.maxDecodeDeferMs, 0) } : {}),
     ...(f.quantize !== undefined ? { quantize: quantFormatFlag('--quantize', f.quantize) } : {}),
     servedModelNames: servedNames(f.servedModelName),
     security: securityOf(f),
@@ -235,6 +239,8 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--block-size <n>', 'tokens per KV block', '16'))
     .addOption(opt('--max-num-seqs <n>', 'most sequences per scheduler step', '64'))
     .addOption(opt('--max-num-batched-tokens <n>', 'token budget per scheduler step', '2048'))
+    .addOption(opt('--max-prefill-tokens-per-step <n>', 'most prefill tokens per scheduler step, whole prompts first come first served (default 384; 0: the whole step budget)'))
+    .addOption(opt('--max-decode-defer-ms <n>', 'longest a running sequence waits for its next decode while waiting prompts prefill first (default 500; 0: decodes join every step)'))
     .addOption(opt('--distributed', 'run the five apps as separate processes on 127.0.0.1 with Redis'))
     .addOption(opt('--redis-url <url>', 'Redis for --distributed (default: start a local redis-server with a random password)'))
     .addOption(opt('--api-key <key>', 'API key clients must send (Authorization: Bearer KEY), repeatable; none: the API is open', [], list))

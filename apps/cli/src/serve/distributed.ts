@@ -178,6 +178,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_MAX_NUM_SEQS: String(opts.maxNumSeqs),
       LLM_MAX_NUM_BATCHED_TOKENS: String(opts.maxNumBatchedTokens),
       LLM_ASYNC_SCHEDULING: String(opts.asyncScheduling ?? true),
+      ...(opts.maxPrefillTokensPerStep !== undefined ? { LLM_MAX_PREFILL_TOKENS_PER_STEP: String(opts.maxPrefillTokensPerStep) } : {}),
+      ...(opts.maxDecodeDeferMs !== undefined ? { LLM_MAX_DECODE_DEFER_MS: String(opts.maxDecodeDeferMs) } : {}),
       LLM_SERVED_MODEL_NAME: (opts.servedModelNames ?? []).join(','),
       LLM_ALLOW_TRACE: String(opts.allowTrace ?? false),
       ...(opts.maxTraceBytes !== undefined ? { LLM_MAX_TRACE_BYTES: String(opts.maxTraceBytes) } : {}),

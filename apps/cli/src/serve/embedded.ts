@@ -125,6 +125,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         maxNumSeqs: opts.maxNumSeqs,
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
         asyncScheduling: opts.asyncScheduling ?? true,
+        ...(opts.maxPrefillTokensPerStep !== undefined ? { maxPrefillTokensPerStep: opts.maxPrefillTokensPerStep } : {}),
+        ...(opts.maxDecodeDeferMs !== undefined ? { maxDecodeDeferMs: opts.maxDecodeDeferMs } : {}),
         redisUrl: '',
         role: 'all',
         servedModelName: opts.servedModelNames ?? [],

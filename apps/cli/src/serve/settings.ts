@@ -24,6 +24,10 @@ export interface ServeSettings {
   blockSize: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Most prefill tokens per scheduler step, whole prompts first come first served (absent: the orchestrator's default; 0: the step budget). */
+  maxPrefillTokensPerStep?: number;
+  /** Longest a running sequence's decode waits while prompts prefill first, in ms (absent: the orchestrator's default; 0: never). */
+  maxDecodeDeferMs?: number;
   /** Quantize the model's linear layers while loading (absent: as stored). */
   quantize?: 'q8_0' | 'q4_0';
   /** Names clients may use for the model (--served-model-name); the first is the id reported. */

@@ -15,6 +15,12 @@ export interface SchedulerOptions {
   ownerId: string;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  /** Most prefill tokens per step, whole prompts first come first served (planner.ts; 0 or unset: the step budget). */
+  maxPrefillTokensPerStep?: number;
+  /** Longest a running sequence's decode waits while prefills go first, in ms (planner.ts; 0 or unset: never). */
+  maxDecodeDeferMs?: number;
+  /** The clock of decode deferral, in ms (default performance.now; tests step it by hand). */
+  clock?: () => number;
   kv: KvPort;
   worker: WorkerPort;
   /** Reports failures that are not any one request's (e.g. a Free that failed). */

@@ -10,24 +10,20 @@
  * Preemption is by recompute (vLLM v1): the newest running sequence is freed on the kv-manager,
  * its worker state released, and it re-enters the waiting queue ahead of new requests as a new
  * incarnation that recomputes prompt + output (prefix-cache hits skip what is still cached).
- *
  * A failed step (step-errors.ts): a request the worker refuses fails alone; when a dependency is
- * down or lost its state (worker or kv-manager restarted), every running sequence restarts the
- * same way and the loop retries with backoff, holding the requests for up to dependencyWaitMs
- * before failing them with UNAVAILABLE. Counter-based sampling makes the restarted samples draw
- * the tokens they would have drawn, so a client sees its stream resume, not change.
+ * down or lost its state, every running sequence restarts the same way and the loop retries with
+ * backoff, holding requests up to dependencyWaitMs before failing them with UNAVAILABLE.
+ * Counter-based sampling makes restarted samples draw the tokens they would have drawn.
  *
- * Speculative decoding (speculation.ts), when the worker reports a K: a decoding sequence asks for
- * lookahead slots, the worker drafts and verifies in the same step and may return several tokens;
- * the next AllocateSlots tells the kv-manager how many of them were accepted drafts.
- *
- * Internals traces: a step holding a traced sequence asks the kv-manager for the pool map and the
- * worker for the sequence's trace parts, then hands what it saw to the sequence's collector
+ * Speculative decoding (speculation.ts): a decoding sequence asks for lookahead slots, the worker
+ * drafts and verifies in the same step; the next AllocateSlots reports the accepted drafts.
+ * Async scheduling (pipeline.ts): a decode-only step with nothing waiting has a second step sent
+ * right behind it (at most two in flight), whose tokens come back the way accepted drafts do.
+ * Internals traces: a step holding a traced sequence also asks for the pool map and trace parts
  * (step-trace.ts); other steps do no trace work.
  *
- * What it is not: request validation or text/proto formatting (generation.ts), nor a thread:
- * one async loop per scheduler drives one worker; steps never overlap. Metrics, traces and logs
- * watch it through `observer` (observer.ts).
+ * What it is not: request validation or text/proto formatting (generation.ts), nor a thread: one
+ * async loop per scheduler drives one worker. Metrics, traces and logs watch it through `observer`.
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
@@ -67,12 +63,16 @@ export class Scheduler {
   private pausing = false;
   /** A poke arrived while the loop was not waiting. */
   private poked = false;
+  /** The last step placed fewer sequences than planned (no KV blocks): the next one decodes (planner.ts). */
+  private decodeNow = false;
+  private readonly now: () => number;
 
   get ownerId(): string {
     return this.opts.ownerId;
   }
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.now = opts.clock ?? (() => performance.now());
     this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
     this.outage = new Outage(opts.dependencyWaitMs ?? 30_000, opts.onDependency);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
@@ -130,7 +130,7 @@ export class Scheduler {
       this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
-      const plan = planStep(this.running, this.waiting, this.opts);
+      const plan = planStep(this.running, this.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
         if (this.poked) {
@@ -196,16 +196,8 @@ export class Scheduler {
   private pause(ms: number): Promise<void> {
     this.pausing = true;
     return new Promise<void>((resolve) => {
-      const done = () => {
-        this.pausing = false;
-        this.wake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        done();
-      };
+      const t = setTimeout(() => this.wake?.(), ms);
+      this.wake = () => (clearTimeout(t), (this.pausing = false), (this.wake = undefined), resolve());
     });
   }
 
@@ -213,9 +205,7 @@ export class Scheduler {
   private report(): void {
     const o = this.opts.observer;
     if (!o) return;
-    let preempted = 0;
-    for (const s of this.waiting) if (s.numPreemptions > 0) preempted++;
-    o.queues(this.running.length, this.waiting.length, preempted);
+    o.queues(this.running.length, this.waiting.length, this.waiting.filter((s) => s.numPreemptions > 0).length);
   }
 
   private reapCancelled(): void {
@@ -259,6 +249,7 @@ export class Scheduler {
     const pipeline = pipelineStep(plan, this.waiting, this.opts);
     const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan, pipeline);
     const allocatedAt = performance.now();
+    this.decodeNow = allocated.length < plan.length;
     if (allocated.length === 0) {
       this.refuseUnfittable(plan);
       return { numSequences: 0, numTokens: 0 };
@@ -273,6 +264,8 @@ export class Scheduler {
     second?.catch(() => undefined); // awaited after the first step's tokens; abandoned when the first fails (it then fails too)
     const res = await first;
     const stepMs = performance.now() - allocatedAt;
+    const doneAt = this.now();
+    for (const a of allocated) a.seq.computedAt = doneAt;
     this.lastStepIds = allocated.map((a) => a.seq.seqId);
     this.stats.numSteps++;
     this.stats.lastStepSequences = allocated.length;
@@ -283,7 +276,11 @@ export class Scheduler {
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     const numTokens = this.stats.lastStepTokens;
     try {
-      if (pair && second) await applyPipelined(pair, second, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out) });
+      if (pair && second) {
+        await applyPipelined(pair, second, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out) });
+        const t = this.now();
+        for (const a of pair) a.seq.computedAt = t;
+      }
     } finally {
       this.running = this.running.filter((s) => s.status === 'running'); // also before a failed pipelined step reaches the loop
     }

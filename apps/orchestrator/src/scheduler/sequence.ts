@@ -92,6 +92,8 @@ export class Sequence {
   numCachedPromptTokens = 0;
   numPreemptions = 0;
   cancelled = false;
+  /** performance.now() when a step last computed this sequence (the planner's decode deferral clock). */
+  computedAt = 0;
   private readonly text: OutputText;
   private readonly onDelta: (seq: Sequence, delta: SampleDelta) => void;
   private readonly eos: Set<number>;
