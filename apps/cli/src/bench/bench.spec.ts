@@ -85,14 +85,14 @@ describe('bench report', () => {
       kernel: [],
       bandwidth: 20e9,
       e2e: [
-        { mode: 'embedded', levels: [lvl(1, 90), lvl(32, 600)] },
+        { mode: 'embedded-async', levels: [lvl(1, 90), lvl(32, 600)] },
         { mode: 'embedded-sync', levels: [lvl(1, 60), lvl(32, 500)] },
         { mode: 'distributed', levels: [lvl(1, 80)] },
       ],
       burstPromptTokens: 100,
     }).join('\n');
-    expect(lines).toMatch(/A\/B: embedded 1 client, async scheduling on \/ off, tok\/s \(x\)\s+1\.50/); // 45 / 30 tok/s
-    expect(lines).toMatch(/A\/B: embedded 32 clients, async scheduling on \/ off, tok\/s \(x\)\s+1\.20/);
+    expect(lines).toMatch(/A\/B: embedded-async 1 client, async scheduling on \/ off, tok\/s \(x\)\s+1\.50/); // 45 / 30 tok/s
+    expect(lines).toMatch(/A\/B: embedded-async 32 clients, async scheduling on \/ off, tok\/s \(x\)\s+1\.20/);
     expect(lines).not.toMatch(/A\/B: distributed/); // no distributed-sync run
   });
 

@@ -41,15 +41,17 @@ export interface LoadLevel {
 
 /**
  * embedded-loop: embedded with the worker's sessions on the event loop's thread (--ort-main-thread, the old path);
+ * embedded-async: embedded with --async-scheduling on (off by default there);
  * embedded-sync / distributed-sync: one step at a time (--async-scheduling off).
  */
-export type E2eMode = 'embedded' | 'distributed' | 'embedded-loop' | 'embedded-sync' | 'distributed-sync';
+export type E2eMode = 'embedded' | 'distributed' | 'embedded-loop' | 'embedded-async' | 'embedded-sync' | 'distributed-sync';
 
 /** The `llm serve` flags of each mode. */
 const MODE_ARGS: Record<E2eMode, string[]> = {
   embedded: [],
   distributed: ['--distributed'],
   'embedded-loop': ['--ort-main-thread'],
+  'embedded-async': ['--async-scheduling', 'on'],
   'embedded-sync': ['--async-scheduling', 'off'],
   'distributed-sync': ['--distributed', '--async-scheduling', 'off'],
 };

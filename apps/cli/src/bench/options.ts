@@ -12,7 +12,7 @@ export const SECTIONS = ['kernel', 'threads', 'e2e', 'speculative', 'quant-kerne
 export type Section = (typeof SECTIONS)[number];
 export const MODELS = ['smollm', 'default'] as const;
 export type BenchModelName = (typeof MODELS)[number];
-export const MODES = ['embedded', 'distributed', 'embedded-loop', 'embedded-sync', 'distributed-sync'] as const;
+export const MODES = ['embedded', 'distributed', 'embedded-loop', 'embedded-async', 'embedded-sync', 'distributed-sync'] as const;
 
 export interface BenchFlags {
   quick?: boolean;

@@ -118,7 +118,7 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   line('distributed / embedded, 32 clients', dist !== undefined && e32 !== undefined ? dist / e32 : undefined, '>= 0.95', (v) => v >= 0.95, 'needs both modes at 32 clients');
   const loop32 = rateOf('embedded-loop', 32);
   if (loop32 !== undefined && e32 !== undefined) out.push(`  ${'A/B: embedded 32 clients, worker-thread / event-loop step (x)'.padEnd(68)}${f(e32 / loop32, 2).padStart(6)}`);
-  for (const [on, off] of [['embedded', 'embedded-sync'], ['distributed', 'distributed-sync']]) {
+  for (const [on, off] of [['embedded-async', 'embedded-sync'], ['distributed', 'distributed-sync']]) {
     for (const c of [1, 32]) {
       const a = rateOf(on, c);
       const b = rateOf(off, c);

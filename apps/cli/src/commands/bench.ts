@@ -132,7 +132,7 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--prefill <list>', 'prefill lengths (default 128,512,2048)')
     .option('--decode <list>', 'decode batch sizes (default 1,8,32,64)')
     .option('--clients <list>', 'concurrent streaming clients of the e2e section (default 1,8,32,64)')
-    .option('--modes <list>', 'e2e serving modes: embedded, distributed, embedded-loop (embedded with --ort-main-thread: the old path, for A/B), embedded-sync / distributed-sync (--async-scheduling off, for A/B)')
+    .option('--modes <list>', 'e2e serving modes: embedded, distributed, embedded-loop (embedded with --ort-main-thread: the old path, for A/B), embedded-async / embedded-sync / distributed-sync (--async-scheduling on / off / off, for A/B)')
     .option('--rounds <n>', 'timed rounds per kernel figure (default 12)')
     .option('--output-tokens <n>', 'tokens each e2e request generates (default 48)')
     .option('--context <n>', 'cached tokens per sequence in decode steps', '128')

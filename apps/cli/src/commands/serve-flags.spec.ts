@@ -5,7 +5,7 @@ import { parseServeFlags } from './serve';
 
 const base = {
   model: resolve(repoRoot(), 'models', 'default'), host: '127.0.0.1', grpcPort: '0', httpPort: '-1', backend: 'ort', threads: '1', kvCacheGib: '0.01', blockSize: '16',
-  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4', asyncScheduling: 'on',
+  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4', asyncScheduling: 'auto',
 };
 const parse = (extra: Record<string, string>) => parseServeFlags({ ...base, ...extra }, () => undefined);
 
@@ -28,12 +28,13 @@ describe('llm serve --speculative flags', () => {
 });
 
 describe('llm serve --async-scheduling', () => {
-  it('is on by default, takes on/off (and true/false), and refuses anything else with one line', () => {
-    expect(parse({}).asyncScheduling).toBe(true);
+  it('is auto by default (the serving mode decides), takes on/off (and true/false), and refuses anything else with one line', () => {
+    expect(parse({}).asyncScheduling).toBeUndefined();
+    expect(parse({ asyncScheduling: 'on' }).asyncScheduling).toBe(true);
     expect(parse({ asyncScheduling: 'off' }).asyncScheduling).toBe(false);
     expect(parse({ asyncScheduling: 'false' }).asyncScheduling).toBe(false);
     expect(parse({ asyncScheduling: 'ON' }).asyncScheduling).toBe(true);
-    expect(() => parse({ asyncScheduling: 'sometimes' })).toThrow("--async-scheduling must be on or off, got 'sometimes'");
+    expect(() => parse({ asyncScheduling: 'sometimes' })).toThrow("--async-scheduling must be auto, on or off, got 'sometimes'");
   });
 });
 

@@ -55,12 +55,13 @@ interface ServeFlags {
   asyncScheduling: string;
 }
 
-/** An on/off flag (also true/false, yes/no, 1/0), as the apps read booleans. */
-function onOff(name: string, v: string): boolean {
+/** An on/off flag (also true/false, yes/no, 1/0), as the apps read booleans; `auto` is undefined (the mode decides). */
+function onOff(name: string, v: string): boolean | undefined {
   const x = String(v).toLowerCase();
+  if (x === 'auto') return undefined;
   if (['on', 'true', 'yes', '1'].includes(x)) return true;
   if (['off', 'false', 'no', '0'].includes(x)) return false;
-  throw new CliError(`--${name} must be on or off, got '${v}'`);
+  throw new CliError(`--${name} must be auto, on or off, got '${v}'`);
 }
 
 function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -105,7 +106,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     logLevel: f.logLevel,
     allowTrace: f.allowTrace ?? false,
     ortMainThread: f.ortMainThread ?? false,
-    asyncScheduling: onOff('async-scheduling', f.asyncScheduling),
+    ...(onOff('async-scheduling', f.asyncScheduling) !== undefined ? { asyncScheduling: onOff('async-scheduling', f.asyncScheduling) } : {}),
     ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
     ...speculativeOf(f),
   };
@@ -255,7 +256,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--draft-backend <ort|ts>', "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)"))
     .addOption(opt('--allow-trace', 'accept internals-trace requests (the `trace` body field) and serve the /internals page'))
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
-    .addOption(opt('--async-scheduling <on|off>', 'send each decode step right behind the one before it, so the worker never waits on the scheduler (off: one step at a time)', 'on'))
+    .addOption(opt('--async-scheduling <auto|on|off>', 'send each decode step right behind the one before it, so the worker does not wait on the scheduler (auto: on with --distributed, where it hides the calls between processes; off embedded, where the overlap only competes for the cores)', 'auto'))
     .addOption(opt('--ort-main-thread', "run the worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default: worker threads)"))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))

@@ -124,7 +124,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         httpPort: opts.httpPort,
         maxNumSeqs: opts.maxNumSeqs,
         maxNumBatchedTokens: opts.maxNumBatchedTokens,
-        asyncScheduling: opts.asyncScheduling ?? true,
+        asyncScheduling: opts.asyncScheduling ?? false, // in one process the overlap only competes for the cores (README: async scheduling)
         ...(opts.maxPrefillTokensPerStep !== undefined ? { maxPrefillTokensPerStep: opts.maxPrefillTokensPerStep } : {}),
         ...(opts.maxDecodeDeferMs !== undefined ? { maxDecodeDeferMs: opts.maxDecodeDeferMs } : {}),
         redisUrl: '',

@@ -44,6 +44,6 @@ export interface ServeSettings {
   speculative?: { method: 'ngram' | 'draft'; numTokens: number; draftModel?: string; backend?: 'ort' | 'ts' };
   /** The worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default off). */
   ortMainThread?: boolean;
-  /** The scheduler's async scheduling (pipelined decode steps; default on). */
+  /** The scheduler's async scheduling (pipelined decode steps); undefined: on --distributed, off embedded. */
   asyncScheduling?: boolean;
 }
