@@ -24,7 +24,7 @@ export const orchestratorConfigSchema = defineConfig({
   maxNumBatchedTokens: { type: 'int', default: 2048, min: 1, description: 'token budget of one scheduler step (max_num_batched_tokens)' },
   asyncScheduling: { type: 'bool', default: true, description: 'send a decode step right behind the one before it, so the worker runs them back to back while the scheduler streams tokens and allocates slots (off with speculative decoding; false: one step at a time)' },
   maxPrefillTokensPerStep: { type: 'int', default: 384, min: 0, description: 'most prefill tokens in one scheduler step, whole prompts first come first served (0: the whole step budget)' },
-  maxDecodeDeferMs: { type: 'int', default: 500, min: 0, description: 'longest a running sequence waits for its next decode while waiting prompts prefill first, in ms (0: decodes join every step)' },
+  maxDecodeDeferMs: { type: 'int', default: 1000, min: 0, description: 'longest a running sequence waits for its next decode while waiting prompts prefill first, in ms (0: decodes join every step)' },
   maxQueuedRequests: { type: 'int', default: 256, min: 1, description: 'api role: most requests waiting or running in the queue; more get RESOURCE_EXHAUSTED / 429' },
   maxN: { type: 'int', default: 8, min: 1, max: 128, description: 'largest n (parallel samples) a request may ask for' },
   modelId: { type: 'string', default: '', description: "model id clients name (default: the worker's model id)" },
