@@ -12,20 +12,16 @@
  * because the worker computes in this same process, so a long prefill step delays the renewal timer.
  * Progress goes to stderr. What it is not: a kernel benchmark (apps/attention-worker has one).
  */
-import { KvPools } from '@llm/kv';
-import { bytesPerBlock, createModelRunner } from '@llm/model';
 import { connectGrpc, createInProcessClient, loadConfig, startGrpcServer } from '@llm/platform';
 import { inference, kv, worker } from '@llm/proto';
 import { startRedis } from '@llm/testing';
 import { createOrchestrator, orchestratorConfigSchema, type OrchestratorConfig } from '../src';
 import { kvImplementation, workerImplementation } from './services';
-import { SMOLLM_135M, smolLm } from './smollm';
+import { SMOLLM_135M, smolLmWorker } from './smollm';
 
 const PROMPT_TOKENS = 32;
 const OUTPUT_TOKENS = 16;
 const CONCURRENCY = [1, 8, 32];
-const BLOCK_SIZE = 16;
-const NUM_BLOCKS = 320;
 
 type GenerateFn = (r: inference.GenerateRequest) => AsyncIterable<inference.GenerateResponse>;
 
@@ -137,12 +133,7 @@ function printLoads(label: string, rs: LoadResult[]): void {
 
 async function main(): Promise<void> {
   progress('building the SmolLM-135M-shaped model and the ORT worker');
-  const { model, dir } = smolLm();
-  const c = model.config;
-  const per = bytesPerBlock({ blockSize: BLOCK_SIZE, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
-  const runner = await createModelRunner(model, { backend: 'ort', threads: 2, kvCacheBytes: per * NUM_BLOCKS, blockSize: BLOCK_SIZE, maxBatchSequences: 64, maxBatchTokens: 2048 });
-  const pools = new KvPools();
-  pools.registerPool('worker-0', { numBlocks: runner.pool.numBlocks, blockSize: BLOCK_SIZE });
+  const { model, dir, runner, pools } = await smolLmWorker();
   const kvImpl = kvImplementation(pools);
   const workerImpl = workerImplementation(runner, model, 'worker-0', 'smollm-135m-shape');
 

@@ -17,21 +17,17 @@
  * What it is not: a throughput benchmark of the platform (bench/main.ts is).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { KvPools } from '@llm/kv';
-import { bytesPerBlock, createModelRunner } from '@llm/model';
 import { connectGrpc, loadConfig, startGrpcServer, startMetricsServer, startTracing } from '@llm/platform';
 import { inference, kv, worker } from '@llm/proto';
 import { startOtlpReceiver, startRedis } from '@llm/testing';
 import { createOrchestrator, orchestratorConfigSchema } from '../src';
 import { kvImplementation, workerImplementation } from './services';
-import { smolLm } from './smollm';
+import { smolLmWorker } from './smollm';
 
 const PROMPT_TOKENS = 32;
 const OUTPUT_TOKENS = 16;
 const CLIENTS = 8;
 const PER_CLIENT = 6;
-const BLOCK_SIZE = 16;
-const NUM_BLOCKS = 320;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const ORDER = Array.from({ length: ROUNDS }, () => ['off', 'on', 'on', 'off'] as const).flat();
 
@@ -81,12 +77,7 @@ async function main(): Promise<void> {
   const otlp = await startOtlpReceiver();
   Object.assign(process.env, otlp.env('orchestrator-bench')); // read by startTracing in the on phases
   const metrics = await startMetricsServer({ port: 0, name: 'bench' });
-  const { model, dir } = smolLm();
-  const c = model.config;
-  const per = bytesPerBlock({ blockSize: BLOCK_SIZE, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
-  const runner = await createModelRunner(model, { backend: 'ort', threads: 2, kvCacheBytes: per * NUM_BLOCKS, blockSize: BLOCK_SIZE, maxBatchSequences: 64, maxBatchTokens: 2048 });
-  const pools = new KvPools();
-  pools.registerPool('worker-0', { numBlocks: runner.pool.numBlocks, blockSize: BLOCK_SIZE });
+  const { model, dir, runner, pools } = await smolLmWorker();
   const kvServer = await startGrpcServer({ port: 0, services: [{ definition: kv.KvManagerDefinition, implementation: kvImplementation(pools) }] });
   const workerServer = await startGrpcServer({ port: 0, services: [{ definition: worker.WorkerDefinition, implementation: workerImplementation(runner, model, 'worker-0', 'smollm') }] });
   const kvConn = connectGrpc(kv.KvManagerDefinition, kvServer.address);
