@@ -22,7 +22,7 @@ export const orchestratorConfigSchema = defineConfig({
   queuePrefix: { type: 'string', default: 'llm', description: 'key prefix of the queue, delta streams and leases in Redis' },
   maxNumSeqs: { type: 'int', default: 64, min: 1, max: 4096, description: 'most sequences in one scheduler step (max_num_seqs)' },
   maxNumBatchedTokens: { type: 'int', default: 2048, min: 1, description: 'token budget of one scheduler step (max_num_batched_tokens)' },
-  asyncScheduling: { type: 'bool', default: true, description: 'send a decode step right behind the one before it, so the worker runs them back to back while the scheduler streams tokens and allocates slots (off with speculative decoding; false: one step at a time)' },
+  asyncScheduling: { type: 'bool', default: false, description: 'send a decode step right behind the one before it, so the worker runs them back to back while the scheduler streams tokens and allocates slots (off with speculative decoding; false: one step at a time)' },
   maxPrefillTokensPerStep: { type: 'int', default: 384, min: 0, description: 'most prefill tokens in one scheduler step, whole prompts first come first served (0: the whole step budget)' },
   maxDecodeDeferMs: { type: 'int', default: 1000, min: 0, description: 'longest a running sequence waits for its next decode while waiting prompts prefill first, in ms (0: decodes join every step)' },
   maxQueuedRequests: { type: 'int', default: 256, min: 1, description: 'api role: most requests waiting or running in the queue; more get RESOURCE_EXHAUSTED / 429' },

@@ -75,6 +75,35 @@ describe('Scheduler with async scheduling', () => {
     expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
   });
 
+  it('a cancel stops a sample within the pair in flight and at most one more pair (four worker steps; one step at a time: two)', async () => {
+    for (const asyncScheduling of [true, false]) {
+      let seq: ReturnType<typeof request> | undefined;
+      let sent = 0;
+      let stepsAtCancel = -1;
+      // The cancel arrives while the sample's 8th step is at the worker, as a client's cancel would.
+      const cancelling = (w: { step: (r: worker.StepRequest) => Promise<worker.StepResponse> }) => ({
+        step: (r: worker.StepRequest) => {
+          if (seq && r.sequences.length > 0 && ++sent === 8) {
+            stepsAtCancel = sent;
+            on.scheduler.cancel([seq]);
+          }
+          return w.step(r);
+        },
+      });
+      const on = setup(64, 0, { asyncScheduling }, cancelling);
+      let finished: () => void = () => undefined;
+      const done = new Promise<void>((r) => (finished = r));
+      seq = request(`c${asyncScheduling}`, prompts[0], 60, () => finished());
+      on.scheduler.add([seq]);
+      await done;
+      expect(seq.finishReason).toBe('abort');
+      expect(stepsAtCancel).toBe(8);
+      expect(on.steps.filter((r) => r.sequences.length > 0).length - stepsAtCancel).toBeLessThanOrEqual(asyncScheduling ? 4 : 2);
+      await on.scheduler.close();
+      expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
+    }
+  });
+
   it('a request arriving mid-run is admitted (pipelining pauses while it waits) and gets its own output', async () => {
     const on = setup(64, 0, { asyncScheduling: true });
     const off = setup(64, 0, { asyncScheduling: false });

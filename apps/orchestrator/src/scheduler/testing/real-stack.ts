@@ -70,11 +70,14 @@ export function setup(numBlocks: number, k: number, extra: Partial<SchedulerOpti
 }
 
 /** A greedy request (unless `sampling` says otherwise) that calls `done` when it finishes. */
-export function request(id: string, prompt: number[], maxTokens: number, done: () => void, opts: { rules?: Partial<StopRules>; sampling?: Partial<typeof GREEDY> } = {}): Sequence {
+export function request(id: string, prompt: number[], maxTokens: number, done: () => void, opts: { rules?: Partial<StopRules>; sampling?: Partial<typeof GREEDY>; onToken?: (s: Sequence) => void } = {}): Sequence {
   return new Sequence({
     requestId: id, sampleIndex: 0, promptIds: prompt, sampling: { ...GREEDY, ...opts.sampling }, tokenizer, skipSpecialTokens: true, cacheSalt: '', logprobs: false,
     rules: { maxTokens, minTokens: 0, stopTokenIds: [], eosTokenIds: [], ignoreEos: true, stop: [], maxContextTokens: 200, ...opts.rules },
-    onDelta: (_s, d) => d.finishReason && done(),
+    onDelta: (s, d) => {
+      opts.onToken?.(s);
+      if (d.finishReason) done();
+    },
   });
 }
 
