@@ -77,13 +77,15 @@ describe('Scheduler with async scheduling', () => {
 
   it('a cancel stops a sample within the pair in flight and at most one more pair (four worker steps; one step at a time: two)', async () => {
     for (const asyncScheduling of [true, false]) {
-      let seq: ReturnType<typeof request> | undefined;
+      let finished: () => void = () => undefined;
+      const done = new Promise<void>((r) => (finished = r));
+      const seq = request(`c${asyncScheduling}`, prompts[0], 60, () => finished());
       let sent = 0;
       let stepsAtCancel = -1;
       // The cancel arrives while the sample's 8th step is at the worker, as a client's cancel would.
       const cancelling = (w: { step: (r: worker.StepRequest) => Promise<worker.StepResponse> }) => ({
         step: (r: worker.StepRequest) => {
-          if (seq && r.sequences.length > 0 && ++sent === 8) {
+          if (r.sequences.length > 0 && ++sent === 8) {
             stepsAtCancel = sent;
             on.scheduler.cancel([seq]);
           }
@@ -91,9 +93,6 @@ describe('Scheduler with async scheduling', () => {
         },
       });
       const on = setup(64, 0, { asyncScheduling }, cancelling);
-      let finished: () => void = () => undefined;
-      const done = new Promise<void>((r) => (finished = r));
-      seq = request(`c${asyncScheduling}`, prompts[0], 60, () => finished());
       on.scheduler.add([seq]);
       await done;
       expect(seq.finishReason).toBe('abort');
