@@ -31,6 +31,7 @@ export const workerConfigSchema = defineConfig({
   draftModel: { type: 'string', default: '', description: 'draft model directory for --speculative draft (same tokenizer as --model)' },
   draftBackend: { type: 'string', default: '', choices: ['', 'ort', 'ts'], description: "the draft model's backend (default: --backend's; ts can beat ort on a tiny draft model)" },
   ortMainThread: { type: 'bool', default: false, description: 'run the ONNX Runtime sessions on the event loop\'s thread (the old path, for A/B; default: worker threads for models of 16M parameters and more, so gRPC stays responsive during a long step; the KV pool is then held twice)' },
+  decodeKernel: { type: 'string', default: 'wasm', choices: ['wasm', 'ort'], description: "single-stream decode steps: wasm (the platform's own SIMD kernels on weights packed for streaming; batches, prefill and traces stay on ONNX Runtime) or ort (every step on ONNX Runtime). wasm applies to llama-family models whose steps run off the event loop (16M parameters and more), and holds the weights and the KV pool once more" },
   allowTrace: { type: 'bool', default: false, description: 'allow internals traces (the orchestrator\'s --allow-trace): the ort backend also opens traced graphs (twice the sessions)' },
 });
 

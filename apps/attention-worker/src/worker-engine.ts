@@ -27,7 +27,7 @@ export async function loadWorkerEngine(config: WorkerConfig, routerMoe?: (hidden
 /** The engine for an already loaded model (embedded mode and tests share a model this way). */
 export async function engineForModel(
   model: LoadedModel,
-  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean; ortMainThread?: boolean } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel' | 'draftBackend'>>,
+  config: Pick<WorkerConfig, 'backend' | 'threads' | 'kvCacheGib' | 'blockSize' | 'maxBatchSequences' | 'maxBatchTokens' | 'workerId' | 'modelId'> & { allowTrace?: boolean; ortMainThread?: boolean; decodeKernel?: string } & Partial<Pick<WorkerConfig, 'speculative' | 'speculativeTokens' | 'draftModel' | 'draftBackend'>>,
   routerMoe?: (hiddenSize: number) => MoeExecutor,
 ): Promise<WorkerEngine> {
   const c = model.config;
@@ -46,6 +46,7 @@ export async function engineForModel(
       traceable: config.allowTrace ?? false,
       speculative,
       ortOnMainThread: config.ortMainThread ? true : undefined, // default: by model size (createModelRunner)
+      decodeKernel: config.decodeKernel === 'ort' ? 'ort' : 'wasm',
     });
     const info = modelInfoOf(model, config.workerId, config.modelId || basenameOf(model.dir));
     if (speculative) Object.assign(info, { speculativeMethod: speculative.method, numSpeculativeTokens: config.speculativeTokens ?? 4 });

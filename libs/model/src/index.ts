@@ -32,3 +32,4 @@ export * from './onnx';
 export * from './quant';
 export * from './gguf';
 export * from './workloads';
+export * from './wasm-decode';

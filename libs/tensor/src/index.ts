@@ -14,3 +14,4 @@ export * from './attention';
 export * from './random';
 export * from './onnx';
 export * from './paged';
+export * from './wasm';

@@ -5,7 +5,7 @@ import { parseServeFlags } from './serve';
 
 const base = {
   model: resolve(repoRoot(), 'models', 'default'), host: '127.0.0.1', grpcPort: '0', httpPort: '-1', backend: 'ort', threads: '1', kvCacheGib: '0.01', blockSize: '16',
-  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4', asyncScheduling: 'auto',
+  maxNumSeqs: '8', maxNumBatchedTokens: '256', apiKey: [], apiKeysFile: '', authExempt: [], tlsCert: '', tlsKey: '', tlsCa: '', logLevel: 'info', metricsPort: '-1', speculativeTokens: '4', asyncScheduling: 'auto', decodeKernel: 'wasm',
 };
 const parse = (extra: Record<string, string>) => parseServeFlags({ ...base, ...extra }, () => undefined);
 

@@ -52,6 +52,7 @@ interface ServeFlags {
   draftModel?: string;
   draftBackend?: string;
   ortMainThread?: boolean;
+  decodeKernel: string;
   asyncScheduling: string;
 }
 
@@ -106,6 +107,7 @@ export function parseServeFlags(f: ServeFlags, say: (l: string) => void): ServeS
     logLevel: f.logLevel,
     allowTrace: f.allowTrace ?? false,
     ortMainThread: f.ortMainThread ?? false,
+    decodeKernel: f.decodeKernel === 'ort' ? 'ort' : 'wasm',
     ...(onOff('async-scheduling', f.asyncScheduling) !== undefined ? { asyncScheduling: onOff('async-scheduling', f.asyncScheduling) } : {}),
     ...(f.maxTraceBytes !== undefined ? { maxTraceBytes: int('max-trace-bytes', f.maxTraceBytes, 1024) } : {}),
     ...speculativeOf(f),
@@ -258,6 +260,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .addOption(opt('--max-trace-bytes <n>', 'largest internals trace one request may ask for, in bytes (default 16 MiB)'))
     .addOption(opt('--async-scheduling <auto|on|off>', 'send each decode step right behind the one before it, so the worker does not wait on the scheduler (auto: on with --distributed, where it hides the calls between processes; off embedded, where the overlap only competes for the cores)', 'auto'))
     .addOption(opt('--ort-main-thread', "run the worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default: worker threads)"))
+    .addOption(opt('--decode-kernel <wasm|ort>', "single-stream decode steps: wasm (the platform's own SIMD kernels, streaming weights packed four rows at a time; llama-family models of 16M parameters and more) or ort (ONNX Runtime, for A/B). Batches, prefill and traces run on ONNX Runtime either way", 'wasm').choices(['wasm', 'ort']))
     .addOption(opt('--log-level <level>', `log level: ${LOG_LEVELS.join(' | ')}`, 'info').choices([...LOG_LEVELS]))
     .addOption(opt('--served-model-name <names...>', 'names clients may use for the model (the first is the id /v1/models reports)'))
     .addOption(opt('--metrics-port <n>', 'embedded: a /metrics port besides the HTTP one (-1: none); --distributed: base B, each process on B + its offset (0: free ports)', '-1'))

@@ -156,6 +156,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_DRAFT_MODEL: opts.speculative?.draftModel ?? '',
       LLM_DRAFT_BACKEND: opts.speculative?.backend ?? '',
       LLM_ORT_MAIN_THREAD: String(opts.ortMainThread ?? false),
+      LLM_DECODE_KERNEL: opts.decodeKernel ?? 'wasm',
     };
     if (numExperts > 0) {
       say('starting router');

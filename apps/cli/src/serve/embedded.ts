@@ -100,6 +100,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedPlat
         draftModel: opts.speculative?.draftModel ?? '',
         draftBackend: opts.speculative?.backend ?? '',
         ortMainThread: opts.ortMainThread ?? false,
+        decodeKernel: opts.decodeKernel ?? 'wasm',
       },
     });
     const rc = routerClient;

@@ -44,6 +44,8 @@ export interface ServeSettings {
   speculative?: { method: 'ngram' | 'draft'; numTokens: number; draftModel?: string; backend?: 'ort' | 'ts' };
   /** The worker's ONNX Runtime sessions on the event loop's thread (the old path, for A/B; default off). */
   ortMainThread?: boolean;
+  /** Single-stream decode steps on the platform's own wasm kernels (default) or on ONNX Runtime. */
+  decodeKernel?: 'wasm' | 'ort';
   /** The scheduler's async scheduling (pipelined decode steps); undefined: on --distributed, off embedded. */
   asyncScheduling?: boolean;
 }

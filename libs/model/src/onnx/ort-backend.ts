@@ -196,6 +196,11 @@ export class OrtBackend implements StepBackend {
     for (const s of this.segments) s.session?.endProfiling();
   }
 
+  /** Rows of `slots` that another backend wrote into `pool`, copied to the threads' pools (a no-op on the main thread, which reads `pool` itself). */
+  async writeKvRows(pool: KvPool, slots: Int32Array): Promise<void> {
+    for (const s of this.segments) await s.thread?.writeRows(pool, slots);
+  }
+
   /** Replays copy-on-write block copies, already applied to `pool`, on the threads' pools (a no-op on the main thread). */
   async applyBlockCopies(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void> {
     for (const s of this.segments) await s.thread?.applyBlockCopies(pool, copies);

@@ -56,6 +56,17 @@ export class ThreadSegment {
     await this.session.copyRows(names, pairs, pool.blockSize * pool.numKvHeads * pool.headDim);
   }
 
+  /** Copies `slots`' rows of the segment's layers from `pool` (written there by another backend) into the thread's pools. */
+  async writeRows(pool: KvPool, slots: Int32Array): Promise<void> {
+    const layers = this.plan.layers;
+    if (layers.length === 0 || this.bound !== pool || slots.length === 0) return; // an unbound pool is uploaded whole on its first step
+    const D = pool.numKvHeads * pool.headDim;
+    const arrays = [...layers.map((l) => pool.k[l]), ...layers.map((l) => pool.v[l])];
+    const data = new Float32Array(arrays.length * slots.length * D);
+    arrays.forEach((a, j) => slots.forEach((s, i) => data.set(a.subarray(s * D, (s + 1) * D), (j * slots.length + i) * D)));
+    await this.session.writeRows([...layers.map(STEP.kPool), ...layers.map(STEP.vPool)], slots, data, D);
+  }
+
   /** Forgets the bound pool (its next step uploads it whole): after something else wrote it, e.g. a traced step. */
   invalidate(): void {
     this.bound = undefined;

@@ -13,7 +13,8 @@
 import type { GrammarEngine } from '@llm/grammar';
 import type { ModelConfig } from '../config';
 import type { ModelWeights } from '../weights';
-import { OrtBackend } from '../onnx';
+import { decoderFromLoaded, OrtBackend } from '../onnx';
+import { WasmDecodeBackend, WasmDecoder, wasmDecodeUnsupported } from '../wasm-decode';
 import { ReferenceMoeExecutor } from '../transformer/moe';
 import { createKvPool, numBlocksForBudget } from './kv-pool';
 import { ModelRunner } from './model-runner';
@@ -49,6 +50,12 @@ export interface CreateRunnerOptions {
    * whose steps take about as long as the thread hand-off itself.
    */
   ortOnMainThread?: boolean;
+  /**
+   * Single-sequence decode steps: 'wasm' (default) runs them on the platform's own kernels
+   * (WasmDecodeBackend) when the ORT backend runs off the event loop and the decoder supports the
+   * model; 'ort' keeps every step on ONNX Runtime.
+   */
+  decodeKernel?: 'wasm' | 'ort';
 }
 
 /** Below this many parameters (64 MB of F32 weights) a step is short enough to run on the loop's thread. */
@@ -62,18 +69,37 @@ export function approxParams(c: ModelConfig): number {
 }
 
 /** The backend of `kind` for a model; MoE layers run on `moeExecutor`, by default in-process reference experts. */
-export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false, offThread = false): Promise<StepBackend> {
+export async function createStepBackend(model: RunnerModel, kind: BackendKind, threads: number, moeExecutor?: MoeExecutor, traceable = false, offThread = false, wasmDecode = false): Promise<StepBackend> {
   if (model.config.numExperts > 0 && !moeExecutor) moeExecutor = new ReferenceMoeExecutor(model.config, model.weights);
   if (kind === 'ts') return new TsBackend(tsDecoderFromModel(model.config, model.weights), moeExecutor);
-  if (kind === 'ort') return OrtBackend.create(model, { threads, moeExecutor, traceable, offThread });
+  if (kind === 'ort') {
+    const ort = await OrtBackend.create(model, { threads, moeExecutor, traceable, offThread });
+    return wasmDecode ? withWasmDecode(model, ort, threads) : ort;
+  }
   throw new Error(`unknown backend "${kind as string}" (expected ts or ort)`);
+}
+
+/**
+ * `ort` with single-sequence decode steps on the WasmDecoder, or `ort` itself when the decoder
+ * does not support the model (not llama-family, MoE) or cannot hold it (one line on stderr).
+ */
+export async function withWasmDecode(model: RunnerModel, ort: OrtBackend, threads: number): Promise<StepBackend> {
+  const { spec, weights } = decoderFromLoaded(model);
+  if (wasmDecodeUnsupported(spec, weights)) return ort;
+  try {
+    return new WasmDecodeBackend(ort, await WasmDecoder.create(spec, weights, threads), weights.embed);
+  } catch (e) {
+    process.stderr.write(`wasm decode off, every step runs on ONNX Runtime: ${(e as Error).message}\n`);
+    return ort;
+  }
 }
 
 export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOptions): Promise<ModelRunner> {
   const c = model.config;
   const shape = { blockSize: opts.blockSize, numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
-  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, !(opts.ortOnMainThread ?? approxParams(c) < OFF_THREAD_MIN_PARAMS));
+  const offThread = !(opts.ortOnMainThread ?? approxParams(c) < OFF_THREAD_MIN_PARAMS);
+  const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, offThread, offThread && (opts.decodeKernel ?? 'wasm') === 'wasm');
   const speculator = opts.speculative ? await createSpeculator(model, opts.speculative, opts.backend, opts.threads, pool) : undefined;
   return new ModelRunner({
     speculator,

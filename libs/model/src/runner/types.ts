@@ -62,7 +62,7 @@ export interface FlatBatch {
  * A backend writes only the slots in slotMapping; every other slot of the pool is left as it was.
  */
 export interface StepBackend {
-  readonly name: 'ts' | 'ort';
+  readonly name: 'ts' | 'ort' | 'ort+wasm';
   /** Whether forward() can record an internals trace (extras.trace). */
   readonly traceable: boolean;
   /** With `extras`, also sets extras.hidden = final_norm(x) of the logitRows (R, C) (embeddings pool these). */

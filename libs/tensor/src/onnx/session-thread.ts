@@ -64,6 +64,14 @@ async function handle(m) {
     }
     return {};
   }
+  if (m.kind === 'writeRows') {
+    const D = m.rowFloats, n = m.slots.length;
+    m.names.forEach((name, j) => {
+      const d = resident.get(name).data;
+      for (let i = 0; i < n; i++) d.set(m.data.subarray((j * n + i) * D, (j * n + i + 1) * D), m.slots[i] * D);
+    });
+    return {};
+  }
   if (m.kind === 'run') {
     const feeds = {};
     for (const name of Object.keys(m.feeds)) { const f = m.feeds[name]; feeds[name] = new ort.Tensor(f.type, f.data, f.dims); }
@@ -153,6 +161,11 @@ export class OrtThreadSession {
   }
 
   /** One run: feeds are ort.Tensors (or anything with type, data, dims); outputs by name. */
+  /** Writes rows into resident tensors: data holds names.length x slots.length rows of rowFloats, name-major. */
+  async writeRows(names: string[], slots: Int32Array, data: Float32Array, rowFloats: number): Promise<void> {
+    await this.call({ kind: 'writeRows', names, slots, data, rowFloats });
+  }
+
   async run(feeds: Record<string, { type: string; data: unknown; dims: readonly number[] }>, opts: ThreadRunOptions = {}): Promise<Record<string, ThreadOutput>> {
     const plain: Record<string, { type: string; data: FeedData; dims: readonly number[] }> = {};
     for (const [name, t] of Object.entries(feeds)) plain[name] = { type: t.type, data: t.data as FeedData, dims: t.dims };

@@ -1,0 +1,83 @@
+/*
+ * WasmDecodeBackend: the ORT backend, with single-sequence single-token decode steps (what one
+ * chat stream runs) taken by the WasmDecoder. Everything else (prefill chunks, batches of two or
+ * more sequences, speculative verification, traced steps, pooled embeddings) runs on ORT.
+ *
+ * Keeping three copies of the pool in step (the KvPool, ORT's thread pools, the decoder's):
+ * after a wasm step the new token's K/V rows are copied into the KvPool and sent to ORT's
+ * threads; after an ORT step its new rows are copied into the decoder; block copies are replayed
+ * in both. A wasm step that fails turns the decoder off and reruns the step on ORT (one line on
+ * stderr), so a fault there costs speed, never a request.
+ */
+import type { OrtBackend } from '../onnx/ort-backend';
+import type { ForwardExtras, FlatBatch, KvPool, StepBackend } from '../runner/types';
+import type { WasmDecoder } from './decoder';
+
+export class WasmDecodeBackend implements StepBackend {
+  readonly name = 'ort+wasm' as const;
+  /** Steps the decoder ran (the rest ran on ORT). */
+  wasmSteps = 0;
+  private decoder: WasmDecoder | undefined;
+
+  constructor(
+    private readonly inner: OrtBackend,
+    decoder: WasmDecoder,
+    private readonly embed: Float32Array,
+  ) {
+    this.decoder = decoder;
+  }
+
+  get traceable(): boolean {
+    return this.inner.traceable;
+  }
+
+  /** Whether single-token steps still run on the decoder (false after it failed). */
+  get decoderOn(): boolean {
+    return this.decoder !== undefined;
+  }
+
+  async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
+    const d = this.decoder;
+    if (d && !extras && batch.seqs.length === 1 && batch.seqs[0].numNewTokens === 1 && batch.logitRows.length === 1) {
+      try {
+        return await this.decodeStep(d, batch, pool);
+      } catch (e) {
+        process.stderr.write(`wasm decode off, steps continue on ONNX Runtime: ${(e as Error).message}\n`);
+        this.decoder = undefined;
+        await d.close().catch(() => undefined);
+      }
+    }
+    const logits = await this.inner.forward(batch, pool, extras);
+    if (d && this.decoder && d.isBound(pool)) d.writeRows(pool, batch.slotMapping);
+    return logits;
+  }
+
+  private async decodeStep(d: WasmDecoder, batch: FlatBatch, pool: KvPool): Promise<Float32Array> {
+    if (!d.isBound(pool)) d.bind(pool);
+    const seq = batch.seqs[0];
+    const row = seq.start;
+    const C = d.plan.hidden;
+    const token = batch.tokenIds[row];
+    const slot = batch.slotMapping[row];
+    const logits = await d.step(this.embed.subarray(token * C, (token + 1) * C), batch.positions[row], slot, seq.blockTable);
+    const D = pool.numKvHeads * pool.headDim;
+    for (let l = 0; l < pool.numLayers; l++) {
+      pool.k[l].set(d.poolView(l, 0).subarray(slot * D, (slot + 1) * D), slot * D);
+      pool.v[l].set(d.poolView(l, 1).subarray(slot * D, (slot + 1) * D), slot * D);
+    }
+    await this.inner.writeKvRows(pool, Int32Array.of(slot));
+    this.wasmSteps++;
+    return logits;
+  }
+
+  async applyBlockCopies(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void> {
+    await this.inner.applyBlockCopies(pool, copies);
+    if (this.decoder?.isBound(pool)) this.decoder.copyBlocks(pool, copies);
+  }
+
+  async dispose(): Promise<void> {
+    await this.decoder?.close();
+    this.decoder = undefined;
+    await this.inner.dispose();
+  }
+}
