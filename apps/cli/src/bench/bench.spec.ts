@@ -53,16 +53,27 @@ describe('bench report', () => {
       ],
       burstPromptTokens: 64,
     }).join('\n');
-    expect(lines).toMatch(/F32 decode batch 1, fraction of memory roofline\s+0\.63 {3}target >= 0\.95 {3}below/);
+    expect(lines).toMatch(/F32 decode batch 1, roofline fraction \(ONNX Runtime step\)\s+0\.63 {3}target >= 0\.95 {3}below/);
     expect(lines).toMatch(/Q8_0 decode batch 1.*n\/a/);
     expect(lines).toMatch(/worker-thread path \/ event-loop path.*n\/a \(thread A\/B not run\)/);
-    expect(lines).toMatch(/batch 32 aggregate \/ batch 1, F32 \(x\)\s+16\.00 {3}target >= 14 {3}meets/);
+    expect(lines).toMatch(/batch 32 aggregate \/ batch 1 as served, F32 \(x\)\s+16\.00 {3}target >= 14 {3}meets/);
     // decode phase: 32 clients / mean ITL 100 ms = 320 tok/s; / 400 = 0.80
     expect(lines).toMatch(/32 clients, llm serve embedded, decode phase \/ kernel decode 32\s+0\.80 {3}target >= 0\.8 {3}meets/);
     expect(lines).toMatch(/the same, wall-clock rate \(every prefill included\)\s+0\.85/); // 340 / 400
     expect(lines).toMatch(/distributed \/ embedded, 32 clients\s+0\.95 {3}target >= 0\.95 {3}meets/); // 323 / 340
     // burst: 4 x 64 tokens at 1280 tok/s = 200 ms; TTFT p50 = 120 ms -> 0.60
     expect(lines).toMatch(/burst TTFT p50 .*\s+0\.60 {3}target <= 0\.55 {3}below/);
+  });
+
+  it('takes decode batch 1 from the wasm decoder where it ran, with the ONNX Runtime step beside it', () => {
+    // wasm 1: 20 ms per step (50 tok/s); ORT decode 1: 40 ms (25 tok/s); decode 32: 80 ms (400 tok/s)
+    const kernel = [row('f32', 'decode', 1, 40, 500e6), row('f32', 'wasm', 1, 20, 500e6), row('f32', 'decode', 32, 80, 600e6)];
+    const lines = doneWhen('m', { kernel, bandwidth: 50e9, e2e: [], burstPromptTokens: 64 }).join('\n');
+    // 500 MB x 50 steps/s = 25 GB/s of 50: 0.50; the ORT step 12.5 / 50 = 0.25
+    expect(lines).toMatch(/F32 decode batch 1, roofline fraction \(served: wasm decoder\)\s+0\.50 {3}target >= 0\.95 {3}below/);
+    expect(lines).toMatch(/every step on ONNX Runtime \(--decode-kernel ort\)\s+0\.25/);
+    expect(lines).toMatch(/batch 1 as served, F32 \(x\)\s+8\.00 {3}target >= 14 {3}below/); // 400 / 50
+    expect(lines).toMatch(/against the ONNX Runtime batch-1 step \(x\)\s+16\.00/); // 400 / 25
   });
 
   it('pools the runs of a mode run several times, and prints the worker-thread / event-loop A/B', () => {
@@ -151,11 +162,12 @@ describe('llm bench --quick (through the command parser)', () => {
     const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,threads', '--formats', 'f32,q8_0', '--rounds', '2');
     expect(r.err).toBeNull();
     expect(r.out).toMatch(/roofline denominator \d+\.\d+ GB\/s/);
-    expect(r.out).toMatch(/^f32 +\d+( +\d+\.\d \(\d+\.\d\d\)){5}$/m); // decode 1, decode 8, prefill 128, linear-only 1 and 32
-    expect(r.out).toMatch(/its linear layers alone \(ONNX Runtime's matmul ceiling\), batch 1 +\d+\.\d\d/);
+    expect(r.out).toMatch(/^f32 +\d+( +\d+\.\d \(\d+\.\d\d\)){6}$/m); // decode 1, decode 8, prefill 128, wasm 1, linear-only 1 and 32
+    expect(r.out).toMatch(/F32 decode batch 1, roofline fraction \(ONNX Runtime step\) +\d+\.\d\d/); // models/default is served on the loop's thread
+    expect(r.out).toMatch(/ONNX Runtime's matmuls alone \(its ceiling\), batch 1 +\d+\.\d\d/);
     expect(r.out).toMatch(/^q8_0 /m);
     expect(r.out).toMatch(/longest loop stall, prefill 128 ms +\d+\.\d +\d+\.\d/);
-    expect(r.out).toMatch(/F32 decode batch 1, fraction of memory roofline +\d+\.\d\d {3}target >= 0\.95/);
+    expect(r.out).toMatch(/F32 decode batch 1, roofline fraction \(ONNX Runtime step\) +\d+\.\d\d {3}target >= 0\.95/);
     expect(r.out).toMatch(/Q4_0 decode batch 1.*n\/a/);
   }, 120_000);
 

@@ -9,6 +9,10 @@
  * the same matmul nodes, nothing else) at batch 1 and 32: how fast ONNX Runtime's matmuls read these
  * weights here, the ceiling a step that runs them can reach (columns `linear-only B`).
  *
+ * And decode batch 1 as `llm serve` runs a single stream by default: the ORT backend with the
+ * platform's own wasm kernels taking single-sequence decode steps (WasmDecodeBackend; column
+ * `wasm 1`), on its own one-sequence pool.
+ *
  * Also the A/B of the step's thread: the same F32 backend on the event loop's thread (the old
  * path) and on a worker thread, round-robin in the same rounds: prefill 512 and decode batch 1
  * rates, and the longest event-loop stall during a prefill 2048 (a 1 ms timer's largest gap).
@@ -17,7 +21,7 @@
  * contents are random numbers written once (attention time does not depend on them).
  * Not a correctness test: the parity tests in libs/model are.
  */
-import { approxParams, buildLinearOnlyGraph, decoderFromLoaded, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, type FlatBatch, type KvPool } from '@llm/model';
+import { approxParams, buildLinearOnlyGraph, decoderFromLoaded, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, WasmDecodeBackend, withWasmDecode, type FlatBatch, type KvPool, type StepBackend } from '@llm/model';
 import { createOrtSession, ortTensor } from '@llm/tensor';
 import { benchPool, decodeBatch, kvBytesPerStep, prefillBatch, weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
@@ -32,7 +36,7 @@ export interface KernelPlan {
 
 export interface KernelRow {
   format: BenchFormat;
-  kind: 'prefill' | 'decode' | 'linear-only';
+  kind: 'prefill' | 'decode' | 'linear-only' | 'wasm';
   /** Prompt tokens (prefill) or sequences (decode, linear-only). */
   size: number;
   tokPerS: number;
@@ -126,8 +130,35 @@ async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progr
   } finally {
     await be.dispose();
   }
+  if (plan.decode.includes(1)) {
+    const w = await wasmDecodeRow(m, f, weights, plan, progress);
+    if (w) rows.push(w);
+  }
   rows.push(...(await linearOnlyRows(m, f, weights, plan, progress)));
   return rows;
+}
+
+/** Decode batch 1 through WasmDecodeBackend (see the file comment); undefined when the decoder does not take the model. */
+async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel['weights'], plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow | undefined> {
+  const c = m.config;
+  progress(`${m.name} ${f}: packing the weights for the wasm decoder`);
+  const ort = await OrtBackend.create({ config: c, weights }, { threads: plan.threads, offThread: true });
+  const be: StepBackend = await withWasmDecode({ config: c, weights }, ort, plan.threads);
+  try {
+    if (!(be instanceof WasmDecodeBackend)) {
+      progress(`${m.name} ${f}: the wasm decoder does not take this model; column wasm 1 left out`);
+      return undefined;
+    }
+    const maxCtx = plan.context + 16 + 1;
+    const pool = benchPool(c, 1, maxCtx);
+    fillPool(pool);
+    const batches: FlatBatch[] = Array.from({ length: 16 }, (_, k) => decodeBatch(1, plan.context + k, c.vocabSize, maxCtx));
+    progress(`${m.name} ${f}: decode batch 1 on the wasm decoder, ${plan.rounds} rounds`);
+    const ms = await timeRuns((r) => be.forward(batches[Math.max(r, 0) % 16], pool), plan.rounds);
+    return { format: f, kind: 'wasm', size: 1, tokPerS: 1000 / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(c, f) + kvBytesPerStep(c, plan.context + 8) };
+  } finally {
+    await be.dispose();
+  }
 }
 
 /** Whether `llm serve` runs this model's steps on a worker thread (createModelRunner's default rule). */

@@ -91,7 +91,7 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
         print(speculativeTable(model.name, spec).join('\n'));
       }
     }
-    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, spec, burstPromptTokens: plan.burstPrompt }).join('\n'));
+    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, spec, burstPromptTokens: plan.burstPrompt, servedWasm: servedOffThread(model) }).join('\n'));
   } finally {
     cleanup();
   }
