@@ -19,12 +19,15 @@
 import { Worker } from 'node:worker_threads';
 import { KERNELS_WASM_BASE64 } from '@llm/tensor';
 import type { GraphSpec, GraphWeights } from '../onnx/spec';
+import { createKvPool } from '../runner/kv-pool';
 import type { KvPool } from '../runner/types';
 import { MAX_WASM_BYTES, packWeights, planDecoderMemory, type DecoderPlan } from './plan';
 import { DECODE_WORKER_SOURCE } from './worker-source';
 
 const GO = 0, DONE = 1, BAR = 2, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
 const PAGE = 65536;
+/** Steps the decoder runs on itself at creation (see warmUp). */
+const WARM_UP_STEPS = 48;
 
 /** The slice of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
 interface WasmApi {
@@ -79,7 +82,23 @@ export class WasmDecoder {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new WasmDecoder(plan, mem, workers);
+    const decoder = new WasmDecoder(plan, mem, workers);
+    await decoder.warmUp(spec);
+    return decoder;
+  }
+
+  /**
+   * Runs WARM_UP_STEPS steps over a scratch one-block pool, so the engine has compiled the kernels
+   * and the step code with its optimising tier before the first real step (a cold decoder runs its
+   * first tokens at a fraction of its speed).
+   */
+  private async warmUp(spec: GraphSpec): Promise<void> {
+    const n = Math.min(WARM_UP_STEPS, spec.maxPositions);
+    const scratch = createKvPool({ numBlocks: 1, blockSize: n, numLayers: spec.numLayers, numKvHeads: spec.numKvHeads, headDim: spec.headDim });
+    this.bind(scratch);
+    const x = new Float32Array(spec.hiddenSize).fill(0.01);
+    for (let p = 0; p < n; p++) await this.step(x, p, p, Int32Array.of(0));
+    this.bound = undefined;
   }
 
   private fail(e: Error): void {

@@ -53,7 +53,7 @@ export interface DecoderPlan {
   maxContext: number;
   maxBlocks: number;
   ctl: number;
-  scratch: Record<'x' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'att' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows', number>;
+  scratch: Record<'x' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'att' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
   layers: LayerPlan[];
   finalNorm: number;
   lmHead: PackedMatrix;
@@ -68,7 +68,7 @@ export const MAX_WASM_BYTES = 3.75 * 2 ** 30;
 export function wasmDecodeUnsupported(spec: GraphSpec, w: GraphWeights): string | undefined {
   if (spec.norm !== 'rms' || spec.positions !== 'rope' || !spec.mlpGated || spec.hiddenAct !== 'silu') return `architecture ${spec.arch} (needs RMSNorm, RoPE and a SiLU-gated MLP)`;
   if (spec.moeLayers.some((m) => m)) return 'mixture-of-experts layers';
-  if (spec.headDim % 8 !== 0) return `head size ${spec.headDim} (needs a multiple of 8)`;
+  if (spec.headDim % 16 !== 0) return `head size ${spec.headDim} (needs a multiple of 16)`;
   const C = spec.hiddenSize, Q = spec.numHeads * spec.headDim, I = spec.intermediateSize;
   for (const [l, layer] of w.layers.entries()) {
     const mlp = layer.mlp;
@@ -111,8 +111,8 @@ export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: num
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const scratch = {
     x: take(4 * C), xn: take(4 * maxCols), xq: take(2 * maxCols), xs: take(maxCols / 8), xsum: take(maxCols / 8),
-    qkv: take(4 * pad4(Q + 2 * KV)), att: take(4 * Q), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
-    scores: take(4 * threads * maxContext), rows: take(4 * maxContext),
+    qkv: take(4 * pad4(Q + 2 * KV)), att: take(4 * Q), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
+    scores: take(4 * threads * maxContext), rows: take(4 * maxContext), work: take(64),
   };
   const matrix = (parts: GraphLinear[], rows: number, cols: number): PackedMatrix => {
     const fmt = formatOf(parts[0]);

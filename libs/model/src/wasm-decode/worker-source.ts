@@ -6,7 +6,8 @@
  * memory (weights, the resident K/V pool, scratch) and split each matrix-vector product by groups
  * of four rows; a spin barrier (Atomics on the control words) separates the phases. The small
  * vector work between products (RMSNorm, activation quantization, SiLU, residual adds) runs on
- * thread 0 while the others wait at the barrier; RoPE, the K/V write and attention split by head.
+ * thread 0 while the others wait at the barrier; RoPE and the K/V write split by head, and
+ * attention by positions (each thread a range of every head, combined by thread 0).
  *
  * Control words (Int32Array over the memory at plan.ctl): GO (step generation, workers wait on
  * it), DONE (generation finished, or -generation on failure), BAR (barrier arrivals this step),
@@ -21,12 +22,13 @@ const { plan, mem, module: wasmModule, t } = workerData;
 const T = plan.threads;
 const K = new WebAssembly.Instance(wasmModule, { env: { mem } }).exports;
 const GO = 0, DONE = 1, BAR = 2, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
-let f32, i32, i16, ctl, viewsLen = -1;
+let f32, i32, i16, ctl, work, viewsLen = -1;
 function views() {
   if (mem.buffer.byteLength === viewsLen) return;
   viewsLen = mem.buffer.byteLength;
   f32 = new Float32Array(mem.buffer); i32 = new Int32Array(mem.buffer); i16 = new Int16Array(mem.buffer);
   ctl = new Int32Array(mem.buffer, plan.ctl, TABLE + plan.maxBlocks);
+  work = new Int32Array(mem.buffer, plan.scratch.work, 1);
 }
 let phase = 0;
 function barrier() {
@@ -37,27 +39,29 @@ function barrier() {
 const C = plan.hidden, NH = plan.numHeads, NKV = plan.numKvHeads, HS = plan.headDim, I = plan.intermediate;
 const half = HS / 2, group = NH / NKV, Q = NH * HS, KV = NKV * HS;
 const S = plan.scratch;
-function rmsNorm(src, w, dst, n) {
-  let ss = 0;
-  for (let i = 0; i < n; i++) { const v = f32[src + i]; ss += v * v; }
-  const r = 1 / Math.sqrt(ss / n + plan.eps);
-  for (let i = 0; i < n; i++) f32[dst + i] = f32[src + i] * r * f32[w + i];
-}
-// y (rows of m) = m x for this thread's groups; x is f32 at xf for F32 matrices, else the quantized blocks.
+// y (rows of m) = m x, groups of four rows handed out in chunks from a shared counter (reset by
+// prepare), so a thread that falls behind takes fewer; x is f32 at xf for F32 matrices, else the
+// quantized blocks.
 function gemv(m, xf, y) {
-  const g0 = Math.floor((m.groups * t) / T), g1 = Math.floor((m.groups * (t + 1)) / T);
-  if (g0 === g1) return;
-  if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
-  else if (m.fmt === 1) K.gemv_q8(m.w, m.s, S.xq, S.xs, y, g0, g1, m.cols);
-  else K.gemv_q4(m.w, m.s, S.xq, S.xsum, S.xs, y, g0, g1, m.cols);
+  const chunk = Math.max(4, Math.ceil(m.groups / (8 * T)));
+  for (;;) {
+    const g0 = Atomics.add(work, 0, 1) * chunk;
+    if (g0 >= m.groups) return;
+    const g1 = Math.min(m.groups, g0 + chunk);
+    if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
+    else if (m.fmt === 1) K.gemv_q8(m.w, m.s, S.xq, S.xs, y, g0, g1, m.cols);
+    else K.gemv_q4(m.w, m.s, S.xq, S.xsum, S.xs, y, g0, g1, m.cols);
+  }
 }
-// thread 0: normalise (or take) src into S.xn and quantize it for matrix m; then everyone meets.
-function prepare(src, normW, n, m) {
+// thread 0: into S.xn the input of matrix m (src, or RMSNorm(src += add) with weights normW),
+// quantized for a block format; resets the gemv counter; then everyone meets.
+function prepare(src, add, normW, n, m) {
   if (t === 0) {
     let x = src;
-    if (normW) { rmsNorm(src >>> 2, normW >>> 2, S.xn >>> 2, n); x = S.xn; }
+    if (normW) { K.add_rmsnorm(src, add, normW, S.xn, n, plan.eps); x = S.xn; }
     if (m.fmt !== 0) K.quant_q8(x, n, S.xq, S.xs, S.xsum);
     else if (x !== S.xn) f32.copyWithin(S.xn >>> 2, x >>> 2, (x >>> 2) + n);
+    Atomics.store(work, 0, 0);
   }
   barrier();
 }
@@ -77,20 +81,41 @@ function rope(off) {
     f32[off + half + i] = x2 * c + x1 * s;
   }
 }
+// att (head after head) = the parts' outputs, each weighted e^(m_part - M), over the weighted sums
+function combine() {
+  const att = S.att >>> 2, part = S.part >>> 2, st = S.stats >>> 2;
+  for (let hd = 0; hd < NH; hd++) {
+    let M = -Infinity;
+    for (let p = 0; p < T; p++) if (f32[st + (p * NH + hd) * 2 + 1] > 0) M = Math.max(M, f32[st + (p * NH + hd) * 2]);
+    let den = 0;
+    const o = att + hd * HS;
+    for (let i = 0; i < HS; i++) f32[o + i] = 0;
+    for (let p = 0; p < T; p++) {
+      const s = st + (p * NH + hd) * 2;
+      if (!(f32[s + 1] > 0)) continue; // an empty part
+      const w = Math.exp(f32[s] - M), src = part + (p * NH + hd) * HS;
+      den += w * f32[s + 1];
+      for (let i = 0; i < HS; i++) f32[o + i] += w * f32[src + i];
+    }
+    const inv = 1 / den;
+    for (let i = 0; i < HS; i++) f32[o + i] *= inv;
+  }
+}
 function step() {
   views();
   phase = 0;
   const pos = ctl[POS], ctx = ctl[CTX], slot = ctl[SLOT], bs = ctl[BLOCK];
   const rows = S.rows >>> 2, slotBytes = KV * 4, layerBytes = ctl[SLOTS] * slotBytes;
   if (t === 0) for (let p = 0; p < ctx; p++) i32[rows + p] = (ctl[TABLE + Math.floor(p / bs)] * bs + (p % bs)) * slotBytes;
-  const x = S.x >>> 2, qkv = S.qkv >>> 2, att = S.att >>> 2, tmp = S.tmp >>> 2, h = S.h >>> 2;
+  const qkv = S.qkv >>> 2;
   const scores = (S.scores >>> 2) + t * plan.maxContext;
   const scale = 1 / Math.sqrt(HS);
   ropeTable(pos);
+  const j0 = Math.floor((ctx * t) / T), n = Math.floor((ctx * (t + 1)) / T) - j0;
   for (let l = 0; l < plan.layers.length; l++) {
     const L = plan.layers[l];
     const kPool = plan.end + 2 * l * layerBytes, vPool = kPool + layerBytes;
-    prepare(S.x, L.attnNorm, C, L.qkv);
+    prepare(S.x, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv); // the last layer's down projection joins x here
     gemv(L.qkv, S.xn, S.qkv);
     barrier();
     // biases, RoPE and the new K/V into the pool, by head
@@ -108,28 +133,28 @@ function step() {
       f32.copyWithin(dstV, vo, vo + HS);
     }
     barrier();
-    // attention: scores over the sequence's rows, softmax, weighted sum of V, by query head
-    for (let hd = t; hd < NH; hd += T) {
-      const kvh = Math.floor(hd / group);
-      K.dot_rows(S.qkv + hd * HS * 4, kPool + kvh * HS * 4, S.rows, ctx, HS, scores * 4);
-      K.softmax(scores * 4, ctx, scale);
-      K.axpy_rows(scores * 4, vPool + kvh * HS * 4, S.rows, ctx, HS, S.att + hd * HS * 4);
+    // attention, split by positions (flash-decoding): thread t takes positions [j0, j1) of every
+    // query head, leaving its unnormalised output and (max, sum) for thread 0 to combine
+    for (let hd = 0; hd < NH; hd++) {
+      const kvh = Math.floor(hd / group), part = S.part + (t * NH + hd) * HS * 4, st = S.stats + (t * NH + hd) * 8;
+      if (n > 0) K.dot_rows(S.qkv + hd * HS * 4, kPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, scores * 4);
+      K.exp_scores(scores * 4, n, scale, st);
+      if (n > 0) K.axpy_rows(scores * 4, vPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, part);
     }
     barrier();
-    prepare(S.att, 0, Q, L.o);
+    if (t === 0) combine();
+    prepare(S.att, 0, 0, Q, L.o);
     gemv(L.o, S.xn, S.tmp);
     barrier();
-    if (t === 0) for (let i = 0; i < C; i++) f32[x + i] += f32[tmp + i];
-    prepare(S.x, L.mlpNorm, C, L.gateUp);
+    prepare(S.x, S.tmp, L.mlpNorm, C, L.gateUp);
     gemv(L.gateUp, S.xn, S.h);
     barrier();
     if (t === 0) K.silu_mul(S.h, L.upRow, I);
-    prepare(S.h, 0, I, L.down);
+    prepare(S.h, 0, 0, I, L.down);
     gemv(L.down, S.xn, S.tmp);
     barrier();
-    if (t === 0) for (let i = 0; i < C; i++) f32[x + i] += f32[tmp + i];
   }
-  prepare(S.x, plan.finalNorm, C, plan.lmHead);
+  prepare(S.x, S.tmp, plan.finalNorm, C, plan.lmHead);
   gemv(plan.lmHead, S.xn, S.logits);
   barrier();
 }

@@ -16,7 +16,8 @@ interface Kernels {
   quant_q8(src: number, n: number, xq: number, xs: number, xsum: number): void;
   dot_rows(q: number, base: number, rows: number, n: number, hs: number, out: number): void;
   axpy_rows(p: number, base: number, rows: number, n: number, hs: number, out: number): void;
-  softmax(s: number, n: number, scale: number): void;
+  exp_scores(s: number, n: number, scale: number, stats: number): void;
+  add_rmsnorm(x: number, add: number, w: number, dst: number, n: number, eps: number): void;
   silu_mul(h: number, up: number, n: number): void;
 }
 
@@ -155,36 +156,56 @@ describe('wasm kernels', () => {
     }
   });
 
-  it('dot_rows, softmax and axpy_rows compute one head of attention over scattered rows', () => {
+  it('dot_rows, exp_scores and axpy_rows compute one head of attention in two parts that combine exactly', () => {
     const { k, alloc, f32, i32 } = setup();
-    const hs = 16, n = 11, slots = 40;
-    const pool = alloc(slots * hs * 4 * 2), q = alloc(hs * 4), rows = alloc(n * 4), sc = alloc(n * 4), out = alloc(hs * 4);
+    const hs = 16, n = 11, slots = 40, scale = 0.25;
+    const pool = alloc(slots * hs * 4 * 2), q = alloc(hs * 4), rows = alloc(n * 4), sc = alloc(n * 4), out = alloc(2 * hs * 4), st = alloc(16);
     for (let i = 0; i < slots * hs * 2; i++) f32[pool / 4 + i] = rand();
     for (let i = 0; i < hs; i++) f32[q / 4 + i] = rand() * 3;
     const picked = Array.from({ length: n }, () => randInt(0, slots - 1));
     picked.forEach((sl, j) => (i32[rows / 4 + j] = sl * hs * 2 * 4)); // rows of 2 heads; head 0
-    k.dot_rows(q, pool, rows, n, hs, sc);
-    const scale = 0.25;
-    const logits = picked.map((sl) => {
-      let s = 0;
-      for (let i = 0; i < hs; i++) s += f32[q / 4 + i] * f32[pool / 4 + sl * hs * 2 + i];
-      return s;
-    });
-    logits.forEach((v, j) => expect(f32[sc / 4 + j]).toBeCloseTo(v, 4));
-    k.softmax(sc, n, scale);
+    const row = (sl: number) => Array.from(f32.subarray(pool / 4 + sl * hs * 2, pool / 4 + sl * hs * 2 + hs));
+    const logits = picked.map((sl) => row(sl).reduce((a, v, i) => a + v * f32[q / 4 + i], 0));
+    // the reference: softmax(logits * scale) . V over all rows
     const mx = Math.max(...logits.map((v) => v * scale));
     const e = logits.map((v) => Math.exp(v * scale - mx));
     const z = e.reduce((a, b) => a + b, 0);
-    e.forEach((v, j) => expect(Math.abs(f32[sc / 4 + j] - v / z)).toBeLessThan(1e-6));
-    k.axpy_rows(sc, pool, rows, n, hs, out);
-    for (let i = 0; i < hs; i++) {
-      let s = 0;
-      picked.forEach((sl, j) => (s += f32[sc / 4 + j] * f32[pool / 4 + sl * hs * 2 + i]));
-      expect(f32[out / 4 + i]).toBeCloseTo(s, 5);
-    }
+    const want = Array.from({ length: hs }, (_, i) => picked.reduce((a, sl, j) => a + (e[j] / z) * row(sl)[i], 0));
+    // two parts, positions [0, 4) and [4, n), as two threads split them
+    const parts = [[0, 4], [4, n]].map(([a, b], p) => {
+      k.dot_rows(q, pool, rows + 4 * a, b - a, hs, sc + 4 * a);
+      for (let j = a; j < b; j++) expect(f32[sc / 4 + j]).toBeCloseTo(logits[j], 4);
+      k.exp_scores(sc + 4 * a, b - a, scale, st + 8 * p);
+      k.axpy_rows(sc + 4 * a, pool, rows + 4 * a, b - a, hs, out + p * hs * 4);
+      return { m: f32[st / 4 + 2 * p], s: f32[st / 4 + 2 * p + 1], o: Array.from(f32.subarray(out / 4 + p * hs, out / 4 + (p + 1) * hs)) };
+    });
+    const M = Math.max(...parts.map((p) => p.m));
+    expect(M).toBeCloseTo(mx, 5);
+    const w = parts.map((p) => Math.exp(p.m - M));
+    const den = parts.reduce((a, p, i) => a + w[i] * p.s, 0);
+    expect(den).toBeCloseTo(z, 5);
+    for (let i = 0; i < hs; i++) expect(parts.reduce((a, p, j) => a + w[j] * p.o[i], 0) / den).toBeCloseTo(want[i], 5);
+    k.exp_scores(sc, 0, scale, st); // an empty part
+    expect([f32[st / 4], f32[st / 4 + 1]]).toEqual([-Infinity, 0]);
   });
 
-  it('softmax and silu_mul follow Math.exp over the whole float range', () => {
+  it('add_rmsnorm adds the residual and normalises, with and without the add', () => {
+    const { k, alloc, f32 } = setup();
+    const n = 12, eps = 1e-5;
+    const x = alloc(n * 4), add = alloc(n * 4), w = alloc(n * 4), dst = alloc(n * 4);
+    const xv = Array.from({ length: n }, rand), av = Array.from({ length: n }, rand), wv = Array.from({ length: n }, rand);
+    f32.set(xv, x / 4); f32.set(av, add / 4); f32.set(wv, w / 4);
+    const ref = (v: number[]) => { const r = 1 / Math.sqrt(v.reduce((a, b) => a + b * b, 0) / n + eps); return v.map((a, i) => a * r * wv[i]); };
+    k.add_rmsnorm(x, add, w, dst, n, eps);
+    const sum = xv.map((v, i) => v + av[i]);
+    sum.forEach((v, i) => expect(f32[x / 4 + i]).toBeCloseTo(v, 6));
+    ref(sum).forEach((v, i) => expect(f32[dst / 4 + i]).toBeCloseTo(v, 5));
+    k.add_rmsnorm(x, 0, w, dst, n, eps); // no add: x stays
+    sum.forEach((v, i) => expect(f32[x / 4 + i]).toBeCloseTo(v, 6));
+    ref(sum).forEach((v, i) => expect(f32[dst / 4 + i]).toBeCloseTo(v, 5));
+  });
+
+  it('silu_mul and exp_scores follow Math.exp over the whole float range', () => {
     const { k, alloc, f32 } = setup();
     const xs = [-200, -90, -87, -30, -5, -1, -1e-3, 0, 1e-3, 0.5, 1, 5, 20, 80, 88, 200];
     const n = xs.length;
@@ -197,14 +218,15 @@ describe('wasm kernels', () => {
       expect(Math.abs(f32[h / 4 + i] - want)).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(want)));
     });
     for (const len of [1, 3, 4, 9]) {
-      const s = alloc(len * 4);
+      const s = alloc(len * 4), st = alloc(8);
       const v = Array.from({ length: len }, () => rand() * 40);
       f32.set(v, s / 4);
-      k.softmax(s, len, 1.5);
+      k.exp_scores(s, len, 1.5, st);
       const mx = Math.max(...v.map((a) => a * 1.5));
+      expect(f32[st / 4]).toBeCloseTo(mx, 4);
       const e = v.map((a) => Math.exp(a * 1.5 - mx));
-      const z = e.reduce((a, b) => a + b, 0);
-      e.forEach((a, j) => expect(Math.abs(f32[s / 4 + j] - a / z)).toBeLessThan(1e-6));
+      e.forEach((a, j) => expect(Math.abs(f32[s / 4 + j] - a)).toBeLessThan(2e-6));
+      expect(f32[st / 4 + 1]).toBeCloseTo(e.reduce((a, b) => a + b, 0), 5);
     }
   });
 });

@@ -164,27 +164,50 @@
   )
 
   ;; Attention scores: out[j] = sum_d q[d] * row_j[d], row_j at base + rows[j] (int32 byte
-  ;; offsets), j in [0, n); hs floats per row, hs % 8 == 0.
+  ;; offsets), j in [0, n); hs floats per row, hs % 16 == 0.
   (func (export "dot_rows") (param $q i32) (param $base i32) (param $rows i32) (param $n i32) (param $hs i32) (param $out i32)
-    (local $j i32) (local $r i32) (local $d i32) (local $e i32) (local $a0 v128) (local $a1 v128)
+    (local $j i32) (local $r i32) (local $d i32) (local $e i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $e (i32.shl (local.get $hs) (i32.const 2)))
     (block $jd (loop $jl
       (br_if $jd (i32.ge_u (local.get $j) (local.get $n)))
       (local.set $r (i32.add (local.get $base) (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))))
       (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
       (local.set $d (i32.const 0))
       (block $dd (loop $dl
         (br_if $dd (i32.ge_u (local.get $d) (local.get $e)))
         (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (i32.add (local.get $r) (local.get $d))) (v128.load (i32.add (local.get $q) (local.get $d))))))
         (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (i32.add (local.get $r) (local.get $d))) (v128.load offset=16 (i32.add (local.get $q) (local.get $d))))))
-        (local.set $d (i32.add (local.get $d) (i32.const 32)))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (i32.add (local.get $r) (local.get $d))) (v128.load offset=32 (i32.add (local.get $q) (local.get $d))))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (i32.add (local.get $r) (local.get $d))) (v128.load offset=48 (i32.add (local.get $q) (local.get $d))))))
+        (local.set $d (i32.add (local.get $d) (i32.const 64)))
         (br $dl)))
-      (local.set $a0 (f32x4.add (local.get $a0) (local.get $a1)))
+      (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
       (f32.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
         (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
                  (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $jl)))
+  )
+
+  ;; One part of a split softmax (flash-decoding): s[j] = e^(s[j] * scale - m) for j in [0, n), with
+  ;; m = max_j s[j] * scale written at stats and the sum of the s[j] at stats + 4; n = 0 writes
+  ;; m = -inf and sum 0. Parts over disjoint positions combine exactly: weights e^(m_part - M).
+  (func (export "exp_scores") (param $s i32) (param $n i32) (param $scale f32) (param $stats i32)
+    (local $i i32) (local $e i32) (local $m f32) (local $sum f32)
+    (local.set $e (i32.add (local.get $s) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $m (f32.const -inf))
+    (local.set $i (local.get $s))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
+      (local.set $m (f32.max (local.get $m) (f32.mul (f32.load (local.get $i)) (local.get $scale))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l)))
+    (f32.store (local.get $stats) (local.get $m))
+    (global.set $last_sum (f32.const 0))
+    (if (i32.gt_u (local.get $n) (i32.const 0)) (then
+      (call $softmax_tail (local.get $s) (local.get $n) (local.get $scale) (local.get $m))))
+    (f32.store offset=4 (local.get $stats) (global.get $last_sum))
   )
 
   ;; Attention output: out[d] = sum_j p[j] * row_j[d] (rows as dot_rows), hs % 4 == 0; out is overwritten.
@@ -290,58 +313,57 @@
       (br $l)))
   )
 
-  ;; Softmax in place over n scores at s, each first multiplied by scale.
-  (func (export "softmax") (param $s i32) (param $n i32) (param $scale f32)
-    (local $i i32) (local $e i32) (local $e4 i32) (local $m f32) (local $mv v128) (local $sum f32) (local $v v128) (local $sv v128)
+  (global $last_sum (mut f32) (f32.const 0))
+  ;; s[j] = e^(s[j] * scale - m), j in [0, n); their sum into $last_sum.
+  (func $softmax_tail (param $s i32) (param $n i32) (param $scale f32) (param $m f32)
+    (local $i i32) (local $e i32) (local $e4 i32) (local $v v128) (local $sv v128) (local $mv v128) (local $acc v128) (local $sum f32)
     (local.set $e (i32.add (local.get $s) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $e4 (i32.add (local.get $s) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
     (local.set $sv (f32x4.splat (local.get $scale)))
-    (local.set $mv (v128.const f32x4 -inf -inf -inf -inf))
-    (local.set $i (local.get $s))
-    (block $d (loop $l
-      (br_if $d (i32.ge_u (local.get $i) (local.get $e4)))
-      (local.set $v (f32x4.mul (v128.load (local.get $i)) (local.get $sv)))
-      (v128.store (local.get $i) (local.get $v))
-      (local.set $mv (f32x4.max (local.get $mv) (local.get $v)))
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br $l)))
-    (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $mv)) (f32x4.extract_lane 1 (local.get $mv)))
-                           (f32.max (f32x4.extract_lane 2 (local.get $mv)) (f32x4.extract_lane 3 (local.get $mv)))))
-    (block $d (loop $l
-      (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
-      (f32.store (local.get $i) (f32.mul (f32.load (local.get $i)) (local.get $scale)))
-      (local.set $m (f32.max (local.get $m) (f32.load (local.get $i))))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $l)))
     (local.set $mv (f32x4.splat (local.get $m)))
-    (local.set $sv (v128.const f32x4 0 0 0 0))
     (local.set $i (local.get $s))
     (block $d (loop $l
       (br_if $d (i32.ge_u (local.get $i) (local.get $e4)))
-      (local.set $v (call $exp4 (f32x4.sub (v128.load (local.get $i)) (local.get $mv))))
+      (local.set $v (call $exp4 (f32x4.sub (f32x4.mul (v128.load (local.get $i)) (local.get $sv)) (local.get $mv))))
       (v128.store (local.get $i) (local.get $v))
-      (local.set $sv (f32x4.add (local.get $sv) (local.get $v)))
+      (local.set $acc (f32x4.add (local.get $acc) (local.get $v)))
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $l)))
-    (local.set $sum (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sv)) (f32x4.extract_lane 1 (local.get $sv)))
-                             (f32.add (f32x4.extract_lane 2 (local.get $sv)) (f32x4.extract_lane 3 (local.get $sv)))))
+    (local.set $sum (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                             (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
     (block $d (loop $l
       (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
-      (f32.store (local.get $i) (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (f32.sub (f32.load (local.get $i)) (local.get $m))))))
+      (f32.store (local.get $i) (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (f32.sub (f32.mul (f32.load (local.get $i)) (local.get $scale)) (local.get $m))))))
       (local.set $sum (f32.add (local.get $sum) (f32.load (local.get $i))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l)))
-    (local.set $sv (f32x4.splat (f32.div (f32.const 1) (local.get $sum))))
-    (local.set $i (local.get $s))
-    (block $d (loop $l
-      (br_if $d (i32.ge_u (local.get $i) (local.get $e4)))
-      (v128.store (local.get $i) (f32x4.mul (v128.load (local.get $i)) (local.get $sv)))
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br $l)))
+    (global.set $last_sum (local.get $sum))
+  )
+
+  ;; The residual add and RMSNorm between blocks: x += add (when add != 0), then
+  ;; dst = x / sqrt(mean(x^2) + eps) * w; n % 4 == 0; sums in f32 over four lanes.
+  (func (export "add_rmsnorm") (param $x i32) (param $add i32) (param $w i32) (param $dst i32) (param $n i32) (param $eps f32)
+    (local $i i32) (local $e i32) (local $v v128) (local $acc v128) (local $r v128)
+    (local.set $e (i32.shl (local.get $n) (i32.const 2)))
     (block $d (loop $l
       (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
-      (f32.store (local.get $i) (f32.mul (f32.load (local.get $i)) (f32x4.extract_lane 0 (local.get $sv))))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (local.set $v (v128.load (i32.add (local.get $x) (local.get $i))))
+      (if (local.get $add) (then
+        (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (local.get $add) (local.get $i)))))
+        (v128.store (i32.add (local.get $x) (local.get $i)) (local.get $v))))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v) (local.get $v))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l)))
+    (local.set $r (f32x4.splat (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div
+      (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+               (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))
+      (f32.convert_i32_u (local.get $n))) (local.get $eps))))))
+    (local.set $i (i32.const 0))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
+      (v128.store (i32.add (local.get $dst) (local.get $i))
+        (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $i))) (local.get $r)) (v128.load (i32.add (local.get $w) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br $l)))
   )
 )
