@@ -47,7 +47,7 @@ describe('which thread runs the steps by default', () => {
 
   it('follows the size rule unless told', async () => {
     const tiny = initRandomModel('llama', {}, 1);
-    const opts = { backend: 'ort' as const, threads: 1, kvCacheBytes: 2 ** 20, blockSize: 8, maxBatchSequences: 4, maxBatchTokens: 64 };
+    const opts = { backend: 'ort' as const, threads: 1, kvCacheBytes: 2 ** 20, blockSize: 8, maxBatchSequences: 4, maxBatchTokens: 64, decodeKernel: 'ort' as const }; // the ORT backend itself (wasm decode is wasm-decode.spec's)
     const auto = await createModelRunner(tiny, opts);
     const forced = await createModelRunner(tiny, { ...opts, ortOnMainThread: false });
     expect([(auto.backend as OrtBackend).offThread, (forced.backend as OrtBackend).offThread]).toEqual([false, true]);

@@ -24,8 +24,10 @@ import type { KvPool } from '../runner/types';
 import { MAX_WASM_BYTES, packWeights, planDecoderMemory, type DecoderPlan } from './plan';
 import { DECODE_WORKER_SOURCE } from './worker-source';
 
-const GO = 0, DONE = 1, BAR = 2, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
+const GO = 0, DONE = 1, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
 const PAGE = 65536;
+/** A step that has not finished after this long means stuck threads: the decoder fails (its backend goes on on ONNX Runtime). */
+const STEP_TIMEOUT_MS = 60_000;
 /** Steps the decoder runs on itself at creation (see warmUp). */
 const WARM_UP_STEPS = 48;
 
@@ -36,7 +38,7 @@ interface WasmApi {
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** Atomics.waitAsync (Node 16+), which the project's ES2022 lib does not declare. */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, timeoutMs?: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 type WasmMemory = InstanceType<WasmApi['Memory']>;
 
 export class WasmDecoder {
@@ -101,9 +103,23 @@ export class WasmDecoder {
     this.bound = undefined;
   }
 
+  /** Resolves once fail() has run, or after a second. */
+  private failureReported(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      this.onFailure = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private onFailure: (() => void) | undefined;
+
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
+    this.onFailure?.();
     const ctl = this.ctl();
     Atomics.store(ctl, DONE, -Math.max(1, this.gen));
     Atomics.notify(ctl, DONE);
@@ -186,12 +202,14 @@ export class WasmDecoder {
     ctl[CTX] = ctx;
     ctl[SLOT] = slot;
     ctl.set(blockTable.subarray(0, Math.ceil(ctx / ctl[BLOCK])), TABLE);
-    ctl[BAR] = 0;
     const gen = ++this.gen;
     Atomics.store(ctl, GO, gen);
     Atomics.notify(ctl, GO);
-    const wait = waitAsync(ctl, DONE, gen - 1);
-    if (wait.async) await wait.value;
+    const wait = waitAsync(ctl, DONE, gen - 1, STEP_TIMEOUT_MS);
+    if (wait.async && (await wait.value) === 'timed-out' && Atomics.load(ctl, DONE) === gen - 1) {
+      this.fail(new Error(`a decode step took over ${STEP_TIMEOUT_MS / 1000} s (the threads are stuck)`));
+    }
+    if (!this.failure && Atomics.load(ctl, DONE) !== gen) await this.failureReported(); // a thread's error message follows its flag
     if (this.failure) throw this.failure;
     if (Atomics.load(ctl, DONE) !== gen) throw new Error(`WasmDecoder.step: the threads answered ${Atomics.load(ctl, DONE)} for step ${gen}`);
     return new Float32Array(buf, this.plan.scratch.logits, this.plan.vocab).slice();

@@ -53,7 +53,7 @@ export interface DecoderPlan {
   maxContext: number;
   maxBlocks: number;
   ctl: number;
-  scratch: Record<'x' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'att' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
+  scratch: Record<'x' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'qrot' | 'att' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
   layers: LayerPlan[];
   finalNorm: number;
   lmHead: PackedMatrix;
@@ -111,7 +111,7 @@ export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: num
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const scratch = {
     x: take(4 * C), xn: take(4 * maxCols), xq: take(2 * maxCols), xs: take(maxCols / 8), xsum: take(maxCols / 8),
-    qkv: take(4 * pad4(Q + 2 * KV)), att: take(4 * Q), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
+    qkv: take(4 * pad4(Q + 2 * KV)), qrot: take(4 * threads * Q), att: take(4 * Q), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
     scores: take(4 * threads * maxContext), rows: take(4 * maxContext), work: take(64),
   };
   const matrix = (parts: GraphLinear[], rows: number, cols: number): PackedMatrix => {

@@ -140,6 +140,30 @@ describe('WasmDecodeBackend', () => {
     }
   });
 
+  it('runs hundreds of steps back to back on more threads than cores, the same every time (barriers that sleep, counts that never reset)', async () => {
+    const model = modelOf('llama', 'f32', 2);
+    const { spec, weights } = decoderFromLoaded(model);
+    const decoder = await WasmDecoder.create(spec, weights, 4);
+    try {
+      const pool = scenarioPool({ seed: 0, numSeqs: 1, maxPrompt: 1, steps: 1, vocabSize: 200, blockSize: 4, numBlocks: 40 }, 2, 2, 16);
+      decoder.bind(pool);
+      const table = Int32Array.from({ length: 25 }, (_, i) => 39 - i);
+      const laps: Float32Array[] = [];
+      for (let lap = 0; lap < 4; lap++) {
+        let last: Float32Array = new Float32Array(0);
+        for (let pos = 0; pos < 100; pos++) {
+          const token = (pos * 7) % 200; // every lap decodes the same sequence from position 0
+          last = await decoder.step(weights.embed.subarray(token * 64, (token + 1) * 64), pos, table[pos >> 2] * 4 + (pos & 3), table);
+        }
+        laps.push(last);
+      }
+      expect(laps[0].every(Number.isFinite)).toBe(true);
+      for (const l of laps.slice(1)) expect(Array.from(l)).toEqual(Array.from(laps[0]));
+    } finally {
+      await decoder.close();
+    }
+  });
+
   it('refuses the models it cannot run, with the reason', () => {
     const gpt2 = decoderFromLoaded(initRandomModel('gpt2', { n_embd: 64, n_head: 4, n_layer: 1, vocab_size: 100, n_positions: 32 }));
     expect(wasmDecodeUnsupported(gpt2.spec, gpt2.weights)).toMatch(/architecture gpt2/);

@@ -4,13 +4,15 @@
  *
  * One step = one token of one sequence through every layer, on T threads that share the wasm
  * memory (weights, the resident K/V pool, scratch) and split each matrix-vector product by groups
- * of four rows; a spin barrier (Atomics on the control words) separates the phases. The small
+ * of four rows; a barrier (Atomics on the control words: a short spin, then a sleep on the word)
+ * separates the phases. The small
  * vector work between products (RMSNorm, activation quantization, SiLU, residual adds) runs on
- * thread 0 while the others wait at the barrier; RoPE and the K/V write split by head, and
- * attention by positions (each thread a range of every head, combined by thread 0).
+ * thread 0 while the others wait at the barrier; attention splits by positions (each thread a
+ * range of every head, combined by thread 0), each thread rotating the queries itself and the
+ * last one, whose range ends at the new token, writing its K/V first.
  *
  * Control words (Int32Array over the memory at plan.ctl): GO (step generation, workers wait on
- * it), DONE (generation finished, or -generation on failure), BAR (barrier arrivals this step),
+ * it), DONE (generation finished, or -generation on failure), BAR (barrier arrivals, counting up),
  * POS, CTX (context length after the step), SLOT (pool slot of the new token), BLOCK (tokens per
  * block), SLOTS (slots per layer of the resident pool, which starts at plan.end: K then V of each
  * layer), and the block table from word TABLE on. The main thread writes the token's embedding
@@ -30,11 +32,23 @@ function views() {
   ctl = new Int32Array(mem.buffer, plan.ctl, TABLE + plan.maxBlocks);
   work = new Int32Array(mem.buffer, plan.scratch.work, 1);
 }
-let phase = 0;
+// Arrivals count up across steps and never reset (a reset by the main thread could land before a
+// thread that arrived last step saw the count complete): each barrier's target is T more than the
+// last, compared with 32-bit wrap-around. A barrier spins while the others are about to arrive
+// (most waits are a few microseconds), then sleeps on the word: a spinning thread on a machine with
+// no core to spare would hold off the one it waits for.
+let target = 0;
+const SPIN = 20000;
 function barrier() {
-  phase++;
-  Atomics.add(ctl, BAR, 1);
-  while (Atomics.load(ctl, BAR) < T * phase) if (Atomics.load(ctl, DONE) < 0) throw new Error('another decode thread failed');
+  target = (target + T) | 0;
+  if ((((Atomics.add(ctl, BAR, 1) + 1) | 0) - target | 0) === 0) { Atomics.notify(ctl, BAR); return; }
+  for (let i = 0; i < SPIN; i++) if (((Atomics.load(ctl, BAR) - target) | 0) >= 0) return;
+  for (;;) {
+    const v = Atomics.load(ctl, BAR);
+    if (((v - target) | 0) >= 0) return;
+    if (Atomics.load(ctl, DONE) < 0) throw new Error('another decode thread failed');
+    Atomics.wait(ctl, BAR, v, 5);
+  }
 }
 const C = plan.hidden, NH = plan.numHeads, NKV = plan.numKvHeads, HS = plan.headDim, I = plan.intermediate;
 const half = HS / 2, group = NH / NKV, Q = NH * HS, KV = NKV * HS;
@@ -103,7 +117,6 @@ function combine() {
 }
 function step() {
   views();
-  phase = 0;
   const pos = ctl[POS], ctx = ctl[CTX], slot = ctl[SLOT], bs = ctl[BLOCK];
   const rows = S.rows >>> 2, slotBytes = KV * 4, layerBytes = ctl[SLOTS] * slotBytes;
   if (t === 0) for (let p = 0; p < ctx; p++) i32[rows + p] = (ctl[TABLE + Math.floor(p / bs)] * bs + (p % bs)) * slotBytes;
@@ -118,26 +131,31 @@ function step() {
     prepare(S.x, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv); // the last layer's down projection joins x here
     gemv(L.qkv, S.xn, S.qkv);
     barrier();
-    // biases, RoPE and the new K/V into the pool, by head
-    for (let hd = t; hd < NH; hd += T) {
-      const o = qkv + hd * HS;
-      if (L.qkvBias) for (let i = 0; i < HS; i++) f32[o + i] += f32[(L.qkvBias >>> 2) + hd * HS + i];
+    // every thread: biases and RoPE of every query head, into its own buffer; the last thread, whose
+    // positions hold the new token, also K's and writes the new K/V into the pool; so attention
+    // starts without waiting for the other threads
+    const qr = (S.qrot >>> 2) + t * Q, bias = L.qkvBias >>> 2;
+    for (let hd = 0; hd < NH; hd++) {
+      const src = qkv + hd * HS, o = qr + hd * HS;
+      if (bias) for (let i = 0; i < HS; i++) f32[o + i] = f32[src + i] + f32[bias + hd * HS + i];
+      else f32.copyWithin(o, src, src + HS);
       rope(o);
     }
-    for (let hd = t; hd < NKV; hd += T) {
-      const ko = qkv + Q + hd * HS, vo = qkv + Q + KV + hd * HS;
-      if (L.qkvBias) for (let i = 0; i < HS; i++) { f32[ko + i] += f32[(L.qkvBias >>> 2) + Q + hd * HS + i]; f32[vo + i] += f32[(L.qkvBias >>> 2) + Q + KV + hd * HS + i]; }
-      rope(ko);
-      const dst = ((kPool + slot * slotBytes) >>> 2) + hd * HS, dstV = ((vPool + slot * slotBytes) >>> 2) + hd * HS;
-      f32.copyWithin(dst, ko, ko + HS);
-      f32.copyWithin(dstV, vo, vo + HS);
+    if (t === T - 1) {
+      for (let hd = 0; hd < NKV; hd++) {
+        const ko = qkv + Q + hd * HS, vo = qkv + Q + KV + hd * HS;
+        if (bias) for (let i = 0; i < HS; i++) { f32[ko + i] += f32[bias + Q + hd * HS + i]; f32[vo + i] += f32[bias + Q + KV + hd * HS + i]; }
+        rope(ko);
+        const dst = ((kPool + slot * slotBytes) >>> 2) + hd * HS, dstV = ((vPool + slot * slotBytes) >>> 2) + hd * HS;
+        f32.copyWithin(dst, ko, ko + HS);
+        f32.copyWithin(dstV, vo, vo + HS);
+      }
     }
-    barrier();
     // attention, split by positions (flash-decoding): thread t takes positions [j0, j1) of every
     // query head, leaving its unnormalised output and (max, sum) for thread 0 to combine
     for (let hd = 0; hd < NH; hd++) {
       const kvh = Math.floor(hd / group), part = S.part + (t * NH + hd) * HS * 4, st = S.stats + (t * NH + hd) * 8;
-      if (n > 0) K.dot_rows(S.qkv + hd * HS * 4, kPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, scores * 4);
+      if (n > 0) K.dot_rows((qr + hd * HS) * 4, kPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, scores * 4);
       K.exp_scores(scores * 4, n, scale, st);
       if (n > 0) K.axpy_rows(scores * 4, vPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, part);
     }

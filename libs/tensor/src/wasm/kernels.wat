@@ -210,28 +210,32 @@
     (f32.store offset=4 (local.get $stats) (global.get $last_sum))
   )
 
-  ;; Attention output: out[d] = sum_j p[j] * row_j[d] (rows as dot_rows), hs % 4 == 0; out is overwritten.
+  ;; Attention output: out[d] = sum_j p[j] * row_j[d] (rows as dot_rows), hs % 16 == 0; out is
+  ;; overwritten. Sixteen columns at a time, held in four registers across all rows.
   (func (export "axpy_rows") (param $p i32) (param $base i32) (param $rows i32) (param $n i32) (param $hs i32) (param $out i32)
-    (local $j i32) (local $r i32) (local $d i32) (local $e i32) (local $pv v128)
+    (local $j i32) (local $r i32) (local $c i32) (local $e i32) (local $pv v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $e (i32.shl (local.get $hs) (i32.const 2)))
-    (block $zd (loop $zl
-      (br_if $zd (i32.ge_u (local.get $d) (local.get $e)))
-      (v128.store (i32.add (local.get $out) (local.get $d)) (v128.const i32x4 0 0 0 0))
-      (local.set $d (i32.add (local.get $d) (i32.const 16)))
-      (br $zl)))
-    (block $jd (loop $jl
-      (br_if $jd (i32.ge_u (local.get $j) (local.get $n)))
-      (local.set $r (i32.add (local.get $base) (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))))
-      (local.set $pv (v128.load32_splat (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-      (local.set $d (i32.const 0))
-      (block $dd (loop $dl
-        (br_if $dd (i32.ge_u (local.get $d) (local.get $e)))
-        (v128.store (i32.add (local.get $out) (local.get $d))
-          (f32x4.add (v128.load (i32.add (local.get $out) (local.get $d))) (f32x4.mul (local.get $pv) (v128.load (i32.add (local.get $r) (local.get $d))))))
-        (local.set $d (i32.add (local.get $d) (i32.const 16)))
-        (br $dl)))
-      (local.set $j (i32.add (local.get $j) (i32.const 1)))
-      (br $jl)))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_u (local.get $c) (local.get $e)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $jd (loop $jl
+        (br_if $jd (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $r (i32.add (i32.add (local.get $base) (local.get $c)) (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $pv (v128.load32_splat (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $pv) (v128.load (local.get $r)))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $pv) (v128.load offset=16 (local.get $r)))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $pv) (v128.load offset=32 (local.get $r)))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $pv) (v128.load offset=48 (local.get $r)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $r (i32.add (local.get $out) (local.get $c)))
+      (v128.store (local.get $r) (local.get $a0)) (v128.store offset=16 (local.get $r) (local.get $a1))
+      (v128.store offset=32 (local.get $r) (local.get $a2)) (v128.store offset=48 (local.get $r) (local.get $a3))
+      (local.set $c (i32.add (local.get $c) (i32.const 64)))
+      (br $cl)))
   )
 
   ;; Activation blocks for gemv_q8/gemv_q4 (llama.cpp's Q8 activations): for each block b of 32
