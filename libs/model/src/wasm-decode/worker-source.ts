@@ -79,6 +79,12 @@ function prepare(src, add, normW, n, m) {
   }
   barrier();
 }
+// one projection: its input prepared, the product, and everyone meets before its output is read
+function project(src, add, normW, n, m, y) {
+  prepare(src, add, normW, n, m);
+  gemv(m, S.xn, y);
+  barrier();
+}
 const cos = new Float32Array(half), sin = new Float32Array(half);
 function ropeTable(pos) {
   for (let i = 0; i < half; i++) {
@@ -128,9 +134,7 @@ function step() {
   for (let l = 0; l < plan.layers.length; l++) {
     const L = plan.layers[l];
     const kPool = plan.end + 2 * l * layerBytes, vPool = kPool + layerBytes;
-    prepare(S.x, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv); // the last layer's down projection joins x here
-    gemv(L.qkv, S.xn, S.qkv);
-    barrier();
+    project(S.x, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv, S.qkv); // the last layer's down projection joins x here
     // every thread: biases and RoPE of every query head, into its own buffer; the last thread, whose
     // positions hold the new token, also K's and writes the new K/V into the pool; so attention
     // starts without waiting for the other threads
@@ -161,20 +165,12 @@ function step() {
     }
     barrier();
     if (t === 0) combine();
-    prepare(S.att, 0, 0, Q, L.o);
-    gemv(L.o, S.xn, S.tmp);
-    barrier();
-    prepare(S.x, S.tmp, L.mlpNorm, C, L.gateUp);
-    gemv(L.gateUp, S.xn, S.h);
-    barrier();
+    project(S.att, 0, 0, Q, L.o, S.tmp);
+    project(S.x, S.tmp, L.mlpNorm, C, L.gateUp, S.h);
     if (t === 0) K.silu_mul(S.h, L.upRow, I);
-    prepare(S.h, 0, 0, I, L.down);
-    gemv(L.down, S.xn, S.tmp);
-    barrier();
+    project(S.h, 0, 0, I, L.down, S.tmp);
   }
-  prepare(S.x, S.tmp, plan.finalNorm, C, plan.lmHead);
-  gemv(plan.lmHead, S.xn, S.logits);
-  barrier();
+  project(S.x, S.tmp, plan.finalNorm, C, plan.lmHead, S.logits);
 }
 let gen = 0;
 parentPort.postMessage({ ready: true });
