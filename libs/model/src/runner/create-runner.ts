@@ -100,6 +100,7 @@ export async function createModelRunner(model: RunnerModel, opts: CreateRunnerOp
   const pool = createKvPool({ numBlocks: numBlocksForBudget(opts.kvCacheBytes, shape), ...shape });
   const offThread = !(opts.ortOnMainThread ?? approxParams(c) < OFF_THREAD_MIN_PARAMS);
   const backend = await createStepBackend(model, opts.backend, opts.threads, opts.moeExecutor, opts.traceable, offThread, offThread && (opts.decodeKernel ?? 'wasm') === 'wasm');
+  if (backend instanceof WasmDecodeBackend) await backend.bindPool(pool);
   const speculator = opts.speculative ? await createSpeculator(model, opts.speculative, opts.backend, opts.threads, pool) : undefined;
   return new ModelRunner({
     speculator,

@@ -70,6 +70,27 @@ export class WasmDecodeBackend implements StepBackend {
     return logits;
   }
 
+  /**
+   * Uploads `pool` to the decoder now (createModelRunner calls it at load), so the first decode
+   * step does not pay for copying the whole pool (half a second for 0.5 GiB). A pool the decoder
+   * cannot hold turns it off (one line on stderr).
+   */
+  async bindPool(pool: KvPool): Promise<void> {
+    const d = this.decoder;
+    try {
+      d?.bind(pool);
+    } catch (e) {
+      process.stderr.write(`wasm decode off, every step runs on ONNX Runtime: ${(e as Error).message}\n`);
+      this.decoder = undefined;
+      await d?.close().catch(() => undefined);
+    }
+  }
+
+  /** Whether `pool` is resident in the decoder. */
+  holdsPool(pool: KvPool): boolean {
+    return this.decoder?.isBound(pool) ?? false;
+  }
+
   async applyBlockCopies(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void> {
     await this.inner.applyBlockCopies(pool, copies);
     if (this.decoder?.isBound(pool)) this.decoder.copyBlocks(pool, copies);

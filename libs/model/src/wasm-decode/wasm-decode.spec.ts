@@ -182,6 +182,7 @@ describe('WasmDecodeBackend', () => {
     const loop = await createModelRunner(model, { ...base, ortOnMainThread: true });
     try {
       expect(on.backend.name).toBe('ort+wasm');
+      expect((on.backend as WasmDecodeBackend).holdsPool(on.pool)).toBe(true); // uploaded at load, not on the first step
       expect(off.backend.name).toBe('ort');
       expect(loop.backend.name).toBe('ort');
     } finally {
