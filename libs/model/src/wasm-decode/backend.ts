@@ -42,9 +42,7 @@ export class WasmDecodeBackend implements StepBackend {
       try {
         return await this.decodeStep(d, batch, pool);
       } catch (e) {
-        process.stderr.write(`wasm decode off, steps continue on ONNX Runtime: ${(e as Error).message}\n`);
-        this.decoder = undefined;
-        await d.close().catch(() => undefined);
+        await this.turnOff(e as Error);
       }
     }
     const logits = await this.inner.forward(batch, pool, extras);
@@ -76,14 +74,19 @@ export class WasmDecodeBackend implements StepBackend {
    * cannot hold turns it off (one line on stderr).
    */
   async bindPool(pool: KvPool): Promise<void> {
-    const d = this.decoder;
     try {
-      d?.bind(pool);
+      this.decoder?.bind(pool);
     } catch (e) {
-      process.stderr.write(`wasm decode off, every step runs on ONNX Runtime: ${(e as Error).message}\n`);
-      this.decoder = undefined;
-      await d?.close().catch(() => undefined);
+      await this.turnOff(e as Error);
     }
+  }
+
+  /** Every step from now on runs on ORT: one line on stderr, the decoder's threads closed. */
+  private async turnOff(why: Error): Promise<void> {
+    const d = this.decoder;
+    this.decoder = undefined;
+    process.stderr.write(`wasm decode off, every step runs on ONNX Runtime: ${why.message}\n`);
+    await d?.close().catch(() => undefined);
   }
 
   /** Whether `pool` is resident in the decoder. */

@@ -61,12 +61,11 @@ export class WasmDecoder {
   }
 
   /** Packs the weights into a new shared memory and starts the threads. */
-  static async create(spec: GraphSpec, weights: GraphWeights, threads: number, onProgress?: (done: number, total: number) => void): Promise<WasmDecoder> {
+  static async create(spec: GraphSpec, weights: GraphWeights, threads: number): Promise<WasmDecoder> {
     const plan = planDecoderMemory(spec, weights, threads);
     if (plan.end > MAX_WASM_BYTES) throw new Error(`the packed weights need ${(plan.end / 2 ** 30).toFixed(2)} GiB, past the ${MAX_WASM_BYTES / 2 ** 30} GiB a wasm memory holds`);
     const mem = new Wasm.Memory({ initial: Math.ceil(plan.end / PAGE), maximum: 65536, shared: true });
-    let done = 0;
-    packWeights(mem.buffer, plan, weights, () => onProgress?.(++done, plan.layers.length + 1));
+    packWeights(mem.buffer, plan, weights);
     const module = new Wasm.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
     const workers: Worker[] = [];
     const ready: Array<Promise<void>> = [];

@@ -199,7 +199,7 @@ export function repackNibbles(src: Uint8Array, at: number, dst: Uint8Array, to: 
 }
 
 /** Norms, biases and every matrix of the model into the memory at the plan's offsets. */
-export function packWeights(buf: ArrayBuffer | SharedArrayBuffer, plan: DecoderPlan, w: GraphWeights, onMatrix?: () => void): void {
+export function packWeights(buf: ArrayBuffer | SharedArrayBuffer, plan: DecoderPlan, w: GraphWeights): void {
   const f32 = new Float32Array(buf);
   const put = (at: number, a: Float32Array) => f32.set(a, at >>> 2);
   w.layers.forEach((layer, l) => {
@@ -218,9 +218,7 @@ export function packWeights(buf: ArrayBuffer | SharedArrayBuffer, plan: DecoderP
     packMatrix(buf, p.o, [layer.o]);
     packMatrix(buf, p.gateUp, [mlp.gate!, mlp.up]);
     packMatrix(buf, p.down, [mlp.down]);
-    onMatrix?.();
   });
   put(plan.finalNorm, w.finalNorm.weight);
   packMatrix(buf, plan.lmHead, [w.lmHeadQuant ? { quant: w.lmHeadQuant } : { weight: w.lmHead ?? w.embed }]);
-  onMatrix?.();
 }
