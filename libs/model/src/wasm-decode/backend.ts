@@ -4,9 +4,10 @@
  * more sequences, speculative verification, traced steps, pooled embeddings) runs on ORT.
  *
  * Keeping three copies of the pool in step (the KvPool, ORT's thread pools, the decoder's):
- * after a wasm step the new token's K/V rows are copied into the KvPool and sent to ORT's
- * threads; after an ORT step its new rows are copied into the decoder; block copies are replayed
- * in both. A wasm step that fails turns the decoder off and reruns the step on ORT (one line on
+ * after a wasm step the new token's K/V rows are copied into the KvPool, and their slots noted
+ * for ORT's threads, which get them in one message before they next run a step or copy blocks
+ * (a stream of wasm steps sends nothing across); after an ORT step its new rows are copied into
+ * the decoder; block copies are replayed in both. A wasm step that fails turns the decoder off and reruns the step on ORT (one line on
  * stderr), so a fault there costs speed, never a request.
  */
 import type { OrtBackend } from '../onnx/ort-backend';
@@ -18,6 +19,8 @@ export class WasmDecodeBackend implements StepBackend {
   /** Steps the decoder ran (the rest ran on ORT). */
   wasmSteps = 0;
   private decoder: WasmDecoder | undefined;
+  /** Slots the decoder wrote that ORT's threads have not been sent yet (the rows are in the KvPool). */
+  private unsent: number[] = [];
 
   constructor(
     private readonly inner: OrtBackend,
@@ -45,6 +48,7 @@ export class WasmDecodeBackend implements StepBackend {
         await this.turnOff(e as Error);
       }
     }
+    await this.sendRows(pool);
     const logits = await this.inner.forward(batch, pool, extras);
     if (d && this.decoder && d.isBound(pool)) d.writeRows(pool, batch.slotMapping);
     return logits;
@@ -63,9 +67,17 @@ export class WasmDecodeBackend implements StepBackend {
       pool.k[l].set(d.poolView(l, 0).subarray(slot * D, (slot + 1) * D), slot * D);
       pool.v[l].set(d.poolView(l, 1).subarray(slot * D, (slot + 1) * D), slot * D);
     }
-    await this.inner.writeKvRows(pool, Int32Array.of(slot));
+    this.unsent.push(slot);
     this.wasmSteps++;
     return logits;
+  }
+
+  /** ORT's threads get the rows the decoder wrote since they last ran (read from the KvPool now). */
+  private async sendRows(pool: KvPool): Promise<void> {
+    if (this.unsent.length === 0) return;
+    const slots = Int32Array.from(new Set(this.unsent));
+    this.unsent = [];
+    await this.inner.writeKvRows(pool, slots);
   }
 
   /**
@@ -95,6 +107,7 @@ export class WasmDecodeBackend implements StepBackend {
   }
 
   async applyBlockCopies(pool: KvPool, copies: ReadonlyArray<{ src: number; dst: number }>): Promise<void> {
+    if (copies.length > 0) await this.sendRows(pool); // a copied block may hold rows the threads have not seen
     await this.inner.applyBlockCopies(pool, copies);
     if (this.decoder?.isBound(pool)) this.decoder.copyBlocks(pool, copies);
   }

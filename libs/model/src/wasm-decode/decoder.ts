@@ -21,7 +21,7 @@ import { KERNELS_WASM_BASE64 } from '@llm/tensor';
 import type { GraphSpec, GraphWeights } from '../onnx/spec';
 import { createKvPool } from '../runner/kv-pool';
 import type { KvPool } from '../runner/types';
-import { MAX_WASM_BYTES, packWeights, planDecoderMemory, type DecoderPlan } from './plan';
+import { MAX_WASM_BYTES, PRODUCTS_PER_LAYER, packWeights, planDecoderMemory, type DecoderPlan } from './plan';
 import { DECODE_WORKER_SOURCE } from './worker-source';
 
 const GO = 0, DONE = 1, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
@@ -201,6 +201,7 @@ export class WasmDecoder {
     ctl[CTX] = ctx;
     ctl[SLOT] = slot;
     ctl.set(blockTable.subarray(0, Math.ceil(ctx / ctl[BLOCK])), TABLE);
+    new Int32Array(buf, this.plan.scratch.work, PRODUCTS_PER_LAYER * this.plan.layers.length + 1).fill(0); // the products' chunk counters
     const gen = ++this.gen;
     Atomics.store(ctl, GO, gen);
     Atomics.notify(ctl, GO);

@@ -53,13 +53,25 @@ export interface DecoderPlan {
   maxContext: number;
   maxBlocks: number;
   ctl: number;
-  scratch: Record<'x' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'qrot' | 'att' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
+  /**
+   * Scratch offsets. Shared: x (the token's embedding, written by the main thread), qkv, part,
+   * stats, tmp, h (the products' outputs), logits, rows, work (one chunk counter per product of a
+   * step). Per thread, at offset + t * stride[name]: res (the residual stream), xn (a product's f32
+   * input), xq / xs / xsum (its quantized blocks), qrot, att, act (SiLU x up), scores: every thread
+   * computes the small vector work between products itself, so only a product's output needs a
+   * barrier.
+   */
+  scratch: Record<'x' | 'res' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'qrot' | 'att' | 'act' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
+  stride: Record<'res' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qrot' | 'att' | 'act' | 'scores', number>;
   layers: LayerPlan[];
   finalNorm: number;
   lmHead: PackedMatrix;
   /** Bytes in use before the pool: the pool starts here (64-aligned). */
   end: number;
 }
+
+/** Matrix-vector products per layer (QKV, O, gate|up, down); each has its own chunk counter in scratch.work. */
+export const PRODUCTS_PER_LAYER = 4;
 
 /** The wasm memory's limit (4 GiB of 32-bit addresses) less room for the engine's own use. */
 export const MAX_WASM_BYTES = 3.75 * 2 ** 30;
@@ -109,10 +121,16 @@ export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: num
   const ctl = take(4 * (8 + maxContext));
   const maxCols = Math.max(C, Q, I);
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+  const a64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+  const stride = {
+    res: a64(4 * C), xn: a64(4 * maxCols), xq: a64(2 * maxCols), xs: a64(maxCols / 8), xsum: a64(maxCols / 8),
+    qrot: a64(4 * Q), att: a64(4 * Q), act: a64(4 * I), scores: a64(4 * maxContext),
+  };
+  const perThread = (name: keyof typeof stride) => take(threads * stride[name]);
   const scratch = {
-    x: take(4 * C), xn: take(4 * maxCols), xq: take(2 * maxCols), xs: take(maxCols / 8), xsum: take(maxCols / 8),
-    qkv: take(4 * pad4(Q + 2 * KV)), qrot: take(4 * threads * Q), att: take(4 * Q), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
-    scores: take(4 * threads * maxContext), rows: take(4 * maxContext), work: take(64),
+    x: take(4 * C), res: perThread('res'), xn: perThread('xn'), xq: perThread('xq'), xs: perThread('xs'), xsum: perThread('xsum'),
+    qkv: take(4 * pad4(Q + 2 * KV)), qrot: perThread('qrot'), att: perThread('att'), act: perThread('act'), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
+    scores: perThread('scores'), rows: take(4 * maxContext), work: take(4 * (PRODUCTS_PER_LAYER * w.layers.length + 1)),
   };
   const matrix = (parts: GraphLinear[], rows: number, cols: number): PackedMatrix => {
     const fmt = formatOf(parts[0]);
@@ -138,7 +156,7 @@ export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: num
   return {
     threads, hidden: C, numHeads: spec.numHeads, numKvHeads: spec.numKvHeads, headDim: spec.headDim, intermediate: I, vocab: V,
     eps: spec.normEps, invFreq: Array.from(spec.ropeInvFreq!), maxContext, maxBlocks: maxContext,
-    ctl, scratch, layers, finalNorm, lmHead, end: off,
+    ctl, scratch, stride, layers, finalNorm, lmHead, end: off,
   };
 }
 

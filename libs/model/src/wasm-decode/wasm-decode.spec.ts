@@ -82,7 +82,7 @@ describe('WasmDecodeBackend', () => {
   it('replays copy-on-write block copies: a forked sequence decodes on the copy', async () => {
     const model = modelOf('llama', 'f32', 5);
     const { ref, wasm } = await pair(model);
-    const o: ScenarioOptions = { seed: 3, numSeqs: 1, maxPrompt: 6, steps: 6, vocabSize: 200, blockSize: 4, numBlocks: 48 };
+    const o: ScenarioOptions = { seed: 3, numSeqs: 1, maxPrompt: 6, steps: 14, vocabSize: 200, blockSize: 4, numBlocks: 48 }; // ends in single decodes: the last block's rows come from the decoder
     const pa = scenarioPool(o, 2, 2, 16), pb = scenarioPool(o, 2, 2, 16);
     try {
       const batches = scenarioBatches(o);
@@ -110,6 +110,14 @@ describe('WasmDecodeBackend', () => {
       if (ctx % 4 === 0) step.slotMapping[0] = spare * 4;
       const steps = wasm.wasmSteps;
       expect(maxAbsDiff(await ref.forward(step, pa), await wasm.forward(step, pb))).toBeLessThan(2e-5);
+      expect(wasm.wasmSteps).toBe(steps + 1);
+      // two more tokens of the fork in one step, so on ORT's threads: they read the copied block,
+      // whose rows the decoder wrote before the copy (the threads must get them before copying)
+      const table2 = Int32Array.from([...forked, spare]);
+      const slotOf = (p: number) => table2[Math.floor(p / 4)] * 4 + (p % 4);
+      const two: FlatBatch = { tokenIds: Int32Array.of(5, 9), positions: Int32Array.of(ctx + 1, ctx + 2), slotMapping: Int32Array.of(slotOf(ctx + 1), slotOf(ctx + 2)), seqs: [{ start: 0, numNewTokens: 2, contextLen: ctx + 3, blockTable: table2 }], logitRows: Int32Array.of(1) };
+      expect(slotOf(ctx)).toBe(step.slotMapping[0]); // the same table as the step before
+      expect(maxAbsDiff(await ref.forward(two, pa), await wasm.forward(two, pb))).toBeLessThan(2e-5);
       expect(wasm.wasmSteps).toBe(steps + 1);
     } finally {
       await ref.dispose();

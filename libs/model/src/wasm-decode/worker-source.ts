@@ -5,19 +5,22 @@
  * One step = one token of one sequence through every layer, on T threads that share the wasm
  * memory (weights, the resident K/V pool, scratch) and split each matrix-vector product by groups
  * of four rows; a barrier (Atomics on the control words: a short spin, then a sleep on the word)
- * separates the phases. The small
- * vector work between products (RMSNorm, activation quantization, SiLU, residual adds) runs on
- * thread 0 while the others wait at the barrier; attention splits by positions (each thread a
- * range of every head, combined by thread 0), each thread rotating the queries itself and the
- * last one, whose range ends at the new token, writing its K/V first.
+ * follows each product and the attention, five a layer. The small vector work between products
+ * (RMSNorm, residual adds, activation quantization, SiLU, combining attention's parts) every
+ * thread computes itself into its own buffers, from the same inputs and in the same order, so no
+ * thread waits on another for it; attention splits by positions (each thread a range of every
+ * head), each thread rotating the queries itself and the last one, whose range ends at the new
+ * token, writing its K/V first.
  *
  * Control words (Int32Array over the memory at plan.ctl): GO (step generation, workers wait on
  * it), DONE (generation finished, or -generation on failure), BAR (barrier arrivals, counting up),
  * POS, CTX (context length after the step), SLOT (pool slot of the new token), BLOCK (tokens per
  * block), SLOTS (slots per layer of the resident pool, which starts at plan.end: K then V of each
- * layer), and the block table from word TABLE on. The main thread writes the token's embedding
- * row into x first.
+ * layer), and the block table from word TABLE on. Before each step the main thread writes the
+ * token's embedding row into x and zeroes the products' chunk counters (scratch.work).
  */
+import { PRODUCTS_PER_LAYER } from './plan';
+
 export const DECODE_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { plan, mem, module: wasmModule, t } = workerData;
@@ -30,7 +33,7 @@ function views() {
   viewsLen = mem.buffer.byteLength;
   f32 = new Float32Array(mem.buffer); i32 = new Int32Array(mem.buffer); i16 = new Int16Array(mem.buffer);
   ctl = new Int32Array(mem.buffer, plan.ctl, TABLE + plan.maxBlocks);
-  work = new Int32Array(mem.buffer, plan.scratch.work, 1);
+  work = new Int32Array(mem.buffer, plan.scratch.work, plan.layers.length * ${PRODUCTS_PER_LAYER} + 1);
 }
 // Arrivals count up across steps and never reset (a reset by the main thread could land before a
 // thread that arrived last step saw the count complete): each barrier's target is T more than the
@@ -53,36 +56,38 @@ function barrier() {
 const C = plan.hidden, NH = plan.numHeads, NKV = plan.numKvHeads, HS = plan.headDim, I = plan.intermediate;
 const half = HS / 2, group = NH / NKV, Q = NH * HS, KV = NKV * HS;
 const S = plan.scratch;
-// y (rows of m) = m x, groups of four rows handed out in chunks from a shared counter (reset by
-// prepare), so a thread that falls behind takes fewer; x is f32 at xf for F32 matrices, else the
-// quantized blocks.
-function gemv(m, xf, y) {
-  const chunk = Math.max(4, Math.ceil(m.groups / (8 * T)));
+// this thread's own buffers (byte offsets): every thread computes the vector work between the
+// products itself, from the same inputs, so the threads only meet after each product
+const mine = (name) => S[name] + t * plan.stride[name];
+const RES = mine('res'), XN = mine('xn'), XQ = mine('xq'), XS = mine('xs'), XSUM = mine('xsum'), QROT = mine('qrot'), ATT = mine('att'), ACT = mine('act'), SCORES = mine('scores');
+// y (rows of m) = m x over groups of four rows: each thread first its own equal share of the
+// first STATIC of them (no shared counter), then the rest in small chunks from the product's own
+// counter (scratch.work[k], zeroed by the main thread before the step), so the threads finish
+// together even when one falls behind; x is this thread's input: f32 at xf for an F32 matrix,
+// else its quantized blocks
+const STATIC = 0.75;
+function span(m, xf, y, g0, g1) {
+  if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
+  else if (m.fmt === 1) K.gemv_q8(m.w, m.s, XQ, XS, y, g0, g1, m.cols);
+  else K.gemv_q4(m.w, m.s, XQ, XSUM, XS, y, g0, g1, m.cols);
+}
+function gemv(k, m, xf, y) {
+  const share = Math.floor((m.groups * STATIC) / T), from = T * share;
+  if (share > 0) span(m, xf, y, t * share, (t + 1) * share);
+  const chunk = Math.max(1, Math.ceil((m.groups - from) / (8 * T)));
   for (;;) {
-    const g0 = Atomics.add(work, 0, 1) * chunk;
+    const g0 = from + Atomics.add(work, k, 1) * chunk;
     if (g0 >= m.groups) return;
-    const g1 = Math.min(m.groups, g0 + chunk);
-    if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
-    else if (m.fmt === 1) K.gemv_q8(m.w, m.s, S.xq, S.xs, y, g0, g1, m.cols);
-    else K.gemv_q4(m.w, m.s, S.xq, S.xsum, S.xs, y, g0, g1, m.cols);
+    span(m, xf, y, g0, Math.min(m.groups, g0 + chunk));
   }
 }
-// thread 0: into S.xn the input of matrix m (src, or RMSNorm(src += add) with weights normW),
-// quantized for a block format; resets the gemv counter; then everyone meets.
-function prepare(src, add, normW, n, m) {
-  if (t === 0) {
-    let x = src;
-    if (normW) { K.add_rmsnorm(src, add, normW, S.xn, n, plan.eps); x = S.xn; }
-    if (m.fmt !== 0) K.quant_q8(x, n, S.xq, S.xs, S.xsum);
-    else if (x !== S.xn) f32.copyWithin(S.xn >>> 2, x >>> 2, (x >>> 2) + n);
-    Atomics.store(work, 0, 0);
-  }
-  barrier();
-}
-// one projection: its input prepared, the product, and everyone meets before its output is read
-function project(src, add, normW, n, m, y) {
-  prepare(src, add, normW, n, m);
-  gemv(m, S.xn, y);
+// product k: y = m x (x: n floats at src, or RMSNorm(res += add) with weights normW), quantized
+// first for a block format; then everyone meets, so y is whole for what follows
+function project(k, src, add, normW, n, m, y) {
+  let x = src;
+  if (normW) { K.add_rmsnorm(RES, add, normW, XN, n, plan.eps); x = XN; }
+  if (m.fmt !== 0) K.quant_q8(x, n, XQ, XS, XSUM);
+  gemv(k, m, x, y);
   barrier();
 }
 const cos = new Float32Array(half), sin = new Float32Array(half);
@@ -101,9 +106,9 @@ function rope(off) {
     f32[off + half + i] = x2 * c + x1 * s;
   }
 }
-// att (head after head) = the parts' outputs, each weighted e^(m_part - M), over the weighted sums
+// this thread's att (head after head) = the parts' outputs, each weighted e^(m_part - M), over the weighted sums
 function combine() {
-  const att = S.att >>> 2, part = S.part >>> 2, st = S.stats >>> 2;
+  const att = ATT >>> 2, part = S.part >>> 2, st = S.stats >>> 2;
   for (let hd = 0; hd < NH; hd++) {
     let M = -Infinity;
     for (let p = 0; p < T; p++) if (f32[st + (p * NH + hd) * 2 + 1] > 0) M = Math.max(M, f32[st + (p * NH + hd) * 2]);
@@ -125,20 +130,23 @@ function step() {
   views();
   const pos = ctl[POS], ctx = ctl[CTX], slot = ctl[SLOT], bs = ctl[BLOCK];
   const rows = S.rows >>> 2, slotBytes = KV * 4, layerBytes = ctl[SLOTS] * slotBytes;
-  if (t === 0) for (let p = 0; p < ctx; p++) i32[rows + p] = (ctl[TABLE + Math.floor(p / bs)] * bs + (p % bs)) * slotBytes;
+  const j0 = Math.floor((ctx * t) / T), n = Math.floor((ctx * (t + 1)) / T) - j0;
+  // each thread the rows of its own positions
+  for (let p = j0; p < j0 + n; p++) i32[rows + p] = (ctl[TABLE + Math.floor(p / bs)] * bs + (p % bs)) * slotBytes;
   const qkv = S.qkv >>> 2;
-  const scores = (S.scores >>> 2) + t * plan.maxContext;
+  const scores = SCORES >>> 2;
   const scale = 1 / Math.sqrt(HS);
   ropeTable(pos);
-  const j0 = Math.floor((ctx * t) / T), n = Math.floor((ctx * (t + 1)) / T) - j0;
+  f32.copyWithin(RES >>> 2, S.x >>> 2, (S.x >>> 2) + C);
+  let k = 0;
   for (let l = 0; l < plan.layers.length; l++) {
     const L = plan.layers[l];
     const kPool = plan.end + 2 * l * layerBytes, vPool = kPool + layerBytes;
-    project(S.x, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv, S.qkv); // the last layer's down projection joins x here
+    project(k++, 0, l > 0 ? S.tmp : 0, L.attnNorm, C, L.qkv, S.qkv); // the last layer's down projection joins res here
     // every thread: biases and RoPE of every query head, into its own buffer; the last thread, whose
     // positions hold the new token, also K's and writes the new K/V into the pool; so attention
     // starts without waiting for the other threads
-    const qr = (S.qrot >>> 2) + t * Q, bias = L.qkvBias >>> 2;
+    const qr = QROT >>> 2, bias = L.qkvBias >>> 2;
     for (let hd = 0; hd < NH; hd++) {
       const src = qkv + hd * HS, o = qr + hd * HS;
       if (bias) for (let i = 0; i < HS; i++) f32[o + i] = f32[src + i] + f32[bias + hd * HS + i];
@@ -156,7 +164,7 @@ function step() {
       }
     }
     // attention, split by positions (flash-decoding): thread t takes positions [j0, j1) of every
-    // query head, leaving its unnormalised output and (max, sum) for thread 0 to combine
+    // query head, leaving its unnormalised output and (max, sum) for every thread to combine
     for (let hd = 0; hd < NH; hd++) {
       const kvh = Math.floor(hd / group), part = S.part + (t * NH + hd) * HS * 4, st = S.stats + (t * NH + hd) * 8;
       if (n > 0) K.dot_rows((qr + hd * HS) * 4, kPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, scores * 4);
@@ -164,13 +172,13 @@ function step() {
       if (n > 0) K.axpy_rows(scores * 4, vPool + kvh * HS * 4, S.rows + 4 * j0, n, HS, part);
     }
     barrier();
-    if (t === 0) combine();
-    project(S.att, 0, 0, Q, L.o, S.tmp);
-    project(S.x, S.tmp, L.mlpNorm, C, L.gateUp, S.h);
-    if (t === 0) K.silu_mul(S.h, L.upRow, I);
-    project(S.h, 0, 0, I, L.down, S.tmp);
+    combine();
+    project(k++, ATT, 0, 0, Q, L.o, S.tmp);
+    project(k++, 0, S.tmp, L.mlpNorm, C, L.gateUp, S.h);
+    K.silu_mul(S.h, L.upRow, I, ACT);
+    project(k++, ACT, 0, 0, I, L.down, S.tmp);
   }
-  project(S.x, S.tmp, plan.finalNorm, C, plan.lmHead, S.logits);
+  project(k, 0, S.tmp, plan.finalNorm, C, plan.lmHead, S.logits);
 }
 let gen = 0;
 parentPort.postMessage({ ready: true });

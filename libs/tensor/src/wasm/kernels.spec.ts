@@ -18,7 +18,7 @@ interface Kernels {
   axpy_rows(p: number, base: number, rows: number, n: number, hs: number, out: number): void;
   exp_scores(s: number, n: number, scale: number, stats: number): void;
   add_rmsnorm(x: number, add: number, w: number, dst: number, n: number, eps: number): void;
-  silu_mul(h: number, up: number, n: number): void;
+  silu_mul(h: number, up: number, n: number, dst: number): void;
 }
 
 const W = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer }; Instance: new (m: object, i: object) => { exports: Kernels }; Module: new (b: Uint8Array) => object } }).WebAssembly;
@@ -156,6 +156,37 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('dot_rows and axpy_rows: every row count (four rows at a time, then one by one) and head sizes 16, 48, 64 (32 columns at a time, then 16) against plain loops', () => {
+    const { k, alloc, f32, i32 } = setup();
+    for (const hs of [16, 48, 64]) {
+      const slots = 24, pool = alloc(slots * hs * 4), q = alloc(hs * 4), rows = alloc(16 * 4), sc = alloc(16 * 4 + 16);
+      for (let i = 0; i < slots * hs; i++) f32[pool / 4 + i] = rand();
+      for (let i = 0; i < hs; i++) f32[q / 4 + i] = rand() * 2;
+      for (let n = 0; n <= 9; n++) {
+        const picked = Array.from({ length: n }, () => randInt(0, slots - 1));
+        picked.forEach((sl, j) => (i32[rows / 4 + j] = sl * hs * 4));
+        f32[sc / 4 + n] = 12345; // the word after the last score stays as it was
+        k.dot_rows(q, pool, rows, n, hs, sc);
+        picked.forEach((sl, j) => {
+          let want = 0;
+          for (let i = 0; i < hs; i++) want += f32[pool / 4 + sl * hs + i] * f32[q / 4 + i];
+          expect(Math.abs(f32[sc / 4 + j] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+        });
+        expect(f32[sc / 4 + n]).toBe(12345);
+        // axpy_rows with the scores as weights: out = sum_j sc[j] row_j, every column
+        const out = alloc(hs * 4 + 16);
+        f32.fill(7, out / 4, out / 4 + hs); // overwritten, not added to
+        f32[out / 4 + hs] = 12345;
+        k.axpy_rows(sc, pool, rows, n, hs, out);
+        for (let i = 0; i < hs; i++) {
+          const want = picked.reduce((a, sl, j) => a + f32[sc / 4 + j] * f32[pool / 4 + sl * hs + i], 0);
+          expect(Math.abs(f32[out / 4 + i] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+        }
+        expect(f32[out / 4 + hs]).toBe(12345);
+      }
+    }
+  });
+
   it('dot_rows, exp_scores and axpy_rows compute one head of attention in two parts that combine exactly', () => {
     const { k, alloc, f32, i32 } = setup();
     const hs = 16, n = 11, slots = 40, scale = 0.25;
@@ -212,10 +243,14 @@ describe('wasm kernels', () => {
     const h = alloc(2 * n * 4);
     f32.set(xs, h / 4);
     f32.set(xs.map((_, i) => 0.5 + i), h / 4 + n);
-    k.silu_mul(h, n, n);
+    const out = alloc(n * 4);
+    k.silu_mul(h, n, n, out); // into another buffer, h untouched
+    expect(Array.from(f32.subarray(h / 4, h / 4 + n))).toEqual(xs.map((x) => Math.fround(x)));
+    k.silu_mul(h, n, n, h); // in place
     xs.forEach((g, i) => {
       const want = (g / (1 + Math.exp(-g))) * (0.5 + i);
-      expect(Math.abs(f32[h / 4 + i] - want)).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(want)));
+      expect(Math.abs(f32[out / 4 + i] - want)).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(want)));
+      expect(f32[h / 4 + i]).toBe(f32[out / 4 + i]);
     });
     for (const len of [1, 3, 4, 9]) {
       const s = alloc(len * 4), st = alloc(8);

@@ -164,10 +164,56 @@
   )
 
   ;; Attention scores: out[j] = sum_d q[d] * row_j[d], row_j at base + rows[j] (int32 byte
-  ;; offsets), j in [0, n); hs floats per row, hs % 16 == 0.
+  ;; offsets), j in [0, n); hs floats per row, hs % 16 == 0. Four rows at a time (each q chunk
+  ;; loaded once for the four; one register per row, reduced together at the end), then one by one.
   (func (export "dot_rows") (param $q i32) (param $base i32) (param $rows i32) (param $n i32) (param $hs i32) (param $out i32)
     (local $j i32) (local $r i32) (local $d i32) (local $e i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $qp i32) (local $qe i32) (local $qv v128) (local $t0 v128) (local $t1 v128) (local $rp i32)
     (local.set $e (i32.shl (local.get $hs) (i32.const 2)))
+    (local.set $qe (i32.add (local.get $q) (local.get $e)))
+    (block $jd4 (loop $jl4
+      (br_if $jd4 (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+      (local.set $rp (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $r0 (i32.add (local.get $base) (i32.load offset=0 (local.get $rp))))
+      (local.set $r1 (i32.add (local.get $base) (i32.load offset=4 (local.get $rp))))
+      (local.set $r2 (i32.add (local.get $base) (i32.load offset=8 (local.get $rp))))
+      (local.set $r3 (i32.add (local.get $base) (i32.load offset=12 (local.get $rp))))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $qp (local.get $q))
+      (block $dd4 (loop $dl4
+        (br_if $dd4 (i32.ge_u (local.get $qp) (local.get $qe)))
+        (local.set $qv (v128.load offset=0 (local.get $qp)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load offset=0 (local.get $r0)) (local.get $qv))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=0 (local.get $r1)) (local.get $qv))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=0 (local.get $r2)) (local.get $qv))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=0 (local.get $r3)) (local.get $qv))))
+        (local.set $qv (v128.load offset=16 (local.get $qp)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load offset=16 (local.get $r0)) (local.get $qv))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $r1)) (local.get $qv))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=16 (local.get $r2)) (local.get $qv))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=16 (local.get $r3)) (local.get $qv))))
+        (local.set $qv (v128.load offset=32 (local.get $qp)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load offset=32 (local.get $r0)) (local.get $qv))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=32 (local.get $r1)) (local.get $qv))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $r2)) (local.get $qv))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=32 (local.get $r3)) (local.get $qv))))
+        (local.set $qv (v128.load offset=48 (local.get $qp)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load offset=48 (local.get $r0)) (local.get $qv))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=48 (local.get $r1)) (local.get $qv))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=48 (local.get $r2)) (local.get $qv))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $r3)) (local.get $qv))))
+        (local.set $qp (i32.add (local.get $qp) (i32.const 64)))
+        (local.set $r0 (i32.add (local.get $r0) (i32.const 64))) (local.set $r1 (i32.add (local.get $r1) (i32.const 64)))
+        (local.set $r2 (i32.add (local.get $r2) (i32.const 64))) (local.set $r3 (i32.add (local.get $r3) (i32.const 64)))
+        (br $dl4)))
+      ;; lanes of a_r summed: out[j + r] = the four lane sums of a_r, as one store
+      (local.set $t0 (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1))))
+      (local.set $t1 (f32x4.add (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3))))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+        (f32x4.add (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $jl4)))
     (block $jd (loop $jl
       (br_if $jd (i32.ge_u (local.get $j) (local.get $n)))
       (local.set $r (i32.add (local.get $base) (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2))))))
@@ -244,7 +290,7 @@
   (func (export "quant_q8") (param $src i32) (param $n i32) (param $xq i32) (param $xs i32) (param $xsum i32)
     (local $b i32) (local $nb i32) (local $p i32) (local $amax v128) (local $m f32) (local $d f32) (local $id v128)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128)
-    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128) (local $q5 v128) (local $q6 v128) (local $q7 v128) (local $s v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q4 v128) (local $q5 v128) (local $q6 v128) (local $q7 v128) (local $s v128) (local $mg v128)
     (local.set $nb (i32.shr_u (local.get $n) (i32.const 5)))
     (block $bd (loop $bl
       (br_if $bd (i32.ge_u (local.get $b) (local.get $nb)))
@@ -253,22 +299,26 @@
       (local.set $v2 (v128.load offset=32 (local.get $p))) (local.set $v3 (v128.load offset=48 (local.get $p)))
       (local.set $v4 (v128.load offset=64 (local.get $p))) (local.set $v5 (v128.load offset=80 (local.get $p)))
       (local.set $v6 (v128.load offset=96 (local.get $p))) (local.set $v7 (v128.load offset=112 (local.get $p)))
-      (local.set $amax (f32x4.max
-        (f32x4.max (f32x4.max (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1))) (f32x4.max (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
-        (f32x4.max (f32x4.max (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5))) (f32x4.max (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
+      (local.set $amax (f32x4.pmax
+        (f32x4.pmax (f32x4.pmax (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1))) (f32x4.pmax (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
+        (f32x4.pmax (f32x4.pmax (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5))) (f32x4.pmax (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
       (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $amax)) (f32x4.extract_lane 1 (local.get $amax)))
                              (f32.max (f32x4.extract_lane 2 (local.get $amax)) (f32x4.extract_lane 3 (local.get $amax)))))
       (local.set $d (f32.div (local.get $m) (f32.const 127)))
       (f32.store (i32.add (local.get $xs) (i32.shl (local.get $b) (i32.const 2))) (local.get $d))
       (local.set $id (f32x4.splat (select (f32.div (f32.const 1) (local.get $d)) (f32.const 0) (f32.ne (local.get $d) (f32.const 0)))))
-      (local.set $q0 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v0) (local.get $id)))))
-      (local.set $q1 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v1) (local.get $id)))))
-      (local.set $q2 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v2) (local.get $id)))))
-      (local.set $q3 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v3) (local.get $id)))))
-      (local.set $q4 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v4) (local.get $id)))))
-      (local.set $q5 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v5) (local.get $id)))))
-      (local.set $q6 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v6) (local.get $id)))))
-      (local.set $q7 (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v7) (local.get $id)))))
+      ;; q = nearest(x / d) as an integer: x / d is in [-127, 127], so adding 1.5 * 2^23 rounds it
+      ;; (ties to even, the float add's own rounding) into the low mantissa bits, and subtracting
+      ;; the constant's bits leaves the signed integer
+      (local.set $mg (v128.const f32x4 12582912 12582912 12582912 12582912))
+      (local.set $q0 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v0) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q1 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v1) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q2 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v2) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q3 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v3) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q4 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v4) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q5 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v5) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q6 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v6) (local.get $id)) (local.get $mg)) (local.get $mg)))
+      (local.set $q7 (i32x4.sub (f32x4.add (f32x4.mul (local.get $v7) (local.get $id)) (local.get $mg)) (local.get $mg)))
       (local.set $p (i32.add (local.get $xq) (i32.shl (local.get $b) (i32.const 6))))
       (v128.store (local.get $p) (i16x8.narrow_i32x4_s (local.get $q0) (local.get $q1)))
       (v128.store offset=16 (local.get $p) (i16x8.narrow_i32x4_s (local.get $q2) (local.get $q3)))
@@ -284,10 +334,13 @@
   )
 
   ;; e^x on four lanes: x clamped to [-87.3, 88.7], x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two
-  ;; parts), e^r by Cephes' expf polynomial, 2^n built in the exponent bits (about 1 ulp).
+  ;; parts), e^r by Cephes' expf polynomial, 2^n built in the exponent bits (about 1 ulp). The
+  ;; clamp is pmin/pmax (one instruction each; min/max order NaNs at a cost), and n, a whole
+  ;; number in [-126, 128], becomes an integer by the 1.5 * 2^23 trick: adding it leaves n + 127
+  ;; in the low mantissa bits.
   (func $exp4 (param $x v128) (result v128)
     (local $n v128) (local $r v128) (local $p v128)
-    (local.set $x (f32x4.min (f32x4.max (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)) (v128.const f32x4 88.7 88.7 88.7 88.7)))
+    (local.set $x (f32x4.pmin (f32x4.pmax (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)) (v128.const f32x4 88.7 88.7 88.7 88.7)))
     (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
     (local.set $r (f32x4.sub (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
                              (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
@@ -298,19 +351,22 @@
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
     (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r)) (v128.const f32x4 1 1 1 1)))
-    (f32x4.mul (local.get $p) (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+    (f32x4.mul (local.get $p) (i32x4.shl (i32x4.sub (f32x4.add (local.get $n) (v128.const f32x4 12583039 12583039 12583039 12583039))
+                                                     (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)) (i32.const 23)))
   )
 
-  ;; Gated MLP activation in place: h[i] = silu(h[i]) * h[up + i] (float offsets), i in [0, n), n % 4 == 0.
-  (func (export "silu_mul") (param $h i32) (param $up i32) (param $n i32)
+  ;; Gated MLP activation: dst[i] = silu(h[i]) * h[up + i] (up in floats), i in [0, n), n % 4 == 0;
+  ;; dst may be h (in place).
+  (func (export "silu_mul") (param $h i32) (param $up i32) (param $n i32) (param $dst i32)
     (local $i i32) (local $e i32) (local $g v128) (local $p i32)
     (local.set $e (i32.add (local.get $h) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $i (local.get $h))
     (local.set $up (i32.shl (local.get $up) (i32.const 2)))
+    (local.set $dst (i32.sub (local.get $dst) (local.get $h)))
     (block $d (loop $l
       (br_if $d (i32.ge_u (local.get $i) (local.get $e)))
       (local.set $g (v128.load (local.get $i)))
-      (v128.store (local.get $i)
+      (v128.store (i32.add (local.get $i) (local.get $dst))
         (f32x4.mul (f32x4.div (local.get $g) (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp4 (f32x4.neg (local.get $g)))))
                    (v128.load (i32.add (local.get $i) (local.get $up)))))
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
