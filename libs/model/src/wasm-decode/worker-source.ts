@@ -60,25 +60,20 @@ const S = plan.scratch;
 // products itself, from the same inputs, so the threads only meet after each product
 const mine = (name) => S[name] + t * plan.stride[name];
 const RES = mine('res'), XN = mine('xn'), XQ = mine('xq'), XS = mine('xs'), XSUM = mine('xsum'), QROT = mine('qrot'), ATT = mine('att'), ACT = mine('act'), SCORES = mine('scores');
-// y (rows of m) = m x over groups of four rows: each thread first its own equal share of the
-// first STATIC of them (no shared counter), then the rest in small chunks from the product's own
-// counter (scratch.work[k], zeroed by the main thread before the step), so the threads finish
-// together even when one falls behind; x is this thread's input: f32 at xf for an F32 matrix,
-// else its quantized blocks
-const STATIC = 0.75;
-function span(m, xf, y, g0, g1) {
-  if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
-  else if (m.fmt === 1) K.gemv_q8(m.w, m.s, XQ, XS, y, g0, g1, m.cols);
-  else K.gemv_q4(m.w, m.s, XQ, XSUM, XS, y, g0, g1, m.cols);
-}
+// y (rows of m) = m x over groups of four rows, handed out in chunks (a sixteenth of the matrix
+// for two threads) from the product's own counter (scratch.work[k], zeroed by the main thread
+// before the step): a thread that falls behind, or that the OS takes off its core for a while,
+// takes fewer, and the others finish its share (a static split would wait for it at the
+// barrier); x is this thread's input: f32 at xf for an F32 matrix, else its quantized blocks
 function gemv(k, m, xf, y) {
-  const share = Math.floor((m.groups * STATIC) / T), from = T * share;
-  if (share > 0) span(m, xf, y, t * share, (t + 1) * share);
-  const chunk = Math.max(1, Math.ceil((m.groups - from) / (8 * T)));
+  const chunk = Math.max(1, Math.ceil(m.groups / (8 * T)));
   for (;;) {
-    const g0 = from + Atomics.add(work, k, 1) * chunk;
+    const g0 = Atomics.add(work, k, 1) * chunk;
     if (g0 >= m.groups) return;
-    span(m, xf, y, g0, Math.min(m.groups, g0 + chunk));
+    const g1 = Math.min(m.groups, g0 + chunk);
+    if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
+    else if (m.fmt === 1) K.gemv_q8(m.w, m.s, XQ, XS, y, g0, g1, m.cols);
+    else K.gemv_q4(m.w, m.s, XQ, XSUM, XS, y, g0, g1, m.cols);
   }
 }
 // product k: y = m x (x: n floats at src, or RMSNorm(res += add) with weights normW), quantized
