@@ -2,8 +2,8 @@
  * Async scheduling end to end in the scheduler (pipeline.ts), over the real paged allocator and a
  * real ModelRunner (testing/real-stack.ts): the outputs of every run equal the same run one step at
  * a time (greedy and seeded sampling, under preemption, with a stop token that lands on the first
- * step of a pair, with a request arriving mid-run), pipelined steps really run (use_previous_token,
- * fewer AllocateSlots calls), no block leaks, and blocks written through pipelined steps serve a
+ * step of a pair, with a request arriving mid-run), pipelined steps really run (use_previous_token),
+ * the worker always has the next decode step queued while nothing waits (rolling), no block leaks, and blocks written through pipelined steps serve a
  * later prefix-cache hit exactly. Plus pipelineStep's rules on hand-built plans.
  */
 import { Status } from '@llm/platform';
@@ -32,9 +32,41 @@ describe('Scheduler with async scheduling', () => {
     expect(on.scheduler.stats.numPipelinedFailures).toBe(0);
     expect(on.steps.some((r) => r.sequences.some((s) => s.usePreviousToken && s.tokenIds.length === 0))).toBe(true);
     expect(off.steps.some((r) => r.sequences.some((s) => s.usePreviousToken))).toBe(false);
-    expect(on.allocations()).toBeLessThan(off.allocations() * 0.7); // one AllocateSlots per pair of decode steps
     expect(on.scheduler.stats.numSampledTokens).toBe(90);
     expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
+  });
+
+  it('keeps the next decode step queued at the worker: a step is sent to an idle worker only to start (one step at a time: every step)', async () => {
+    // A worker that takes 2 ms per step; `idle` counts the steps sent while no step was in flight.
+    const watch = (counts: { idle: number; sent: number }) => {
+      let inFlight = 0;
+      return (w: { step: (r: worker.StepRequest) => Promise<worker.StepResponse> }) => ({
+        step: (r: worker.StepRequest) => {
+          if (r.sequences.length > 0 && inFlight === 0) counts.idle++;
+          counts.sent++;
+          inFlight++;
+          return w.step(r).then(async (res) => {
+            await new Promise((done) => setTimeout(done, 2));
+            inFlight--;
+            return res;
+          });
+        },
+      });
+    };
+    const got: Record<string, { idle: number; sent: number; out: number[][] }> = {};
+    for (const asyncScheduling of [false, true]) {
+      const counts = { idle: 0, sent: 0 };
+      const s = setup(64, 0, { asyncScheduling }, watch(counts));
+      got[String(asyncScheduling)] = { ...counts, out: await run(s.scheduler, prompts, 30) };
+      Object.assign(got[String(asyncScheduling)], counts);
+      await s.scheduler.close();
+      expect(s.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
+    }
+    expect(got.true.out).toEqual(got.false.out);
+    expect(got.false.idle).toBe(got.false.sent); // one step at a time: the worker waits for every step
+    expect(got.true.sent).toBeGreaterThanOrEqual(30); // 29 decode steps + the prompts'
+    // The prompts' step, the first decode step (its pair goes right behind it), and at most one as the samples end.
+    expect(got.true.idle).toBeLessThanOrEqual(3);
   });
 
   it('keeps seeded sampled outputs (counter-based draws do not depend on how steps are grouped)', async () => {

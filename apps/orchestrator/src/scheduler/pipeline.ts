@@ -2,15 +2,23 @@
  * Async scheduling (vLLM's name; also "two steps in flight"): which steps the scheduler may pipeline.
  * A step whose sequences all decode one token gets one lookahead slot per sequence from the
  * kv-manager, and the scheduler sends a second step right behind it in which each sequence computes
- * the token the first step samples (the worker's use_previous_token) and samples the next. The worker
- * runs them back to back, so it does not wait while the scheduler streams the first step's tokens,
- * frees finished sequences and calls the kv-manager; the scheduler then takes both steps' tokens and
- * reports the second step's token as an accepted lookahead token in its next AllocateSlots (the same
- * path as an accepted speculative draft).
+ * the token the first step samples (the worker's use_previous_token) and samples the next. The
+ * second step then stays in flight while the scheduler streams the first step's tokens and, as long
+ * as nothing waits, rolls on: it asks the kv-manager for the next lookahead slot (reporting the one
+ * in flight as accepted: its token is known now and being computed) and sends the next
+ * use_previous_token step behind the one in flight before that one answers. So the worker always
+ * has the next step queued and never waits while the scheduler streams tokens, frees finished
+ * sequences or calls the kv-manager. The worker runs steps in the order sent, so a step's K/V is
+ * written before any later step reads it; blocks are committed for prefix caching only once the
+ * step that filled them has answered (the next AllocateSlots commits the steps that answered).
  *
- *   AllocateSlots(new=[t], lookahead=1) -> Step n (ids=[t])            -> samples t1
- *                                       -> Step n+1 (use_previous_token) -> computes t1, samples t2
- *   AllocateSlots(new=[t1, t2], accepted_lookahead=1) -> ...
+ *   AllocateSlots(new=[t], lookahead=1)              -> Step n   (ids=[t])             -> samples t1
+ *                                                    -> Step n+1 (use_previous_token)  -> computes t1, samples t2
+ *   (Step n answers: t1 known, n+1 still running)
+ *   AllocateSlots(new=[t1], accepted=1, lookahead=1) -> Step n+2 (use_previous_token)  -> computes t2, samples t3
+ *   (Step n+1 answers: t2 known, n+2 still running) ... and so on, one AllocateSlots per step.
+ *   When a request waits, the scheduler lets the step in flight answer and plans as usual:
+ *   AllocateSlots(new=[t2, t3], accepted=1) -> ...
  *
  * Pipelined only when nothing waits (a waiting request would join a step later than it could),
  * without speculative decoding (the worker's lookahead slots are then the drafts'), and for
@@ -40,16 +48,38 @@ export function pipelineStep(plan: readonly PlannedSequence[], waiting: readonly
   return plan.every((p) => !p.isNew && p.numTokensToCompute === 1 && p.seq.numTokens - p.seq.numComputedTokens === 1 && canPipeline(p.seq));
 }
 
+/** A pipelined step sent but not yet answered: its sequences (their lookahead slot) and the ids they had when it was sent. */
+export interface InFlight {
+  pair: Allocated[];
+  seqIds: string[];
+  pending: Promise<{ outputs: StepOutput[] }>;
+}
+
+/**
+ * The sequences of the step in flight that roll on into the next pipelined step, or none: rolling
+ * needs the same conditions as pipelineStep, with every running sequence in the step in flight (the
+ * planner does not run while rolling, so none may be left out). A sequence of the step in flight
+ * that cannot pipeline any more has room for exactly the token in flight: it finishes with it.
+ */
+export function rollingPlan(inflight: readonly Allocated[], running: readonly Sequence[], waiting: readonly Sequence[], opts: { asyncScheduling?: boolean; numSpeculativeTokens?: number }): PlannedSequence[] {
+  if (!opts.asyncScheduling || (opts.numSpeculativeTokens ?? 0) > 0) return [];
+  if (waiting.some((s) => s.status === 'waiting' && !s.cancelled && s.isReady)) return [];
+  const members = new Set(inflight.map((a) => a.seq));
+  if (running.some((s) => s.status === 'running' && !s.cancelled && !members.has(s))) return [];
+  return inflight.filter((a) => canPipeline(a.seq)).map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
+}
+
 /**
  * The pipelined step's tokens: each sequence still running computed the token the first step
  * sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and sampled one
- * more, applied as any step output (`apply`). A failure is rethrown: the loop handles it as any
+ * more, applied as any step output (`apply`). The lookahead token is noted as accepted for the next
+ * AllocateSlots unless a rolling AllocateSlots already reported it (`reported`). A failure is rethrown: the loop handles it as any
  * failed step (the plan's samples still running restart or fail by its status code).
  */
 export async function applyPipelined(
   pair: Allocated[],
   pending: Promise<{ outputs: StepOutput[] }>,
-  ctx: { stats: SchedulerStats; observer?: SchedulerObserver; drafts: DraftBook; apply: (a: Allocated, out: StepOutput | undefined) => void },
+  ctx: { stats: SchedulerStats; observer?: SchedulerObserver; drafts: DraftBook; apply: (a: Allocated, out: StepOutput | undefined) => void; reported?: ReadonlySet<Sequence> },
 ): Promise<void> {
   ctx.stats.numPipelinedSteps++;
   let res: { outputs: StepOutput[] };
@@ -64,7 +94,7 @@ export async function applyPipelined(
   ctx.observer?.pipelined?.(true);
   pair.forEach((a, i) => {
     if (a.seq.status !== 'running' || a.seq.cancelled) return; // finished (or cancelled) after the first step: this token goes with it
-    ctx.drafts.noteAccepted(a.seq.seqId, 1);
+    if (!ctx.reported?.has(a.seq)) ctx.drafts.noteAccepted(a.seq.seqId, 1);
     ctx.apply({ ...a, start: a.start + a.count, count: 1 }, res.outputs[i]);
   });
 }
