@@ -3,13 +3,15 @@
  * real ModelRunner (testing/real-stack.ts): the outputs of every run equal the same run one step at
  * a time (greedy and seeded sampling, under preemption, with a stop token that lands on the first
  * step of a pair, with a request arriving mid-run), pipelined steps really run (use_previous_token),
- * the worker always has the next decode step queued while nothing waits (rolling), no block leaks, and blocks written through pipelined steps serve a
+ * the worker always has the next decode step queued while nothing waits (rolling) and AllocateSlots is
+ * called once per several of them (lookahead slots), no block leaks, and blocks written through pipelined steps serve a
  * later prefix-cache hit exactly. Plus pipelineStep's rules on hand-built plans.
  */
 import { Status } from '@llm/platform';
 import type { worker } from '@llm/proto';
-import { pipelineStep } from './pipeline';
+import { nextSlot, pipelineLookahead, pipelineStep, rollingPlan, PIPELINE_LOOKAHEAD } from './pipeline';
 import type { PlannedSequence } from './planner';
+import type { Allocated } from './step-sequence';
 import { BS, loop, request, run, setup } from './testing/real-stack';
 
 const prompts = [loop([5, 17, 99, 3], 4), loop([40, 41, 42, 43, 44, 45], 3), [7, 300, 12, 7, 300, 12, 7]];
@@ -32,6 +34,8 @@ describe('Scheduler with async scheduling', () => {
     expect(on.scheduler.stats.numPipelinedFailures).toBe(0);
     expect(on.steps.some((r) => r.sequences.some((s) => s.usePreviousToken && s.tokenIds.length === 0))).toBe(true);
     expect(off.steps.some((r) => r.sequences.some((s) => s.usePreviousToken))).toBe(false);
+    // Pipelined steps use the lookahead slots one AllocateSlots granted (up to PIPELINE_LOOKAHEAD): about one call per four decode steps.
+    expect(on.allocations()).toBeLessThan(off.allocations() * 0.4);
     expect(on.scheduler.stats.numSampledTokens).toBe(90);
     expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
   });
@@ -190,5 +194,37 @@ describe('pipelineStep', () => {
     (s.outputIds as number[]).push(...Array(9).fill(1)); // 9 of max 10 tokens out: one left
     expect(pipelineStep([decode(s)], [], on)).toBe(false);
     expect(pipelineStep([decode(seq({ grammarEbnf: 'root ::= "a"' }))], [], on)).toBe(false);
+  });
+
+  it('asks for PIPELINE_LOOKAHEAD slots, fewer near max_tokens (a pipelined step computes a token already sampled)', () => {
+    expect(PIPELINE_LOOKAHEAD).toBe(4);
+    const s = seq(); // max 10 tokens, none out yet
+    expect(pipelineLookahead(s)).toBe(4);
+    (s.outputIds as number[]).push(...Array(7).fill(1)); // 3 tokens left: 2 of them computed by pipelined steps
+    expect(pipelineLookahead(s)).toBe(2);
+    (s.outputIds as number[]).push(1); // 2 left
+    expect(pipelineLookahead(s)).toBe(1);
+  });
+
+  it('walks an allocation\'s lookahead slots one position at a time, then needs a new allocation', () => {
+    // A pair's second step: the first computed position 40, so this one computes 41 in slot 1 of 3.
+    const a: Allocated = { seq: seq(), start: 40, count: 1, blockIds: [3, 9, 12], firstOfIncarnation: false, lookahead: 3, pipelined: true, slot: 1 };
+    const b = nextSlot(a) as Allocated;
+    expect(b).toMatchObject({ start: 42, count: 0, slot: 2, blockIds: [3, 9, 12], lookahead: 3 }); // computes position 42
+    const c = nextSlot(b) as Allocated;
+    expect(c).toMatchObject({ start: 43, count: 0, slot: 3 });
+    expect(nextSlot(c)).toBeUndefined();
+  });
+
+  it('rolls on only while nothing waits and every running sequence is in the step in flight', () => {
+    const a = seq();
+    const b = seq();
+    const inFlight = [a, b].map((s): Allocated => ({ seq: s, start: 4, count: 0, blockIds: [1], firstOfIncarnation: false, lookahead: 1, slot: 1 }));
+    expect(rollingPlan(inFlight, [a, b], [], on).map((p) => p.seq)).toEqual([a, b]);
+    expect(rollingPlan(inFlight, [a, b], [], {})).toEqual([]); // off
+    expect(rollingPlan(inFlight, [a, b], [request('w', [4], 5, () => undefined)], on)).toEqual([]); // a request waits
+    expect(rollingPlan(inFlight, [a, b, seq()], [], on)).toEqual([]); // a running sequence outside the step would starve
+    (b.outputIds as number[]).push(...Array(9).fill(1)); // b's last token is the one in flight: it finishes with it
+    expect(rollingPlan(inFlight, [a, b], [], on).map((p) => p.seq)).toEqual([a]);
   });
 });

@@ -15,10 +15,16 @@
  *   AllocateSlots(new=[t], lookahead=1)              -> Step n   (ids=[t])             -> samples t1
  *                                                    -> Step n+1 (use_previous_token)  -> computes t1, samples t2
  *   (Step n answers: t1 known, n+1 still running)
- *   AllocateSlots(new=[t1], accepted=1, lookahead=1) -> Step n+2 (use_previous_token)  -> computes t2, samples t3
- *   (Step n+1 answers: t2 known, n+2 still running) ... and so on, one AllocateSlots per step.
+ *   (Step n answers: t1 known, n+1 still running; the allocation had lookahead slots to spare)
+ *                                                    -> Step n+2 (use_previous_token)  -> computes t2, samples t3
+ *   ... until the slots run out, then one AllocateSlots for the tokens learnt meanwhile:
+ *   AllocateSlots(new=[t1 .. tk], accepted=k, lookahead=L) -> Step (use_previous_token) -> ...
  *   When a request waits, the scheduler lets the step in flight answer and plans as usual:
- *   AllocateSlots(new=[t2, t3], accepted=1) -> ...
+ *   AllocateSlots(new=[t1 .. tk, tk+1], accepted=k) -> ...
+ *
+ * Each AllocateSlots while pipelining asks for up to PIPELINE_LOOKAHEAD slots (never past the
+ * sequence's max_tokens or context), so the kv-manager is called once per that many steps; the
+ * slots a sequence did not use are dropped by its next AllocateSlots or freed with it.
  *
  * Pipelined only when nothing waits (a waiting request would join a step later than it could),
  * without speculative decoding (the worker's lookahead slots are then the drafts'), and for
@@ -34,6 +40,21 @@ import type { SchedulerStats } from './scheduler-options';
 import type { Sequence } from './sequence';
 import type { DraftBook } from './speculation';
 import type { Allocated, StepOutput } from './step-sequence';
+
+/** Lookahead slots asked for per sequence by an AllocateSlots while pipelining (one AllocateSlots per this many steps). */
+export const PIPELINE_LOOKAHEAD = 4;
+
+/** The lookahead slots to ask for: PIPELINE_LOOKAHEAD, fewer near max_tokens or the context limit (>= 1 when canPipeline). */
+export function pipelineLookahead(s: Sequence): number {
+  return Math.max(1, Math.min(PIPELINE_LOOKAHEAD, s.rules.maxTokens - s.outputIds.length - 1, s.rules.maxContextTokens - s.numTokens - 1));
+}
+
+/** The next pipelined step of a sequence in the same allocation's next lookahead slot, or undefined when it has used them all. */
+export function nextSlot(a: Allocated): Allocated | undefined {
+  const slot = a.slot ?? 1;
+  if (slot >= a.lookahead) return undefined;
+  return { ...a, start: a.start + a.count + 1, count: 0, slot: slot + 1 };
+}
 
 /** Whether the sequence may run in a pipelined pair of steps (see the file comment). */
 export function canPipeline(s: Sequence): boolean {
@@ -72,8 +93,8 @@ export function rollingPlan(inflight: readonly Allocated[], running: readonly Se
 /**
  * The pipelined step's tokens: each sequence still running computed the token the first step
  * sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and sampled one
- * more, applied as any step output (`apply`). The lookahead token is noted as accepted for the next
- * AllocateSlots unless a rolling AllocateSlots already reported it (`reported`). A failure is rethrown: the loop handles it as any
+ * more, applied as any step output (`apply`). The lookahead slots used up to this step are noted as
+ * accepted for the next AllocateSlots unless a rolling AllocateSlots already reported them (`reported`). A failure is rethrown: the loop handles it as any
  * failed step (the plan's samples still running restart or fail by its status code).
  */
 export async function applyPipelined(
@@ -94,7 +115,7 @@ export async function applyPipelined(
   ctx.observer?.pipelined?.(true);
   pair.forEach((a, i) => {
     if (a.seq.status !== 'running' || a.seq.cancelled) return; // finished (or cancelled) after the first step: this token goes with it
-    if (!ctx.reported?.has(a.seq)) ctx.drafts.noteAccepted(a.seq.seqId, 1);
+    if (!ctx.reported?.has(a.seq)) ctx.drafts.noteAccepted(a.seq.seqId, a.slot ?? 1); // the slots used so far hold known tokens
     ctx.apply({ ...a, start: a.start + a.count, count: 1 }, res.outputs[i]);
   });
 }

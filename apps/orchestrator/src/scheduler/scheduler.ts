@@ -42,7 +42,7 @@ import { DraftBook } from './speculation';
 import { freeSequences } from './kv-frees';
 import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
 import { applyStepOutput } from './step-output';
-import { applyPipelined, pipelineStep, rollingPlan, type InFlight } from './pipeline';
+import { applyPipelined, nextSlot, pipelineLookahead, pipelineStep, rollingPlan, type InFlight } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -263,7 +263,7 @@ export class Scheduler {
     }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
-    for (const a of allocated) a.pipelined = pipeline;
+    for (const a of allocated) (a.pipelined = pipeline), (a.slot = pipeline ? 1 : undefined);
     const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
     // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
     const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
@@ -308,11 +308,21 @@ export class Scheduler {
     let reported = new Set<Sequence>();
     let next: InFlight | undefined;
     if (roll.length > 0) {
-      for (const p of roll) this.drafts.noteAccepted(p.seq.seqId, 1); // the lookahead token in flight: known now, being computed
-      const { allocated, copies } = await this.allocate(roll, true);
-      reported = new Set(allocated.map((a) => a.seq));
-      const pair = allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
-      for (const a of pair) a.pipelined = true;
+      const inFlightOf = new Map(inflight.pair.map((a) => [a.seq, a]));
+      const spare = roll.map((p) => nextSlot(inFlightOf.get(p.seq) as Allocated));
+      let pair: Allocated[];
+      let copies: { srcBlockId: number; dstBlockId: number }[] = [];
+      if (spare.every((a) => a !== undefined)) {
+        pair = spare as Allocated[]; // every sequence has a lookahead slot left: no AllocateSlots this step
+      } else {
+        // The tokens of the slots used so far are known now (the last one is being computed): report them.
+        for (const p of roll) this.drafts.noteAccepted(p.seq.seqId, (inFlightOf.get(p.seq) as Allocated).slot ?? 1);
+        const res = await this.allocate(roll, true);
+        reported = new Set(res.allocated.map((a) => a.seq));
+        pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
+        for (const a of pair) (a.pipelined = true), (a.slot = 1);
+        copies = res.copies;
+      }
       if (pair.length > 0) {
         const releaseSeqIds = this.toRelease;
         this.toRelease = [];
@@ -352,7 +362,7 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
-    const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, 1])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
+    const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, pipelineLookahead(p.seq)])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,
