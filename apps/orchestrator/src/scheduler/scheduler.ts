@@ -263,7 +263,10 @@ export class Scheduler {
     }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
-    for (const a of allocated) (a.pipelined = pipeline), (a.slot = pipeline ? 1 : undefined);
+    for (const a of allocated) {
+      a.pipelined = pipeline;
+      if (pipeline) a.slot = 1;
+    }
     const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
     // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
     const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
@@ -320,7 +323,10 @@ export class Scheduler {
         const res = await this.allocate(roll, true);
         reported = new Set(res.allocated.map((a) => a.seq));
         pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
-        for (const a of pair) (a.pipelined = true), (a.slot = 1);
+        for (const a of pair) {
+          a.pipelined = true;
+          a.slot = 1;
+        }
         copies = res.copies;
       }
       if (pair.length > 0) {
