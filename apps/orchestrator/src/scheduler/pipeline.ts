@@ -1,38 +1,35 @@
 /*
  * Async scheduling (vLLM's name; also "two steps in flight"): which steps the scheduler may pipeline.
- * A step whose sequences all decode one token gets one lookahead slot per sequence from the
- * kv-manager, and the scheduler sends a second step right behind it in which each sequence computes
- * the token the first step samples (the worker's use_previous_token) and samples the next. The
- * second step then stays in flight while the scheduler streams the first step's tokens and, as long
- * as nothing waits, rolls on: it asks the kv-manager for the next lookahead slot (reporting the one
- * in flight as accepted: its token is known now and being computed) and sends the next
- * use_previous_token step behind the one in flight before that one answers. So the worker always
- * has the next step queued and never waits while the scheduler streams tokens, frees finished
- * sequences or calls the kv-manager. The worker runs steps in the order sent, so a step's K/V is
- * written before any later step reads it; blocks are committed for prefix caching only once the
- * step that filled them has answered (the next AllocateSlots commits the steps that answered).
+ * A step whose sequences all decode one token gets lookahead slots (up to PIPELINE_LOOKAHEAD per
+ * sequence, never past its max_tokens or context) from the kv-manager, and the scheduler sends a
+ * second step right behind it in which each sequence computes, in its first lookahead slot, the token
+ * the first step samples (the worker's use_previous_token) and samples the next. The second step then
+ * stays in flight while the scheduler streams the first step's tokens and, as long as nothing waits,
+ * rolls on: it sends the next use_previous_token step, into the next lookahead slot, behind the one in
+ * flight before that one answers. So the worker always has the next step queued and never waits
+ * while the scheduler streams tokens, frees finished sequences or calls the kv-manager. When a
+ * sequence has used its slots, the scheduler asks again, reporting the tokens learnt meanwhile as
+ * accepted lookahead tokens (all known by then; the last is being computed), so the kv-manager is
+ * called about once per PIPELINE_LOOKAHEAD steps. The worker runs steps in the order sent, so a
+ * step's K/V is written before any later step reads it; blocks are committed for prefix caching
+ * only once the steps that filled them have answered (the next AllocateSlots commits those).
  *
- *   AllocateSlots(new=[t], lookahead=1)              -> Step n   (ids=[t])             -> samples t1
- *                                                    -> Step n+1 (use_previous_token)  -> computes t1, samples t2
+ *   AllocateSlots(new=[t], lookahead=L)    -> Step n   (ids=[t])                    -> samples t1
+ *                                          -> Step n+1 (use_previous_token, slot 1) -> computes t1, samples t2
  *   (Step n answers: t1 known, n+1 still running)
- *   (Step n answers: t1 known, n+1 still running; the allocation had lookahead slots to spare)
- *                                                    -> Step n+2 (use_previous_token)  -> computes t2, samples t3
+ *                                          -> Step n+2 (use_previous_token, slot 2) -> computes t2, samples t3
  *   ... until the slots run out, then one AllocateSlots for the tokens learnt meanwhile:
- *   AllocateSlots(new=[t1 .. tk], accepted=k, lookahead=L) -> Step (use_previous_token) -> ...
+ *   AllocateSlots(new=[t1 .. tL], accepted=L, lookahead=L) -> Step (use_previous_token, slot 1) -> ...
  *   When a request waits, the scheduler lets the step in flight answer and plans as usual:
- *   AllocateSlots(new=[t1 .. tk, tk+1], accepted=k) -> ...
- *
- * Each AllocateSlots while pipelining asks for up to PIPELINE_LOOKAHEAD slots (never past the
- * sequence's max_tokens or context), so the kv-manager is called once per that many steps; the
- * slots a sequence did not use are dropped by its next AllocateSlots or freed with it.
- *
+ *   AllocateSlots(new=[t1 .. tk, tk+1], accepted=k) -> ...   (the unused slots are dropped)
+
  * Pipelined only when nothing waits (a waiting request would join a step later than it could),
  * without speculative decoding (the worker's lookahead slots are then the drafts'), and for
  * sequences that can take two more tokens and carry no grammar (a finished structured output must not
  * run another masked step), trace or pooling. A sequence that finishes in step n (a stop string, EOS)
  * still computes in step n+1; that token is dropped with the sequence, as a rejected draft is.
  *
- * What this is not: the loop (scheduler.ts) or the planner: it decides, and takes the second step's tokens.
+ * What this is not: the loop (scheduler.ts) or the planner: it decides, and takes the pipelined steps' tokens.
  */
 import type { SchedulerObserver } from './observer';
 import type { PlannedSequence } from './planner';
