@@ -188,12 +188,14 @@ describeTools('observability of llm serve --distributed', () => {
       expect(sequence.attributes['llm.output_tokens']).toBe(reqs[k].completion);
       const steps = one1('orchestrator-scheduler', 'scheduler.step');
       for (const st of steps) expect(parentOf(st).spanId).toBe(sequence.spanId);
-      // Sent alone: one worker Step per token (the prefill samples the first). Async scheduling runs
-      // decode steps in pairs under one scheduler.step with one AllocateSlots, so there are fewer of those.
+      // Sent alone: one worker Step per token (the prefill samples the first). Async scheduling sends
+      // each decode step while the one before it runs, into lookahead slots that one AllocateSlots
+      // granted for several steps, so there are fewer AllocateSlots than Steps.
       const workerSteps = one1('attention-worker', 'llm.worker.v1.Worker/Step', 2);
       expect(workerSteps.length).toBe(reqs[k].completion);
-      expect(steps.length).toBeLessThan(reqs[k].completion);
-      expect(one1('kv-manager', 'llm.kv.v1.KvManager/AllocateSlots', 2).length).toBe(steps.length);
+      const allocations = one1('kv-manager', 'llm.kv.v1.KvManager/AllocateSlots', 2);
+      expect(allocations.length).toBeLessThan(workerSteps.length);
+      expect(allocations.length).toBeLessThanOrEqual(steps.length);
       for (const [svc, method] of [['kv-manager', 'llm.kv.v1.KvManager/AllocateSlots'], ['attention-worker', 'llm.worker.v1.Worker/Step']]) {
         for (const s of one1(svc, method, 2)) {
           const client = parentOf(s);

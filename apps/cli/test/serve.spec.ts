@@ -118,6 +118,9 @@ describe('distributed platform (llm serve --distributed)', () => {
       expect(platform.processes[app].pid).toBeGreaterThan(0);
       expect(platform.processes[app].exitCode).toBeNull();
     }
+    // The process that runs model steps gets V8 room for its garbage (MODEL_PROCESS_V8_FLAGS); the others do not need it.
+    expect(platform.processes['attention-worker'].spawnargs).toEqual(expect.arrayContaining(['--initial-old-space-size=128']));
+    expect(platform.processes['kv-manager'].spawnargs).not.toEqual(expect.arrayContaining(['--initial-old-space-size=128']));
   });
 
   it('built apps follow a grammar and embed: the same results as the embedded platform', async () => {

@@ -4,7 +4,8 @@
  * API by C concurrent streaming clients (greedy, ignore EOS, fixed prompt and output lengths).
  * Per level: aggregate output tokens/s (first request sent to last stream closed), time to first
  * token p50/p99 and inter-token latency p50/p99 (gaps between streamed deltas, divided among the
- * tokens a delta carries). Then the burst: `burst` clients sending `burstPrompt`-token prompts at
+ * tokens a delta carries), and the CPU time each server process spent per output token (Linux: /proc,
+ * proc-cpu.ts; steadier than the rates on a shared machine). Then the burst: `burst` clients sending `burstPrompt`-token prompts at
  * the same instant, whose TTFT p50 the report compares with the time the kernel's prefill rate
  * needs for all of the prompts.
  *
@@ -15,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectGrpc } from '@llm/platform';
 import { inference } from '@llm/proto';
+import { cpuBetween, cpuSnapshot } from './proc-cpu';
 
 export interface E2ePlan {
   modelDir: string;
@@ -37,6 +39,8 @@ export interface LoadLevel {
   wallS: number;
   ttftMs: number[];
   itlMs: number[];
+  /** CPU seconds each process of the served platform spent during the level (Linux; proc-cpu.ts). */
+  cpuS?: Record<string, number>;
 }
 
 /**
@@ -91,12 +95,15 @@ async function stream(gen: Gen, r: inference.GenerateRequest, into: LoadLevel): 
   }
 }
 
-async function level(gen: Gen, clients: number, promptTokens: number, outputTokens: number, vocab: number): Promise<LoadLevel> {
+async function level(gen: Gen, clients: number, promptTokens: number, outputTokens: number, vocab: number, serverPid?: number): Promise<LoadLevel> {
   const out: LoadLevel = { clients, outputTokens: 0, wallS: 0, ttftMs: [], itlMs: [] };
   const reqs = Array.from({ length: clients }, () => request(prompt(promptTokens, vocab), outputTokens)); // built before the clock
+  const cpu0 = serverPid === undefined ? undefined : cpuSnapshot(serverPid);
   const t0 = performance.now();
   await Promise.all(reqs.map((r) => stream(gen, r, out)));
   out.wallS = (performance.now() - t0) / 1000;
+  const cpu1 = cpu0 && serverPid !== undefined ? cpuSnapshot(serverPid) : undefined;
+  if (cpu0 && cpu1) out.cpuS = cpuBetween(cpu0, cpu1);
   return out;
 }
 
@@ -157,7 +164,7 @@ export async function runE2e(plan: E2ePlan, mode: E2eMode, progress: (s: string)
     const levels: LoadLevel[] = [];
     for (const c of plan.clients) {
       progress(`end to end (${mode}): ${c} streaming client(s), ${plan.promptTokens}-token prompts, ${plan.outputTokens} output tokens`);
-      levels.push(await level(gen, c, plan.promptTokens, plan.outputTokens, plan.vocabSize));
+      levels.push(await level(gen, c, plan.promptTokens, plan.outputTokens, plan.vocabSize, served.child.pid));
     }
     let burst: LoadLevel | undefined;
     if (plan.burst > 0) {

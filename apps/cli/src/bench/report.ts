@@ -63,9 +63,22 @@ function levelLine(l: LoadLevel): string {
   return `${String(l.clients).padStart(7)}  ${f(l.outputTokens / l.wallS).padStart(9)}  ${f(decodeRate(l)).padStart(10)}  ${f(pct(l.ttftMs, 50)).padStart(8)}  ${f(pct(l.ttftMs, 99)).padStart(8)}  ${f(pct(l.itlMs, 50)).padStart(8)}  ${f(pct(l.itlMs, 99)).padStart(8)}  ${f(l.wallS, 2).padStart(7)}`;
 }
 
+/** The level's CPU ms per output token by server process, most first, and their total (undefined without /proc figures). */
+export function cpuLine(l: LoadLevel): string | undefined {
+  if (!l.cpuS || l.outputTokens === 0) return undefined;
+  const per = (s: number) => f((1000 * s) / l.outputTokens, 3);
+  const rows = Object.entries(l.cpuS).filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((t, [, s]) => t + s, 0);
+  return `         CPU ms per output token: ${rows.map(([n, s]) => `${n} ${per(s)}`).join(', ')}; total ${per(total)}`;
+}
+
 export function e2eTable(model: string, r: E2eResult): string[] {
   const lines = [`\nend to end: ${model}, llm serve (${r.mode}), gRPC streaming clients`, 'clients  out tok/s  decode tok/s  TTFT p50  TTFT p99   ITL p50   ITL p99   wall s   (ms; out = tokens / wall, prefill included; decode = clients / mean ITL)'];
-  for (const l of r.levels) lines.push(levelLine(l));
+  for (const l of r.levels) {
+    lines.push(levelLine(l));
+    const cpu = cpuLine(l);
+    if (cpu) lines.push(cpu);
+  }
   if (r.burst) lines.push(`burst (${r.burst.clients} prompts at once):`, levelLine(r.burst));
   return lines;
 }

@@ -3,7 +3,8 @@
  * its kv-manager lease alive on the same timer), then consumes `generate` jobs with a BullMQ
  * Worker: each job's processor reads what the request's stream already holds (tokens produced by
  * a scheduler that died), feeds the request into the local scheduler loop resuming from there,
- * appends every new delta to the stream, and resolves when the request finishes. Counter-based
+ * appends every new delta to the stream (the deltas of all requests that one step produced go to
+ * Redis as one pipeline: stream-batch-writer.ts), and resolves when the request finishes. Counter-based
  * sampling makes a resumed sample draw exactly the tokens the dead scheduler would have.
  *
  * A scheduler that dies stops renewing its job locks: BullMQ's stalled-job check re-delivers the
@@ -24,6 +25,7 @@ import type { Scheduler } from '../scheduler/scheduler';
 import { DependencyTimeoutError } from '../scheduler/step-errors';
 import type { QueueJobData } from './queue-intake';
 import { cancelChannel, cancelKey, decodeDelta, deltaStreamKey, DELTA_STREAM_TTL_S, encodeDelta, GENERATE_QUEUE, schedulersKey, workerLeaseKey, type StreamFailure } from './redis-keys';
+import { StreamBatchWriter } from './stream-batch-writer';
 import { WorkerLease } from './worker-lease';
 
 export interface QueueConsumerOptions {
@@ -48,6 +50,7 @@ export interface QueueConsumerOptions {
 export class QueueConsumer {
   private readonly redis: Redis;
   private readonly sub: Redis;
+  private readonly deltas: StreamBatchWriter;
   private readonly lease: WorkerLease;
   private worker: Worker<QueueJobData> | undefined;
   private readonly active = new Map<string, Generation>();
@@ -60,6 +63,7 @@ export class QueueConsumer {
   constructor(private readonly opts: QueueConsumerOptions) {
     this.redis = createRedisConnection(opts.redisUrl);
     this.sub = createRedisConnection(opts.redisUrl);
+    this.deltas = new StreamBatchWriter(this.redis, DELTA_STREAM_TTL_S);
     const key = workerLeaseKey(opts.prefix, opts.poolId);
     this.lease = new WorkerLease({
       redis: this.redis,
@@ -131,7 +135,7 @@ export class QueueConsumer {
     try {
       generation.start();
       for await (const msg of generation.responses()) {
-        await this.redis.multi().xadd(key, '*', 'd', encodeDelta(msg)).expire(key, DELTA_STREAM_TTL_S).exec();
+        await this.deltas.append(key, encodeDelta(msg));
       }
     } catch (err) {
       const attempts = job.opts.attempts ?? 1;

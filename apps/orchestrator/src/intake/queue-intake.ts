@@ -2,7 +2,8 @@
  * QueueIntake: the distributed api role's intake. Each request becomes one BullMQ job on the
  * `generate` queue (job id = request id), with bounded admission: when waiting + active jobs reach
  * max_queued_requests the request is refused at once with RESOURCE_EXHAUSTED (HTTP 429). The
- * client's stream is relayed from the request's Redis stream, which schedulers append to; entries
+ * client's stream is relayed from the request's Redis stream, which schedulers append to (every
+ * request of this process is read over one blocking connection: stream-fan-in.ts); entries
  * are de-duplicated by (sample index, token offset), so a re-delivered request that rewrites a
  * delta never shows the client a duplicate, and gaps cannot occur because a scheduler resumes from
  * exactly the tokens already in the stream. A client that leaves (disconnect, cancel, deadline)
@@ -21,8 +22,13 @@ import type { inference } from '@llm/proto';
 import type { Redis } from 'ioredis';
 import { ServerError } from 'nice-grpc-common';
 import type { NormalizedRequest } from '../api/params';
+import { AsyncQueue } from '../api/async-queue';
 import type { Intake } from './intake';
 import { cancelChannel, cancelKey, decodeDelta, deltaStreamKey, DELTA_STREAM_TTL_S, GENERATE_QUEUE } from './redis-keys';
+import { StreamFanIn } from './stream-fan-in';
+
+/** A request whose stream stays quiet this long has its job looked up (was it lost?), and again as often. */
+const QUIET_CHECK_MS = 5000;
 
 export interface QueueJobData {
   request: NormalizedRequest;
@@ -48,7 +54,7 @@ export class QueueIntake implements Intake {
   /** The BullMQ queue (its job counts are this role's queue-depth metric). */
   readonly queue: Queue<QueueJobData>;
   private readonly redis: Redis;
-  private readonly readers = new Set<Redis>();
+  private readonly streams: StreamFanIn;
 
   constructor(private readonly opts: QueueIntakeOptions) {
     this.queue = createQueue<QueueJobData>(GENERATE_QUEUE, {
@@ -57,6 +63,9 @@ export class QueueIntake implements Intake {
       defaultJobOptions: { attempts: opts.attempts ?? 5, backoff: { type: 'fixed', delay: 100 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
     });
     this.redis = createRedisConnection(opts.redisUrl);
+    const reader = this.redis.duplicate();
+    watchRedis(reader, opts.redisUrl);
+    this.streams = new StreamFanIn(reader, this.redis);
   }
 
   async *generate(request: NormalizedRequest, signal?: AbortSignal): AsyncGenerator<inference.GenerateResponse> {
@@ -98,41 +107,34 @@ export class QueueIntake implements Intake {
 
   /** Reads the request's stream until the message that carries usage (the request's last). */
   private async *relay(request: NormalizedRequest, signal?: AbortSignal): AsyncGenerator<inference.GenerateResponse> {
-    const reader = this.redis.duplicate();
-    watchRedis(reader, this.opts.redisUrl);
-    this.readers.add(reader);
-    let gaveUp: Error | undefined;
-    const onAbort = () => reader.disconnect();
+    const key = deltaStreamKey(this.opts.prefix, request.requestId);
+    const inbox = new AsyncQueue<[string, string[]][]>();
+    const unsubscribe = this.streams.subscribe(key, '0-0', { onEntries: (e) => inbox.push(e), onError: (err) => inbox.fail(err) });
+    const onAbort = () => inbox.end();
     signal?.addEventListener('abort', onAbort);
-    // An outage longer than the bound ends the wait (the blocked read is dropped with the connection).
+    let lastId = '0-0';
+    let lastNews = Date.now();
+    let checking = false;
+    // An outage longer than the bound ends the wait; a stream quiet for long has its job looked up.
     const watchdog = setInterval(() => {
       const o = this.opts.outage?.();
       if (o && Date.now() - o.since > (this.opts.dependencyWaitMs ?? 30_000)) {
-        gaveUp = unavailable(`the request waited ${Math.round((Date.now() - o.since) / 1000)} s for ${o.reason}; retry later`);
-        reader.disconnect();
+        inbox.fail(unavailable(`the request waited ${Math.round((Date.now() - o.since) / 1000)} s for ${o.reason}; retry later`));
+        return;
       }
+      if (checking || Date.now() - lastNews < QUIET_CHECK_MS) return;
+      checking = true;
+      void this.jobIsGone(request.requestId, key, lastId)
+        .then((gone) => gone && inbox.fail(unavailable('the request was lost (its queue entry is gone, e.g. Redis restarted without persistence); retry it')))
+        .catch(() => undefined)
+        .finally(() => ((checking = false), (lastNews = Date.now())));
     }, 250);
-    const key = deltaStreamKey(this.opts.prefix, request.requestId);
     const expected: number[] = new Array(request.n).fill(0);
-    let lastId = '0-0';
-    let quiet = 0; // reads in a row that returned nothing
     try {
-      for (;;) {
+      for await (const entries of inbox) {
         if (signal?.aborted) return;
-        if (gaveUp) throw gaveUp;
-        const res = await reader.xread('BLOCK', 1000, 'STREAMS', key, lastId).catch((err) => {
-          if (signal?.aborted) return null;
-          if (gaveUp) throw gaveUp;
-          throw err;
-        });
-        if (!res) {
-          if (++quiet % 5 === 0 && (await this.jobIsGone(request.requestId, reader, key, lastId))) {
-            throw unavailable('the request was lost (its queue entry is gone, e.g. Redis restarted without persistence); retry it');
-          }
-          continue;
-        }
-        quiet = 0;
-        for (const [id, fields] of res[0][1]) {
+        lastNews = Date.now();
+        for (const [id, fields] of entries) {
           lastId = id;
           const parsed = decodeDelta(fields[1]);
           if ('error' in parsed) throw new ServerError(parsed.error.code, parsed.error.message);
@@ -142,24 +144,26 @@ export class QueueIntake implements Intake {
           if (parsed.usage) return;
         }
       }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
     } finally {
       clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
-      this.readers.delete(reader);
-      reader.disconnect();
+      unsubscribe();
     }
   }
 
   /** True when the request's job no longer exists and its stream has nothing more to read (checked after quiet seconds). */
-  private async jobIsGone(requestId: string, reader: Redis, key: string, lastId: string): Promise<boolean> {
+  private async jobIsGone(requestId: string, key: string, lastId: string): Promise<boolean> {
     const state = await this.queue.getJobState(requestId).catch(() => 'error');
     if (state !== 'unknown') return false;
-    const more = await reader.xread('COUNT', 1, 'STREAMS', key, lastId).catch(() => null);
+    const more = await this.redis.xread('COUNT', 1, 'STREAMS', key, lastId).catch(() => null);
     return !more;
   }
 
   async close(): Promise<void> {
-    for (const r of this.readers) r.disconnect();
+    this.streams.close();
     await this.queue.close();
     await this.redis.quit().catch(() => undefined);
   }

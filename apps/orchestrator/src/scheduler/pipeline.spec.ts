@@ -2,14 +2,16 @@
  * Async scheduling end to end in the scheduler (pipeline.ts), over the real paged allocator and a
  * real ModelRunner (testing/real-stack.ts): the outputs of every run equal the same run one step at
  * a time (greedy and seeded sampling, under preemption, with a stop token that lands on the first
- * step of a pair, with a request arriving mid-run), pipelined steps really run (use_previous_token,
- * fewer AllocateSlots calls), no block leaks, and blocks written through pipelined steps serve a
+ * step of a pair, with a request arriving mid-run), pipelined steps really run (use_previous_token),
+ * the worker always has the next decode step queued while nothing waits (rolling) and AllocateSlots is
+ * called once per several of them (lookahead slots), no block leaks, and blocks written through pipelined steps serve a
  * later prefix-cache hit exactly. Plus pipelineStep's rules on hand-built plans.
  */
 import { Status } from '@llm/platform';
 import type { worker } from '@llm/proto';
-import { pipelineStep } from './pipeline';
+import { nextSlot, pipelineLookahead, pipelineStep, rollingPlan, PIPELINE_LOOKAHEAD } from './pipeline';
 import type { PlannedSequence } from './planner';
+import type { Allocated } from './step-sequence';
 import { BS, loop, request, run, setup } from './testing/real-stack';
 
 const prompts = [loop([5, 17, 99, 3], 4), loop([40, 41, 42, 43, 44, 45], 3), [7, 300, 12, 7, 300, 12, 7]];
@@ -32,9 +34,43 @@ describe('Scheduler with async scheduling', () => {
     expect(on.scheduler.stats.numPipelinedFailures).toBe(0);
     expect(on.steps.some((r) => r.sequences.some((s) => s.usePreviousToken && s.tokenIds.length === 0))).toBe(true);
     expect(off.steps.some((r) => r.sequences.some((s) => s.usePreviousToken))).toBe(false);
-    expect(on.allocations()).toBeLessThan(off.allocations() * 0.7); // one AllocateSlots per pair of decode steps
+    // Pipelined steps use the lookahead slots one AllocateSlots granted (up to PIPELINE_LOOKAHEAD): about one call per four decode steps.
+    expect(on.allocations()).toBeLessThan(off.allocations() * 0.4);
     expect(on.scheduler.stats.numSampledTokens).toBe(90);
     expect(on.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
+  });
+
+  it('keeps the next decode step queued at the worker: a step is sent to an idle worker only to start (one step at a time: every step)', async () => {
+    // A worker that takes 2 ms per step; `idle` counts the steps sent while no step was in flight.
+    const watch = (counts: { idle: number; sent: number }) => {
+      let inFlight = 0;
+      return (w: { step: (r: worker.StepRequest) => Promise<worker.StepResponse> }) => ({
+        step: (r: worker.StepRequest) => {
+          if (r.sequences.length > 0 && inFlight === 0) counts.idle++;
+          counts.sent++;
+          inFlight++;
+          return w.step(r).then(async (res) => {
+            await new Promise((done) => setTimeout(done, 2));
+            inFlight--;
+            return res;
+          });
+        },
+      });
+    };
+    const got: Record<string, { idle: number; sent: number; out: number[][] }> = {};
+    for (const asyncScheduling of [false, true]) {
+      const counts = { idle: 0, sent: 0 };
+      const s = setup(64, 0, { asyncScheduling }, watch(counts));
+      got[String(asyncScheduling)] = { ...counts, out: await run(s.scheduler, prompts, 30) };
+      Object.assign(got[String(asyncScheduling)], counts);
+      await s.scheduler.close();
+      expect(s.pools.stats('w')).toMatchObject({ numSequences: 0, numUsedBlocks: 0 });
+    }
+    expect(got.true.out).toEqual(got.false.out);
+    expect(got.false.idle).toBe(got.false.sent); // one step at a time: the worker waits for every step
+    expect(got.true.sent).toBeGreaterThanOrEqual(30); // 29 decode steps + the prompts'
+    // The prompts' step, the first decode step (its pair goes right behind it), and at most one as the samples end.
+    expect(got.true.idle).toBeLessThanOrEqual(3);
   });
 
   it('keeps seeded sampled outputs (counter-based draws do not depend on how steps are grouped)', async () => {
@@ -158,5 +194,37 @@ describe('pipelineStep', () => {
     (s.outputIds as number[]).push(...Array(9).fill(1)); // 9 of max 10 tokens out: one left
     expect(pipelineStep([decode(s)], [], on)).toBe(false);
     expect(pipelineStep([decode(seq({ grammarEbnf: 'root ::= "a"' }))], [], on)).toBe(false);
+  });
+
+  it('asks for PIPELINE_LOOKAHEAD slots, fewer near max_tokens (a pipelined step computes a token already sampled)', () => {
+    expect(PIPELINE_LOOKAHEAD).toBe(4);
+    const s = seq(); // max 10 tokens, none out yet
+    expect(pipelineLookahead(s)).toBe(4);
+    (s.outputIds as number[]).push(...Array(7).fill(1)); // 3 tokens left: 2 of them computed by pipelined steps
+    expect(pipelineLookahead(s)).toBe(2);
+    (s.outputIds as number[]).push(1); // 2 left
+    expect(pipelineLookahead(s)).toBe(1);
+  });
+
+  it('walks an allocation\'s lookahead slots one position at a time, then needs a new allocation', () => {
+    // A pair's second step: the first computed position 40, so this one computes 41 in slot 1 of 3.
+    const a: Allocated = { seq: seq(), start: 40, count: 1, blockIds: [3, 9, 12], firstOfIncarnation: false, lookahead: 3, pipelined: true, slot: 1 };
+    const b = nextSlot(a) as Allocated;
+    expect(b).toMatchObject({ start: 42, count: 0, slot: 2, blockIds: [3, 9, 12], lookahead: 3 }); // computes position 42
+    const c = nextSlot(b) as Allocated;
+    expect(c).toMatchObject({ start: 43, count: 0, slot: 3 });
+    expect(nextSlot(c)).toBeUndefined();
+  });
+
+  it('rolls on only while nothing waits and every running sequence is in the step in flight', () => {
+    const a = seq();
+    const b = seq();
+    const inFlight = [a, b].map((s): Allocated => ({ seq: s, start: 4, count: 0, blockIds: [1], firstOfIncarnation: false, lookahead: 1, slot: 1 }));
+    expect(rollingPlan(inFlight, [a, b], [], on).map((p) => p.seq)).toEqual([a, b]);
+    expect(rollingPlan(inFlight, [a, b], [], {})).toEqual([]); // off
+    expect(rollingPlan(inFlight, [a, b], [request('w', [4], 5, () => undefined)], on)).toEqual([]); // a request waits
+    expect(rollingPlan(inFlight, [a, b, seq()], [], on)).toEqual([]); // a running sequence outside the step would starve
+    (b.outputIds as number[]).push(...Array(9).fill(1)); // b's last token is the one in flight: it finishes with it
+    expect(rollingPlan(inFlight, [a, b], [], on).map((p) => p.seq)).toEqual([a]);
   });
 });

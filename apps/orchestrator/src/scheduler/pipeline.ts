@@ -1,24 +1,35 @@
 /*
  * Async scheduling (vLLM's name; also "two steps in flight"): which steps the scheduler may pipeline.
- * A step whose sequences all decode one token gets one lookahead slot per sequence from the
- * kv-manager, and the scheduler sends a second step right behind it in which each sequence computes
- * the token the first step samples (the worker's use_previous_token) and samples the next. The worker
- * runs them back to back, so it does not wait while the scheduler streams the first step's tokens,
- * frees finished sequences and calls the kv-manager; the scheduler then takes both steps' tokens and
- * reports the second step's token as an accepted lookahead token in its next AllocateSlots (the same
- * path as an accepted speculative draft).
+ * A step whose sequences all decode one token gets lookahead slots (up to PIPELINE_LOOKAHEAD per
+ * sequence, never past its max_tokens or context) from the kv-manager, and the scheduler sends a
+ * second step right behind it in which each sequence computes, in its first lookahead slot, the token
+ * the first step samples (the worker's use_previous_token) and samples the next. The second step then
+ * stays in flight while the scheduler streams the first step's tokens and, as long as nothing waits,
+ * rolls on: it sends the next use_previous_token step, into the next lookahead slot, behind the one in
+ * flight before that one answers. So the worker always has the next step queued and never waits
+ * while the scheduler streams tokens, frees finished sequences or calls the kv-manager. When a
+ * sequence has used its slots, the scheduler asks again, reporting the tokens learnt meanwhile as
+ * accepted lookahead tokens (all known by then; the last is being computed), so the kv-manager is
+ * called about once per PIPELINE_LOOKAHEAD steps. The worker runs steps in the order sent, so a
+ * step's K/V is written before any later step reads it; blocks are committed for prefix caching
+ * only once the steps that filled them have answered (the next AllocateSlots commits those).
  *
- *   AllocateSlots(new=[t], lookahead=1) -> Step n (ids=[t])            -> samples t1
- *                                       -> Step n+1 (use_previous_token) -> computes t1, samples t2
- *   AllocateSlots(new=[t1, t2], accepted_lookahead=1) -> ...
- *
+ *   AllocateSlots(new=[t], lookahead=L)    -> Step n   (ids=[t])                    -> samples t1
+ *                                          -> Step n+1 (use_previous_token, slot 1) -> computes t1, samples t2
+ *   (Step n answers: t1 known, n+1 still running)
+ *                                          -> Step n+2 (use_previous_token, slot 2) -> computes t2, samples t3
+ *   ... until the slots run out, then one AllocateSlots for the tokens learnt meanwhile:
+ *   AllocateSlots(new=[t1 .. tL], accepted=L, lookahead=L) -> Step (use_previous_token, slot 1) -> ...
+ *   When a request waits, the scheduler lets the step in flight answer and plans as usual:
+ *   AllocateSlots(new=[t1 .. tk, tk+1], accepted=k) -> ...   (the unused slots are dropped)
+
  * Pipelined only when nothing waits (a waiting request would join a step later than it could),
  * without speculative decoding (the worker's lookahead slots are then the drafts'), and for
  * sequences that can take two more tokens and carry no grammar (a finished structured output must not
  * run another masked step), trace or pooling. A sequence that finishes in step n (a stop string, EOS)
  * still computes in step n+1; that token is dropped with the sequence, as a rejected draft is.
  *
- * What this is not: the loop (scheduler.ts) or the planner: it decides, and takes the second step's tokens.
+ * What this is not: the loop (scheduler.ts) or the planner: it decides, and takes the pipelined steps' tokens.
  */
 import type { SchedulerObserver } from './observer';
 import type { PlannedSequence } from './planner';
@@ -26,6 +37,21 @@ import type { SchedulerStats } from './scheduler-options';
 import type { Sequence } from './sequence';
 import type { DraftBook } from './speculation';
 import type { Allocated, StepOutput } from './step-sequence';
+
+/** Lookahead slots asked for per sequence by an AllocateSlots while pipelining (one AllocateSlots per this many steps). */
+export const PIPELINE_LOOKAHEAD = 4;
+
+/** The lookahead slots to ask for: PIPELINE_LOOKAHEAD, fewer near max_tokens or the context limit (>= 1 when canPipeline). */
+export function pipelineLookahead(s: Sequence): number {
+  return Math.max(1, Math.min(PIPELINE_LOOKAHEAD, s.rules.maxTokens - s.outputIds.length - 1, s.rules.maxContextTokens - s.numTokens - 1));
+}
+
+/** The next pipelined step of a sequence in the same allocation's next lookahead slot, or undefined when it has used them all. */
+export function nextSlot(a: Allocated): Allocated | undefined {
+  const slot = a.slot ?? 1;
+  if (slot >= a.lookahead) return undefined;
+  return { ...a, start: a.start + a.count + 1, count: 0, slot: slot + 1 };
+}
 
 /** Whether the sequence may run in a pipelined pair of steps (see the file comment). */
 export function canPipeline(s: Sequence): boolean {
@@ -40,16 +66,38 @@ export function pipelineStep(plan: readonly PlannedSequence[], waiting: readonly
   return plan.every((p) => !p.isNew && p.numTokensToCompute === 1 && p.seq.numTokens - p.seq.numComputedTokens === 1 && canPipeline(p.seq));
 }
 
+/** A pipelined step sent but not yet answered: its sequences (their lookahead slot) and the ids they had when it was sent. */
+export interface InFlight {
+  pair: Allocated[];
+  seqIds: string[];
+  pending: Promise<{ outputs: StepOutput[] }>;
+}
+
+/**
+ * The sequences of the step in flight that roll on into the next pipelined step, or none: rolling
+ * needs the same conditions as pipelineStep, with every running sequence in the step in flight (the
+ * planner does not run while rolling, so none may be left out). A sequence of the step in flight
+ * that cannot pipeline any more has room for exactly the token in flight: it finishes with it.
+ */
+export function rollingPlan(inflight: readonly Allocated[], running: readonly Sequence[], waiting: readonly Sequence[], opts: { asyncScheduling?: boolean; numSpeculativeTokens?: number }): PlannedSequence[] {
+  if (!opts.asyncScheduling || (opts.numSpeculativeTokens ?? 0) > 0) return [];
+  if (waiting.some((s) => s.status === 'waiting' && !s.cancelled && s.isReady)) return [];
+  const members = new Set(inflight.map((a) => a.seq));
+  if (running.some((s) => s.status === 'running' && !s.cancelled && !members.has(s))) return [];
+  return inflight.filter((a) => canPipeline(a.seq)).map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
+}
+
 /**
  * The pipelined step's tokens: each sequence still running computed the token the first step
  * sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and sampled one
- * more, applied as any step output (`apply`). A failure is rethrown: the loop handles it as any
+ * more, applied as any step output (`apply`). The lookahead slots used up to this step are noted as
+ * accepted for the next AllocateSlots unless a rolling AllocateSlots already reported them (`reported`). A failure is rethrown: the loop handles it as any
  * failed step (the plan's samples still running restart or fail by its status code).
  */
 export async function applyPipelined(
   pair: Allocated[],
   pending: Promise<{ outputs: StepOutput[] }>,
-  ctx: { stats: SchedulerStats; observer?: SchedulerObserver; drafts: DraftBook; apply: (a: Allocated, out: StepOutput | undefined) => void },
+  ctx: { stats: SchedulerStats; observer?: SchedulerObserver; drafts: DraftBook; apply: (a: Allocated, out: StepOutput | undefined) => void; reported?: ReadonlySet<Sequence> },
 ): Promise<void> {
   ctx.stats.numPipelinedSteps++;
   let res: { outputs: StepOutput[] };
@@ -64,7 +112,7 @@ export async function applyPipelined(
   ctx.observer?.pipelined?.(true);
   pair.forEach((a, i) => {
     if (a.seq.status !== 'running' || a.seq.cancelled) return; // finished (or cancelled) after the first step: this token goes with it
-    ctx.drafts.noteAccepted(a.seq.seqId, 1);
+    if (!ctx.reported?.has(a.seq)) ctx.drafts.noteAccepted(a.seq.seqId, a.slot ?? 1); // the slots used so far hold known tokens
     ctx.apply({ ...a, start: a.start + a.count, count: 1 }, res.outputs[i]);
   });
 }

@@ -18,7 +18,8 @@
  * Speculative decoding (speculation.ts): a decoding sequence asks for lookahead slots, the worker
  * drafts and verifies in the same step; the next AllocateSlots reports the accepted drafts.
  * Async scheduling (pipeline.ts): a decode-only step with nothing waiting has a second step sent
- * right behind it (at most two in flight), whose tokens come back the way accepted drafts do.
+ * right behind it, whose tokens come back the way accepted drafts do; while nothing waits, each later
+ * iteration sends the next such step before the one in flight answers (at most two in flight).
  * Internals traces: a step holding a traced sequence also asks for the pool map and trace parts
  * (step-trace.ts); other steps do no trace work.
  *
@@ -41,7 +42,7 @@ import { DraftBook } from './speculation';
 import { freeSequences } from './kv-frees';
 import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
 import { applyStepOutput } from './step-output';
-import { applyPipelined, pipelineStep } from './pipeline';
+import { applyPipelined, nextSlot, pipelineLookahead, pipelineStep, rollingPlan, type InFlight } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -54,6 +55,8 @@ export class Scheduler {
   private toFree: string[] = [];
   private toRelease: string[] = [];
   private lastStepIds: string[] = [];
+  /** Async scheduling: the pipelined step sent and not yet answered (pipeline.ts). */
+  private inflight: InFlight | undefined;
   private stepId = 0;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
@@ -130,6 +133,10 @@ export class Scheduler {
       this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
+      if (this.inflight) {
+        await this.continuePipeline(this.inflight);
+        continue;
+      }
       const plan = planStep(this.running, this.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
@@ -256,7 +263,10 @@ export class Scheduler {
     }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
-    for (const a of allocated) a.pipelined = pipeline;
+    for (const a of allocated) {
+      a.pipelined = pipeline;
+      if (pipeline) a.slot = 1;
+    }
     const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
     // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
     const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
@@ -274,17 +284,69 @@ export class Scheduler {
       recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
-    const numTokens = this.stats.lastStepTokens;
+    this.running = this.running.filter((s) => s.status === 'running');
+    if (pair && second) this.inflight = { pair, seqIds: pair.map((a) => a.seq.seqId), pending: second }; // the next iteration takes its tokens
+    return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
+  }
+
+  /**
+   * The iteration after a pipelined step was sent: while nothing waits, the next pipelined step goes
+   * to the worker before the one in flight answers (rolling; pipeline.ts), then the one in flight's
+   * tokens are taken. A failure of either is a failed step of the sequences in flight.
+   */
+  private async continuePipeline(inflight: InFlight): Promise<void> {
+    const plan: PlannedSequence[] = inflight.pair.filter((a) => a.seq.status === 'running').map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
     try {
-      if (pair && second) {
-        await applyPipelined(pair, second, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out) });
-        const t = this.now();
-        for (const a of pair) a.seq.computedAt = t;
+      await (this.opts.observer ? this.opts.observer.step(plan, () => this.rollStep(inflight)) : this.rollStep(inflight));
+      this.outage.recovered();
+    } catch (err) {
+      await this.onStepError(plan, err);
+    }
+    this.report();
+  }
+
+  private async rollStep(inflight: InFlight): Promise<StepResult> {
+    this.inflight = undefined;
+    const roll = rollingPlan(inflight.pair, this.running, this.waiting, this.opts);
+    let reported = new Set<Sequence>();
+    let next: InFlight | undefined;
+    if (roll.length > 0) {
+      const inFlightOf = new Map(inflight.pair.map((a) => [a.seq, a]));
+      const spare = roll.map((p) => nextSlot(inFlightOf.get(p.seq) as Allocated));
+      let pair: Allocated[];
+      let copies: { srcBlockId: number; dstBlockId: number }[] = [];
+      if (spare.every((a) => a !== undefined)) {
+        pair = spare as Allocated[]; // every sequence has a lookahead slot left: no AllocateSlots this step
+      } else {
+        // The tokens of the slots used so far are known now (the last one is being computed): report them.
+        for (const p of roll) this.drafts.noteAccepted(p.seq.seqId, (inFlightOf.get(p.seq) as Allocated).slot ?? 1);
+        const res = await this.allocate(roll, true);
+        reported = new Set(res.allocated.map((a) => a.seq));
+        pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
+        for (const a of pair) {
+          a.pipelined = true;
+          a.slot = 1;
+        }
+        copies = res.copies;
       }
+      if (pair.length > 0) {
+        const releaseSeqIds = this.toRelease;
+        this.toRelease = [];
+        const pending = this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies, releaseSeqIds });
+        pending.catch(() => undefined); // awaited in the next iteration; abandoned when the one in flight fails (it then fails too)
+        next = { pair, seqIds: pair.map((a) => a.seq.seqId), pending };
+      }
+    }
+    try {
+      await applyPipelined(inflight.pair, inflight.pending, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out), reported });
     } finally {
       this.running = this.running.filter((s) => s.status === 'running'); // also before a failed pipelined step reaches the loop
     }
-    return { numSequences: allocated.length, numTokens, ...(pair ? { pipelinedTokens: pair.length } : {}) };
+    const t = this.now();
+    for (const a of inflight.pair) a.seq.computedAt = t;
+    this.lastStepIds = [...new Set([...this.lastStepIds, ...inflight.seqIds])]; // answered: the next AllocateSlots commits their filled blocks
+    this.inflight = next;
+    return { numSequences: inflight.pair.length, numTokens: 0, pipelinedTokens: inflight.pair.length };
   }
 
   private applyOutput(a: Allocated, out: StepOutput | undefined): void {
@@ -306,7 +368,7 @@ export class Scheduler {
     let numPreempted = 0;
     let commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
-    const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, 1])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
+    const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, pipelineLookahead(p.seq)])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
     while (pending.length > 0) {
       const res = await this.opts.kv.allocateSlots({
         poolId: this.opts.poolId,

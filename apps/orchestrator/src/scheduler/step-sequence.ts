@@ -16,7 +16,8 @@ export interface Allocated {
   blockIds: number[];
   firstOfIncarnation: boolean;
   lookahead: number; // lookahead slots granted (speculative decoding, or the pipelined step's slot)
-  pipelined?: boolean; // async scheduling: its one lookahead slot is for the step sent right behind this one
+  pipelined?: boolean; // async scheduling: its lookahead slots are for the steps sent behind this one
+  slot?: number; // async scheduling, a pipelined step: which of the allocation's lookahead slots it computes (1-based)
 }
 
 /** The worker's answer for one sequence of a step (worker.SequenceOutput's fields the scheduler reads). */
