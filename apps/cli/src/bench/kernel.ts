@@ -17,8 +17,9 @@
  * path) and on a worker thread, round-robin in the same rounds: prefill 512 and decode batch 1
  * rates, and the longest event-loop stall during a prefill 2048 (a 1 ms timer's largest gap).
  *
- * The bench's own overhead stays out: batches are built before the clock starts; the pool's
- * contents are random numbers written once (attention time does not depend on them).
+ * The bench's own overhead stays out: batches are built before the clock starts; each figure
+ * starts after a second of untimed calls (timeRuns); the pool's contents are random numbers
+ * written once (attention time does not depend on them).
  * Not a correctness test: the parity tests in libs/model are.
  */
 import { approxParams, buildLinearOnlyGraph, decoderFromLoaded, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, WasmDecodeBackend, withWasmDecode, type FlatBatch, type KvPool, type StepBackend } from '@llm/model';
@@ -61,9 +62,18 @@ function fillPool(pool: KvPool): void {
   for (const arr of [...pool.k, ...pool.v]) for (let i = 0; i < arr.length; i++) arr[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
 }
 
-/** Median ms per call of `run(round)`, after one warm-up call. */
+/**
+ * Untimed calls before each figure, for this long (one at least): the previous figure's garbage
+ * collection and freed memory settle first (measured: the wasm decoder's Q8_0 row read 117 tok/s
+ * right after the prefill rows and 139 with nothing before it), and the engines have compiled.
+ */
+const SETTLE_MS = 1000;
+
+/** Median ms per call of `run(round)`, after SETTLE_MS of warm-up calls. */
 async function timeRuns(run: (round: number) => Promise<unknown>, rounds: number): Promise<number> {
-  await run(-1);
+  const t = nowMs();
+  do await run(-1);
+  while (nowMs() - t < SETTLE_MS);
   const ts: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = nowMs();
