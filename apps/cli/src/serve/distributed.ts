@@ -58,7 +58,31 @@ export interface DistributedPlatform {
   kill(): void;
 }
 
-function freePort(): Promise<number> {
+/**
+ * Free ports, none handed out twice: each from `probe` (a port free now), skipping ports this
+ * function returned before. A probe's listener closes before the child binds its port, so the OS
+ * may offer the same port to the next probe (a clean-clone CI run once got the api's HTTP port again
+ * as its metrics port).
+ */
+export function uniquePorts(probe: () => Promise<number>): () => Promise<number> {
+  const given = new Set<number>();
+  return async () => {
+    for (let i = 0; i < 64; i++) {
+      const p = await probe();
+      if (!given.has(p)) {
+        given.add(p);
+        return p;
+      }
+    }
+    throw new CliError('no free port on 127.0.0.1 that was not handed out already (64 tries)');
+  };
+}
+
+const freePort = uniquePorts(probePort);
+/** The helper `llm serve --distributed` uses (for its test). */
+export const freePortForTests = freePort;
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
