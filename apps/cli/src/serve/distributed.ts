@@ -78,9 +78,8 @@ export function uniquePorts(probe: () => Promise<number>): () => Promise<number>
   };
 }
 
-const freePort = uniquePorts(probePort);
-/** The helper `llm serve --distributed` uses (for its test). */
-export const freePortForTests = freePort;
+/** The free ports `llm serve --distributed` hands its processes. */
+export const freePort = uniquePorts(probePort);
 
 function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {

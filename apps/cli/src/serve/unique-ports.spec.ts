@@ -1,7 +1,7 @@
 // uniquePorts (distributed.ts): the free-port helper of `llm serve --distributed` never hands out a
 // port twice, even when the OS offers the same port to two probes in a row.
 import { CliError } from '../errors';
-import { uniquePorts } from './distributed';
+import { freePort, uniquePorts } from './distributed';
 
 describe('uniquePorts', () => {
   it('skips a port the OS offers again and returns the next new one', async () => {
@@ -23,8 +23,7 @@ describe('uniquePorts', () => {
   });
 
   it('hands out distinct ports from the real probe', async () => {
-    const { freePortForTests } = await import('./distributed');
-    const ports = await Promise.all(Array.from({ length: 20 }, () => freePortForTests()));
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
     expect(new Set(ports).size).toBe(20);
   });
 });
