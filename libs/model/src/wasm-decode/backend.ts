@@ -7,8 +7,8 @@
  * after a wasm step the new token's K/V rows are copied into the KvPool, and their slots noted
  * for ORT's threads, which get them in one message before they next run a step or copy blocks
  * (a stream of wasm steps sends nothing across); after an ORT step its new rows are copied into
- * the decoder; block copies are replayed in both. A wasm step that fails turns the decoder off and reruns the step on ORT (one line on
- * stderr), so a fault there costs speed, never a request.
+ * the decoder; block copies are replayed in both. A wasm step that fails turns the decoder off
+ * and reruns the step on ORT (one line on stderr), so a fault there costs speed, never a request.
  */
 import type { OrtBackend } from '../onnx/ort-backend';
 import type { ForwardExtras, FlatBatch, KvPool, StepBackend } from '../runner/types';
