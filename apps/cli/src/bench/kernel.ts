@@ -37,7 +37,8 @@ export interface KernelPlan {
 
 export interface KernelRow {
   format: BenchFormat;
-  kind: 'prefill' | 'decode' | 'linear-only' | 'wasm';
+  /** wasm-portable: the wasm decoder with relaxed SIMD turned off (Q4_0 only: its portable kernel). */
+  kind: 'prefill' | 'decode' | 'linear-only' | 'wasm' | 'wasm-portable';
   /** Prompt tokens (prefill) or sequences (decode, linear-only). */
   size: number;
   tokPerS: number;
@@ -143,17 +144,23 @@ async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progr
   if (plan.decode.includes(1)) {
     const w = await wasmDecodeRow(m, f, weights, plan, progress);
     if (w) rows.push(w);
+    // the Q4_0 kernels' A/B: the int8 one (relaxed SIMD, what the row above ran where the engine has it) against the portable one
+    const p = w && f === 'q4_0' ? await wasmDecodeRow(m, f, weights, plan, progress, false) : undefined;
+    if (p) rows.push(p);
   }
   rows.push(...(await linearOnlyRows(m, f, weights, plan, progress)));
   return rows;
 }
 
-/** Decode batch 1 through WasmDecodeBackend (see the file comment); undefined when the decoder does not take the model. */
-async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel['weights'], plan: KernelPlan, progress: (s: string) => void): Promise<KernelRow | undefined> {
+/**
+ * Decode batch 1 through WasmDecodeBackend (see the file comment); undefined when the decoder does
+ * not take the model. `relaxedSimd` false: the portable kernels only (row kind wasm-portable).
+ */
+async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel['weights'], plan: KernelPlan, progress: (s: string) => void, relaxedSimd = true): Promise<KernelRow | undefined> {
   const c = m.config;
-  progress(`${m.name} ${f}: packing the weights for the wasm decoder`);
+  progress(`${m.name} ${f}: packing the weights for the wasm decoder${relaxedSimd ? '' : ' (portable kernels, relaxed SIMD off)'}`);
   const ort = await OrtBackend.create({ config: c, weights }, { threads: plan.threads, offThread: true });
-  const be: StepBackend = await withWasmDecode({ config: c, weights }, ort, plan.threads);
+  const be: StepBackend = await withWasmDecode({ config: c, weights }, ort, plan.threads, { relaxedSimd });
   try {
     if (!(be instanceof WasmDecodeBackend)) {
       progress(`${m.name} ${f}: the wasm decoder does not take this model; column wasm 1 left out`);
@@ -163,9 +170,9 @@ async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel[
     const pool = benchPool(c, 1, maxCtx);
     fillPool(pool);
     const batches: FlatBatch[] = Array.from({ length: 16 }, (_, k) => decodeBatch(1, plan.context + k, c.vocabSize, maxCtx));
-    progress(`${m.name} ${f}: decode batch 1 on the wasm decoder, ${plan.rounds} rounds`);
+    progress(`${m.name} ${f}: decode batch 1 on the wasm decoder${f === 'q4_0' ? ` (Q4_0 kernel: ${be.q4Kernel})` : ''}, ${plan.rounds} rounds`);
     const ms = await timeRuns((r) => be.forward(batches[Math.max(r, 0) % 16], pool), plan.rounds);
-    return { format: f, kind: 'wasm', size: 1, tokPerS: 1000 / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(c, f) + kvBytesPerStep(c, plan.context + 8) };
+    return { format: f, kind: relaxedSimd ? 'wasm' : 'wasm-portable', size: 1, tokPerS: 1000 / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(c, f) + kvBytesPerStep(c, plan.context + 8) };
   } finally {
     await be.dispose();
   }

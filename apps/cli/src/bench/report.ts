@@ -31,6 +31,7 @@ export function kernelTable(model: string, rows: KernelRow[], bandwidth: number,
     lines.push(`${fmt.padEnd(8)}${f(Math.min(...mine.map((r) => r.bytesPerStep)) / 1e6, 0).padStart(9)}${cells.join('')}`);
   }
   if (rows.some((r) => r.kind === 'wasm')) lines.push(`wasm 1: decode batch 1 on the platform's own SIMD kernels (--decode-kernel wasm, ${offThread ? 'how llm serve runs one stream of this model' : "which llm serve uses only for models whose steps run off the event loop, not this one"}); decode B: every step on ONNX Runtime`);
+  if (rows.some((r) => r.kind === 'wasm-portable')) lines.push('wasm-portable 1: the same with relaxed SIMD off, so Q4_0 runs on the portable kernel instead of the int8 one (an A/B of the two)');
   if (rows.some((r) => r.kind === 'linear-only')) lines.push("linear-only B: the same weights through the same matmul nodes and nothing else (no attention, norms, KV): ONNX Runtime's ceiling for a step at batch B");
   return lines;
 }
@@ -115,6 +116,8 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
     line(`${fmt.toUpperCase()} decode batch 1, roofline fraction (${r?.kind === 'wasm' ? 'served: wasm decoder' : 'ONNX Runtime step'})`, r && roofline(r, x.bandwidth), `>= ${target}`, (v) => v >= target, `decode 1 at ${fmt} not run`);
     const ortRow = row(fmt, 'decode', 1);
     if (r?.kind === 'wasm' && ortRow) sub('every step on ONNX Runtime (--decode-kernel ort)', roofline(ortRow, x.bandwidth));
+    const portable = row(fmt, 'wasm-portable', 1);
+    if (r?.kind === 'wasm' && portable) sub(`the portable Q4_0 kernel (relaxed SIMD off; int8 kernel ${f(r.tokPerS / portable.tokPerS, 2)}x it)`, roofline(portable, x.bandwidth));
     const lin = row(fmt, 'linear-only', 1);
     if (lin) sub("ONNX Runtime's matmuls alone (its ceiling), batch 1", roofline(lin, x.bandwidth));
   }

@@ -34,6 +34,11 @@ export class WasmDecodeBackend implements StepBackend {
     return this.inner.traceable;
   }
 
+  /** The decoder's Q4_0 kernel and why (WasmDecoder.q4Kernel). */
+  get q4Kernel(): string {
+    return this.decoder?.q4Kernel ?? 'none (the decoder is off)';
+  }
+
   /** Whether single-token steps still run on the decoder (false after it failed). */
   get decoderOn(): boolean {
     return this.decoder !== undefined;

@@ -17,7 +17,7 @@
  * here (packed), and the pool a second (or third) time.
  */
 import { Worker } from 'node:worker_threads';
-import { KERNELS_WASM_BASE64 } from '@llm/tensor';
+import { KERNELS_WASM_BASE64, relaxedKernels } from '@llm/tensor';
 import type { GraphSpec, GraphWeights } from '../onnx/spec';
 import { createKvPool } from '../runner/kv-pool';
 import type { KvPool } from '../runner/types';
@@ -49,6 +49,8 @@ export class WasmDecoder {
 
   private constructor(
     readonly plan: DecoderPlan,
+    /** Which Q4_0 kernel the threads run and why: the int8 one on relaxed SIMD, or the portable one. */
+    readonly q4Kernel: string,
     private readonly mem: WasmMemory,
     private readonly workers: Worker[],
   ) {
@@ -60,9 +62,16 @@ export class WasmDecoder {
     }
   }
 
-  /** Packs the weights into a new shared memory and starts the threads. */
-  static async create(spec: GraphSpec, weights: GraphWeights, threads: number): Promise<WasmDecoder> {
-    const plan = planDecoderMemory(spec, weights, threads);
+  /**
+   * Packs the weights into a new shared memory and starts the threads. Q4_0 matrices run on the
+   * int8 kernel where the engine has relaxed SIMD and it passes its check (libs/tensor's
+   * relaxedKernels; the same floats as the portable kernel), unless `relaxedSimd` is false.
+   */
+  static async create(spec: GraphSpec, weights: GraphWeights, threads: number, opts: { relaxedSimd?: boolean } = {}): Promise<WasmDecoder> {
+    const hasQ4 = [...weights.layers.flatMap((l) => [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down]), { quant: weights.lmHeadQuant }].some((lin) => lin?.quant?.format === 'q4_0');
+    const relaxed = hasQ4 && opts.relaxedSimd !== false ? relaxedKernels() : undefined;
+    const q4Kernel = !hasQ4 ? 'no Q4_0 matrices' : relaxed?.module ? `int8 (${relaxed.status})` : `portable (${relaxed?.status ?? 'relaxed SIMD turned off'})`;
+    const plan = planDecoderMemory(spec, weights, threads, relaxed?.module !== undefined);
     if (plan.end > MAX_WASM_BYTES) throw new Error(`the packed weights need ${(plan.end / 2 ** 30).toFixed(2)} GiB, past the ${MAX_WASM_BYTES / 2 ** 30} GiB a wasm memory holds`);
     const mem = new Wasm.Memory({ initial: Math.ceil(plan.end / PAGE), maximum: 65536, shared: true });
     packWeights(mem.buffer, plan, weights);
@@ -70,7 +79,7 @@ export class WasmDecoder {
     const workers: Worker[] = [];
     const ready: Array<Promise<void>> = [];
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(DECODE_WORKER_SOURCE, { eval: true, workerData: { plan, mem, module, t } });
+      const w = new Worker(DECODE_WORKER_SOURCE, { eval: true, workerData: { plan, mem, module, relaxed: relaxed?.module, t } });
       workers.push(w);
       ready.push(new Promise((resolve, reject) => {
         w.once('message', () => resolve());
@@ -83,7 +92,7 @@ export class WasmDecoder {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    const decoder = new WasmDecoder(plan, mem, workers);
+    const decoder = new WasmDecoder(plan, q4Kernel, mem, workers);
     await decoder.warmUp(spec);
     return decoder;
   }

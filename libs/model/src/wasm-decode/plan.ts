@@ -6,6 +6,7 @@
  *   F32   group g (rows 4g..4g+3): for each 4-column chunk c, rows 0..3 x 4 floats (64 bytes)
  *   Q8_0  group g, block b: rows 0..3 x 32 int8 (128 bytes); scales f32 [g][b][row]
  *   Q4_0  group g, block b: rows 0..3 x 16 bytes of nibbles (64 bytes, in lane order: repackNibbles); scales as Q8_0
+ *   Q4_0 for the int8 kernel (fmt 3, where relaxed SIMD runs): the same, each row's 16 bytes in ggml's own order
  *
  * so one step reads each matrix front to back as one stream. Rows past the matrix (padding to a
  * multiple of 4) are zero. Fused matrices: Q|K|V rows in one, gate|up rows in one.
@@ -16,12 +17,17 @@ import { f16BitsToF32 } from '../io/dtype';
 import type { GraphLinear, GraphSpec, GraphWeights } from '../onnx/spec';
 import { rowBytes } from '../quant/formats';
 
-/** Matrix formats as the kernels number them. */
-export const FMT = { f32: 0, q8_0: 1, q4_0: 2 } as const;
+/**
+ * Matrix formats as the kernels number them. q4_0_i8: Q4_0 in ggml's byte order for gemv_q4_i8
+ * (libs/tensor/src/wasm/kernels-relaxed.wat), against int8 activations; the decoder plans it in
+ * place of q4_0 where the engine runs relaxed SIMD.
+ */
+export const FMT = { f32: 0, q8_0: 1, q4_0: 2, q4_0_i8: 3 } as const;
+type Fmt = (typeof FMT)[keyof typeof FMT];
 
 /** One packed matrix: kernel format, weights (and scales) offsets, groups of 4 rows, columns. */
 export interface PackedMatrix {
-  fmt: 0 | 1 | 2;
+  fmt: Fmt;
   w: number;
   s: number;
   groups: number;
@@ -57,12 +63,12 @@ export interface DecoderPlan {
    * Scratch offsets. Shared: x (the token's embedding, written by the main thread), qkv, part,
    * stats, tmp, h (the products' outputs), logits, rows, work (one chunk counter per product of a
    * step). Per thread, at offset + t * stride[name]: res (the residual stream), xn (a product's f32
-   * input), xq / xs / xsum (its quantized blocks), qrot, att, act (SiLU x up), scores: every thread
+   * input), xq / xs / xsum (its quantized blocks; xq8 the same as int8), qrot, att, act (SiLU x up), scores: every thread
    * computes the small vector work between products itself, so only a product's output needs a
    * barrier.
    */
-  scratch: Record<'x' | 'res' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qkv' | 'qrot' | 'att' | 'act' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
-  stride: Record<'res' | 'xn' | 'xq' | 'xs' | 'xsum' | 'qrot' | 'att' | 'act' | 'scores', number>;
+  scratch: Record<'x' | 'res' | 'xn' | 'xq' | 'xq8' | 'xs' | 'xsum' | 'qkv' | 'qrot' | 'att' | 'act' | 'part' | 'stats' | 'tmp' | 'h' | 'logits' | 'scores' | 'rows' | 'work', number>;
+  stride: Record<'res' | 'xn' | 'xq' | 'xq8' | 'xs' | 'xsum' | 'qrot' | 'att' | 'act' | 'scores', number>;
   layers: LayerPlan[];
   finalNorm: number;
   lmHead: PackedMatrix;
@@ -97,7 +103,7 @@ export function wasmDecodeUnsupported(spec: GraphSpec, w: GraphWeights): string 
   return undefined;
 }
 
-function formatOf(lin: GraphLinear): 0 | 1 | 2 {
+function formatOf(lin: GraphLinear): Fmt {
   return lin.quant ? FMT[lin.quant.format] : FMT.f32;
 }
 
@@ -108,8 +114,11 @@ function matrixBytes(fmt: number, rows: number, cols: number): { w: number; s: n
   return { w: blocks * (fmt === FMT.q8_0 ? 32 : 16), s: blocks * 4 };
 }
 
-/** Lays out the memory for a model (offsets only; `packWeights` fills it). */
-export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: number): DecoderPlan {
+/**
+ * Lays out the memory for a model (offsets only; `packWeights` fills it). `q4I8`: Q4_0 matrices in
+ * the int8 kernel's layout (FMT.q4_0_i8), for an engine that runs relaxed SIMD.
+ */
+export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: number, q4I8 = false): DecoderPlan {
   const C = spec.hiddenSize, Q = spec.numHeads * spec.headDim, KV = spec.numKvHeads * spec.headDim, I = spec.intermediateSize, V = spec.vocabSize;
   let off = 64; // nothing at address 0
   const take = (bytes: number): number => {
@@ -123,17 +132,18 @@ export function planDecoderMemory(spec: GraphSpec, w: GraphWeights, threads: num
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const a64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
   const stride = {
-    res: a64(4 * C), xn: a64(4 * maxCols), xq: a64(2 * maxCols), xs: a64(maxCols / 8), xsum: a64(maxCols / 8),
+    res: a64(4 * C), xn: a64(4 * maxCols), xq: a64(2 * maxCols), xq8: a64(maxCols), xs: a64(maxCols / 8), xsum: a64(maxCols / 8),
     qrot: a64(4 * Q), att: a64(4 * Q), act: a64(4 * I), scores: a64(4 * maxContext),
   };
   const perThread = (name: keyof typeof stride) => take(threads * stride[name]);
   const scratch = {
-    x: take(4 * C), res: perThread('res'), xn: perThread('xn'), xq: perThread('xq'), xs: perThread('xs'), xsum: perThread('xsum'),
+    x: take(4 * C), res: perThread('res'), xn: perThread('xn'), xq: perThread('xq'), xq8: perThread('xq8'), xs: perThread('xs'), xsum: perThread('xsum'),
     qkv: take(4 * pad4(Q + 2 * KV)), qrot: perThread('qrot'), att: perThread('att'), act: perThread('act'), part: take(4 * threads * Q), stats: take(8 * threads * spec.numHeads), tmp: take(4 * pad4(C)), h: take(4 * pad4(2 * I)), logits: take(4 * pad4(V)),
     scores: perThread('scores'), rows: take(4 * maxContext), work: take(4 * (PRODUCTS_PER_LAYER * w.layers.length + 1)),
   };
   const matrix = (parts: GraphLinear[], rows: number, cols: number): PackedMatrix => {
-    const fmt = formatOf(parts[0]);
+    const f = formatOf(parts[0]);
+    const fmt = f === FMT.q4_0 && q4I8 ? FMT.q4_0_i8 : f;
     const b = matrixBytes(fmt, rows, cols);
     return { fmt, w: take(b.w), s: b.s ? take(b.s) : 0, groups: Math.ceil(rows / 4), cols };
   };
@@ -196,7 +206,7 @@ export function packMatrix(buf: ArrayBuffer | SharedArrayBuffer, m: PackedMatrix
         const s = row.at + b * blockBytes;
         f32[(m.s >>> 2) + (g * nb + b) * 4 + rr] = f16BitsToF32(row.blocks[s] | (row.blocks[s + 1] << 8));
         const dst = m.w + (g * nb + b) * 4 * qBytes + rr * qBytes;
-        if (m.fmt === FMT.q8_0) u8.set(row.blocks.subarray(s + 2, s + 2 + qBytes), dst);
+        if (m.fmt !== FMT.q4_0) u8.set(row.blocks.subarray(s + 2, s + 2 + qBytes), dst);
         else repackNibbles(row.blocks, s + 2, u8, dst);
       }
     }

@@ -4,7 +4,8 @@
  * and through WasmDecodeBackend (ORT + the decoder), each on its own pool. F32 and Q/K/V-bias
  * models must give the same logits and pool contents to float rounding; Q8_0 / Q4_0 models must
  * equal ORT's MatMulNBits with accuracy level 4, which quantizes activations to int8 per block of
- * 32 as the decoder does. Also: copy-on-write copies, a decoder that dies mid-run, and the models
+ * 32 as the decoder does, on both Q4_0 kernels (the int8 one on relaxed SIMD, which must also
+ * equal the portable one bit for bit, and the portable one). Also: copy-on-write copies, a decoder that dies mid-run, and the models
  * the decoder refuses.
  */
 import { initRandomModel } from '../init-random';
@@ -27,11 +28,11 @@ function modelOf(arch: 'llama' | 'qwen2', fmt: 'f32' | 'q8_0' | 'q4_0', seed = 3
   return fmt === 'f32' ? m : { config: m.config, weights: quantizeModelWeights(m.config, m.weights, { format: fmt }) };
 }
 
-async function pair(model: Model): Promise<{ ref: OrtBackend; wasm: WasmDecodeBackend; decoder: WasmDecoder }> {
+async function pair(model: Model, relaxedSimd = true): Promise<{ ref: OrtBackend; wasm: WasmDecodeBackend; decoder: WasmDecoder }> {
   const ref = await OrtBackend.create(model, { threads: 1, offThread: true, quantKernel: NBITS4 });
   const inner = await OrtBackend.create(model, { threads: 1, offThread: true, quantKernel: NBITS4 });
   const { spec, weights } = decoderFromLoaded(model);
-  const decoder = await WasmDecoder.create(spec, weights, 2);
+  const decoder = await WasmDecoder.create(spec, weights, 2, { relaxedSimd });
   return { ref, wasm: new WasmDecodeBackend(inner, decoder, weights.embed), decoder };
 }
 
@@ -47,13 +48,16 @@ describe('WasmDecodeBackend', () => {
   jest.setTimeout(60_000);
 
   it.each([
-    ['llama', 'f32'],
-    ['qwen2', 'f32'],
-    ['llama', 'q8_0'],
-    ['llama', 'q4_0'],
-  ] as const)('%s %s: the same logits and pool as ONNX Runtime through prefill, single decodes and mixed batches', async (arch, fmt) => {
+    ['llama', 'f32', ''],
+    ['qwen2', 'f32', ''],
+    ['llama', 'q8_0', ''],
+    ['llama', 'q4_0', '(int8 kernel, relaxed SIMD)'],
+    ['llama', 'q4_0', '(portable kernel)'],
+  ] as const)('%s %s %s: the same logits and pool as ONNX Runtime through prefill, single decodes and mixed batches', async (arch, fmt, kernel) => {
     const model = modelOf(arch, fmt);
-    const { ref, wasm } = await pair(model);
+    const { ref, wasm, decoder } = await pair(model, kernel !== '(portable kernel)');
+    // Node 20 runs relaxed SIMD behind a V8 flag the decoder sets, later engines ship it: int8 either way
+    if (fmt === 'q4_0') expect(decoder.q4Kernel).toMatch(kernel === '(portable kernel)' ? /^portable/ : /^int8/);
     try {
       for (const numSeqs of [1, 2]) {
         const o: ScenarioOptions = { seed: 11 + numSeqs, numSeqs, maxPrompt: 9, steps: 24, vocabSize: 200, blockSize: 4, numBlocks: 48 };
@@ -169,6 +173,30 @@ describe('WasmDecodeBackend', () => {
       for (const l of laps.slice(1)) expect(Array.from(l)).toEqual(Array.from(laps[0]));
     } finally {
       await decoder.close();
+    }
+  });
+
+  it('Q4_0 on the int8 kernel (relaxed SIMD) gives the portable kernel\'s logits bit for bit', async () => {
+    const model = modelOf('llama', 'q4_0', 5);
+    const { spec, weights } = decoderFromLoaded(model);
+    const [int8, portable] = await Promise.all([WasmDecoder.create(spec, weights, 2), WasmDecoder.create(spec, weights, 2, { relaxedSimd: false })]);
+    try {
+      expect(int8.plan.layers[0].qkv.fmt).toBe(3);
+      expect(portable.plan.layers[0].qkv.fmt).toBe(2);
+      const o = { seed: 0, numSeqs: 1, maxPrompt: 1, steps: 1, vocabSize: 200, blockSize: 4, numBlocks: 16 };
+      int8.bind(scenarioPool(o, 2, 2, 16));
+      portable.bind(scenarioPool(o, 2, 2, 16));
+      const table = Int32Array.from({ length: 16 }, (_, i) => 15 - i);
+      for (let pos = 0; pos < 40; pos++) {
+        const token = (pos * 13 + 5) % 200;
+        const x = weights.embed.subarray(token * 64, (token + 1) * 64);
+        const slot = table[pos >> 2] * 4 + (pos & 3);
+        const a = await int8.step(x, pos, slot, table);
+        const b = await portable.step(x, pos, slot, table);
+        expect(Array.from(a)).toEqual(Array.from(b));
+      }
+    } finally {
+      await Promise.all([int8.close(), portable.close()]);
     }
   });
 

@@ -23,9 +23,11 @@ import { PRODUCTS_PER_LAYER } from './plan';
 
 export const DECODE_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { plan, mem, module: wasmModule, t } = workerData;
+const { plan, mem, module: wasmModule, relaxed, t } = workerData;
 const T = plan.threads;
 const K = new WebAssembly.Instance(wasmModule, { env: { mem } }).exports;
+// the relaxed-SIMD kernels (Q4_0 on the int8 dot product), where the plan has matrices for them
+const KR = relaxed ? new WebAssembly.Instance(relaxed, { env: { mem } }).exports : undefined;
 const GO = 0, DONE = 1, BAR = 2, POS = 3, CTX = 4, SLOT = 5, BLOCK = 6, SLOTS = 7, TABLE = 8;
 let f32, i32, i16, ctl, work, viewsLen = -1;
 function views() {
@@ -59,7 +61,7 @@ const S = plan.scratch;
 // this thread's own buffers (byte offsets): every thread computes the vector work between the
 // products itself, from the same inputs, so the threads only meet after each product
 const mine = (name) => S[name] + t * plan.stride[name];
-const RES = mine('res'), XN = mine('xn'), XQ = mine('xq'), XS = mine('xs'), XSUM = mine('xsum'), QROT = mine('qrot'), ATT = mine('att'), ACT = mine('act'), SCORES = mine('scores');
+const RES = mine('res'), XN = mine('xn'), XQ = mine('xq'), XQ8 = mine('xq8'), XS = mine('xs'), XSUM = mine('xsum'), QROT = mine('qrot'), ATT = mine('att'), ACT = mine('act'), SCORES = mine('scores');
 // y (rows of m) = m x over groups of four rows, handed out in chunks (a sixteenth of the matrix
 // for two threads) from the product's own counter (scratch.work[k], zeroed by the main thread
 // before the step): a thread that falls behind, or that the OS takes off its core for a while,
@@ -73,7 +75,8 @@ function gemv(k, m, xf, y) {
     const g1 = Math.min(m.groups, g0 + chunk);
     if (m.fmt === 0) K.gemv_f32(m.w, xf, y, g0, g1, m.cols);
     else if (m.fmt === 1) K.gemv_q8(m.w, m.s, XQ, XS, y, g0, g1, m.cols);
-    else K.gemv_q4(m.w, m.s, XQ, XSUM, XS, y, g0, g1, m.cols);
+    else if (m.fmt === 2) K.gemv_q4(m.w, m.s, XQ, XSUM, XS, y, g0, g1, m.cols);
+    else KR.gemv_q4_i8(m.w, m.s, XQ8, XSUM, XS, y, g0, g1, m.cols);
   }
 }
 // product k: y = m x (x: n floats at src, or RMSNorm(res += add) with weights normW), quantized
@@ -82,6 +85,7 @@ function project(k, src, add, normW, n, m, y) {
   let x = src;
   if (normW) { K.add_rmsnorm(RES, add, normW, XN, n, plan.eps); x = XN; }
   if (m.fmt !== 0) K.quant_q8(x, n, XQ, XS, XSUM);
+  if (m.fmt === 3) KR.narrow_q8(XQ, n, XQ8);
   gemv(k, m, x, y);
   barrier();
 }

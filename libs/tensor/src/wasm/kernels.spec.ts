@@ -62,9 +62,10 @@ function refQuant(x: Float32Array): { q: Int16Array; d: Float32Array; sum: Int32
 }
 
 describe('wasm kernels', () => {
-  it('kernels-wasm.ts is kernels.wat assembled', () => {
+  it('kernels-wasm.ts and kernels-relaxed-wasm.ts are their .wat texts assembled', () => {
     const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'assemble-wasm.mjs'), '--check'], { encoding: 'utf8' });
-    expect(r.stderr + r.stdout).toContain('matches');
+    expect(r.stderr + r.stdout).toContain('kernels-wasm.ts matches kernels.wat');
+    expect(r.stderr + r.stdout).toContain('kernels-relaxed-wasm.ts matches kernels-relaxed.wat');
     expect(r.status).toBe(0);
   });
 
