@@ -42,7 +42,7 @@ import { DraftBook } from './speculation';
 import { freeSequences } from './kv-frees';
 import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
 import { applyStepOutput } from './step-output';
-import { applyPipelined, nextSlot, pipelineLookahead, pipelineStep, rollingPlan, type InFlight } from './pipeline';
+import { applyPipelined, markPipelined, pipelineLookahead, pipelineStep, rollOn, sendBehind, type InFlight } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -133,8 +133,11 @@ export class Scheduler {
       this.poked = false;
       this.reapCancelled();
       await this.flushFrees();
-      if (this.inflight) {
-        await this.continuePipeline(this.inflight);
+      const inflight = this.inflight;
+      if (inflight) {
+        // The step in flight's sequences still running are this iteration's plan (for the observer and a failure).
+        const rolling = inflight.pair.filter((a) => a.seq.status === 'running').map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
+        await this.attempt(rolling, () => this.rollStep(inflight));
         continue;
       }
       const plan = planStep(this.running, this.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
@@ -148,14 +151,19 @@ export class Scheduler {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      try {
-        await (this.opts.observer ? this.opts.observer.step(plan, () => this.runStep(plan)) : this.runStep(plan));
-        this.outage.recovered();
-      } catch (err) {
-        await this.onStepError(plan, err);
-      }
-      this.report();
+      await this.attempt(plan, () => this.runStep(plan));
     }
+  }
+
+  /** Runs one step of `plan` (watched by the observer); a failure is a failed step of the plan's sequences. */
+  private async attempt(plan: PlannedSequence[], step: () => Promise<StepResult>): Promise<void> {
+    try {
+      await (this.opts.observer ? this.opts.observer.step(plan, step) : step());
+      this.outage.recovered();
+    } catch (err) {
+      await this.onStepError(plan, err);
+    }
+    this.report();
   }
 
   /** Whether requests are being held because a dependency is down. */
@@ -263,15 +271,10 @@ export class Scheduler {
     }
     const releaseSeqIds = this.toRelease;
     this.toRelease = [];
-    for (const a of allocated) {
-      a.pipelined = pipeline;
-      if (pipeline) a.slot = 1;
-    }
+    if (pipeline) markPipelined(allocated);
     const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
     // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
-    const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
-    const second = pair && this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies: [], releaseSeqIds: [] });
-    second?.catch(() => undefined); // awaited after the first step's tokens; abandoned when the first fails (it then fails too)
+    const behind = pipeline ? sendBehind(allocated, (pair, c) => this.sendPipelined(pair, c)) : undefined;
     const res = await first;
     const stepMs = performance.now() - allocatedAt;
     const doneAt = this.now();
@@ -285,7 +288,7 @@ export class Scheduler {
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
     this.running = this.running.filter((s) => s.status === 'running');
-    if (pair && second) this.inflight = { pair, seqIds: pair.map((a) => a.seq.seqId), pending: second }; // the next iteration takes its tokens
+    this.inflight = behind; // the next iteration takes its tokens
     return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
   }
 
@@ -294,49 +297,10 @@ export class Scheduler {
    * to the worker before the one in flight answers (rolling; pipeline.ts), then the one in flight's
    * tokens are taken. A failure of either is a failed step of the sequences in flight.
    */
-  private async continuePipeline(inflight: InFlight): Promise<void> {
-    const plan: PlannedSequence[] = inflight.pair.filter((a) => a.seq.status === 'running').map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
-    try {
-      await (this.opts.observer ? this.opts.observer.step(plan, () => this.rollStep(inflight)) : this.rollStep(inflight));
-      this.outage.recovered();
-    } catch (err) {
-      await this.onStepError(plan, err);
-    }
-    this.report();
-  }
-
   private async rollStep(inflight: InFlight): Promise<StepResult> {
     this.inflight = undefined;
-    const roll = rollingPlan(inflight.pair, this.running, this.waiting, this.opts);
-    let reported = new Set<Sequence>();
-    let next: InFlight | undefined;
-    if (roll.length > 0) {
-      const inFlightOf = new Map(inflight.pair.map((a) => [a.seq, a]));
-      const spare = roll.map((p) => nextSlot(inFlightOf.get(p.seq) as Allocated));
-      let pair: Allocated[];
-      let copies: { srcBlockId: number; dstBlockId: number }[] = [];
-      if (spare.every((a) => a !== undefined)) {
-        pair = spare as Allocated[]; // every sequence has a lookahead slot left: no AllocateSlots this step
-      } else {
-        // The tokens of the slots used so far are known now (the last one is being computed): report them.
-        for (const p of roll) this.drafts.noteAccepted(p.seq.seqId, (inFlightOf.get(p.seq) as Allocated).slot ?? 1);
-        const res = await this.allocate(roll, true);
-        reported = new Set(res.allocated.map((a) => a.seq));
-        pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
-        for (const a of pair) {
-          a.pipelined = true;
-          a.slot = 1;
-        }
-        copies = res.copies;
-      }
-      if (pair.length > 0) {
-        const releaseSeqIds = this.toRelease;
-        this.toRelease = [];
-        const pending = this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies, releaseSeqIds });
-        pending.catch(() => undefined); // awaited in the next iteration; abandoned when the one in flight fails (it then fails too)
-        next = { pair, seqIds: pair.map((a) => a.seq.seqId), pending };
-      }
-    }
+    const send = (pair: Allocated[], copies: kv.BlockCopy[]) => this.sendPipelined(pair, copies);
+    const { next, reported } = await rollOn(inflight, { running: this.running, waiting: this.waiting, opts: this.opts, drafts: this.drafts, allocate: (roll) => this.allocate(roll, true), send });
     try {
       await applyPipelined(inflight.pair, inflight.pending, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out), reported });
     } finally {
@@ -347,6 +311,15 @@ export class Scheduler {
     this.lastStepIds = [...new Set([...this.lastStepIds, ...inflight.seqIds])]; // answered: the next AllocateSlots commits their filled blocks
     this.inflight = next;
     return { numSequences: inflight.pair.length, numTokens: 0, pipelinedTokens: inflight.pair.length };
+  }
+
+  /** Sends a pipelined step, with the worker-state releases due; awaited later, abandoned when the step before it fails (it then fails too). */
+  private sendPipelined(pair: Allocated[], copies: kv.BlockCopy[]): Promise<{ outputs: StepOutput[] }> {
+    const releaseSeqIds = this.toRelease;
+    this.toRelease = [];
+    const pending = this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies, releaseSeqIds });
+    pending.catch(() => undefined);
+    return pending;
   }
 
   private applyOutput(a: Allocated, out: StepOutput | undefined): void {
