@@ -5,9 +5,9 @@
  * blocks to Free at the kv-manager (flushed before the next plan, kept while it is unreachable)
  * and worker state to release (sent with the next step).
  *
- *   add -> waiting --admit--> running --finish / drop--> (gone: Free blocks, release worker state)
- *             ^                  |
- *             +-- restart, preempt (head of the queue, a new incarnation) --+
+ *   add -> waiting --admit--> running --finish, drop--> gone (Free its blocks, release its worker state)
+ *             ^                   |
+ *             +--restart, preempt-+   (to the head of the queue, as a new incarnation)
  *
  * What it is not: the plan (planner.ts), the loop or the calls to the kv-manager and worker
  * (scheduler.ts) or the finish decision (Sequence). Follows vLLM v1's Scheduler.waiting/running and
