@@ -3,7 +3,7 @@
  * unreachable kv-manager keeps the ids for a later try; ids it no longer knows (a restarted
  * kv-manager, a reset pool, an allocation never confirmed) make it refuse a batch whole, so the
  * others are freed one by one (those unknown ids have nothing to free).
- * What it is not: the allocation side (scheduler.ts's allocate).
+ * What it is not: the allocation side (slot-allocation.ts) or deciding what to free (sequence-queues.ts).
  */
 import { Status } from '@llm/platform';
 import type { KvPort } from './ports';

@@ -4,7 +4,7 @@
  * report per outage, and when the requests held through it have waited long enough to fail
  * (`waitMs`, the --dependency-wait-ms setting; the clock then restarts for later requests).
  * What it is not: the classification of a failed step (step-errors.ts) or the holding and
- * restarting of sequences (scheduler.ts).
+ * restarting of sequences (scheduler.ts, sequence-queues.ts).
  */
 import { DependencyTimeoutError, retryDelayMs } from './step-errors';
 

@@ -29,8 +29,11 @@
  * run another masked step), trace or pooling. A sequence that finishes in step n (a stop string, EOS)
  * still computes in step n+1; that token is dropped with the sequence, as a rejected draft is.
  *
- * What this is not: the loop (scheduler.ts) or the planner: it decides, and takes the pipelined steps' tokens.
+ * What this is not: the loop (scheduler.ts), the planner, the kv-manager or worker calls themselves
+ * (the scheduler passes them in): it decides which steps pipeline, which slot each one computes, sends
+ * them through the scheduler and takes their tokens. Follows vLLM v1's async scheduling.
  */
+import type { kv } from '@llm/proto';
 import type { SchedulerObserver } from './observer';
 import type { PlannedSequence } from './planner';
 import type { SchedulerStats } from './scheduler-options';
@@ -53,6 +56,14 @@ export function nextSlot(a: Allocated): Allocated | undefined {
   return { ...a, start: a.start + a.count + 1, count: 0, slot: slot + 1 };
 }
 
+/** The step's sequences compute their lookahead slots in the steps sent behind it, starting with slot 1. */
+export function markPipelined(allocated: readonly Allocated[]): void {
+  for (const a of allocated) {
+    a.pipelined = true;
+    a.slot = 1;
+  }
+}
+
 /** Whether the sequence may run in a pipelined pair of steps (see the file comment). */
 export function canPipeline(s: Sequence): boolean {
   if (s.grammarEbnf || s.trace || s.embedPooling || s.cancelled || s.status !== 'running') return false;
@@ -73,6 +84,19 @@ export interface InFlight {
   pending: Promise<{ outputs: StepOutput[] }>;
 }
 
+/** Sends a pipelined step of `pair` to the worker (the scheduler's call, with its step id and pending releases). */
+export type SendPipelined = (pair: Allocated[], copies: kv.BlockCopy[]) => Promise<{ outputs: StepOutput[] }>;
+
+/**
+ * The step sent right behind a pipelined step's first step, before that one answers: undefined
+ * unless every sequence got its lookahead slot. It becomes the step in flight once the first
+ * step's tokens are in (abandoned, as it then fails too, when the first step fails).
+ */
+export function sendBehind(allocated: Allocated[], send: SendPipelined): InFlight | undefined {
+  if (!allocated.every((a) => a.lookahead >= 1)) return undefined;
+  return { pair: allocated, seqIds: allocated.map((a) => a.seq.seqId), pending: send(allocated, []) };
+}
+
 /**
  * The sequences of the step in flight that roll on into the next pipelined step, or none: rolling
  * needs the same conditions as pipelineStep, with every running sequence in the step in flight (the
@@ -87,6 +111,55 @@ export function rollingPlan(inflight: readonly Allocated[], running: readonly Se
   return inflight.filter((a) => canPipeline(a.seq)).map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
 }
 
+/** What rolling on needs from the scheduler: its queues, AllocateSlots for lookahead slots, and the worker. */
+export interface RollContext {
+  running: readonly Sequence[];
+  waiting: readonly Sequence[];
+  opts: { asyncScheduling?: boolean; numSpeculativeTokens?: number };
+  drafts: DraftBook;
+  /** AllocateSlots for a rolling plan, asking for lookahead slots (pipelineLookahead). */
+  allocate: (plan: PlannedSequence[]) => Promise<{ allocated: Allocated[]; copies: kv.BlockCopy[] }>;
+  send: SendPipelined;
+}
+
+/**
+ * Rolling on, while the step `inflight` is still computing: when rollingPlan allows, sends the next
+ * pipelined step behind it, into each sequence's next lookahead slot, or, once one has used them
+ * all, into the slots of a new AllocateSlots that reports the tokens of the slots used so far as
+ * accepted (known by now; the last one is being computed). Returns the new step in flight (none
+ * when rolling stops) and the sequences whose accepted slots that AllocateSlots already reported.
+ */
+export async function rollOn(inflight: InFlight, ctx: RollContext): Promise<{ next: InFlight | undefined; reported: ReadonlySet<Sequence> }> {
+  const roll = rollingPlan(inflight.pair, ctx.running, ctx.waiting, ctx.opts);
+  if (roll.length === 0) return { next: undefined, reported: new Set() };
+  const inFlightOf = new Map(inflight.pair.map((a) => [a.seq, a]));
+  const spare = roll.map((p) => nextSlot(inFlightOf.get(p.seq) as Allocated));
+  let reported = new Set<Sequence>();
+  let pair: Allocated[];
+  let copies: kv.BlockCopy[] = [];
+  if (spare.every((a) => a !== undefined)) {
+    pair = spare as Allocated[]; // every sequence has a lookahead slot left: no AllocateSlots this step
+  } else {
+    for (const p of roll) ctx.drafts.noteAccepted(p.seq.seqId, (inFlightOf.get(p.seq) as Allocated).slot ?? 1);
+    const res = await ctx.allocate(roll);
+    reported = new Set(res.allocated.map((a) => a.seq));
+    pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
+    markPipelined(pair);
+    copies = res.copies;
+  }
+  if (pair.length === 0) return { next: undefined, reported };
+  return { next: { pair, seqIds: pair.map((a) => a.seq.seqId), pending: ctx.send(pair, copies) }, reported };
+}
+
+/** What taking a pipelined step's tokens needs: `apply` applies one output as any step's (step-output.ts). */
+export interface PipelinedContext {
+  stats: SchedulerStats;
+  observer?: SchedulerObserver;
+  drafts: DraftBook;
+  apply: (a: Allocated, out: StepOutput | undefined) => void;
+  reported?: ReadonlySet<Sequence>;
+}
+
 /**
  * The pipelined step's tokens: each sequence still running computed the token the first step
  * sampled, in its lookahead slot (reported as accepted in the next AllocateSlots), and sampled one
@@ -97,7 +170,7 @@ export function rollingPlan(inflight: readonly Allocated[], running: readonly Se
 export async function applyPipelined(
   pair: Allocated[],
   pending: Promise<{ outputs: StepOutput[] }>,
-  ctx: { stats: SchedulerStats; observer?: SchedulerObserver; drafts: DraftBook; apply: (a: Allocated, out: StepOutput | undefined) => void; reported?: ReadonlySet<Sequence> },
+  ctx: PipelinedContext,
 ): Promise<void> {
   ctx.stats.numPipelinedSteps++;
   let res: { outputs: StepOutput[] };

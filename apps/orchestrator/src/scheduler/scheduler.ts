@@ -1,8 +1,8 @@
 /*
  * Scheduler: the continuous-batching loop. Each iteration plans one step (planner.ts), asks the
- * kv-manager for slots (committing the previous step's filled blocks in the same call), runs the
- * step on the worker, hands each sampled token to its Sequence (which decides whether it
- * finished) and frees finished, cancelled and preempted sequences.
+ * kv-manager for slots (slot-allocation.ts, committing the previous step's filled blocks in the
+ * same call), runs the step on the worker, hands each sampled token to its Sequence (which decides
+ * whether it finished) and frees finished, cancelled and preempted sequences (sequence-queues.ts).
  *
  *   loop: reap cancelled -> Free -> plan -> AllocateSlots(commit, seqs) --OUT_OF_BLOCKS--> preempt newest, retry
  *                                            -> Step(ids, positions, tables, sampling) -> accept tokens
@@ -28,7 +28,6 @@
  * Follows vLLM v1's Scheduler.schedule() and ARCHITECTURE.md's step protocol.
  */
 import { Status } from '@llm/platform';
-import { kv, type trace } from '@llm/proto';
 import { ServerError } from 'nice-grpc-common';
 export type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import type { StepResult } from './observer';
@@ -39,10 +38,11 @@ import { Outage } from './outage';
 import type { SchedulerOptions, SchedulerStats } from './scheduler-options';
 import { recordStepTraces } from './step-trace';
 import { DraftBook } from './speculation';
-import { freeSequences } from './kv-frees';
+import { SequenceQueues } from './sequence-queues';
+import { allocateSlots, type Allocation } from './slot-allocation';
 import { pipelinedStepSequenceOf, stepSequenceOf, type Allocated, type StepOutput } from './step-sequence';
 import { applyStepOutput } from './step-output';
-import { applyPipelined, nextSlot, pipelineLookahead, pipelineStep, rollingPlan, type InFlight } from './pipeline';
+import { applyPipelined, markPipelined, pipelineLookahead, pipelineStep, rollOn, sendBehind, type InFlight, type SendPipelined } from './pipeline';
 
 export class Scheduler {
   readonly stats: SchedulerStats = {
@@ -50,10 +50,7 @@ export class Scheduler {
     numFinished: { stop: 0, length: 0, abort: 0 }, numDependencyFailures: 0, numDraftTokens: 0, numAcceptedDraftTokens: 0, numPipelinedSteps: 0, numPipelinedFailures: 0,
   };
   private readonly drafts: DraftBook;
-  private running: Sequence[] = [];
-  private waiting: Sequence[] = [];
-  private toFree: string[] = [];
-  private toRelease: string[] = [];
+  private readonly queues: SequenceQueues;
   private lastStepIds: string[] = [];
   /** Async scheduling: the pipelined step sent and not yet answered (pipeline.ts). */
   private inflight: InFlight | undefined;
@@ -77,6 +74,7 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.clock ?? (() => performance.now());
     this.drafts = new DraftBook(opts.numSpeculativeTokens ?? 0, this.stats);
+    this.queues = new SequenceQueues(opts, this.stats, this.drafts);
     this.outage = new Outage(opts.dependencyWaitMs ?? 30_000, opts.onDependency);
     if (opts.maxNumBatchedTokens < opts.maxNumSeqs) {
       throw new RangeError(`maxNumBatchedTokens (${opts.maxNumBatchedTokens}) must be >= maxNumSeqs (${opts.maxNumSeqs}) so every running sequence can decode each step`);
@@ -84,20 +82,18 @@ export class Scheduler {
   }
 
   get numRunning(): number {
-    return this.running.length;
+    return this.queues.running.length;
   }
 
   get numWaiting(): number {
-    return this.waiting.length;
+    return this.queues.waiting.length;
   }
 
   /** Queues samples; the loop starts on first use. */
   add(seqs: readonly Sequence[]): void {
     if (this.closed) throw new ServerError(Status.UNAVAILABLE, 'the scheduler is shutting down; retry on another orchestrator');
-    const added = seqs.filter((s) => s.status !== 'finished');
-    this.waiting.push(...added);
-    this.opts.observer?.added(added);
-    this.report();
+    this.queues.enqueue(seqs.filter((s) => s.status !== 'finished'));
+    this.queues.report();
     this.loopDone ??= this.opts.observer ? this.opts.observer.detached(() => this.loop()) : this.loop();
     this.poke();
   }
@@ -113,11 +109,8 @@ export class Scheduler {
     this.closed = true;
     this.poke();
     await this.loopDone;
-    const err = new ServerError(Status.UNAVAILABLE, 'the orchestrator shut down before the request finished');
-    for (const s of [...this.running, ...this.waiting]) this.drop(s, err);
-    this.running = [];
-    this.waiting = [];
-    await this.flushFrees();
+    this.queues.dropAll(new ServerError(Status.UNAVAILABLE, 'the orchestrator shut down before the request finished'));
+    await this.queues.flushFrees();
   }
 
   private poke(): void {
@@ -131,13 +124,16 @@ export class Scheduler {
   private async loop(): Promise<void> {
     while (!this.closed) {
       this.poked = false;
-      this.reapCancelled();
-      await this.flushFrees();
-      if (this.inflight) {
-        await this.continuePipeline(this.inflight);
+      this.queues.reapCancelled();
+      await this.queues.flushFrees();
+      const inflight = this.inflight;
+      if (inflight) {
+        // The step in flight's sequences still running are this iteration's plan (for the observer and a failure).
+        const rolling = inflight.pair.filter((a) => a.seq.status === 'running').map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
+        await this.attempt(rolling, () => this.rollStep(inflight));
         continue;
       }
-      const plan = planStep(this.running, this.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
+      const plan = planStep(this.queues.running, this.queues.waiting, this.opts, { now: this.now(), decodeNow: this.decodeNow });
       if (plan.length === 0) {
         if (this.closed) break; // close() may have poked while this iteration was awaiting
         if (this.poked) {
@@ -148,14 +144,19 @@ export class Scheduler {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      try {
-        await (this.opts.observer ? this.opts.observer.step(plan, () => this.runStep(plan)) : this.runStep(plan));
-        this.outage.recovered();
-      } catch (err) {
-        await this.onStepError(plan, err);
-      }
-      this.report();
+      await this.attempt(plan, () => this.runStep(plan));
     }
+  }
+
+  /** Runs one step of `plan` (watched by the observer); a failure is a failed step of the plan's sequences. */
+  private async attempt(plan: PlannedSequence[], step: () => Promise<StepResult>): Promise<void> {
+    try {
+      await (this.opts.observer ? this.opts.observer.step(plan, step) : step());
+      this.outage.recovered();
+    } catch (err) {
+      await this.onStepError(plan, err);
+    }
+    this.queues.report();
   }
 
   /** Whether requests are being held because a dependency is down. */
@@ -168,9 +169,9 @@ export class Scheduler {
     if (failure.type === 'fatal') return this.failStep(plan, err);
     if (failure.type === 'sequence') {
       const bad = plan.find((p) => p.seq.seqId === failure.seqId)!.seq;
-      this.drop(bad, new ServerError(Status.INVALID_ARGUMENT, failure.details));
-      for (const p of plan) if (p.seq !== bad && p.seq.status === 'running') this.restartRunning(p.seq);
-      this.waiting = this.waiting.filter((s) => s.status === 'waiting');
+      this.queues.drop(bad, new ServerError(Status.INVALID_ARGUMENT, failure.details));
+      for (const p of plan) if (p.seq !== bad && p.seq.status === 'running') this.queues.restart(p.seq);
+      this.queues.pruneWaiting();
       return;
     }
     this.stats.numDependencyFailures++;
@@ -178,25 +179,13 @@ export class Scheduler {
     // A new incarnation whose AllocateSlots failed on our side may exist at the kv-manager all the same.
     for (const p of plan) {
       if (!p.isNew || p.seq.status !== 'waiting' || p.seq.numTokensAtKv !== 0) continue;
-      this.toFree.push(p.seq.seqId);
+      this.queues.freeLater(p.seq.seqId);
       p.seq.restart(); // a new id next time, so this Free can never hit a later allocation
     }
-    for (const s of [...this.running]) this.restartRunning(s);
+    for (const s of [...this.queues.running]) this.queues.restart(s);
     const { expired, delayMs } = this.outage.failed(`${Status[failure.code]}: ${failure.details}`);
-    if (expired) {
-      for (const s of [...this.running, ...this.waiting]) this.drop(s, expired);
-      this.running = [];
-      this.waiting = [];
-    }
+    if (expired) this.queues.dropAll(expired);
     await this.pause(delayMs);
-  }
-
-  /** A running sequence gives back its blocks and worker state and waits to recompute (no preemption counted). */
-  private restartRunning(s: Sequence): void {
-    this.forget(s);
-    s.restart();
-    this.running = this.running.filter((r) => r !== s);
-    this.waiting.unshift(s);
   }
 
   /** Sleeps, or less when close() or new work pokes the loop. */
@@ -208,52 +197,9 @@ export class Scheduler {
     });
   }
 
-  /** Tells the observer the queue sizes. */
-  private report(): void {
-    const o = this.opts.observer;
-    if (!o) return;
-    o.queues(this.running.length, this.waiting.length, this.waiting.filter((s) => s.numPreemptions > 0).length);
-  }
-
-  private reapCancelled(): void {
-    for (const s of [...this.running, ...this.waiting]) if (s.cancelled) this.drop(s);
-    this.running = this.running.filter((s) => s.status === 'running');
-    this.waiting = this.waiting.filter((s) => s.status === 'waiting');
-  }
-
-  /** Ends a sample with 'abort' and schedules its kv blocks and worker state for release. */
-  private drop(s: Sequence, error?: Error): void {
-    this.forget(s);
-    if (s.status === 'finished') return;
-    s.abort(error);
-    this.finished(s, error);
-  }
-
-  private finished(s: Sequence, error?: Error): void {
-    const reason = s.finishReason ?? 'abort';
-    this.stats.numFinished[reason]++;
-    this.opts.onFinished?.(s, reason, error);
-    this.opts.observer?.finished(s);
-  }
-
-  private forget(s: Sequence): void {
-    if (s.numTokensAtKv > 0) this.toFree.push(s.seqId);
-    if (s.workerHasState) this.toRelease.push(s.seqId);
-    this.drafts.clear(s.seqId);
-    s.numTokensAtKv = 0;
-    s.workerHasState = false;
-  }
-
-  private async flushFrees(): Promise<void> {
-    if (this.toFree.length === 0) return;
-    const seqIds = this.toFree;
-    this.toFree = [];
-    this.toFree.push(...(await freeSequences(this.opts.kv, this.opts.poolId, seqIds, this.opts.onError)));
-  }
-
   private async runStep(plan: PlannedSequence[]): Promise<StepResult> {
     const startedAt = performance.now();
-    const pipeline = pipelineStep(plan, this.waiting, this.opts);
+    const pipeline = pipelineStep(plan, this.queues.waiting, this.opts);
     const { allocated, copies, poolMap, numPreempted } = await this.allocate(plan, pipeline);
     const allocatedAt = performance.now();
     this.decodeNow = allocated.length < plan.length;
@@ -261,17 +207,10 @@ export class Scheduler {
       this.refuseUnfittable(plan);
       return { numSequences: 0, numTokens: 0 };
     }
-    const releaseSeqIds = this.toRelease;
-    this.toRelease = [];
-    for (const a of allocated) {
-      a.pipelined = pipeline;
-      if (pipeline) a.slot = 1;
-    }
-    const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds });
+    if (pipeline) markPipelined(allocated);
+    const first = this.opts.worker.step({ stepId: ++this.stepId, sequences: allocated.map(stepSequenceOf), copies, releaseSeqIds: this.queues.takeReleases() });
     // Async scheduling: the next step goes right behind (every sequence got its slot), before this one answers.
-    const pair = pipeline && allocated.every((a) => a.lookahead >= 1) ? allocated : undefined;
-    const second = pair && this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies: [], releaseSeqIds: [] });
-    second?.catch(() => undefined); // awaited after the first step's tokens; abandoned when the first fails (it then fails too)
+    const behind = pipeline ? sendBehind(allocated, this.sendPipelined) : undefined;
     const res = await first;
     const stepMs = performance.now() - allocatedAt;
     const doneAt = this.now();
@@ -284,8 +223,8 @@ export class Scheduler {
       recordStepTraces({ stepId: this.stepId, allocated, copies, poolMap, numPreempted, startedAt, allocateMs: allocatedAt - startedAt, stepMs, res });
     }
     allocated.forEach((a, i) => this.applyOutput(a, res.outputs[i]));
-    this.running = this.running.filter((s) => s.status === 'running');
-    if (pair && second) this.inflight = { pair, seqIds: pair.map((a) => a.seq.seqId), pending: second }; // the next iteration takes its tokens
+    this.queues.pruneRunning();
+    this.inflight = behind; // the next iteration takes its tokens
     return { numSequences: allocated.length, numTokens: this.stats.lastStepTokens };
   }
 
@@ -294,53 +233,13 @@ export class Scheduler {
    * to the worker before the one in flight answers (rolling; pipeline.ts), then the one in flight's
    * tokens are taken. A failure of either is a failed step of the sequences in flight.
    */
-  private async continuePipeline(inflight: InFlight): Promise<void> {
-    const plan: PlannedSequence[] = inflight.pair.filter((a) => a.seq.status === 'running').map((a) => ({ seq: a.seq, numTokensToCompute: 1, isNew: false }));
-    try {
-      await (this.opts.observer ? this.opts.observer.step(plan, () => this.rollStep(inflight)) : this.rollStep(inflight));
-      this.outage.recovered();
-    } catch (err) {
-      await this.onStepError(plan, err);
-    }
-    this.report();
-  }
-
   private async rollStep(inflight: InFlight): Promise<StepResult> {
     this.inflight = undefined;
-    const roll = rollingPlan(inflight.pair, this.running, this.waiting, this.opts);
-    let reported = new Set<Sequence>();
-    let next: InFlight | undefined;
-    if (roll.length > 0) {
-      const inFlightOf = new Map(inflight.pair.map((a) => [a.seq, a]));
-      const spare = roll.map((p) => nextSlot(inFlightOf.get(p.seq) as Allocated));
-      let pair: Allocated[];
-      let copies: { srcBlockId: number; dstBlockId: number }[] = [];
-      if (spare.every((a) => a !== undefined)) {
-        pair = spare as Allocated[]; // every sequence has a lookahead slot left: no AllocateSlots this step
-      } else {
-        // The tokens of the slots used so far are known now (the last one is being computed): report them.
-        for (const p of roll) this.drafts.noteAccepted(p.seq.seqId, (inFlightOf.get(p.seq) as Allocated).slot ?? 1);
-        const res = await this.allocate(roll, true);
-        reported = new Set(res.allocated.map((a) => a.seq));
-        pair = res.allocated.filter((a) => a.lookahead >= 1 && a.count === 0);
-        for (const a of pair) {
-          a.pipelined = true;
-          a.slot = 1;
-        }
-        copies = res.copies;
-      }
-      if (pair.length > 0) {
-        const releaseSeqIds = this.toRelease;
-        this.toRelease = [];
-        const pending = this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies, releaseSeqIds });
-        pending.catch(() => undefined); // awaited in the next iteration; abandoned when the one in flight fails (it then fails too)
-        next = { pair, seqIds: pair.map((a) => a.seq.seqId), pending };
-      }
-    }
+    const { next, reported } = await rollOn(inflight, { running: this.queues.running, waiting: this.queues.waiting, opts: this.opts, drafts: this.drafts, allocate: (roll) => this.allocate(roll, true), send: this.sendPipelined });
     try {
       await applyPipelined(inflight.pair, inflight.pending, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, apply: (a, out) => this.applyOutput(a, out), reported });
     } finally {
-      this.running = this.running.filter((s) => s.status === 'running'); // also before a failed pipelined step reaches the loop
+      this.queues.pruneRunning(); // also before a failed pipelined step reaches the loop
     }
     const t = this.now();
     for (const a of inflight.pair) a.seq.computedAt = t;
@@ -349,110 +248,40 @@ export class Scheduler {
     return { numSequences: inflight.pair.length, numTokens: 0, pipelinedTokens: inflight.pair.length };
   }
 
+  /** Sends a pipelined step, with the worker-state releases due; awaited later, abandoned when the step before it fails (it then fails too). */
+  private readonly sendPipelined: SendPipelined = (pair, copies) => {
+    const pending = this.opts.worker.step({ stepId: ++this.stepId, sequences: pair.map(pipelinedStepSequenceOf), copies, releaseSeqIds: this.queues.takeReleases() });
+    pending.catch(() => undefined);
+    return pending;
+  };
+
   private applyOutput(a: Allocated, out: StepOutput | undefined): void {
-    applyStepOutput(a, out, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, done: (s) => (this.forget(s), this.finished(s)) });
+    applyStepOutput(a, out, { stats: this.stats, observer: this.opts.observer, drafts: this.drafts, done: (s) => this.queues.finish(s) });
   }
 
-  /**
-   * AllocateSlots for the plan, in priority order. A running sequence refused for lack of blocks
-   * makes the newest running sequence give its blocks back (preemption by recompute); the refused
-   * ones are retried. A refused waiting sequence just keeps waiting.
-   */
-  private async allocate(plan: PlannedSequence[], pipeline = false): Promise<{ allocated: Allocated[]; copies: { srcBlockId: number; dstBlockId: number }[]; poolMap: trace.PoolRun[]; numPreempted: number }> {
+  /** AllocateSlots for the plan (slot-allocation.ts), with the lookahead slots of speculation or a pipelined plan. */
+  private async allocate(plan: PlannedSequence[], pipeline = false): Promise<Allocation> {
     if (this.outage.down && this.opts.renewLease) await this.opts.renewLease();
-    let pending = plan;
-    let allocated: Allocated[] = [];
-    const copies: { srcBlockId: number; dstBlockId: number }[] = [];
-    const includePoolMap = plan.some((p) => p.seq.trace?.wantsPoolMap);
-    let poolMap: trace.PoolRun[] = [];
-    let numPreempted = 0;
-    let commitSeqIds = this.lastStepIds;
+    const commitSeqIds = this.lastStepIds;
     this.lastStepIds = [];
     const lookahead = pipeline ? new Map(plan.map((p) => [p.seq, pipelineLookahead(p.seq)])) : this.drafts.lookahead(plan, this.opts.maxNumBatchedTokens);
-    while (pending.length > 0) {
-      const res = await this.opts.kv.allocateSlots({
-        poolId: this.opts.poolId,
-        ownerId: this.opts.ownerId,
-        commitSeqIds,
-        sequences: pending.map((p) => ({
-          seqId: p.seq.seqId,
-          newTokenIds: p.seq.tokens(p.seq.numTokensAtKv, p.seq.numTokens),
-          cacheSalt: p.seq.cacheSalt,
-          numTokensToCompute: p.numTokensToCompute,
-          numLookaheadTokens: lookahead.get(p.seq) ?? 0,
-          numAcceptedLookaheadTokens: this.drafts.acceptedOf(p.seq.seqId),
-        })),
-        includePoolMap,
-      });
-      commitSeqIds = [];
-      copies.push(...res.copies);
-      poolMap = res.poolMap ?? [];
-      const failedAt = res.sequences.findIndex((r) => r.status !== kv.AllocationStatus.ALLOCATION_STATUS_OK);
-      const okCount = failedAt < 0 ? pending.length : failedAt;
-      for (let i = 0; i < okCount; i++) allocated.push(this.admit(pending[i], res.sequences[i]));
-      if (failedAt < 0) break;
-      const refusedRunning = pending.slice(failedAt).filter((p) => !p.isNew);
-      if (refusedRunning.length === 0) break;
-      const victim = this.newestRunning();
-      if (!victim) break;
-      this.preempt(victim);
-      numPreempted++;
-      allocated = allocated.filter((a) => a.seq !== victim);
-      await this.flushFrees();
-      pending = refusedRunning.filter((p) => p.seq !== victim);
-    }
-    return { allocated, copies, poolMap, numPreempted };
-  }
-
-  private admit(p: PlannedSequence, slots: kv.SequenceSlots): Allocated {
-    const s = p.seq;
-    const start = slots.numComputedTokens;
-    if (p.isNew) {
-      if (s.incarnation === 0) s.numCachedPromptTokens = Math.min(start, s.promptIds.length);
-      s.status = 'running';
-      this.waiting = this.waiting.filter((w) => w !== s);
-      this.running.push(s);
-      this.opts.observer?.scheduled(s);
-    }
-    s.numTokensAtKv = s.numTokens;
-    s.numComputedTokens = start;
-    this.drafts.clear(s.seqId); // reported in this call
-    const count = Math.min(p.numTokensToCompute, s.numTokens - start);
-    return { seq: s, start, count, blockIds: slots.blockIds, firstOfIncarnation: p.isNew, lookahead: slots.numLookaheadTokens ?? 0 };
-  }
-
-  private newestRunning(): Sequence | undefined {
-    let newest: Sequence | undefined;
-    for (const s of this.running) if (s.status === 'running' && (!newest || s.arrival > newest.arrival)) newest = s;
-    return newest;
-  }
-
-  private preempt(s: Sequence): void {
-    this.forget(s);
-    s.restart();
-    s.numPreemptions++;
-    this.stats.numPreemptions++;
-    this.running = this.running.filter((r) => r !== s);
-    this.waiting.unshift(s);
-    this.opts.observer?.preempted(s);
+    return allocateSlots(plan, { kv: this.opts.kv, poolId: this.opts.poolId, ownerId: this.opts.ownerId, commitSeqIds, lookahead, drafts: this.drafts, queues: this.queues });
   }
 
   /** Nothing could be allocated: with nothing running, the first sample can never fit. */
   private refuseUnfittable(plan: PlannedSequence[]): void {
-    if (this.running.some((s) => s.status === 'running')) return;
+    if (this.queues.running.some((s) => s.status === 'running')) return;
     const s = plan[0].seq;
-    this.waiting = this.waiting.filter((w) => w !== s);
-    this.drop(s, new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
+    this.queues.withdraw(s);
+    this.queues.drop(s, new ServerError(Status.RESOURCE_EXHAUSTED, `request ${s.requestId} needs more KV-cache blocks than the worker's whole pool has (${s.numTokens} tokens); shorten the prompt or max_tokens`));
   }
 
   /** A kv-manager or worker call failed: the step's samples end with the error. */
   private failStep(plan: PlannedSequence[], err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     this.opts.onError?.(error);
-    for (const p of plan) {
-      this.drop(p.seq, error);
-    }
-    this.running = this.running.filter((s) => s.status === 'running');
-    this.waiting = this.waiting.filter((s) => s.status === 'waiting');
+    for (const p of plan) this.queues.drop(p.seq, error);
+    this.queues.pruneRunning();
+    this.queues.pruneWaiting();
   }
 }

@@ -3,7 +3,7 @@
  * count, a pooled embedding (which ends an embedding request), the sampled token (stop rules run in
  * Sequence.accept) and, with speculative decoding, the accepted drafts and the token after them.
  * What it is not: the step loop (scheduler.ts) or the worker call; `done` frees and reports a
- * finished sample there.
+ * finished sample (sequence-queues.ts's finish).
  */
 import type { SchedulerObserver } from './observer';
 import type { SchedulerStats } from './scheduler-options';
