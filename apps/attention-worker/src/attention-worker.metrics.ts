@@ -15,12 +15,27 @@
  *   llm_worker_accepted_draft_tokens_total{worker}  of those, accepted by verification
  *                                               (acceptance rate = accepted / draft)
  *   llm_worker_draft_seconds{worker}            proposing drafts, per step that speculated
+ *   llm_worker_single_stream_steps_total{worker,kernel}  single-stream decode steps by the kernel
+ *                                               that ran them: wasm (the platform's decoder) or ort
+ *   llm_worker_single_stream_kernel_switches_total{worker}  changes of that kernel (a busy machine
+ *                                               slowing the decoder, and its recovery)
  *
  * Set as each Step is answered. What this is not: the kv-manager's block usage (which blocks are in
  * use is its state).
  */
 import { counter, gauge, histogram } from '@llm/platform';
-import type { StepOutput } from '@llm/model';
+import type { StepBackend, StepOutput } from '@llm/model';
+
+/** What a backend that chooses single-stream kernels (WasmDecodeBackend) counts. */
+interface KernelCounts {
+  wasmSteps: number;
+  ortSingleSteps: number;
+  switches: readonly unknown[];
+}
+const kernelCounts = (b: StepBackend): KernelCounts | undefined => {
+  const c = b as unknown as Partial<KernelCounts>;
+  return typeof c.wasmSteps === 'number' && typeof c.ortSingleSteps === 'number' && Array.isArray(c.switches) ? (c as KernelCounts) : undefined;
+};
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -36,6 +51,9 @@ export class WorkerMetrics {
   private readonly drafts = counter('llm_worker_draft_tokens_total', 'Speculative draft tokens proposed', ['worker']);
   private readonly acceptedDrafts = counter('llm_worker_accepted_draft_tokens_total', 'Speculative draft tokens accepted by verification', ['worker']);
   private readonly draftSeconds = histogram('llm_worker_draft_seconds', 'Time proposing speculative drafts in a step (steps that speculated)', ['worker'], SECONDS);
+  private readonly singleSteps = counter('llm_worker_single_stream_steps_total', 'Single-stream decode steps, by the kernel that ran them (wasm decoder or ort)', ['worker', 'kernel']);
+  private readonly kernelSwitches = counter('llm_worker_single_stream_kernel_switches_total', 'Changes of the kernel that takes single-stream decode steps', ['worker']);
+  private seen = { wasm: 0, ort: 0, switches: 0 };
 
   constructor(private readonly worker: string, numBlocks: number) {
     this.poolBlocks.set({ worker }, numBlocks);
@@ -60,6 +78,18 @@ export class WorkerMetrics {
       this.acceptedDrafts.inc({ worker }, accepted);
     }
     if ((out.draftNs ?? 0n) > 0n) this.draftSeconds.observe({ worker }, Number(out.draftNs) / 1e9);
+  }
+
+  /** Brings the single-stream kernel counters up to the backend's own (a no-op for backends without them). */
+  kernels(backend: StepBackend): void {
+    const c = kernelCounts(backend);
+    if (!c) return;
+    const worker = this.worker;
+    const now = { wasm: c.wasmSteps, ort: c.ortSingleSteps, switches: c.switches.length };
+    if (now.wasm > this.seen.wasm) this.singleSteps.inc({ worker, kernel: 'wasm' }, now.wasm - this.seen.wasm);
+    if (now.ort > this.seen.ort) this.singleSteps.inc({ worker, kernel: 'ort' }, now.ort - this.seen.ort);
+    if (now.switches > this.seen.switches) this.kernelSwitches.inc({ worker }, now.switches - this.seen.switches);
+    this.seen = now;
   }
 
   stepFailed(outcome: string): void {

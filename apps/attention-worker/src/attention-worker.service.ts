@@ -79,6 +79,7 @@ export class AttentionWorkerService
     try {
       const out = await this.runner.step(toStepInput(request));
       this.metrics.stepOk(out, this.runner.numCachedSequences);
+      this.metrics.kernels(this.runner.backend);
       return toStepResponse(out);
     } catch (err) {
       const e = toServerError(err);

@@ -160,7 +160,7 @@ async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel[
   const c = m.config;
   progress(`${m.name} ${f}: packing the weights for the wasm decoder${relaxedSimd ? '' : ' (portable kernels, relaxed SIMD off)'}`);
   const ort = await OrtBackend.create({ config: c, weights }, { threads: plan.threads, offThread: true });
-  const be: StepBackend = await withWasmDecode({ config: c, weights }, ort, plan.threads, { relaxedSimd });
+  const be: StepBackend = await withWasmDecode({ config: c, weights }, ort, plan.threads, { relaxedSimd, adaptive: false }); // every step on the decoder: this row is its figure
   try {
     if (!(be instanceof WasmDecodeBackend)) {
       progress(`${m.name} ${f}: the wasm decoder does not take this model; column wasm 1 left out`);

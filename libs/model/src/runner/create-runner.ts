@@ -83,11 +83,11 @@ export async function createStepBackend(model: RunnerModel, kind: BackendKind, t
  * `ort` with single-sequence decode steps on the WasmDecoder, or `ort` itself when the decoder
  * does not support the model (not llama-family, MoE) or cannot hold it (one line on stderr).
  */
-export async function withWasmDecode(model: RunnerModel, ort: OrtBackend, threads: number, decoder: { relaxedSimd?: boolean } = {}): Promise<StepBackend> {
+export async function withWasmDecode(model: RunnerModel, ort: OrtBackend, threads: number, opts: { relaxedSimd?: boolean; adaptive?: boolean } = {}): Promise<StepBackend> {
   const { spec, weights } = decoderFromLoaded(model);
   if (wasmDecodeUnsupported(spec, weights)) return ort;
   try {
-    return new WasmDecodeBackend(ort, await WasmDecoder.create(spec, weights, threads, decoder), weights.embed);
+    return new WasmDecodeBackend(ort, await WasmDecoder.create(spec, weights, threads, { relaxedSimd: opts.relaxedSimd }), weights.embed, { adaptive: opts.adaptive });
   } catch (e) {
     process.stderr.write(`wasm decode off, every step runs on ONNX Runtime: ${(e as Error).message}\n`);
     return ort;

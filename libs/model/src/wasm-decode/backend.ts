@@ -9,15 +9,35 @@
  * (a stream of wasm steps sends nothing across); after an ORT step its new rows are copied into
  * the decoder; block copies are replayed in both. A wasm step that fails turns the decoder off
  * and reruns the step on ORT (one line on stderr), so a fault there costs speed, never a request.
+ *
+ * Which kernel takes a single-stream step is a KernelChoice (./kernel-choice.ts) fed with the
+ * steps' own times: the decoder while it is the faster, ORT while a busy machine slows the
+ * decoder's barriers more than ORT's step (one line on stderr at each change), with a probe of the
+ * other kernel every so many steps. `adaptive: false` pins those steps to the decoder.
  */
 import type { OrtBackend } from '../onnx/ort-backend';
 import type { ForwardExtras, FlatBatch, KvPool, StepBackend } from '../runner/types';
 import type { WasmDecoder } from './decoder';
+import { KernelChoice, type KernelChoiceOptions, type KernelSwitch } from './kernel-choice';
+
+export interface WasmDecodeBackendOptions {
+  /** Choose each single-stream step's kernel by measured step times (default true). */
+  adaptive?: boolean;
+  /** The choice's probing and thresholds (tests shorten them). */
+  choice?: KernelChoiceOptions;
+}
+
+const nowMs = (): number => performance.now();
 
 export class WasmDecodeBackend implements StepBackend {
   readonly name = 'ort+wasm' as const;
   /** Steps the decoder ran (the rest ran on ORT). */
   wasmSteps = 0;
+  /** Single-stream steps the choice gave to ORT (probes included). */
+  ortSingleSteps = 0;
+  /** The changes of kernel so far, oldest first. */
+  readonly switches: KernelSwitch[] = [];
+  private readonly choice: KernelChoice | undefined;
   private decoder: WasmDecoder | undefined;
   /** Slots the decoder wrote that ORT's threads have not been sent yet (the rows are in the KvPool). */
   private unsent: number[] = [];
@@ -26,8 +46,15 @@ export class WasmDecodeBackend implements StepBackend {
     private readonly inner: OrtBackend,
     decoder: WasmDecoder,
     private readonly embed: Float32Array,
+    opts: WasmDecodeBackendOptions = {},
   ) {
     this.decoder = decoder;
+    this.choice = opts.adaptive === false ? undefined : new KernelChoice(opts.choice);
+  }
+
+  /** The kernel that takes single-stream steps now (apart from probes). */
+  get singleStreamKernel(): 'wasm' | 'ort' {
+    return this.decoder ? (this.choice?.current ?? 'wasm') : 'ort';
   }
 
   get traceable(): boolean {
@@ -46,17 +73,36 @@ export class WasmDecodeBackend implements StepBackend {
 
   async forward(batch: FlatBatch, pool: KvPool, extras?: ForwardExtras): Promise<Float32Array> {
     const d = this.decoder;
-    if (d && !extras && batch.seqs.length === 1 && batch.seqs[0].numNewTokens === 1 && batch.logitRows.length === 1) {
+    const single = d !== undefined && !extras && batch.seqs.length === 1 && batch.seqs[0].numNewTokens === 1 && batch.logitRows.length === 1;
+    const kernel = single ? (this.choice?.next() ?? 'wasm') : 'ort';
+    if (single && kernel === 'wasm') {
       try {
-        return await this.decodeStep(d, batch, pool);
+        const t0 = nowMs();
+        const logits = await this.decodeStep(d, batch, pool);
+        this.timed('wasm', nowMs() - t0);
+        return logits;
       } catch (e) {
         await this.turnOff(e as Error);
       }
     }
     await this.sendRows(pool);
+    const t0 = nowMs();
     const logits = await this.inner.forward(batch, pool, extras);
+    if (single && this.decoder) {
+      this.ortSingleSteps++;
+      this.timed('ort', nowMs() - t0);
+    }
     if (d && this.decoder && d.isBound(pool)) d.writeRows(pool, batch.slotMapping);
     return logits;
+  }
+
+  /** Feeds a single-stream step's time to the choice; a change of kernel gets one line on stderr. */
+  private timed(kernel: 'wasm' | 'ort', ms: number): void {
+    const change = this.choice?.record(kernel, ms);
+    if (!change) return;
+    this.switches.push(change);
+    const name = (k: string) => (k === 'wasm' ? 'the wasm decoder' : 'ONNX Runtime');
+    process.stderr.write(`single-stream decode steps move to ${name(change.to)}: ${change.toMs.toFixed(1)} ms a step there, ${change.fromMs.toFixed(1)} ms on ${name(change.from)} (recent medians)\n`);
   }
 
   private async decodeStep(d: WasmDecoder, batch: FlatBatch, pool: KvPool): Promise<Float32Array> {

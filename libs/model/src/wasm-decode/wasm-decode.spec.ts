@@ -33,7 +33,7 @@ async function pair(model: Model, relaxedSimd = true): Promise<{ ref: OrtBackend
   const inner = await OrtBackend.create(model, { threads: 1, offThread: true, quantKernel: NBITS4 });
   const { spec, weights } = decoderFromLoaded(model);
   const decoder = await WasmDecoder.create(spec, weights, 2, { relaxedSimd });
-  return { ref, wasm: new WasmDecodeBackend(inner, decoder, weights.embed), decoder };
+  return { ref, wasm: new WasmDecodeBackend(inner, decoder, weights.embed, { adaptive: false }), decoder };
 }
 
 function poolDiff(a: KvPool, b: KvPool): number {
@@ -197,6 +197,47 @@ describe('WasmDecodeBackend', () => {
       }
     } finally {
       await Promise.all([int8.close(), portable.close()]);
+    }
+  });
+
+  it('a decoder slowed by a busy machine hands single-stream steps to ONNX Runtime, and takes them back when it recovers; logits unchanged', async () => {
+    const model = modelOf('llama', 'f32', 4);
+    const ref = await OrtBackend.create(model, { threads: 1, offThread: true });
+    const inner = await OrtBackend.create(model, { threads: 1, offThread: true });
+    const { spec, weights } = decoderFromLoaded(model);
+    const decoder = await WasmDecoder.create(spec, weights, 2);
+    const wasm = new WasmDecodeBackend(inner, decoder, weights.embed, { choice: { probeEvery: 4, probes: 3, window: 4 } });
+    // the load: every decoder step 40 ms longer while `busy` (a neighbour holding its cores)
+    let busy = false;
+    const step = decoder.step.bind(decoder);
+    decoder.step = async (...a) => {
+      if (busy) await new Promise((r) => setTimeout(r, 40));
+      return step(...a);
+    };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const o: ScenarioOptions = { seed: 21, numSeqs: 1, maxPrompt: 5, steps: 90, vocabSize: 200, blockSize: 4, numBlocks: 40 };
+      const batches = scenarioBatches(o);
+      const pa = scenarioPool(o, 2, 2, 16), pb = scenarioPool(o, 2, 2, 16);
+      const kernels: string[] = [];
+      let worst = 0;
+      for (const [i, b] of batches.entries()) {
+        busy = i >= 20 && i < 55;
+        worst = Math.max(worst, maxAbsDiff(await ref.forward(b, pa), await wasm.forward(b, pb)));
+        kernels.push(wasm.singleStreamKernel);
+      }
+      expect(worst).toBeLessThan(2e-5);
+      expect(poolDiff(pa, pb)).toBeLessThan(2e-5);
+      expect(wasm.switches.map((s) => `${s.from}->${s.to}`)).toEqual(['wasm->ort', 'ort->wasm']);
+      expect(wasm.switches[0].fromMs).toBeGreaterThan(40); // the slowed decoder's median
+      expect(kernels.slice(20, 55)).toContain('ort');
+      expect(kernels[kernels.length - 1]).toBe('wasm');
+      expect(wasm.ortSingleSteps).toBeGreaterThan(5);
+      expect(stderr.mock.calls.map((c) => String(c[0])).filter((l) => /single-stream decode steps move to/.test(l))).toHaveLength(2);
+    } finally {
+      stderr.mockRestore();
+      await ref.dispose();
+      await wasm.dispose();
     }
   });
 
