@@ -157,6 +157,45 @@ describe('wasm kernels', () => {
     }
   });
 
+  it('gemv_q8 over every range of groups [g0, g1) writes exactly that range, as the loop', () => {
+    const { k, alloc, f32, i8 } = setup();
+    const G = 8, rows = 4 * G, cols = 64, nb = cols / 32;
+    const q = Int8Array.from({ length: rows * cols }, () => randInt(-127, 127));
+    const w = alloc(rows * cols), s = alloc(rows * nb * 4), y = alloc(rows * 4);
+    for (let r = 0; r < rows; r++) {
+      const g = r >> 2, rr = r & 3;
+      for (let b = 0; b < nb; b++) {
+        f32[s / 4 + (g * nb + b) * 4 + rr] = 0.01 * (1 + ((r + b) % 5));
+        for (let j = 0; j < 32; j++) i8[w + (g * nb + b) * 128 + rr * 32 + j] = q[r * cols + b * 32 + j];
+      }
+    }
+    const xv = Float32Array.from({ length: cols }, rand);
+    const src = alloc(cols * 4), xq = alloc(cols * 2), xs = alloc(nb * 4), xsum = alloc(nb * 4);
+    f32.set(xv, src / 4);
+    k.quant_q8(src, cols, xq, xs, xsum);
+    const i16 = new Int16Array(f32.buffer);
+    const want = (r: number) => {
+      let t = 0;
+      for (let b = 0; b < nb; b++) {
+        let dot = 0;
+        for (let j = 0; j < 32; j++) dot += q[r * cols + b * 32 + j] * i16[xq / 2 + b * 32 + j];
+        t += f32[s / 4 + (r >> 2) * nb * 4 + b * 4 + (r & 3)] * f32[xs / 4 + b] * dot;
+      }
+      return t;
+    };
+    for (let g0 = 0; g0 < G; g0++) {
+      for (let g1 = g0; g1 <= G; g1++) {
+        f32.fill(-999, y / 4, y / 4 + rows);
+        k.gemv_q8(w, s, xq, xs, y, g0, g1, cols);
+        for (let r = 0; r < rows; r++) {
+          const g = r >> 2;
+          if (g < g0 || g >= g1) expect(f32[y / 4 + r]).toBe(-999);
+          else expect(Math.abs(f32[y / 4 + r] - want(r))).toBeLessThan(1e-5 * Math.max(1, Math.abs(want(r))));
+        }
+      }
+    }
+  });
+
   it('dot_rows and axpy_rows: every row count (four rows at a time, then one by one) and head sizes 16, 48, 64 (32 columns at a time, then 16) against plain loops', () => {
     const { k, alloc, f32, i32 } = setup();
     for (const hs of [16, 48, 64]) {
