@@ -25,9 +25,9 @@ export interface WasmDecodeBackendOptions {
   adaptive?: boolean;
   /** The choice's probing and thresholds (tests shorten them). */
   choice?: KernelChoiceOptions;
+  /** The clock steps are timed with, in ms (default performance.now; tests make load deterministic with their own). */
+  now?: () => number;
 }
-
-const nowMs = (): number => performance.now();
 
 export class WasmDecodeBackend implements StepBackend {
   readonly name = 'ort+wasm' as const;
@@ -38,6 +38,7 @@ export class WasmDecodeBackend implements StepBackend {
   /** The changes of kernel so far, oldest first. */
   readonly switches: KernelSwitch[] = [];
   private readonly choice: KernelChoice | undefined;
+  private readonly now: () => number;
   private decoder: WasmDecoder | undefined;
   /** Slots the decoder wrote that ORT's threads have not been sent yet (the rows are in the KvPool). */
   private unsent: number[] = [];
@@ -50,6 +51,7 @@ export class WasmDecodeBackend implements StepBackend {
   ) {
     this.decoder = decoder;
     this.choice = opts.adaptive === false ? undefined : new KernelChoice(opts.choice);
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** The kernel that takes single-stream steps now (apart from probes). */
@@ -77,20 +79,20 @@ export class WasmDecodeBackend implements StepBackend {
     const kernel = single ? (this.choice?.next() ?? 'wasm') : 'ort';
     if (single && kernel === 'wasm') {
       try {
-        const t0 = nowMs();
+        const t0 = this.now();
         const logits = await this.decodeStep(d, batch, pool);
-        this.timed('wasm', nowMs() - t0);
+        this.timed('wasm', this.now() - t0);
         return logits;
       } catch (e) {
         await this.turnOff(e as Error);
       }
     }
     await this.sendRows(pool);
-    const t0 = nowMs();
+    const t0 = this.now();
     const logits = await this.inner.forward(batch, pool, extras);
     if (single && this.decoder) {
       this.ortSingleSteps++;
-      this.timed('ort', nowMs() - t0);
+      this.timed('ort', this.now() - t0);
     }
     if (d && this.decoder && d.isBound(pool)) d.writeRows(pool, batch.slotMapping);
     return logits;
