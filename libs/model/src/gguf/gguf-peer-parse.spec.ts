@@ -5,7 +5,8 @@
  * chat template, every metadata key is compared -- its value AND its GGUF value type (and array
  * item type) -- with a table written out here from llama.cpp's loader (uint32 counts, float32
  * epsilon / freq_base, int32 token_type, float32 scores, string merges, bool add_* flags), and
- * every tensor info (name, ggml-order shape, ggml type, offset) with the shapes llama.cpp's
+ * every tensor info (name, ggml-order shape, ggml type, offset; rope_freqs.weight {HS/2} under Llama 3
+ * RoPE scaling, rope.scaling.* keys under linear scaling) with the shapes llama.cpp's
  * create_tensor asks for. Offsets must be the running sum of aligned sizes in file order (gguf.cpp
  * rejects a file otherwise), and the bytes at a norm's offset must be that norm.
  * Our writer's F16 output is not tested: it writes F32 / Q8_0 / Q4_0 only.
@@ -49,6 +50,7 @@ function archKeys(arch: string, c: ModelConfig): Expected {
     [k('rope.dimension_count'), [U32, c.headDim]],
   ]);
   if (c.numExperts > 0) e.set(k('expert_count'), [U32, c.numExperts]).set(k('expert_used_count'), [U32, c.numExpertsPerTok]);
+  if (c.ropeScaling?.type === 'linear') e.set(k('rope.scaling.type'), [STR, 'linear']).set(k('rope.scaling.factor'), [F32, Math.fround(c.ropeScaling.factor)]);
   return e;
 }
 
@@ -101,6 +103,7 @@ function expectedTensors(arch: string, c: ModelConfig, w: ModelWeights): Map<str
     ['output_norm.weight', [[C], GGML_TYPE.F32]],
   ]);
   if (!c.tieWordEmbeddings) t.set('output.weight', [[C, V], typeOf('lm_head.weight')]);
+  if (c.ropeScaling?.type === 'llama3') t.set('rope_freqs.weight', [[c.headDim / 2], GGML_TYPE.F32]); // {n_rot/2}, shared by every layer
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const lin = (g: string, hf: string, dims: number[]) => t.set(`blk.${l}.${g}.weight`, [dims, typeOf(`${p}.${hf}.weight`)]);
@@ -133,6 +136,8 @@ const CASES: Array<[string, 'llama' | 'qwen2' | 'mixtral', Record<string, unknow
   ['qwen2 (q/k/v biases, tied head), q4_0, gpt2 vocabulary', 'qwen2', {}, 'q4_0', 'gpt2'],
   ['mistral (sliding window, written as llama), q8_0, SentencePiece vocabulary', 'llama', { architectures: ['MistralForCausalLM'], model_type: 'mistral', sliding_window: 256 }, 'q8_0', 'spm'],
   ['mixtral (stacked experts), q4_0, gpt2 vocabulary', 'mixtral', {}, 'q4_0', 'gpt2'],
+  ['llama with linear RoPE scaling, f32, SentencePiece vocabulary', 'llama', { rope_scaling: { rope_type: 'linear', factor: 2.5 } }, 'f32', 'spm'],
+  ['llama with Llama 3 RoPE scaling (rope_freqs.weight), q8_0, gpt2 vocabulary', 'llama', { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }, 'q8_0', 'gpt2'],
 ];
 
 describe.each(CASES)('%s, as @huggingface/gguf parses it', (_name, archName, overrides, format, vocabKind) => {
