@@ -157,11 +157,11 @@ describe.each(CASES)('%s, as @huggingface/gguf parses it', (_name, archName, ove
       ['general.architecture', [STR, arch]],
       ['general.name', [STR, 'peer-check']],
       ['general.file_type', [U32, { f32: 0, q8_0: 7, q4_0: 2 }[format]]],
-      ...(format === 'f32' ? [] : ([['general.quantization_version', [U32, 2]]] as const)),
+      ...(format === 'f32' ? [] : [['general.quantization_version', [U32, 2]] as [string, [GGUFValueType, unknown]]]),
       ...archKeys(arch, c),
       ...(vocabKind === 'gpt2' ? gpt2Keys(tok, c.vocabSize, 1, 2) : spmKeys(c.vocabSize)),
     ]);
-    const got = Object.entries(typedMetadata).filter(([k]) => !['version', 'tensor_count', 'kv_count'].includes(k));
+    const got = Object.entries(typedMetadata as Record<string, { value: unknown; type: GGUFValueType; subType?: GGUFValueType }>).filter(([k]) => !['version', 'tensor_count', 'kv_count'].includes(k));
     expect(got.map(([k]) => k).sort()).toEqual([...want.keys()].sort());
     for (const [key, { type, value, subType }] of got) {
       const [wantType, wantValue, wantSub] = want.get(key)!;

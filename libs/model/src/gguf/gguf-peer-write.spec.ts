@@ -18,6 +18,7 @@ import { initModelDir } from '../init-model-dir';
 import { f16BitsToF32, f32ToF16Bits } from '../io/dtype';
 import { loadModelDir } from '../io/model-dir';
 import { Transformer } from '../transformer/transformer';
+import type { ModelWeights } from '../weights';
 import { openGguf } from './reader';
 import { saveGguf } from './save-gguf';
 import { GGML_TYPES, GGML, GgufError } from './types';
@@ -114,7 +115,7 @@ describe('a llama-quantize-shaped file: F16 token_embd, Q4_0 layers, no output.w
     const g = openGguf(mixed);
     expect([g.tensors.get('token_embd.weight')!.type.name, g.tensors.get('blk.0.attn_q.weight')!.type.name]).toEqual(['F16', 'Q4_0']);
     g.close();
-    const rounded = { ...hf.weights, 'model.embed_tokens.weight': { shape: embed.shape, data: Float32Array.from(f16, f16BitsToF32) } };
+    const rounded: ModelWeights = { ...hf.weights, 'model.embed_tokens.weight': { shape: embed.shape, data: Float32Array.from(f16, f16BitsToF32) } };
     rounded['lm_head.weight'] = rounded['model.embed_tokens.weight'];
     const want = Array.from(await new Transformer(hf.config, rounded).forward(TOKENS));
     expect(await logits(mixed)).toEqual(want);

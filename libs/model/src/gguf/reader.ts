@@ -165,7 +165,7 @@ function alignmentOf(c: Cursor, metadata: Map<string, GgufValue>): number {
   if (a.type !== GgufType.UINT32 || typeof v !== 'number' || v === 0 || (v & (v - 1)) !== 0 || v > MAX_ALIGNMENT) {
     c.fail(`general.alignment must be a uint32 power of two up to ${MAX_ALIGNMENT}, got ${JSON.stringify(v)} (type ${a.type})`);
   }
-  return a.value;
+  return v;
 }
 
 function readTensorInfo(c: Cursor, i: number): Omit<GgufTensorInfo, 'offset'> & { relOffset: number } {
