@@ -129,7 +129,9 @@ describe('hostile and damaged files are one GgufError each', () => {
     expectError(patch(at('h') + 4, u64(0)), /tensors "a" and "h" overlap|tensors "h" and "a" overlap/);
     expectError(patch(at('p') - 8, u64(31)), /tensor "p" is Q4_0 but its row of 31 is not a multiple of the 32-weight block/);
     const alignAt = good.findIndex((_, i) => Buffer.from(good.slice(i, i + 17)).toString('latin1') === 'general.alignment') + 17 + 4;
-    expectError(patch(alignAt, u32(12)), /general.alignment must be a uint32 multiple of 8, got 12/);
+    expectError(patch(alignAt, u32(12)), /general.alignment must be a uint32 power of two up to 1048576, got 12/);
+    expectError(patch(alignAt, u32(24)), /general.alignment must be a uint32 power of two up to 1048576, got 24/); // llama.cpp refuses it too
+    expectError(patch(alignAt, u32(1 << 21)), /got 2097152/);
   });
 
   it('random corruption never escapes as another exception', () => {

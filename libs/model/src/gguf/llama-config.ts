@@ -112,6 +112,8 @@ export function ggufConfigMetadata(c: ModelConfig): Array<[string, GgufValue]> {
   // context of the window's length full attention is the same function, so that is the context written
   const context = c.slidingWindow !== null && c.slidingWindow < c.maxPositions ? c.slidingWindow : c.maxPositions;
   if (c.arch === 'llama' && c.qkvBias !== c.attnOutBias) throw new Error('attention biases on q/k/v but not on the output (or the reverse) cannot be written as GGUF');
+  // llama.cpp's qwen2 creates attn_q and attn_output as {C, C} (no key_length): heads must tile the width
+  if (arch === 'qwen2' && c.headDim * c.numHeads !== c.hiddenSize) throw new Error(`qwen2 with head_dim ${c.headDim} x ${c.numHeads} heads != hidden_size ${c.hiddenSize} cannot be written as GGUF (llama.cpp's qwen2 needs head_dim * heads = hidden_size)`);
   const k = (key: string) => `${arch}.${key}`;
   const kv: Array<[string, GgufValue]> = [
     [k('vocab_size'), gv.u32(c.vocabSize)],

@@ -4,6 +4,7 @@
  * Every count, length, dimension, type and offset the file claims is checked against the bytes
  * that remain before anything is allocated for it: a truncated or hostile file is one GgufError
  * naming the file and the field, never a crash, a hang or an allocation of what the header says.
+ * general.alignment may be any power of two up to 1 MiB, as gguf.cpp accepts (not only multiples of 8).
  * Follows ggml docs/gguf.md (versions 2 and 3, little-endian).
  * Not here: what the keys mean (./llama-metadata.ts) or decoding tensor data (./tensor-data.ts).
  */
@@ -15,6 +16,7 @@ const MAX_KEY_BYTES = 65535;
 const MAX_NAME_BYTES = 64;
 const MAX_DIMS = 4;
 const MAX_ARRAY_DEPTH = 4;
+const MAX_ALIGNMENT = 1 << 20;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A bounds-checked little-endian reader over the file through a sliding window. */
@@ -158,10 +160,12 @@ function readMetadata(c: Cursor, count: number): Map<string, GgufValue> {
 function alignmentOf(c: Cursor, metadata: Map<string, GgufValue>): number {
   const a = metadata.get('general.alignment');
   if (!a) return DEFAULT_ALIGNMENT;
-  if (a.type !== GgufType.UINT32 || typeof a.value !== 'number' || a.value === 0 || a.value % 8 !== 0) {
-    c.fail(`general.alignment must be a uint32 multiple of 8, got ${JSON.stringify(a.value)} (type ${a.type})`);
+  // gguf.cpp's rule: any power of two up to 1 MiB (llama.cpp loads files aligned to 1, 4 or 16 bytes too)
+  const v = a.value;
+  if (a.type !== GgufType.UINT32 || typeof v !== 'number' || v === 0 || (v & (v - 1)) !== 0 || v > MAX_ALIGNMENT) {
+    c.fail(`general.alignment must be a uint32 power of two up to ${MAX_ALIGNMENT}, got ${JSON.stringify(v)} (type ${a.type})`);
   }
-  return a.value;
+  return v;
 }
 
 function readTensorInfo(c: Cursor, i: number): Omit<GgufTensorInfo, 'offset'> & { relOffset: number } {

@@ -22,10 +22,21 @@ import type { GgufValue } from './types';
 type Json = Record<string, any>;
 const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
 
-/** Ids the tokenizer does not define (a vocabulary padded past it) become unused "[PAD<id>]" tokens. */
+/**
+ * Ids the tokenizer does not define (a vocabulary padded past it) become unused "[PAD<id>]" tokens,
+ * and so does every id whose text another id also has: llama.cpp's vocabulary loader asserts that
+ * every token text is unique and aborts otherwise. The added (non-normal) token keeps the text, else
+ * the lower id -- as llama.cpp's converter resolves it ({**vocab, **added_vocab} by text).
+ */
 export function fillUnusedIds(tokens: Array<string | undefined>, types: number[]): void {
+  const owner = new Map<string, number>();
+  tokens.forEach((t, id) => {
+    if (t === undefined) return;
+    const prev = owner.get(t);
+    if (prev === undefined || (types[prev] === TOKEN_TYPE.NORMAL && types[id] !== TOKEN_TYPE.NORMAL)) owner.set(t, id);
+  });
   for (let id = 0; id < tokens.length; id++) {
-    if (tokens[id] !== undefined) continue;
+    if (tokens[id] !== undefined && owner.get(tokens[id]!) === id) continue;
     tokens[id] = `[PAD${id}]`;
     types[id] = TOKEN_TYPE.UNUSED;
   }
