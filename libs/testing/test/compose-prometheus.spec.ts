@@ -4,9 +4,10 @@
  * configuration the repository ships, with its interval set to 1 s for a short test), a fixed load
  * over the published HTTP port once the orchestrator's /health/ready answers 200 there (every
  * metrics target being up is not enough: an app serves /metrics before its API, and Docker's proxy
- * accepts on a published port before the container listens, so an early request fails), then Prometheus's HTTP API on its published port: every service's
- * target is up, the TTFT count equals the requests sent, the generated tokens equal what the
- * clients received, the KV usage was above 0 during the load and is 0 at idle.
+ * accepts on a published port before the container listens, so an early request fails), then
+ * Prometheus's HTTP API on its published port: every service's target is up, the TTFT count equals
+ * the requests sent, the generated tokens equal what the clients received, the KV usage was above
+ * 0 during the load and is 0 at idle.
  *
  * deploy/compose/no-dns.yml is layered on top (CI's engine has no embedded DNS). Needs a Docker
  * engine (skipped without one; CI always has one), docker compose v2 or docker-compose v1, and the
