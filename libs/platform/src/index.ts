@@ -8,6 +8,7 @@ export * from './config';
 export * from './grpc/options';
 export * from './grpc/errors';
 export * from './grpc/server';
+export * from './grpc/port-holder';
 export * from './grpc/reflection';
 export * from './grpc/client';
 export * from './grpc/in-process';

@@ -13,6 +13,12 @@
  * the orchestrator's API keys. Services reach each other by container IP on the network, not by
  * name: engines started with `dockerd --iptables=false` have no embedded DNS, and IPs work on
  * every engine. Each stage waits for the image's gRPC health check (grpc.health.v1) before the next.
+ * Each app container keeps the ports it listens on out of its ephemeral port range
+ * (net.ipv4.ip_local_reserved_ports, a per-network-namespace setting): the platform's gRPC ports
+ * 50051-50055 lie inside Linux's default range 32768-60999, and connect() prefers even ports there,
+ * so an outgoing connection made before the bind (the tokenizer-service's Redis connections, the
+ * attention-worker's kv-manager channel) could hold 50052 or 50054 as its local port and fail the
+ * app's own bind with "already in use" (see ./ports.ts, reservedPortsSysctl).
  *
  * What it is not: a process launcher (`llm serve --distributed` runs the apps as processes), nor a
  * production deployment (docker-compose.yml and deploy/k8s are). Follows testcontainers' API.
@@ -22,6 +28,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { join, resolve } from 'node:path';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { configureTestcontainersEnv, dockerAvailable } from './docker';
+import { reservedPortsSysctl } from './ports';
 import { waitForPort } from './redis';
 
 /** The containers startPlatform runs, by service name (as in docker-compose.yml). */
@@ -47,6 +54,11 @@ export interface StartPlatformOptions {
   apiKeys?: string[];
   /** Extra environment per service, e.g. { 'attention-worker': { LLM_BACKEND: 'ts' } } (keys: the apps' env names). */
   env?: Partial<Record<PlatformService, Record<string, string>>>;
+  /**
+   * Extra namespaced kernel settings per service (net.*, as `docker run --sysctl`), applied after the
+   * reservation of the service's listening ports, e.g. a narrowed net.ipv4.ip_local_port_range.
+   */
+  sysctls?: Partial<Record<PlatformService, Record<string, string>>>;
   /** Bound on each container's start, health check included (default 180 s). */
   startupTimeoutMs?: number;
   /** Progress lines ("starting attention-worker"), e.g. `(l) => process.stderr.write(l + '\n')`. */
@@ -111,6 +123,19 @@ function hasExperts(modelDir: string): boolean {
   return Number(config.num_local_experts ?? config.num_experts ?? 0) > 0;
 }
 
+/** The ports an app listens on, from its environment (gRPC, HTTP when on, metrics when set). */
+function listeningPorts(env: Record<string, string>): number[] {
+  return ['LLM_GRPC_PORT', 'LLM_HTTP_PORT', 'LLM_METRICS_PORT'].map((k) => Number(env[k] ?? -1)).filter((p) => Number.isInteger(p) && p > 0);
+}
+
+/** GenericContainer with the engine's per-container sysctls (HostConfig.Sysctls), which testcontainers has no method for. */
+class AppContainer extends GenericContainer {
+  withSysctls(sysctls: Record<string, string>): this {
+    this.hostConfig.Sysctls = { ...(this.hostConfig.Sysctls ?? {}), ...sysctls };
+    return this;
+  }
+}
+
 class PlatformRun {
   readonly containers: Partial<Record<PlatformService, StartedTestContainer>> = {};
   private readonly logLines = new Map<PlatformService, string[]>();
@@ -164,10 +189,12 @@ class PlatformRun {
         .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--requirepass', this.redisPassword])
         .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/));
     } else {
-      const [command, env, ports] = this.appSpec(service);
-      container = new GenericContainer(this.image)
+      const [command, appEnv, ports] = this.appSpec(service);
+      const env = { ...appEnv, ...(this.options.env?.[service] ?? {}) };
+      container = new AppContainer(this.image)
+        .withSysctls({ ...reservedPortsSysctl(listeningPorts(env)), ...(this.options.sysctls?.[service] ?? {}) })
         .withCommand(command)
-        .withEnvironment({ ...env, ...(this.options.env?.[service] ?? {}) })
+        .withEnvironment(env)
         .withBindMounts([{ source: this.modelDir, target: MODEL_PATH, mode: 'ro' }])
         .withExposedPorts(...ports)
         .withWaitStrategy(Wait.forHealthCheck());

@@ -2,9 +2,12 @@
  * docker-compose.yml's `prometheus` profile as a platform team runs it: `up -d --profile
  * prometheus` of the repository's file (the locally built app and Prometheus images; the scrape
  * configuration the repository ships, with its interval set to 1 s for a short test), a fixed load
- * over the published HTTP port, then Prometheus's HTTP API on its published port: every service's
- * target is up, the TTFT count equals the requests sent, the generated tokens equal what the
- * clients received, the KV usage was above 0 during the load and is 0 at idle.
+ * over the published HTTP port once the orchestrator's /health/ready answers 200 there (every
+ * metrics target being up is not enough: an app serves /metrics before its API, and Docker's proxy
+ * accepts on a published port before the container listens, so an early request fails), then
+ * Prometheus's HTTP API on its published port: every service's target is up, the TTFT count equals
+ * the requests sent, the generated tokens equal what the clients received, the KV usage was above
+ * 0 during the load and is 0 at idle.
  *
  * deploy/compose/no-dns.yml is layered on top (CI's engine has no embedded DNS). Needs a Docker
  * engine (skipped without one; CI always has one), docker compose v2 or docker-compose v1, and the
@@ -14,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../src';
+import { freePort, waitForHttpReady } from '../src';
 
 const root = join(__dirname, '..', '..', '..');
 const engineUp = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 10_000 }).status === 0;
@@ -91,6 +94,7 @@ describeCompose('docker-compose --profile prometheus', () => {
     const jobs = ['attention-worker', 'kv-manager', 'orchestrator-api', 'orchestrator-scheduler', 'router', 'tokenizer-service'];
     await waitFor('up', (r) => r.length === jobs.length && r.every((s) => s.value === 1), 120_000);
     expect((await query('up')).map((s) => s.metric.job).sort()).toEqual(jobs);
+    await waitForHttpReady(http, { timeoutMs: 120_000 });
     let sent = 0;
     let received = 0;
     let done = false;

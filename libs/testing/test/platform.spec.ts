@@ -5,6 +5,11 @@
  * answers, and a worker container stopped mid-stream ends the request with UNAVAILABLE instead of a
  * hang. Every container and the network are removed afterwards.
  *
+ * The tokenizer-service runs with its ephemeral port range narrowed to 50052-50059, around its gRPC
+ * port: connect() takes even ports first, so its Redis connections (made before its gRPC bind) would
+ * hold 50052 and its bind would fail with "already in use" (a CI flake, rare with the full range),
+ * unless startPlatform keeps the container's listening ports out of that range, as it must.
+ *
  * Needs a Docker engine (skipped without one) and the app image: LLM_IMAGE (default
  * llm-platform/app:local, built by deploy/images/build-app-image.sh); REDIS_IMAGE where no registry
  * is reachable (deploy/images/build-redis-image.sh).
@@ -27,6 +32,7 @@ jest.setTimeout(120_000);
 
 const PROMPT = [17, 301, 42, 99, 5];
 const NUM_GREEDY = 8;
+const TOKENIZER_PORT = 50052;
 
 describeContainers('startPlatform: the distributed platform in containers', () => {
   let dir: string;
@@ -42,7 +48,11 @@ describeContainers('startPlatform: the distributed platform in containers', () =
     initModelDir(model, 'mixtral', { seed: 3 });
     chmodSync(model, 0o755);
     expected = await referenceGreedy(model, PROMPT, NUM_GREEDY);
-    platform = await startPlatform({ model, onProgress: (l) => process.stderr.write(`[platform] ${l}\n`) });
+    platform = await startPlatform({
+      model,
+      sysctls: { 'tokenizer-service': { 'net.ipv4.ip_local_port_range': `${TOKENIZER_PORT} ${TOKENIZER_PORT + 7}` } },
+      onProgress: (l) => process.stderr.write(`[platform] ${l}\n`),
+    });
     containerIds = Object.values(platform.containers).map((c) => c.getId());
     channel = createChannel(platform.grpcAddress);
     client = createClient(inference.InferenceDefinition, channel);
@@ -61,6 +71,18 @@ describeContainers('startPlatform: the distributed platform in containers', () =
       ['attention-worker', 'kv-manager', 'orchestrator-api', 'orchestrator-scheduler', 'redis', 'router', 'tokenizer-service'].sort(),
     );
     expect(platform?.grpcAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it("keeps each app's listening ports out of its ephemeral range (the tokenizer-service's narrowed range included)", async () => {
+    const p = platform as StartedPlatform;
+    const read = async (service: 'tokenizer-service' | 'orchestrator-api', key: string) => {
+      const res = await p.containers[service]!.exec(['node', '-e', `process.stdout.write(require('fs').readFileSync('/proc/sys/net/ipv4/${key}', 'utf8'))`]);
+      expect(res.exitCode).toBe(0);
+      return res.output.trim();
+    };
+    expect((await read('tokenizer-service', 'ip_local_port_range')).split(/\s+/).map(Number)).toEqual([TOKENIZER_PORT, TOKENIZER_PORT + 7]);
+    expect((await read('tokenizer-service', 'ip_local_reserved_ports')).split(',')).toContain(String(TOKENIZER_PORT));
+    expect((await read('orchestrator-api', 'ip_local_reserved_ports')).split(',')).toEqual(expect.arrayContaining(['8080', '50051']));
   });
 
   it('Generate over gRPC returns the reference greedy tokens', async () => {

@@ -8,6 +8,8 @@
  * service on the server but its exemptions.
  * Every call goes through the telemetry middleware first (../telemetry/grpc-telemetry.ts: metrics,
  * spans, request ids), so refused calls are counted too.
+ * A busy port is one line; where Linux shows an outgoing connection holding it, the line says so
+ * (./port-holder.ts).
  */
 import { logVerbosity, setLogVerbosity, type ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
@@ -17,6 +19,7 @@ import { bindHealth, LIVENESS_SERVICE, READINESS_SERVICE, type Readiness } from 
 import type { AuthPolicy } from '../security/auth-policy';
 import { apiKeyMiddleware } from '../security/grpc-auth';
 import { guardHandler, tolerantDefinition } from './hardening';
+import { portInUseHint } from './port-holder';
 import { serverTelemetry } from '../telemetry/grpc-telemetry';
 import { serverOptions } from './options';
 import { reflectionServices } from './reflection';
@@ -65,7 +68,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const port = await quietly(() => server.listen(`${bindHost}:${options.port}`, options.credentials)).catch((err: Error) => {
     server.forceShutdown();
     if (/EADDRINUSE|address already in use/i.test(err.message)) {
-      throw new Error(`gRPC port ${options.port} on ${host} is already in use (pass another --grpc-port, or stop what holds it)`);
+      throw new Error(`gRPC port ${options.port} on ${host} is already in use (pass another --grpc-port, or stop what holds it${portInUseHint(options.port)})`);
     }
     throw new Error(`cannot listen for gRPC on ${bindHost}:${options.port}: ${err.message.split('\n')[0]}`);
   });
