@@ -11,7 +11,7 @@ import { llm } from '../../test/support/llm';
 import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
 import { parseBenchFlags, serveSchedulingArgs } from './options';
-import { doneWhen, pct, roofline } from './report';
+import { doneWhen, kernelTable, pct, roofline } from './report';
 import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
 
 const smol = makeConfig('llama', SMOLLM_135M);
@@ -38,6 +38,14 @@ describe('bench report', () => {
   it('computes the roofline fraction as bytes x steps/s / bandwidth', () => {
     // 500 MB per step, 40 ms per step -> 25 steps/s x 500 MB = 12.5 GB/s; over 20 GB/s = 0.625
     expect(roofline(row('f32', 'decode', 1, 40, 500e6), 20e9)).toBeCloseTo(0.625, 12);
+  });
+
+  it('uses the bandwidth measured beside a row where it has one, and says which in the kernel table', () => {
+    const beside = { ...row('f32', 'wasm', 1, 40, 500e6), bandwidth: 25e9 };
+    expect(roofline(beside, 20e9)).toBeCloseTo(0.5, 12); // 12.5 GB/s over its own 25, not the run's 20
+    const table = kernelTable('m', [row('f32', 'decode', 8, 80, 600e6), beside], 20e9).join('\n');
+    expect(table).toContain('25.0 (0.50)'); // wasm 1: 25 tok/s at 0.50
+    expect(table).toContain('roofline against the bandwidth measured right before and after the row (the larger): f32 wasm 25.0 GB/s');
   });
 
   it('prints each done-when figure with its verdict, and n/a for figures whose inputs were not measured', () => {

@@ -31,13 +31,16 @@ export function kernelTable(model: string, rows: KernelRow[], bandwidth: number,
     lines.push(`${fmt.padEnd(8)}${f(Math.min(...mine.map((r) => r.bytesPerStep)) / 1e6, 0).padStart(9)}${cells.join('')}`);
   }
   if (rows.some((r) => r.kind === 'wasm')) lines.push(`wasm 1: decode batch 1 on the platform's own SIMD kernels (--decode-kernel wasm, ${offThread ? 'how llm serve runs one stream of this model' : "which llm serve uses only for models whose steps run off the event loop, not this one"}); decode B: every step on ONNX Runtime`);
+  const beside = rows.filter((r) => r.bandwidth !== undefined);
+  if (beside.length > 0) lines.push(`decode 1, wasm 1${rows.some((r) => r.kind === 'wasm-portable') ? ', wasm-portable 1' : ''}: roofline against the bandwidth measured right before and after the row (the larger): ${beside.map((r) => `${r.format} ${r.kind} ${f(r.bandwidth! / 1e9, 1)}`).join(', ')} GB/s`);
   if (rows.some((r) => r.kind === 'wasm-portable')) lines.push('wasm-portable 1: the same with relaxed SIMD off, so Q4_0 runs on the portable kernel instead of the int8 one (an A/B of the two)');
   if (rows.some((r) => r.kind === 'linear-only')) lines.push("linear-only B: the same weights through the same matmul nodes and nothing else (no attention, norms, KV): ONNX Runtime's ceiling for a step at batch B");
   return lines;
 }
 
+/** The row's roofline fraction: against the bandwidth measured beside it where there is one (decode batch 1 rows), else the run's. */
 export function roofline(r: KernelRow, bandwidth: number): number {
-  return (r.bytesPerStep * (1000 / r.stepMs)) / bandwidth;
+  return (r.bytesPerStep * (1000 / r.stepMs)) / (r.bandwidth ?? bandwidth);
 }
 
 export function threadTable(model: string, ab: ThreadAb): string[] {
