@@ -8,7 +8,7 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, runMain, setLogLevel, startTelemetry } from '@llm/platform';
+import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { router } from '@llm/proto';
 import { AttentionWorkerModule } from './attention-worker.module';
 import { AttentionWorkerService } from './attention-worker.service';
@@ -18,6 +18,7 @@ import { loadWorkerEngine } from './worker-engine';
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   await startTelemetry('attention-worker', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
   const routerConn = config.routerAddress

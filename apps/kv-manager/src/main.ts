@@ -8,12 +8,13 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, runMain, setLogLevel, startTelemetry } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   await startTelemetry('kv-manager', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
     logger: nestLogger(config.logLevel),

@@ -11,13 +11,14 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, reservePort, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
 import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   await startTelemetry(config.role === 'all' ? 'orchestrator' : `orchestrator-${config.role}`, config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
   if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), config.redisWaitMs);

@@ -8,7 +8,7 @@ import { config } from './args'; // first: answers --help and bad flags before t
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { basename } from 'node:path';
-import { exitWithParent, GrpcServerHost, nestLogger, runMain, serverSecurity, setLogLevel, startTelemetry } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, serverSecurity, setLogLevel, startTelemetry } from '@llm/platform';
 import { IdleRouterService } from './idle-router.service';
 import { loadRouterModel, routerFromModel } from './router.factory';
 import { RouterModule } from './router.module';
@@ -16,6 +16,7 @@ import { RouterModule } from './router.module';
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   await startTelemetry('router', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const grpc = { host: config.host, port: config.grpcPort, ...serverSecurity(config, 'internal') };
   const loaded = await loadRouterModel(config);

@@ -8,12 +8,13 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, reservePort, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
 import { TokenizerServiceModule } from './tokenizer-service.module';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
+  await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   await startTelemetry('tokenizer-service', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), 10_000);
   const app = await NestFactory.createApplicationContext(TokenizerServiceModule.register(config, true), {

@@ -9,7 +9,8 @@
  * Every call goes through the telemetry middleware first (../telemetry/grpc-telemetry.ts: metrics,
  * spans, request ids), so refused calls are counted too.
  * A busy port is one line; where Linux shows an outgoing connection holding it, the line says so
- * (./port-holder.ts).
+ * (./port-holder.ts). A reservation the app's main made for the port (./port-reservation.ts) is
+ * released right before the bind.
  */
 import { logVerbosity, setLogVerbosity, type ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type CompatServiceDefinition, type Server } from 'nice-grpc';
@@ -20,6 +21,7 @@ import type { AuthPolicy } from '../security/auth-policy';
 import { apiKeyMiddleware } from '../security/grpc-auth';
 import { guardHandler, tolerantDefinition } from './hardening';
 import { portInUseHint } from './port-holder';
+import { releasePort } from './port-reservation';
 import { serverTelemetry } from '../telemetry/grpc-telemetry';
 import { serverOptions } from './options';
 import { reflectionServices } from './reflection';
@@ -65,6 +67,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   for (const s of options.services) server.add(tolerantDefinition(s.definition), completeImplementation(s.definition, s.implementation) as any);
   const host = options.host ?? '127.0.0.1';
   const bindHost = host.includes(':') ? `[${host}]` : host;
+  await releasePort(host, options.port); // held since the app started (./port-reservation.ts): free it for this bind
   const port = await quietly(() => server.listen(`${bindHost}:${options.port}`, options.credentials)).catch((err: Error) => {
     server.forceShutdown();
     if (/EADDRINUSE|address already in use/i.test(err.message)) {
