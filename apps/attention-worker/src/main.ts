@@ -33,8 +33,9 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   const { pool, backend } = app.get(AttentionWorkerService).runner;
   const host = app.get(GrpcServerHost);
+  const q4 = (backend as { q4Kernel?: string }).q4Kernel; // the wasm decoder's Q4_0 kernel, where it runs one
   process.stdout.write(
-    `attention-worker ${config.workerId} serving on ${host.address} (backend ${backend.name}, ${pool.numBlocks} blocks x ${pool.blockSize} tokens)\n`,
+    `attention-worker ${config.workerId} serving on ${host.address} (backend ${backend.name}${q4 && !q4.startsWith('no ') ? `, Q4_0 kernel ${q4}` : ''}, ${pool.numBlocks} blocks x ${pool.blockSize} tokens)\n`,
   );
 }
 
