@@ -1,6 +1,6 @@
 /*
- * Writing a SentencePiece-style tokenizer.json (TinyLlama / Llama 2 shape, written out below) as
- * GGUF "llama" vocabulary metadata: tokens by id, scores from the merge ranks, token types, the
+ * Writing a SentencePiece-style tokenizer.json (TinyLlama / Llama 2 shape) as
+ * GGUF "llama" vocabulary metadata (../testing/spm-tokenizer-fixture.ts): tokens by id, scores from the merge ranks, token types, the
  * special ids and add_* flags, all worked out by hand; the metadata read back encodes like the
  * tokenizer.json; and a model saved without any tokenizer says tokenizer.ggml.model "none".
  */
@@ -15,22 +15,10 @@ import { openGguf } from './reader';
 import { saveGguf } from './save-gguf';
 import { tokenizerFromGguf } from './tokenizer-from-gguf';
 import { ggufTokenizerMetadata } from './tokenizer-to-gguf';
+import { SPM_FIXTURE, SPM_PIECES } from '../testing/spm-tokenizer-fixture';
 
-const PIECES = ['<unk>', '<s>', '</s>', '<0x0A>', '\u2581', 'h', 'e', 'l', 'o', '\u2581h', 'll', '\u2581he', 'llo', '\u2581hello'];
-const special = (id: number) => ({ id, content: PIECES[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-const TOKENIZER = {
-  version: '1.0',
-  added_tokens: [special(0), special(1), special(2)],
-  normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '\u2581' }, { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] },
-  pre_tokenizer: null,
-  post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } } },
-  decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '\u2581' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-  model: {
-    type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true,
-    vocab: Object.fromEntries(PIECES.map((p, i) => [p, i])),
-    merges: ['\u2581 h', 'l l', '\u2581h e', 'll o', '\u2581he llo'],
-  },
-};
+const PIECES = SPM_PIECES;
+const TOKENIZER = SPM_FIXTURE;
 
 describe('a SentencePiece-style tokenizer.json as a GGUF "llama" vocabulary', () => {
   const kv = new Map(ggufTokenizerMetadata(TOKENIZER, { chat_template: '{{ messages }}' }, 16, { bos: 1, eos: [2] }, 'spm'));
