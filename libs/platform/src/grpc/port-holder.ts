@@ -15,6 +15,11 @@ import { join } from 'node:path';
 
 const LISTEN = '0A';
 
+/** The one line for a gRPC port that is taken (the bind's, and a reservation's at start-up), with the hint below. */
+export function grpcPortInUseError(host: string, port: number): Error {
+  return new Error(`gRPC port ${port} on ${host} is already in use (pass another --grpc-port, or stop what holds it${portInUseHint(port)})`);
+}
+
 /** '' or '; <why>' to append to an "already in use" message about `port`. */
 export function portInUseHint(port: number, procDir = '/proc'): string {
   const states = socketStates(port, procDir);

@@ -21,7 +21,7 @@
  * Not a port allocator: the port comes from the app's configuration.
  */
 import { createServer, type Server } from 'node:net';
-import { portInUseHint } from './port-holder';
+import { grpcPortInUseError } from './port-holder';
 
 const held = new Map<string, Server>();
 const keyOf = (host: string, port: number): string => `${host}|${port}`;
@@ -32,7 +32,7 @@ export async function reservePort(host: string, port: number): Promise<void> {
   const holder = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     holder.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`gRPC port ${port} on ${host} is already in use (pass another --grpc-port, or stop what holds it${portInUseHint(port)})`) : new Error(`cannot listen for gRPC on ${host}:${port}: ${err.message}`));
+      reject(err.code === 'EADDRINUSE' ? grpcPortInUseError(host, port) : new Error(`cannot listen for gRPC on ${host}:${port}: ${err.message}`));
     });
     holder.listen({ host, port, exclusive: true }, () => resolve());
   });

@@ -20,7 +20,7 @@ import { bindHealth, LIVENESS_SERVICE, READINESS_SERVICE, type Readiness } from 
 import type { AuthPolicy } from '../security/auth-policy';
 import { apiKeyMiddleware } from '../security/grpc-auth';
 import { guardHandler, tolerantDefinition } from './hardening';
-import { portInUseHint } from './port-holder';
+import { grpcPortInUseError } from './port-holder';
 import { releasePort } from './port-reservation';
 import { serverTelemetry } from '../telemetry/grpc-telemetry';
 import { serverOptions } from './options';
@@ -71,7 +71,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const port = await quietly(() => server.listen(`${bindHost}:${options.port}`, options.credentials)).catch((err: Error) => {
     server.forceShutdown();
     if (/EADDRINUSE|address already in use/i.test(err.message)) {
-      throw new Error(`gRPC port ${options.port} on ${host} is already in use (pass another --grpc-port, or stop what holds it${portInUseHint(options.port)})`);
+      throw grpcPortInUseError(host, options.port);
     }
     throw new Error(`cannot listen for gRPC on ${bindHost}:${options.port}: ${err.message.split('\n')[0]}`);
   });
