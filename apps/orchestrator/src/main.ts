@@ -13,12 +13,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, reservePort, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
-import { checkRoleConfig, type Orchestrator } from './orchestrator.factory';
+import { checkRoleConfig, httpPortInUseError, type Orchestrator } from './orchestrator.factory';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
   await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
+  if (config.role !== 'scheduler' && config.httpPort > 0) await reservePort(config.host, config.httpPort, httpPortInUseError);
   await startTelemetry(config.role === 'all' ? 'orchestrator' : `orchestrator-${config.role}`, config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
   if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), config.redisWaitMs);

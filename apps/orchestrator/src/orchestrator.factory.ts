@@ -19,7 +19,7 @@
  */
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { appSecurity, createLogger, errorFields, observeQueueDepth, redisUrlWithPassword, type AppSecurity, type Client, type Readiness } from '@llm/platform';
+import { appSecurity, createLogger, errorFields, observeQueueDepth, portInUseError, redisUrlWithPassword, releasePort, type AppSecurity, type Client, type Readiness } from '@llm/platform';
 import type { kv, tokenizer, worker } from '@llm/proto';
 import { Generation } from './api/generation';
 import { InferenceService } from './api/inference.service';
@@ -193,10 +193,14 @@ function stepLimits(config: OrchestratorConfig, info: worker.GetModelInfoRespons
   return { maxNumSeqs, maxNumBatchedTokens, maxPrefillTokensPerStep: config.maxPrefillTokensPerStep, maxDecodeDeferMs: config.maxDecodeDeferMs };
 }
 
-function listen(server: Server, host: string, port: number): Promise<string> {
+/** The HTTP port's "already in use" line (at the listen, or at main's reservation of the port). */
+export const httpPortInUseError = (host: string, port: number): Error => portInUseError('HTTP', '--http-port', host, port);
+
+async function listen(server: Server, host: string, port: number): Promise<string> {
+  await releasePort(host, port); // held since main started (libs/platform's port-reservation): free it for this bind
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`HTTP port ${port} on ${host} is already in use (pass another --http-port, or stop what holds it)`) : err);
+      reject(err.code === 'EADDRINUSE' ? httpPortInUseError(host, port) : err);
     });
     server.listen(port, host, () => {
       const addr = server.address();

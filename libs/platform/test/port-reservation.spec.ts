@@ -7,7 +7,7 @@
  * 127.0.0.1.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { isReserved, releasePort, reservePort, startGrpcServer } from '@llm/platform';
+import { isReserved, portInUseError, releasePort, reservePort, startGrpcServer } from '@llm/platform';
 
 const HOST = '127.0.0.1';
 
@@ -102,5 +102,19 @@ describe('port reservation', () => {
     expect(isReserved(HOST, port)).toBe(false);
     await reservePort(HOST, 0);
     expect(isReserved(HOST, 0)).toBe(false);
+  });
+
+  it('holds an HTTP port the same way, with its own line when taken, and a plain server binds it after release', async () => {
+    const httpInUse = (h: string, p: number) => portInUseError('HTTP', '--http-port', h, p);
+    const taken = createServer();
+    servers.push(taken);
+    const busy = await listen(taken, 0);
+    await expect(reservePort(HOST, busy, httpInUse)).rejects.toThrow(`HTTP port ${busy} on ${HOST} is already in use (pass another --http-port, or stop what holds it`);
+    const port = await freePort();
+    await reservePort(HOST, port, httpInUse);
+    await releasePort(HOST, port);
+    const http = createServer();
+    servers.push(http);
+    expect(await listen(http, port)).toBe(port);
   });
 });

@@ -15,10 +15,13 @@ import { join } from 'node:path';
 
 const LISTEN = '0A';
 
-/** The one line for a gRPC port that is taken (the bind's, and a reservation's at start-up), with the hint below. */
-export function grpcPortInUseError(host: string, port: number): Error {
-  return new Error(`gRPC port ${port} on ${host} is already in use (pass another --grpc-port, or stop what holds it${portInUseHint(port)})`);
+/** The one line for a listening port that is taken (at the bind, or at its reservation at start-up), with the hint below. */
+export function portInUseError(what: string, flag: string, host: string, port: number): Error {
+  return new Error(`${what} port ${port} on ${host} is already in use (pass another ${flag}, or stop what holds it${portInUseHint(port)})`);
 }
+
+/** portInUseError for a service's gRPC port. */
+export const grpcPortInUseError = (host: string, port: number): Error => portInUseError('gRPC', '--grpc-port', host, port);
 
 /** '' or '; <why>' to append to an "already in use" message about `port`. */
 export function portInUseHint(port: number, procDir = '/proc'): string {

@@ -1,12 +1,13 @@
 /**
- * Holding a service's gRPC port from the first moment of its process until its gRPC server binds
- * it: every app's main calls `reservePort(host, port)` before it opens any outgoing connection
- * (Redis, the kv-manager, an OTLP collector), and startGrpcServer releases the reservation right
- * before its own bind.
+ * Holding a service's listening ports from the first moment of its process until its servers bind
+ * them: every app's main calls `reservePort(host, port)` for its gRPC port (and the orchestrator's
+ * api for its HTTP port) before it opens any outgoing connection (Redis, the kv-manager, an OTLP
+ * collector), and startGrpcServer / the HTTP listen release the reservation right before their
+ * own bind.
  *
  * Why: the platform's gRPC ports (50051-50055, and the ports `llm serve --distributed` picks) lie
- * inside Linux's ephemeral range, from which connect() takes the local ports of outgoing
- * connections. An app that connects before it binds can have one of its own connections take the
+ * inside Linux's ephemeral range, as do the HTTP ports `llm serve --distributed` picks, and connect()
+ * takes the local ports of outgoing connections from that range. An app that connects before it binds can have one of its own connections take the
  * port it is about to serve on, and its bind then fails with "already in use" (seen in CI: the
  * tokenizer-service's Redis connections and port 50052). The kernel never gives an outgoing
  * connection a port that a socket is bound to, so a plain listening socket on the port, held while
@@ -26,13 +27,16 @@ import { grpcPortInUseError } from './port-holder';
 const held = new Map<string, Server>();
 const keyOf = (host: string, port: number): string => `${host}|${port}`;
 
-/** Listens on host:port with a socket that refuses every connection, until releasePort. */
-export async function reservePort(host: string, port: number): Promise<void> {
+/**
+ * Listens on host:port with a socket that refuses every connection, until releasePort. A taken
+ * port rejects with `inUse(host, port)` (default: the gRPC port's line).
+ */
+export async function reservePort(host: string, port: number, inUse: (host: string, port: number) => Error = grpcPortInUseError): Promise<void> {
   if (port === 0 || held.has(keyOf(host, port))) return;
   const holder = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     holder.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? grpcPortInUseError(host, port) : new Error(`cannot listen for gRPC on ${host}:${port}: ${err.message}`));
+      reject(err.code === 'EADDRINUSE' ? inUse(host, port) : new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     });
     holder.listen({ host, port, exclusive: true }, () => resolve());
   });
