@@ -41,3 +41,24 @@ it('writes exactly the bytes the specification lays out', () => {
   const want = [...padTo(header, 32), ...padTo([...norm], 32), ...padTo([...q], 32)];
   expect([...readFileSync(path)]).toEqual(want);
 });
+
+it('writes a header far past its first 64 KiB buffer (a 49152-token vocabulary) byte for byte', () => {
+  // The header sink grows as it is written; every value that lands across a growth must be
+  // written into the new buffer (a real vocabulary's tokens array alone is several hundred KiB).
+  const path = join(mkdtempSync(join(tmpdir(), 'gguf-big-header-')), 'w.gguf');
+  const tokens = Array.from({ length: 49152 }, (_, i) => `tok${i}`);
+  const scores = Array.from({ length: 49152 }, (_, i) => -i / 8);
+  writeGguf(path, [['tokenizer.ggml.tokens', gv.strings(tokens)], ['tokenizer.ggml.scores', gv.f32s(scores)], ['general.name', gv.str('after the arrays')]], []);
+  const f32 = (v: number) => le(4, (b) => b.writeFloatLE(v));
+  const header = [
+    0x47, 0x47, 0x55, 0x46, ...u32(3), ...u64(0), ...u64(4),
+    ...str('general.alignment'), ...u32(GgufType.UINT32), ...u32(32),
+    ...str('tokenizer.ggml.tokens'), ...u32(GgufType.ARRAY), ...u32(GgufType.STRING), ...u64(tokens.length), ...tokens.flatMap(str),
+    ...str('tokenizer.ggml.scores'), ...u32(GgufType.ARRAY), ...u32(GgufType.FLOAT32), ...u64(scores.length), ...scores.flatMap(f32),
+    ...str('general.name'), ...u32(GgufType.STRING), ...str('after the arrays'),
+  ];
+  expect(header.length).toBeGreaterThan(4 * 65536);
+  const got = readFileSync(path);
+  expect(got.length).toBe(padTo(header, 32).length);
+  expect(Buffer.from(padTo(header, 32)).equals(got)).toBe(true);
+});

@@ -33,18 +33,23 @@ class Sink {
     return at;
   }
 
+  // Every write takes its offset from room() before it reads this.buf: room() may replace the
+  // buffer, and `this.buf.write...(v, this.room(n))` would evaluate the old one first.
   u32(v: number): void {
-    this.buf.writeUInt32LE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32LE(v, at);
   }
 
   u64(v: number | bigint): void {
-    this.buf.writeBigUInt64LE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigUInt64LE(BigInt(v), at);
   }
 
   string(s: string): void {
     const b = Buffer.from(s, 'utf8');
     this.u64(b.length);
-    b.copy(this.buf, this.room(b.length));
+    const at = this.room(b.length);
+    b.copy(this.buf, at);
   }
 
   scalar(type: GgufType, v: GgufScalar): void {
