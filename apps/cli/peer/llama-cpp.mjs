@@ -17,7 +17,8 @@
  *                                      as given (no BOS added); kv = "F32" (default) or "F16" cache
  *   tokenize {file, texts}             {ids: number[][]}: llama.cpp's tokenizer from the file's
  *                                      vocabulary, no BOS/EOS added, special tokens parsed
- *   bench    {file, prefill: number[], decode: number[], rounds, threads, flashAttention?}
+ *   bench    {file, prefill: number[], decode: number[], rounds, threads, steps?, context?,
+ *            flashAttention?}
  *                                      {prefill: [{tokens, tokPerS}], decode: [{batch, tokPerS}]}:
  *                                      the best of `rounds` per row (see bench() below)
  * Exit status 0 with the JSON; 2 with one line on stderr when node-llama-cpp is missing or the
@@ -78,8 +79,9 @@ async function tokenize(llama, req) {
 /**
  * Prefill: one sequence fed `tokens` prompt tokens in one evaluation (batch size = tokens), timed
  * from the call to its return. Decode at batch B: B sequences of one context, each primed with a
- * 16-token prompt, then `steps` greedy tokens each, generated concurrently (llama.cpp decodes the
- * B sequences' next tokens in one batch; an end-of-generation token does not stop a sequence);
+ * `context`-token prompt (default 16), then `steps` greedy tokens each (default 64), generated
+ * concurrently (llama.cpp decodes the B sequences' next tokens in one batch; an end-of-generation
+ * token does not stop a sequence);
  * tok/s = the B x steps tokens after each sequence's first / the span from the first sequence's
  * first token to the last token. Prompts are token ids spread over the vocabulary.
  */
@@ -87,6 +89,7 @@ async function bench(llama, req) {
   const rounds = req.rounds ?? 3;
   const threads = req.threads ?? 2;
   const steps = req.steps ?? 64;
+  const context = req.context ?? 16;
   const model = await llama.loadModel({ modelPath: req.file });
   const V = model.tokens?.vocabularySize ?? 256;
   const ids = (n, seed) => Array.from({ length: n }, (_, i) => 1 + ((i * 7919 + seed * 104729) % (V - 2)));
@@ -105,7 +108,7 @@ async function bench(llama, req) {
     await ctx.dispose();
   }
   for (const b of req.decode ?? []) {
-    const ctx = await model.createContext({ contextSize: b * (16 + steps + 8), sequences: b, batchSize: Math.max(16 * b, 32), threads, flashAttention: !!req.flashAttention });
+    const ctx = await model.createContext({ contextSize: b * (context + steps + 8), sequences: b, batchSize: Math.min(2048, Math.max(context * b, 32)), threads, flashAttention: !!req.flashAttention });
     const seqs = Array.from({ length: b }, () => ctx.getSequence());
     let best = 0;
     for (let r = 0; r < rounds; r++) {
@@ -115,7 +118,7 @@ async function bench(llama, req) {
       let tokens = 0;
       await Promise.all(seqs.map(async (s, i) => {
         let n = 0;
-        for await (const _tok of s.evaluate(ids(16, r * 64 + i), { yieldEogToken: true })) {
+        for await (const _tok of s.evaluate(ids(context, r * 64 + i), { yieldEogToken: true })) {
           const now = performance.now();
           if (n === 0) first = Math.min(first, now);
           else tokens++;

@@ -5,13 +5,18 @@
  * their verdicts, percentiles, the quick plan, and one-line errors for bad flags. The bandwidth
  * probe is checked for plausibility only (its figure depends on the machine).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { makeConfig } from '@llm/model';
 import { CliError } from '../errors';
 import { llm } from '../../test/support/llm';
 import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
 import { parseBenchFlags, serveSchedulingArgs } from './options';
+import type { PeerRow } from './llama-cpp';
 import { doneWhen, kernelTable, pct, roofline } from './report';
+import { llamaCppTable, oursFor, peerRoofline } from './report-llama-cpp';
 import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
 
 const smol = makeConfig('llama', SMOLLM_135M);
@@ -115,6 +120,30 @@ describe('bench report', () => {
     expect(lines).not.toMatch(/A\/B: distributed/); // no distributed-sync run
   });
 
+  it('divides our rows by llama.cpp\'s on the same (format, size), decode 1 from the engine that serves one stream', () => {
+    const ours = [row('f32', 'decode', 1, 20, 500e6), row('f32', 'wasm', 1, 16, 500e6), row('f32', 'prefill', 512, 800, 500e6), row('q8_0', 'decode', 8, 40, 150e6)];
+    ours[1].bandwidth = 40e9;
+    const peer: PeerRow[] = [
+      { format: 'f32', kind: 'decode', size: 1, tokPerS: 40, threads: 1, bytesPerStep: 500e6, bandwidth: 50e9 },
+      { format: 'f32', kind: 'prefill', size: 512, tokPerS: 320, threads: 2 },
+      { format: 'q8_0', kind: 'decode', size: 8, tokPerS: 400, threads: 2 },
+    ];
+    // served one stream on the wasm decoder: 1000/16 = 62.5 tok/s; on ONNX Runtime 50 tok/s
+    expect(oursFor(ours, peer[0], true)?.kind).toBe('wasm');
+    expect(oursFor(ours, peer[0], false)?.kind).toBe('decode');
+    // llama.cpp: 40 steps/s x 500 MB = 20 GB/s of 50 -> 0.4; ours: 62.5 x 500 MB = 31.25 GB/s of 40 -> 0.78
+    expect(peerRoofline(peer[0])).toBeCloseTo(0.4, 12);
+    const t = llamaCppTable('m', '9.9', ours, peer, true, 2).join('\n');
+    expect(t).toMatch(/^format +prefill 512 +decode 1 +decode 8$/m); // prefill before decode, by size
+    expect(t).toMatch(/^f32 +640\.0 \/ 320\.0 = 2\.00x +62\.5 \/ 40\.0 = 1\.56x +-$/m); // 512 tokens in 800 ms = 640 tok/s
+    expect(t).toMatch(/^q8_0 +- +- +200\.0 \/ 400\.0 = 0\.50x$/m); // 8 sequences in 40 ms = 200 tok/s
+    expect(t).toMatch(/ours \/ llama\.cpp: f32 0\.78 \/ 0\.40/);
+    const done = doneWhen('m', { kernel: ours, bandwidth: 40e9, e2e: [], burstPromptTokens: 100, servedWasm: true, peer }).join('\n');
+    expect(done).toMatch(/F32 decode batch 1, ours \/ llama\.cpp \(x\) +1\.56 {3}target > 1 {3}meets/);
+    expect(done).toMatch(/F32 prefill 512, ours \/ llama\.cpp \(x\) +2\.00 {3}target > 1 {3}meets/);
+    expect(doneWhen('m', { kernel: ours, bandwidth: 40e9, e2e: [], burstPromptTokens: 100 }).join('\n')).toMatch(/faster than llama\.cpp.*n\/a \(llama-cpp section not run\)/);
+  });
+
   it('takes percentiles as the nearest rank', () => {
     expect(pct([5, 1, 4, 2, 3], 50)).toBe(3);
     expect(pct([5, 1, 4, 2, 3], 99)).toBe(5);
@@ -126,13 +155,13 @@ describe('bench flags', () => {
   it('defaults to every figure of the issue, and --quick to a small smoke plan', () => {
     const full = parseBenchFlags({ threads: '2', context: '128' });
     expect([full.prefill, full.decode, full.clients, full.formats, full.modes]).toEqual([[128, 512, 2048], [1, 8, 32, 64], [1, 8, 32, 64], ['f32', 'q8_0', 'q4_0'], ['embedded', 'distributed']]);
-    expect([...full.sections]).toEqual(['kernel', 'threads', 'e2e', 'speculative']);
+    expect([...full.sections]).toEqual(['kernel', 'llama-cpp', 'threads', 'e2e', 'speculative']);
     const quick = parseBenchFlags({ quick: true, threads: '2', context: '128', sections: 'kernel' });
     expect([quick.smolLayers, quick.prefill, quick.decode, quick.modes, [...quick.sections]]).toEqual([2, [128], [1, 8], ['embedded'], ['kernel']]);
   });
 
   it('names the flag and the reason for a bad value', () => {
-    expect(() => parseBenchFlags({ threads: '2', context: '128', sections: 'kernel,speed' })).toThrow(new CliError("--sections 'speed' is not one of kernel, threads, e2e, speculative, quant-kernels"));
+    expect(() => parseBenchFlags({ threads: '2', context: '128', sections: 'kernel,speed' })).toThrow(new CliError("--sections 'speed' is not one of kernel, llama-cpp, threads, e2e, speculative, quant-kernels"));
     expect(() => parseBenchFlags({ threads: '2', context: '128', decode: '1,x' })).toThrow(/--decode must be a comma-separated list of integers in \[1, 256\], got '1,x'/);
     expect(() => parseBenchFlags({ threads: '0', context: '128' })).toThrow(/--threads/);
     expect(() => parseBenchFlags({ threads: '2', context: '128', formats: 'q5_k' })).toThrow(/--formats 'q5_k'/);
@@ -179,8 +208,29 @@ describe('llm bench --quick (through the command parser)', () => {
     expect(r.out).toMatch(/Q4_0 decode batch 1.*n\/a/);
   }, 120_000);
 
+  it('prints llama.cpp on the same weights beside ours, or one line saying how to install it', async () => {
+    const installed = process.env.LLM_LLAMA_CPP;
+    const empty = mkdtempSync(join(tmpdir(), 'no-llama-cpp-'));
+    process.env.LLM_LLAMA_CPP = empty;
+    try {
+      const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'llama-cpp');
+      expect(r.err).toBeNull();
+      expect(r.out).toContain(`llama-cpp: section left out: llama.cpp peer: node-llama-cpp is not installed under LLM_LLAMA_CPP=${empty}; npm install --prefix`);
+      expect(r.out).toMatch(/faster than llama\.cpp.*n\/a \(llama-cpp section not run\)/);
+    } finally {
+      if (installed === undefined) delete process.env.LLM_LLAMA_CPP;
+      else process.env.LLM_LLAMA_CPP = installed;
+    }
+    if (!installed) return; // the real run below needs llama.cpp (.ci/run installs it; see apps/cli/peer/llama-cpp.mjs)
+    const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,llama-cpp', '--formats', 'f32', '--rounds', '2');
+    expect(r.err).toBeNull();
+    expect(r.out).toMatch(/^vs llama\.cpp: models\/default, the same weights written as GGUF, llama\.cpp \S+/m);
+    expect(r.out).toMatch(/^f32 +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx$/m); // prefill 128, decode 1, decode 8
+    expect(r.out).toMatch(/F32 decode batch 1, ours \/ llama\.cpp \(x\) +\d+\.\d\d {3}target > 1/);
+  }, 180_000);
+
   it('refuses an unknown section with one line', async () => {
     const r = await llm('bench', '--sections', 'gpu');
-    expect(r.err).toEqual(new CliError("--sections 'gpu' is not one of kernel, threads, e2e, speculative, quant-kernels"));
+    expect(r.err).toEqual(new CliError("--sections 'gpu' is not one of kernel, llama-cpp, threads, e2e, speculative, quant-kernels"));
   });
 });

@@ -1,14 +1,14 @@
 /*
- * `llm bench` flags -> a plan: which sections (kernel, threads, e2e, quant-kernels), which models
- * (the SmolLM-135M shape, models/default), formats, prefill lengths, decode batches, client counts
- * and serving modes, with `--quick` shrinking everything to a CI-sized smoke run (a 2-layer
+ * `llm bench` flags -> a plan: which sections (kernel, llama-cpp, threads, e2e, speculative,
+ * quant-kernels), which models (the SmolLM-135M shape, models/default), formats, prefill lengths,
+ * decode batches, client counts and serving modes, with `--quick` shrinking everything to a CI-sized smoke run (a 2-layer
  * SmolLM shape, few rounds, one small load level). Bad values are one CliError line each.
  * Not the runner: commands/bench.ts runs the plan.
  */
 import { CliError } from '../errors';
 import type { BenchFormat } from './workload';
 
-export const SECTIONS = ['kernel', 'threads', 'e2e', 'speculative', 'quant-kernels'] as const;
+export const SECTIONS = ['kernel', 'llama-cpp', 'threads', 'e2e', 'speculative', 'quant-kernels'] as const;
 export type Section = (typeof SECTIONS)[number];
 export const MODELS = ['smollm', 'default'] as const;
 export type BenchModelName = (typeof MODELS)[number];
@@ -76,7 +76,7 @@ export function parseBenchFlags(f: BenchFlags): BenchPlan {
   const one = (flag: string, v: string, min: number, max: number) => ints(flag, v, min, max)[0];
   return {
     quick: q,
-    sections: new Set(choices('sections', f.sections ?? 'kernel,threads,e2e,speculative', SECTIONS)),
+    sections: new Set(choices('sections', f.sections ?? 'kernel,llama-cpp,threads,e2e,speculative', SECTIONS)),
     models: choices('models', f.models ?? 'smollm,default', MODELS),
     smolLayers: q ? 2 : 30,
     formats: choices<BenchFormat>('formats', f.formats ?? 'f32,q8_0,q4_0', ['f32', 'q8_0', 'q4_0']),

@@ -7,6 +7,8 @@
  */
 import type { E2eResult, LoadLevel } from './e2e';
 import type { KernelRow, ThreadAb } from './kernel';
+import type { PeerRow } from './llama-cpp';
+import { llamaCppDoneWhen } from './report-llama-cpp';
 import type { SpeculativeResult } from './speculative';
 import type { BenchFormat } from './workload';
 
@@ -103,6 +105,8 @@ export interface DoneWhenInputs {
   burstPromptTokens: number;
   /** Whether llm serve runs this model's single-stream decode on the wasm decoder (models whose steps run off the event loop). */
   servedWasm?: boolean;
+  /** llama.cpp's rows on the same weights (the llama-cpp section), when it ran. */
+  peer?: PeerRow[];
 }
 
 /** Issue 20's "Done when" figures for one model, each a ratio or roofline fraction with its target. */
@@ -160,5 +164,9 @@ export function doneWhen(model: string, x: DoneWhenInputs): string[] {
   line(`burst TTFT p50 / time to prefill all prompts (at prefill-128 rate)`, burst && allPrefillMs ? pct(burst.ttftMs, 50) / allPrefillMs : undefined, '<= 0.55', (v) => v <= 0.55, 'needs the embedded burst and prefill 128 at f32');
   line('speculative (prompt lookup) / off, decode tok/s at batch 1 (x)', x.spec && x.spec.on / x.spec.off, '>= 1.5', (v) => v >= 1.5, 'speculative section not run (or no --speculative in llm serve)');
   if (x.spec) out.push(`  ${'greedy output identical with speculation on and off'.padEnd(68)}${x.spec.identical ? '   yes' : '    NO'}`);
+  if (x.peer && x.peer.length > 0) {
+    out.push('  issue 20\'s title, "faster than llama.cpp on the same CPU" (llama-cpp section, same weights as GGUF):');
+    for (const { name, value } of llamaCppDoneWhen(x.kernel, x.peer, x.servedWasm !== false)) line(name, value, '> 1', (v) => v > 1, 'our row not run');
+  } else out.push(`  ${'faster than llama.cpp (issue 20\'s title)'.padEnd(68)}n/a (llama-cpp section not run)`);
   return out;
 }

@@ -2,22 +2,26 @@
  * `llm bench`: one benchmark for the serving path, on the SmolLM-135M shape (random weights)
  * and on models/default. Sections (--sections): the memory bandwidth (triad, always: the roofline
  * denominator), `kernel` (prefill / decode tok/s per weight format with roofline fractions),
- * `threads` (the step on the event loop vs on a worker thread), `e2e` (streaming clients through a
- * real `llm serve`, embedded and distributed) and `quant-kernels` (model:bench-quant's kernel
- * comparison, run as its own process). Ends with issue 20's "done when" figures as ratios.
+ * `llama-cpp` (llama.cpp itself on the same weights as GGUF, the baseline the kernel rows are
+ * divided by), `threads` (the step on the event loop vs on a worker thread), `e2e` (streaming
+ * clients through a real `llm serve`, embedded and distributed) and `quant-kernels`
+ * (model:bench-quant's kernel comparison, run as its own process). Ends with issue 20's "done when" figures as ratios.
  * Progress on stderr, tables on stdout, the load average at start and end.
  * Thin: flags -> bench/*.ts. Not a pass/fail gate (see bench/report.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadModelDir } from '@llm/model';
+import { loadModelDir, twoByteTokenizer } from '@llm/model';
+import { toTokenizerJson } from '@llm/tokenizer';
 import { measureBandwidth } from '../bench/bandwidth';
 import { runE2e, type E2eResult } from '../bench/e2e';
 import { runSpeculative, serveHasSpeculative, type SpeculativeResult } from '../bench/speculative';
 import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
+import { llamaCppRows, peerDriver, probePeer, type PeerRow } from '../bench/llama-cpp';
+import { llamaCppTable } from '../bench/report-llama-cpp';
 import { parseBenchFlags, serveSchedulingArgs, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
 import { doneWhen, e2eTable, kernelTable, speculativeTable, threadTable } from '../bench/report';
 import { smolLmModel, writeBenchModelDir, type BenchModel } from '../bench/workload';
@@ -30,17 +34,19 @@ const print = (s: string) => void process.stdout.write(`${s}\n`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** The model and a directory `llm serve` can load (the SmolLM shape is written to a temp dir only when e2e needs it). */
-async function benchModel(name: BenchModelName, plan: BenchPlan): Promise<{ model: BenchModel; dir: () => string; cleanup: () => void }> {
+async function benchModel(name: BenchModelName, plan: BenchPlan): Promise<{ model: BenchModel; dir: () => string; tokenizerJson: () => Record<string, unknown>; cleanup: () => void }> {
   if (name === 'default') {
     const dir = resolveDefaultModel(progress);
     const loaded = await loadModelDir(dir);
-    return { model: { name: 'models/default', config: loaded.config, weights: loaded.weights }, dir: () => dir, cleanup: () => undefined };
+    const tokenizerJson = () => JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    return { model: { name: 'models/default', config: loaded.config, weights: loaded.weights }, dir: () => dir, tokenizerJson, cleanup: () => undefined };
   }
   progress(`random ${plan.smolLayers}-layer SmolLM-135M-shaped weights`);
   const model = smolLmModel(plan.smolLayers);
   let tmp: string | undefined;
   return {
     model,
+    tokenizerJson: () => toTokenizerJson(twoByteTokenizer(model.config.vocabSize)) as unknown as Record<string, unknown>,
     dir: () => {
       if (!tmp) {
         tmp = mkdtempSync(join(tmpdir(), 'llm-bench-smollm-'));
@@ -54,7 +60,7 @@ async function benchModel(name: BenchModelName, plan: BenchPlan): Promise<{ mode
 }
 
 async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number): Promise<void> {
-  const { model, dir, cleanup } = await benchModel(name, plan);
+  const { model, dir, tokenizerJson, cleanup } = await benchModel(name, plan);
   try {
     const kplan = { formats: plan.formats, prefill: plan.prefill, decode: plan.decode, rounds: plan.rounds, threads: plan.threads, context: plan.context };
     let rows: KernelRow[] = [];
@@ -64,6 +70,8 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
       rows = await kernelRows(model, kplan, progress);
       print(kernelTable(model.name, rows, bandwidth, servedOffThread(model)).join('\n'));
     }
+    let peer: PeerRow[] | undefined;
+    if (plan.sections.has('llama-cpp')) peer = await llamaCppSection(model, tokenizerJson, rows, plan);
     if (plan.sections.has('threads')) {
       ab = await threadAb(model, kplan, progress);
       print(threadTable(model.name, ab).join('\n'));
@@ -91,10 +99,30 @@ async function benchOne(name: BenchModelName, plan: BenchPlan, bandwidth: number
         print(speculativeTable(model.name, spec).join('\n'));
       }
     }
-    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, spec, burstPromptTokens: plan.burstPrompt, servedWasm: servedOffThread(model) }).join('\n'));
+    print(doneWhen(model.name, { kernel: rows, bandwidth, ab, e2e, spec, burstPromptTokens: plan.burstPrompt, servedWasm: servedOffThread(model), peer }).join('\n'));
   } finally {
     cleanup();
   }
+}
+
+/** The probe's answer per LLM_LLAMA_CPP value (one probe per run, not one per model). */
+const peerProbes = new Map<string, { version: string } | { why: string }>();
+
+/** llama.cpp on the same weights (bench/llama-cpp.ts), printed against our kernel rows; one line instead when it is not installed. */
+async function llamaCppSection(model: BenchModel, tokenizerJson: () => Record<string, unknown>, ours: KernelRow[], plan: BenchPlan): Promise<PeerRow[] | undefined> {
+  const driver = peerDriver(repoRoot());
+  const key = process.env.LLM_LLAMA_CPP ?? '';
+  if (!peerProbes.has(key)) peerProbes.set(key, probePeer(driver));
+  const peerProbe = peerProbes.get(key)!;
+  if ('why' in peerProbe) {
+    print(`\nllama-cpp: section left out: ${peerProbe.why}`);
+    return undefined;
+  }
+  const rows = await llamaCppRows(driver, model, tokenizerJson(), {
+    formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 32,
+  }, progress);
+  print(llamaCppTable(model.name, peerProbe.version, ours, rows, servedOffThread(model), plan.threads).join('\n'));
+  return rows;
 }
 
 /** model:bench-quant's kernel comparison, compiled by `npm run build`, as its own process. */
@@ -126,7 +154,7 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .command('bench')
     .description('benchmark the serving path: kernel tok/s with roofline fractions, step thread A/B, streaming clients through llm serve')
     .option('--quick', 'a CI-sized smoke run: 2-layer SmolLM shape, few rounds, small load levels')
-    .option('--sections <list>', 'comma-separated: kernel, threads, e2e, speculative, quant-kernels (default all but quant-kernels)')
+    .option('--sections <list>', 'comma-separated: kernel, llama-cpp (llama.cpp on the same weights; needs node-llama-cpp installed, see apps/cli/peer/llama-cpp.mjs), threads, e2e, speculative, quant-kernels (default all but quant-kernels)')
     .option('--models <list>', 'comma-separated: smollm (SmolLM-135M shape, random weights), default (models/default)')
     .option('--formats <list>', 'weight formats of the kernel section: f32, q8_0, q4_0')
     .option('--prefill <list>', 'prefill lengths (default 128,512,2048)')

@@ -1,0 +1,138 @@
+/*
+ * The bench's `llama-cpp` section: llama.cpp itself, measured in the same run on the same weights,
+ * as the baseline the platform's kernel figures are divided by. Each format's weights are written
+ * as a GGUF file by our own writer (F32, or quantized exactly as the kernel section quantizes
+ * them: Q8_0 / Q4_0 linear layers with a Q8_0 LM head), and apps/cli/peer/llama-cpp.mjs runs
+ * llama.cpp's prebuilt CPU build (node-llama-cpp, installed beside the repo; see that file) on it
+ * in a child process: prefill of each length, decode at each batch size with `context` cached
+ * tokens per sequence (llama.cpp's default F16 KV cache, no flash attention: what `llama-server`
+ * runs by default on a CPU).
+ * Threads: every row runs at 1 thread and at the bench's thread count, and the faster counts. On
+ * this 2-core machine node-llama-cpp's 2-thread decode was slower than its 1-thread decode at batch
+ * 1 (Q4_0: 60 vs 130 tok/s), as its compute threads contend with Node's own; taking the better of
+ * the two keeps the baseline from being understated.
+ * Decode batch 1 also gets the bandwidth measured right before and after it (the larger), as the
+ * kernel section's rows do, so llama.cpp's own roofline fraction is printed beside ours.
+ * Not here: the comparison table (report-llama-cpp.ts), installing the peer (it only says how).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quantizeModelWeights, saveGguf } from '@llm/model';
+import { measureBandwidth } from './bandwidth';
+import { weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
+
+export interface PeerRow {
+  format: BenchFormat;
+  kind: 'prefill' | 'decode';
+  /** Prompt tokens (prefill) or sequences (decode). */
+  size: number;
+  tokPerS: number;
+  /** The thread count that gave tokPerS (the better of 1 and the bench's). */
+  threads: number;
+  /** Decode batch 1: weight bytes one step reads (the same count as the kernel section's) and the bandwidth beside it. */
+  bytesPerStep?: number;
+  bandwidth?: number;
+}
+
+export interface PeerPlan {
+  formats: BenchFormat[];
+  prefill: number[];
+  decode: number[];
+  threads: number;
+  context: number;
+  /** Rounds per row (the best counts) and greedy tokens per sequence in a decode round. */
+  rounds: number;
+  steps: number;
+}
+
+/** The driver script (not compiled: it is an ES module run by node directly). */
+export function peerDriver(root: string): string {
+  return join(root, 'apps', 'cli', 'peer', 'llama-cpp.mjs');
+}
+
+/** Whether llama.cpp runs here: its version, or the driver's one-line reason (how to install it). */
+export function probePeer(driver: string): { version: string } | { why: string } {
+  const r = spawnSync(process.execPath, [driver, JSON.stringify({ op: 'probe' })], { encoding: 'utf8', timeout: 120_000, env: process.env });
+  if (r.status === 0) {
+    try {
+      return { version: String((JSON.parse(r.stdout) as { version?: string }).version ?? 'unknown') };
+    } catch {
+      return { why: `the llama.cpp driver printed no JSON: ${r.stdout.slice(0, 200)}` };
+    }
+  }
+  return { why: (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim().split('\n').pop()! };
+}
+
+interface PeerBenchOut {
+  prefill: Array<{ tokens: number; tokPerS: number }>;
+  decode: Array<{ batch: number; tokPerS: number }>;
+}
+
+/** One driver request in a child process (asynchronous, so the bench's progress keeps printing). */
+function runDriver(driver: string, req: Record<string, unknown>): Promise<PeerBenchOut> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [driver, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        try {
+          return resolve(JSON.parse(out) as PeerBenchOut);
+        } catch {
+          return reject(new Error(`llama.cpp driver printed no JSON: ${out.slice(0, 200)}`));
+        }
+      }
+      reject(new Error(`llama.cpp driver exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/** The best of thread counts 1 and plan.threads for one request; rows keyed by size. */
+async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefill: number[], decode: number[]): Promise<Array<{ kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>> {
+  const best = new Map<string, { kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>();
+  for (const threads of [...new Set([1, plan.threads])]) {
+    const r = await runDriver(driver, { op: 'bench', file, prefill, decode, rounds: plan.rounds, steps: plan.steps, context: plan.context, threads });
+    const rows = [...r.prefill.map((p) => ({ kind: 'prefill' as const, size: p.tokens, tokPerS: p.tokPerS })), ...r.decode.map((d) => ({ kind: 'decode' as const, size: d.batch, tokPerS: d.tokPerS }))];
+    for (const row of rows) {
+      const key = `${row.kind} ${row.size}`;
+      const had = best.get(key);
+      if (!had || row.tokPerS > had.tokPerS) best.set(key, { ...row, threads });
+    }
+  }
+  return [...best.values()];
+}
+
+/** llama.cpp's rows for every format of the plan, on `m`'s weights written as GGUF files with `tokenizerJson`'s vocabulary. */
+export async function llamaCppRows(driver: string, m: BenchModel, tokenizerJson: Record<string, unknown>, plan: PeerPlan, progress: (s: string) => void): Promise<PeerRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-bench-gguf-'));
+  const rows: PeerRow[] = [];
+  try {
+    for (const format of plan.formats) {
+      const file = join(dir, `${format}.gguf`);
+      progress(`llama.cpp ${m.name} ${format}: writing ${file}`);
+      const weights = format === 'f32' ? m.weights : quantizeModelWeights(m.config, m.weights, { format });
+      saveGguf(file, { config: m.config, weights }, { tokenizerJson });
+      const rest = plan.decode.filter((b) => b !== 1);
+      if (plan.prefill.length + rest.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: prefill ${plan.prefill.join(', ') || '-'}, decode ${rest.join(', ') || '-'} (threads 1 and ${plan.threads})`);
+        for (const r of await bestOfThreads(driver, file, plan, plan.prefill, rest)) rows.push({ format, ...r });
+      }
+      if (plan.decode.includes(1)) {
+        progress(`llama.cpp ${m.name} ${format}: decode 1, with the bandwidth beside it`);
+        const before = await measureBandwidth(plan.threads, 4);
+        const [r] = await bestOfThreads(driver, file, plan, [], [1]);
+        const after = await measureBandwidth(plan.threads, 4);
+        rows.push({ format, ...r, bytesPerStep: weightBytesPerStep(m.config, format), bandwidth: Math.max(before.bytesPerS, after.bytesPerS) });
+      }
+      rmSync(file, { force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
