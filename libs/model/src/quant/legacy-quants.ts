@@ -31,12 +31,16 @@ function check(name: string, n: number): void {
  * One block: 32 values from nibbles at `qs`, 5th bits from `qh` (or none), as
  * (q - offset) * d + m, stored at dst[y ..].
  */
-function block(dst: Float32Array, y: number, src: Uint8Array, qs: number, qh: number | null, offset: number, d: number, m: number): void {
+// m === null: a symmetric block (Q5_0), x * d with nothing added, as ggml computes it (adding a
+// zero m would turn its -0 for x = 0 and d < 0 into +0).
+function block(dst: Float32Array, y: number, src: Uint8Array, qs: number, qh: number | null, offset: number, d: number, m: number | null): void {
   for (let j = 0; j < QK / 2; j++) {
     const hi0 = qh === null ? 0 : ((qh >>> j) & 1) << 4;
     const hi1 = qh === null ? 0 : ((qh >>> (j + 16)) & 1) << 4;
-    dst[y + j] = (((src[qs + j] & 0x0f) | hi0) - offset) * d + m;
-    dst[y + j + QK / 2] = (((src[qs + j] >> 4) | hi1) - offset) * d + m;
+    const x0 = (((src[qs + j] & 0x0f) | hi0) - offset) * d;
+    const x1 = (((src[qs + j] >> 4) | hi1) - offset) * d;
+    dst[y + j] = m === null ? x0 : x0 + m;
+    dst[y + j + QK / 2] = m === null ? x1 : x1 + m;
   }
 }
 
@@ -54,7 +58,7 @@ export function dequantizeRowQ5_0(dst: Float32Array, src: Uint8Array, n: number,
   check('Q5_0', n);
   for (let b = 0; b < n / QK; b++) {
     const o = srcOffset + b * Q5_0_BYTES;
-    block(dst, dstOffset + b * QK, src, o + 6, u32(src, o + 2), 16, half(src, o), 0);
+    block(dst, dstOffset + b * QK, src, o + 6, u32(src, o + 2), 16, half(src, o), null);
   }
 }
 
