@@ -54,6 +54,21 @@ describe('a GGUF file written by llama.cpp (llama-quantize)', () => {
     const m = await loadModelDir(FIXTURE);
     expect([m.config.hiddenSize, m.config.numLayers, m.config.numHeads, m.config.numKvHeads, m.config.intermediateSize, m.config.vocabSize]).toEqual([256, 1, 4, 2, 256, 260]);
   });
+
+  it('--quantize q8_0 on this mixed file keeps its Q8_0 / Q4_0 blocks and quantizes only what it read as f32', async () => {
+    const plain = await loadModelDir(FIXTURE);
+    const q = await loadModelDir(FIXTURE, { quantize: 'q8_0' });
+    const down = 'model.layers.0.mlp.down_proj.weight'; // Q8_0 in the file
+    const head = 'lm_head.weight'; // Q4_0 in the file
+    const qproj = 'model.layers.0.self_attn.q_proj.weight'; // Q4_K in the file: read as f32
+    expect([q.weights[down].quant?.format, q.weights[head].quant?.format, plain.weights[qproj].quant]).toEqual(['q8_0', 'q4_0', undefined]);
+    expect(Buffer.from(q.weights[down].quant!.data).equals(Buffer.from(plain.weights[down].quant!.data))).toBe(true);
+    expect(Buffer.from(q.weights[head].quant!.data).equals(Buffer.from(plain.weights[head].quant!.data))).toBe(true);
+    const want = quantizeMatrix(plain.weights[qproj].data as Float32Array, 256, 256, 'q8_0');
+    expect(q.weights[qproj].quant?.format).toBe('q8_0');
+    expect(Buffer.from(q.weights[qproj].quant!.data).equals(Buffer.from(want.data))).toBe(true);
+    expect(q.weights['model.embed_tokens.weight'].quant).toBeUndefined(); // embeddings stay f32 (F16 in the file)
+  });
 });
 
 describe('our quantizers against llama.cpp\'s, on the fixture\'s F32 source', () => {

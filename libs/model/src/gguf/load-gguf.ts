@@ -115,7 +115,9 @@ export async function loadGguf(path: string, opts: LoadOptions = {}): Promise<Lo
     if (config.numExperts > 0) readExperts(file, config, src, used);
     const ggufName = new Map(tensorNames(config).map(([g, i]) => [i, g]));
     let weights = hfToInternal(config, src, (name) => `${path} (GGUF tensor ${ggufName.get(name) ?? name})`);
-    if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize });
+    // A file may mix blocks we keep (Q8_0, Q4_0) with types read as f32 (K-quants, Q4_1, Q5_x, F16):
+    // --quantize quantizes the latter and keeps the former as the file has them.
+    if (opts.quantize) weights = quantizeModelWeights(config, weights, { format: opts.quantize, keepQuantized: true });
     const embedded = tokenizerFromGguf(meta);
     const bos = config.bosTokenId;
     return {

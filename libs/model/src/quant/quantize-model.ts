@@ -22,6 +22,12 @@ export interface QuantizeOptions {
   head?: QuantFormat | 'f32';
   /** Called after each tensor: how many are done of how many. */
   onProgress?: (done: number, total: number, name: string) => void;
+  /**
+   * Keep tensors that are already block-quantized as they are and quantize only the rest (a GGUF
+   * file that mixes Q4_0 / Q8_0 blocks with types read as f32, such as llama.cpp's Q4_K_M). Off:
+   * any quantized tensor is an error (quantizing twice compounds the error).
+   */
+  keepQuantized?: boolean;
 }
 
 const QUANTIZABLE_ARCHS = ['llama', 'qwen2', 'mixtral'];
@@ -65,13 +71,17 @@ export function quantizationPlan(c: ModelConfig, opts: QuantizeOptions): Map<str
 export function quantizeModelWeights(c: ModelConfig, weights: ModelWeights, opts: QuantizeOptions): ModelWeights {
   const plan = quantizationPlan(c, opts);
   for (const [name, w] of Object.entries(weights)) {
-    if (w.quant) throw new Error(`${name} is already ${BLOCK_LAYOUTS[w.quant.format].name}; quantize the original f32/f16/bf16 model instead`);
+    if (w.quant && !opts.keepQuantized) throw new Error(`${name} is already ${BLOCK_LAYOUTS[w.quant.format].name}; quantize the original f32/f16/bf16 model instead`);
   }
   const out: ModelWeights = { ...weights };
   let done = 0;
   for (const [name, format] of plan) {
     const src = weights[name];
     if (!src) throw new Error(`weight "${name}" is missing`);
+    if (src.quant) {
+      opts.onProgress?.(++done, plan.size, name);
+      continue;
+    }
     const q = quantizedWeight(quantizeMatrix(src.data, src.shape[0], src.shape[1], format));
     out[name] = q;
     if (name === 'lm_head.weight' && c.tieWordEmbeddings) out['model.embed_tokens.weight'] = q;
