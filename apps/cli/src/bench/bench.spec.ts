@@ -15,6 +15,7 @@ import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
 import { parseBenchFlags, serveSchedulingArgs } from './options';
 import type { PeerRow } from './llama-cpp';
+import { llamaBenchPath, parseLlamaBench } from './llama-bench';
 import { doneWhen, kernelTable, pct, roofline } from './report';
 import { llamaCppTable, oursFor, peerRoofline } from './report-llama-cpp';
 import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
@@ -124,9 +125,9 @@ describe('bench report', () => {
     const ours = [row('f32', 'decode', 1, 20, 500e6), row('f32', 'wasm', 1, 16, 500e6), row('f32', 'prefill', 512, 800, 500e6), row('q8_0', 'decode', 8, 40, 150e6)];
     ours[1].bandwidth = 40e9;
     const peer: PeerRow[] = [
-      { format: 'f32', kind: 'decode', size: 1, tokPerS: 40, threads: 1, bytesPerStep: 500e6, bandwidth: 50e9 },
-      { format: 'f32', kind: 'prefill', size: 512, tokPerS: 320, threads: 2 },
-      { format: 'q8_0', kind: 'decode', size: 8, tokPerS: 400, threads: 2 },
+      { format: 'f32', kind: 'decode', size: 1, tokPerS: 40, threads: 1, bytesPerStep: 500e6, bandwidth: 50e9, source: 'llama-bench' },
+      { format: 'f32', kind: 'prefill', size: 512, tokPerS: 320, threads: 2, source: 'llama-bench' },
+      { format: 'q8_0', kind: 'decode', size: 8, tokPerS: 400, threads: 2, source: 'node-llama-cpp' },
     ];
     // served one stream on the wasm decoder: 1000/16 = 62.5 tok/s; on ONNX Runtime 50 tok/s
     expect(oursFor(ours, peer[0], true)?.kind).toBe('wasm');
@@ -134,6 +135,8 @@ describe('bench report', () => {
     // llama.cpp: 40 steps/s x 500 MB = 20 GB/s of 50 -> 0.4; ours: 62.5 x 500 MB = 31.25 GB/s of 40 -> 0.78
     expect(peerRoofline(peer[0])).toBeCloseTo(0.4, 12);
     const t = llamaCppTable('m', '9.9', ours, peer, true, 2).join('\n');
+    expect(t).toContain("measured by the native llama-bench (LLM_LLAMA_BENCH) and node-llama-cpp 9.9's CPU build");
+    expect(t).toContain('f32 decode 1: 1 (llama-bench), f32 prefill 512: 2 (llama-bench), q8_0 decode 8: 2');
     expect(t).toMatch(/^format +prefill 512 +decode 1 +decode 8$/m); // prefill before decode, by size
     expect(t).toMatch(/^f32 +640\.0 \/ 320\.0 = 2\.00x +62\.5 \/ 40\.0 = 1\.56x +-$/m); // 512 tokens in 800 ms = 640 tok/s
     expect(t).toMatch(/^q8_0 +- +- +200\.0 \/ 400\.0 = 0\.50x$/m); // 8 sequences in 40 ms = 200 tok/s
@@ -142,6 +145,19 @@ describe('bench report', () => {
     expect(done).toMatch(/F32 decode batch 1, ours \/ llama\.cpp \(x\) +1\.56 {3}target > 1 {3}meets/);
     expect(done).toMatch(/F32 prefill 512, ours \/ llama\.cpp \(x\) +2\.00 {3}target > 1 {3}meets/);
     expect(doneWhen('m', { kernel: ours, bandwidth: 40e9, e2e: [], burstPromptTokens: 100 }).join('\n')).toMatch(/faster than llama\.cpp.*n\/a \(llama-cpp section not run\)/);
+  });
+
+  it("reads llama-bench's JSON: prefill per prompt length, decode batch 1, the faster thread count", () => {
+    const rec = (n_prompt: number, n_gen: number, n_threads: number, avg_ts: number) => ({ n_prompt, n_gen, n_depth: n_gen > 0 ? 128 : 0, n_threads, avg_ts, build_commit: 'x' });
+    const json = JSON.stringify([rec(128, 0, 1, 300), rec(512, 0, 1, 280), rec(128, 0, 2, 520), rec(512, 0, 2, 500), rec(0, 32, 1, 41), rec(0, 32, 2, 39)]);
+    expect(parseLlamaBench(json)).toEqual([
+      { kind: 'prefill', size: 128, tokPerS: 520, threads: 2 },
+      { kind: 'prefill', size: 512, tokPerS: 500, threads: 2 },
+      { kind: 'decode', size: 1, tokPerS: 41, threads: 1 },
+    ]);
+    expect(() => parseLlamaBench('error: unknown argument')).toThrow(/llama-bench printed no JSON array: error: unknown argument/);
+    expect(llamaBenchPath({})).toBeNull();
+    expect(llamaBenchPath({ LLM_LLAMA_BENCH: '/opt/llama-bench' })).toBe('/opt/llama-bench');
   });
 
   it('takes percentiles as the nearest rank', () => {
@@ -224,7 +240,7 @@ describe('llm bench --quick (through the command parser)', () => {
     if (!installed) return; // the real run below needs llama.cpp (.ci/run installs it; see apps/cli/peer/llama-cpp.mjs)
     const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,llama-cpp', '--formats', 'f32', '--rounds', '2');
     expect(r.err).toBeNull();
-    expect(r.out).toMatch(/^vs llama\.cpp: models\/default, the same weights written as GGUF, llama\.cpp \S+/m);
+    expect(r.out).toMatch(/^vs llama\.cpp: models\/default, the same weights written as GGUF, measured by (node-llama-cpp \S+'s CPU build|the native llama-bench)/m);
     expect(r.out).toMatch(/^f32 +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx$/m); // prefill 128, decode 1, decode 8
     expect(r.out).toMatch(/F32 decode batch 1, ours \/ llama\.cpp \(x\) +\d+\.\d\d {3}target > 1/);
   }, 180_000);

@@ -13,6 +13,8 @@
  * the two keeps the baseline from being understated.
  * Decode batch 1 also gets the bandwidth measured right before and after it (the larger), as the
  * kernel section's rows do, so llama.cpp's own roofline fraction is printed beside ours.
+ * With LLM_LLAMA_BENCH naming a native llama-bench binary, prefill and decode batch 1 come from it
+ * instead (./llama-bench.ts): llama.cpp without Node beside it, as its users benchmark it.
  * Not here: the comparison table (report-llama-cpp.ts), installing the peer (it only says how).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModelWeights, saveGguf } from '@llm/model';
 import { measureBandwidth } from './bandwidth';
+import { runLlamaBench } from './llama-bench';
 import { weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface PeerRow {
@@ -31,6 +34,8 @@ export interface PeerRow {
   tokPerS: number;
   /** The thread count that gave tokPerS (the better of 1 and the bench's). */
   threads: number;
+  /** Which llama.cpp measured it: the native llama-bench binary or node-llama-cpp's build. */
+  source: 'llama-bench' | 'node-llama-cpp';
   /** Decode batch 1: weight bytes one step reads (the same count as the kernel section's) and the bandwidth beside it. */
   bytesPerStep?: number;
   bandwidth?: number;
@@ -107,25 +112,38 @@ async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefi
   return [...best.values()];
 }
 
-/** llama.cpp's rows for every format of the plan, on `m`'s weights written as GGUF files with `tokenizerJson`'s vocabulary. */
-export async function llamaCppRows(driver: string, m: BenchModel, tokenizerJson: Record<string, unknown>, plan: PeerPlan, progress: (s: string) => void): Promise<PeerRow[]> {
+/**
+ * llama.cpp's rows for every format of the plan, on `m`'s weights written as GGUF files with
+ * `tokenizerJson`'s vocabulary: prefill and decode batch 1 from the native llama-bench when
+ * `native` names one (./llama-bench.ts), else from node-llama-cpp (`driver`); decode at batch > 1
+ * from node-llama-cpp only (left out without it).
+ */
+export async function llamaCppRows(driver: string | null, native: string | null, m: BenchModel, tokenizerJson: Record<string, unknown>, plan: PeerPlan, progress: (s: string) => void): Promise<PeerRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-gguf-'));
   const rows: PeerRow[] = [];
+  const both = `threads 1 and ${plan.threads}`;
   try {
     for (const format of plan.formats) {
       const file = join(dir, `${format}.gguf`);
       progress(`llama.cpp ${m.name} ${format}: writing ${file}`);
       const weights = format === 'f32' ? m.weights : quantizeModelWeights(m.config, m.weights, { format });
       saveGguf(file, { config: m.config, weights }, { tokenizerJson });
-      const rest = plan.decode.filter((b) => b !== 1);
-      if (plan.prefill.length + rest.length > 0) {
-        progress(`llama.cpp ${m.name} ${format}: prefill ${plan.prefill.join(', ') || '-'}, decode ${rest.join(', ') || '-'} (threads 1 and ${plan.threads})`);
-        for (const r of await bestOfThreads(driver, file, plan, plan.prefill, rest)) rows.push({ format, ...r });
+      const batched = driver ? plan.decode.filter((b) => b !== 1) : [];
+      const prefillNode = native ? [] : plan.prefill;
+      if (native && plan.prefill.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: llama-bench prefill ${plan.prefill.join(', ')} (${both})`);
+        for (const r of await runLlamaBench(native, file, { prefill: plan.prefill, decode1: false, context: plan.context, steps: plan.steps, threads: plan.threads, rounds: plan.rounds })) rows.push({ format, ...r, source: 'llama-bench' });
+      }
+      if (driver && prefillNode.length + batched.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: prefill ${prefillNode.join(', ') || '-'}, decode ${batched.join(', ') || '-'} (${both})`);
+        for (const r of await bestOfThreads(driver, file, plan, prefillNode, batched)) rows.push({ format, ...r, source: 'node-llama-cpp' });
       }
       if (plan.decode.includes(1)) {
-        progress(`llama.cpp ${m.name} ${format}: decode 1, with the bandwidth beside it`);
+        progress(`llama.cpp ${m.name} ${format}: ${native ? 'llama-bench ' : ''}decode 1 (${both}), with the bandwidth beside it`);
         const before = await measureBandwidth(plan.threads, 4);
-        const [r] = await bestOfThreads(driver, file, plan, [], [1]);
+        const r = native
+          ? { ...(await runLlamaBench(native, file, { prefill: [], decode1: true, context: plan.context, steps: plan.steps, threads: plan.threads, rounds: plan.rounds }))[0], source: 'llama-bench' as const }
+          : { ...(await bestOfThreads(driver!, file, plan, [], [1]))[0], source: 'node-llama-cpp' as const };
         const after = await measureBandwidth(plan.threads, 4);
         rows.push({ format, ...r, bytesPerStep: weightBytesPerStep(m.config, format), bandwidth: Math.max(before.bytesPerS, after.bytesPerS) });
       }

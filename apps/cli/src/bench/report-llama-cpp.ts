@@ -25,8 +25,10 @@ export function peerRoofline(p: PeerRow): number {
   return p.bytesPerStep !== undefined && p.bandwidth ? (p.bytesPerStep * p.tokPerS) / p.bandwidth : NaN;
 }
 
-export function llamaCppTable(model: string, version: string, ours: KernelRow[], peer: PeerRow[], servedWasm: boolean, threads: number): string[] {
-  const lines = [`\nvs llama.cpp: ${model}, the same weights written as GGUF, llama.cpp ${version} (node-llama-cpp's CPU build; the better of 1 and ${threads} threads per row); ours tok/s / llama.cpp tok/s = ratio`];
+export function llamaCppTable(model: string, version: string | null, ours: KernelRow[], peer: PeerRow[], servedWasm: boolean, threads: number): string[] {
+  const named = (s: PeerRow['source']) => (s === 'llama-bench' ? 'the native llama-bench (LLM_LLAMA_BENCH)' : version ? `node-llama-cpp ${version}'s CPU build` : "node-llama-cpp's CPU build");
+  const sources = [...new Set(peer.map((p) => p.source))].map(named).join(' and ');
+  const lines = [`\nvs llama.cpp: ${model}, the same weights written as GGUF, measured by ${sources} (the better of 1 and ${threads} threads per row); ours tok/s / llama.cpp tok/s = ratio`];
   const order = (p: PeerRow) => (p.kind === 'prefill' ? 0 : 1e6) + p.size;
   const cols = [...new Set([...peer].sort((a, b) => order(a) - order(b)).map((p) => `${p.kind} ${p.size}`))];
   lines.push(`${'format'.padEnd(8)}${cols.map((c) => c.padStart(26)).join('')}`);
@@ -45,7 +47,7 @@ export function llamaCppTable(model: string, version: string, ours: KernelRow[],
       return `${p.format} ${o ? f(roofline(o, o.bandwidth ?? p.bandwidth!), 2) : '-'} / ${f(peerRoofline(p), 2)}`;
     }).join(', ')}`);
   }
-  lines.push(`threads that won (llama.cpp): ${peer.map((p) => `${p.format} ${p.kind} ${p.size}: ${p.threads}`).join(', ')}`);
+  lines.push(`threads that won (llama.cpp): ${peer.map((p) => `${p.format} ${p.kind} ${p.size}: ${p.threads}${p.source === 'llama-bench' ? ' (llama-bench)' : ''}`).join(', ')}`);
   return lines;
 }
 

@@ -21,6 +21,7 @@ import { runE2e, type E2eResult } from '../bench/e2e';
 import { runSpeculative, serveHasSpeculative, type SpeculativeResult } from '../bench/speculative';
 import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
 import { llamaCppRows, peerDriver, probePeer, type PeerRow } from '../bench/llama-cpp';
+import { llamaBenchPath } from '../bench/llama-bench';
 import { llamaCppTable } from '../bench/report-llama-cpp';
 import { parseBenchFlags, serveSchedulingArgs, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
 import { doneWhen, e2eTable, kernelTable, speculativeTable, threadTable } from '../bench/report';
@@ -114,14 +115,16 @@ async function llamaCppSection(model: BenchModel, tokenizerJson: () => Record<st
   const key = process.env.LLM_LLAMA_CPP ?? '';
   if (!peerProbes.has(key)) peerProbes.set(key, probePeer(driver));
   const peerProbe = peerProbes.get(key)!;
-  if ('why' in peerProbe) {
+  const native = llamaBenchPath();
+  if ('why' in peerProbe && !native) {
     print(`\nllama-cpp: section left out: ${peerProbe.why}`);
     return undefined;
   }
-  const rows = await llamaCppRows(driver, model, tokenizerJson(), {
+  if ('why' in peerProbe) print(`\nllama-cpp: decode at batch > 1 left out (it needs node-llama-cpp): ${peerProbe.why}`);
+  const rows = await llamaCppRows('why' in peerProbe ? null : driver, native, model, tokenizerJson(), {
     formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 32,
   }, progress);
-  print(llamaCppTable(model.name, peerProbe.version, ours, rows, servedOffThread(model), plan.threads).join('\n'));
+  print(llamaCppTable(model.name, 'version' in peerProbe ? peerProbe.version : null, ours, rows, servedOffThread(model), plan.threads).join('\n'));
   return rows;
 }
 

@@ -1,0 +1,74 @@
+/*
+ * llama.cpp's own `llama-bench` as the baseline's source for the rows it measures, when a native
+ * build is at hand (LLM_LLAMA_BENCH = the path of a llama-bench binary, e.g. from a llama.cpp
+ * checkout: `cmake -B build && cmake --build build --target llama-bench`). It runs llama.cpp as
+ * its users benchmark it: no Node in the process, its compute threads alone on the cores. It
+ * measures prefill N (`-p N -n 0`) and decode batch 1 (`-p 0 -n steps -d context`: `steps` tokens
+ * generated after `context` cached ones); decode at batch > 1 is not a llama-bench test, so those
+ * rows stay with node-llama-cpp (./llama-cpp.ts). `-t 1,T` runs both thread counts, `-r rounds`
+ * repetitions; llama-bench reports the mean tok/s of its repetitions, and the faster thread count
+ * counts, as for the node-llama-cpp rows.
+ * Not here: building llama.cpp (no network access is assumed; the binary is the user's).
+ */
+import { spawn } from 'node:child_process';
+
+/** One row of llama-bench's `-o json` output (the fields this file reads). */
+interface LlamaBenchRecord {
+  n_prompt: number;
+  n_gen: number;
+  n_depth?: number;
+  n_threads: number;
+  avg_ts: number;
+}
+
+export interface NativeRow {
+  kind: 'prefill' | 'decode';
+  size: number;
+  tokPerS: number;
+  threads: number;
+}
+
+/** The llama-bench binary named by LLM_LLAMA_BENCH, or null. */
+export function llamaBenchPath(env: NodeJS.ProcessEnv = process.env): string | null {
+  return env.LLM_LLAMA_BENCH && env.LLM_LLAMA_BENCH.trim() !== '' ? env.LLM_LLAMA_BENCH : null;
+}
+
+/** Parses llama-bench's JSON array into rows: the best thread count per (kind, size). */
+export function parseLlamaBench(json: string): NativeRow[] {
+  let records: LlamaBenchRecord[];
+  try {
+    records = JSON.parse(json) as LlamaBenchRecord[];
+  } catch {
+    throw new Error(`llama-bench printed no JSON array: ${json.slice(0, 200)}`);
+  }
+  if (!Array.isArray(records)) throw new Error('llama-bench printed JSON that is not an array of tests');
+  const best = new Map<string, NativeRow>();
+  for (const r of records) {
+    const row: NativeRow = r.n_gen > 0 ? { kind: 'decode', size: 1, tokPerS: r.avg_ts, threads: r.n_threads } : { kind: 'prefill', size: r.n_prompt, tokPerS: r.avg_ts, threads: r.n_threads };
+    const key = `${row.kind} ${row.size}`;
+    const had = best.get(key);
+    if (!had || row.tokPerS > had.tokPerS) best.set(key, row);
+  }
+  return [...best.values()];
+}
+
+/** Runs llama-bench on `file` for the given prefill lengths and (when decode1) decode batch 1. */
+export function runLlamaBench(bin: string, file: string, o: { prefill: number[]; decode1: boolean; context: number; steps: number; threads: number; rounds: number }): Promise<NativeRow[]> {
+  const threads = [...new Set([1, o.threads])].join(',');
+  const runs: string[][] = [];
+  if (o.prefill.length > 0) runs.push(['-p', o.prefill.join(','), '-n', '0']);
+  if (o.decode1) runs.push(['-p', '0', '-n', String(o.steps), '-d', String(o.context)]);
+  return runs.reduce<Promise<NativeRow[]>>(async (acc, args) => [...(await acc), ...parseLlamaBench(await exec(bin, ['-m', file, '-t', threads, '-r', String(o.rounds), '-o', 'json', ...args]))], Promise.resolve([]));
+}
+
+function exec(bin: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new Error(`LLM_LLAMA_BENCH=${bin}: ${e.message}`)));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`llama-bench exited with ${code ?? signal}: ${err.trim().split('\n').slice(-2).join(' | ')}`))));
+  });
+}
