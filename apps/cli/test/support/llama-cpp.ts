@@ -33,7 +33,7 @@ export function describeLlamaCpp(spec: string): jest.Describe {
   const why = llamaCppWhyNot();
   if (why === null) return describe;
   if (process.env.CI) throw new Error(`${spec}: llama.cpp peer unavailable under CI (${why}); .ci/run installs it`);
-  process.stderr.write(`${spec}: llama.cpp peer not available (${why}); skipped. To run: ${INSTALL}\n`);
+  process.stderr.write(`${spec}: llama.cpp peer not available (${why}); skipped.${process.env.LLM_LLAMA_CPP ? '' : ` To run: ${INSTALL}`}\n`);
   return describe.skip;
 }
 
