@@ -17,6 +17,10 @@
  *                                      as given (no BOS added); kv = "F32" (default) or "F16" cache
  *   tokenize {file, texts}             {ids: number[][]}: llama.cpp's tokenizer from the file's
  *                                      vocabulary, no BOS/EOS added, special tokens parsed
+ *   vocab    {file}                    {size, bos, eos, eot, addBos, model, chatTemplate}: what
+ *                                      llama.cpp's loader made of the file's vocabulary (size: its
+ *                                      token count; bos/eos/eot null when absent or, node-llama-cpp's
+ *                                      rule, not a control token; addBos: whether a prompt gets BOS)
  *   bench    {file, prefill: number[], decode: number[], rounds, threads, steps?, context?,
  *            flashAttention?}
  *                                      {prefill: [{tokens, tokPerS}], decode: [{batch, tokPerS}]}:
@@ -45,7 +49,7 @@ async function loadPeer() {
     fail(2, `llama.cpp peer: node-llama-cpp is not installed${prefix ? ` under LLM_LLAMA_CPP=${prefix}` : ''}; ${INSTALL}`);
   }
   const mod = await import(pathToFileURL(entry).href);
-  const llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: 'error', progressLogs: false });
+  const llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: process.env.LLM_LLAMA_CPP_LOG ?? 'error', progressLogs: false });
   return { mod, llama };
 }
 
@@ -74,6 +78,16 @@ async function tokenize(llama, req) {
   if (!Array.isArray(req.texts)) fail(2, 'llama.cpp peer: tokenize needs a "texts" array');
   const model = await llama.loadModel({ modelPath: req.file, vocabOnly: true });
   return { ids: req.texts.map((t) => Array.from(model.tokenize(t, true))) };
+}
+
+async function vocab(llama, req) {
+  const model = await llama.loadModel({ modelPath: req.file, vocabOnly: true });
+  const t = model.tokens;
+  const meta = model.fileInfo?.metadata?.tokenizer ?? {};
+  return {
+    size: [...model.iterateAllTokens()].length, bos: t.bos ?? null, eos: t.eos ?? null, eot: t.eot ?? null,
+    addBos: t.shouldPrependBosToken, model: meta.ggml?.model ?? null, chatTemplate: meta.chat_template ?? null,
+  };
 }
 
 /**
@@ -149,8 +163,9 @@ async function main() {
     if (req.op === 'probe') res = { version: mod.getModuleVersion ? await mod.getModuleVersion() : null, cpu: llama.cpuMathCores ?? null, build: llama.buildType };
     else if (req.op === 'logits') res = await logits(llama, req);
     else if (req.op === 'tokenize') res = await tokenize(llama, req);
+    else if (req.op === 'vocab') res = await vocab(llama, req);
     else if (req.op === 'bench') res = await bench(llama, req);
-    else fail(2, `llama.cpp peer: unknown op "${req.op}" (probe | logits | tokenize | bench)`);
+    else fail(2, `llama.cpp peer: unknown op "${req.op}" (probe | logits | tokenize | vocab | bench)`);
   } catch (e) {
     fail(1, `llama.cpp peer: ${e?.message ?? e}`);
   }

@@ -1,10 +1,13 @@
 /*
  * `llm quantize`: a llama-family model (a Hugging Face directory or a GGUF file) quantized to
- * Q8_0 or Q4_0 (ggml's block formats; the LM head in Q8_0 unless --head says otherwise), written
- * as a model directory (--out: config.json records the format; every command that takes --model
+ * Q8_0 or Q4_0 (ggml's block formats; the LM head in Q8_0 unless --head says otherwise), or
+ * converted to F32 or F16 (a plain conversion, as llama.cpp's converter does with --outtype:
+ * F16 holds the matrices, norms, biases and the MoE router stay F32 in the GGUF file; a model
+ * directory stores every tensor as F16, like a float16 Hugging Face checkpoint), written as a
+ * model directory (--out: config.json records the format; every command that takes --model
  * loads it) and/or as one GGUF file llama.cpp can load (--gguf). Progress bars on stderr.
  * Refuses, with one line each: a non-empty --out, an existing --gguf file, an architecture that
- * cannot be quantized, a model that is already quantized.
+ * cannot be quantized, a model that is already quantized, a weight past F16's range.
  * Thin: flags -> @llm/model (quantizeModelWeights, saveModelDir, saveGguf).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,10 +55,22 @@ function tokenizerOf(model: LoadedModel): { json: Record<string, unknown> | null
   return { json: text ? JSON.parse(text) : null, config: existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, 'utf8')) : null };
 }
 
+const FLOAT_FORMATS = ['f32', 'f16'] as const;
+type FloatFormat = (typeof FLOAT_FORMATS)[number];
+
+/** --format: a float format (plain conversion) or a block format (quantization). */
+function targetFormat(v: string): FloatFormat | QuantFormat {
+  const f = v.trim().toLowerCase();
+  if ((FLOAT_FORMATS as readonly string[]).includes(f)) return f as FloatFormat;
+  if ((QUANT_FORMATS as readonly string[]).includes(f)) return f as QuantFormat;
+  throw new CliError(`--format "${v}" is not supported (expected f32, f16, q8_0 or q4_0)`);
+}
+
 async function quantize(f: QuantizeFlags): Promise<void> {
   if (!f.model) throw new CliError('--model is required (a Hugging Face model directory or a .gguf file)');
-  if (!f.format) throw new CliError('--format is required (q8_0 or q4_0)');
-  const fmt = quantFormatFlag('--format', f.format);
+  if (!f.format) throw new CliError('--format is required (f32, f16, q8_0 or q4_0)');
+  const fmt = targetFormat(f.format);
+  const float = fmt === 'f32' || fmt === 'f16';
   const head = headFlag(f.head);
   checkTargets(f);
   const say = (l: string) => process.stderr.write(`[quantize] ${l}\n`);
@@ -64,22 +79,30 @@ async function quantize(f: QuantizeFlags): Promise<void> {
   const unsupported = unsupportedForQuantization(model.config);
   if (unsupported) throw new CliError(`${f.model}: ${unsupported}`);
   if (model.quantization) throw new CliError(`${f.model} is already quantized (${model.quantization.format}); quantize the f32/f16/bf16 model instead`);
-  const weights = quantizeModelWeights(model.config, model.weights, { format: fmt, head, onProgress: progressBar(`quantizing to ${fmt}`) });
+  const weights = float ? model.weights : quantizeModelWeights(model.config, model.weights, { format: fmt, head, onProgress: progressBar(`quantizing to ${fmt}`) });
   const tok = tokenizerOf(model);
-  if (f.out) {
-    say(`writing ${f.out}`);
-    saveModelDir(f.out, model.config, weights, { tokenizerJson: tok.json ?? undefined, generationConfig: model.generation });
-    if (tok.config) saveTokenizerConfig(f.out, tok.config);
+  try {
+    if (f.out) {
+      say(`writing ${f.out}`);
+      saveModelDir(f.out, model.config, weights, { dtype: fmt === 'f16' ? 'F16' : 'F32', tokenizerJson: tok.json ?? undefined, generationConfig: model.generation });
+      if (tok.config) saveTokenizerConfig(f.out, tok.config);
+    }
+    if (f.gguf) {
+      saveGguf(f.gguf, { config: model.config, weights, generation: model.generation }, {
+        name: basename(resolve(f.model)).replace(/\.gguf$/, ''),
+        tokenizerJson: tok.json,
+        tokenizerConfig: tok.config,
+        floatType: fmt === 'f16' ? 'f16' : 'f32',
+        onProgress: progressBar(`writing ${basename(f.gguf)}`),
+      });
+    }
+  } catch (e) {
+    const m = (e as Error).message;
+    if (/cannot be stored as F16/.test(m)) throw new CliError(`${f.model}: ${m}`);
+    throw e;
   }
-  if (f.gguf) {
-    saveGguf(f.gguf, { config: model.config, weights, generation: model.generation }, {
-      name: basename(resolve(f.model)).replace(/\.gguf$/, ''),
-      tokenizerJson: tok.json,
-      tokenizerConfig: tok.config,
-      onProgress: progressBar(`writing ${basename(f.gguf)}`),
-    });
-  }
-  process.stdout.write(`quantized ${f.model} to ${fmt} (head ${head})${f.out ? `: wrote ${f.out}` : ''}${f.gguf ? `${f.out ? ' and' : ': wrote'} ${f.gguf}` : ''}\n`);
+  const what = float ? `converted ${f.model} to ${fmt}` : `quantized ${f.model} to ${fmt} (head ${head})`;
+  process.stdout.write(`${what}${f.out ? `: wrote ${f.out}` : ''}${f.gguf ? `${f.out ? ' and' : ': wrote'} ${f.gguf}` : ''}\n`);
 }
 
 function saveTokenizerConfig(dir: string, config: Record<string, unknown>): void {
@@ -89,10 +112,10 @@ function saveTokenizerConfig(dir: string, config: Record<string, unknown>): void
 export const registerQuantize: RegisterCommand = (program: Command) => {
   program
     .command('quantize')
-    .description('quantize a llama-family model to Q8_0 or Q4_0: a model directory (--out) and/or a GGUF file (--gguf)')
-    .option('--model <path>', 'Hugging Face model directory or .gguf file to quantize')
-    .option('--format <format>', 'q8_0 | q4_0 (the linear layers)')
-    .option('--head <format>', 'the LM head: q8_0 | q4_0 | f32', 'q8_0')
+    .description('quantize or convert a llama-family model (Q8_0, Q4_0, F16, F32): a model directory (--out) and/or a GGUF file (--gguf)')
+    .option('--model <path>', 'Hugging Face model directory or .gguf file to quantize or convert')
+    .option('--format <format>', 'q8_0 | q4_0 (quantize the linear layers) | f16 | f32 (plain conversion; F16 keeps norms, biases and the MoE router F32 in GGUF)')
+    .option('--head <format>', 'the LM head under q8_0 / q4_0: q8_0 | q4_0 | f32', 'q8_0')
     .option('--out <dir>', 'write a quantized model directory (must be new or empty)')
     .option('--gguf <file>', 'write a GGUF file llama.cpp can load (must not exist)')
     .action((f: QuantizeFlags) => quantize(f));

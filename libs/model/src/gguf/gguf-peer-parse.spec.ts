@@ -9,7 +9,8 @@
  * RoPE scaling, rope.scaling.* keys under linear scaling) with the shapes llama.cpp's
  * create_tensor asks for. Offsets must be the running sum of aligned sizes in file order (gguf.cpp
  * rejects a file otherwise), and the bytes at a norm's offset must be that norm.
- * Our writer's F16 output is not tested: it writes F32 / Q8_0 / Q4_0 only.
+ * Our writer's F16 output (floatType f16) is checked in save-gguf-f16.spec.ts and, by llama.cpp itself,
+ * in apps/cli/test/llama-cpp-peer.spec.ts.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';

@@ -3,8 +3,11 @@
  * name, file type, quantization version), the architecture's hyperparameters
  * (./llama-config.ts), the tokenizer (./tokenizer-to-gguf.ts; tokenizer.ggml.model "none" without
  * one, which llama.cpp requires), and the tensors under GGUF names
- * with GGUF dims (ne0 = in): f32 tensors as F32 (norms and biases always), quantized ones as
- * their Q8_0 / Q4_0 blocks, attn_q / attn_k rows in llama.cpp's pair order for the llama
+ * with GGUF dims (ne0 = in): f32 tensors as F32, or under `floatType: 'f16'` as F16 where
+ * llama.cpp's converter (--outtype f16) does so -- every matrix named *.weight (the embedding, the
+ * head, the linear layers, stacked experts) except the MoE router (ffn_gate_inp) and norms; 1-D
+ * tensors (norms, biases, rope_freqs) always F32 -- rounding to nearest even and refusing a
+ * weight past F16's range by name; quantized ones as their Q8_0 / Q4_0 blocks, attn_q / attn_k rows in llama.cpp's pair order for the llama
  * architecture, experts stacked per layer as ffn_{gate,down,up}_exps, Llama 3 RoPE scaling as
  * rope_freqs.weight (./rope-freqs.ts). A tied head is written
  * once, as token_embd. Tensors are produced one at a time while writing.
@@ -20,6 +23,7 @@ import { ggufArchOf, ggufConfigMetadata } from './llama-config';
 import { ropeFreqFactors } from './rope-freqs';
 import { gv } from './metadata';
 import { ggufTokenizerMetadata } from './tokenizer-to-gguf';
+import { f16Encode } from '../io/dtype';
 import { GGML, GGML_TYPES, type GgufValue } from './types';
 import { writeGguf, type GgufTensorToWrite } from './writer';
 
@@ -30,10 +34,12 @@ export interface SaveGgufOptions {
   tokenizerJson?: Record<string, unknown> | null;
   tokenizerConfig?: Record<string, unknown> | null;
   onProgress?: (done: number, total: number, name: string) => void;
+  /** How unquantized matrices are stored (default 'f32'; see the file comment for 'f16'). */
+  floatType?: 'f32' | 'f16';
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-const FILE_TYPE = { f32: 0, q4_0: 2, q8_0: 7 } as const; // general.file_type: ALL_F32, MOSTLY_Q4_0, MOSTLY_Q8_0
+const FILE_TYPE = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 } as const; // general.file_type: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0
 
 function f32Bytes(data: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -42,22 +48,28 @@ function f32Bytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** Whether llama.cpp's converter stores this tensor in F16 under --outtype f16 (else F32). */
+export function storedAsF16(ggufName: string, dims: number): boolean {
+  return dims >= 2 && ggufName.endsWith('.weight') && !ggufName.endsWith('_norm.weight') && !/\.ffn_gate_inp\.weight$/.test(ggufName);
+}
+
 /** One tensor to write: GGUF dims are the row-major shape reversed. */
-function tensorOf(name: string, w: Weight): GgufTensorToWrite {
+function tensorOf(name: string, w: Weight, floatType: 'f32' | 'f16' = 'f32'): GgufTensorToWrite {
   const dims = [...w.shape].reverse();
   if (w.quant) return { name, dims, type: GGML_TYPES.get(BLOCK_LAYOUTS[w.quant.format].ggmlType)!, bytes: () => (w.quant as { data: Uint8Array }).data };
+  if (floatType === 'f16' && storedAsF16(name, dims.length)) return { name, dims, type: GGML_TYPES.get(GGML.F16)!, bytes: () => f16Encode(w.data, name) };
   return { name, dims, type: GGML_TYPES.get(GGML.F32)!, bytes: () => f32Bytes(w.data) };
 }
 
 /** Experts' (R, K) matrices stacked into one (E, R, K) tensor (GGUF dims [K, R, E]). */
-function stacked(name: string, parts: Weight[]): GgufTensorToWrite {
+function stacked(name: string, parts: Weight[], floatType: 'f32' | 'f16'): GgufTensorToWrite {
   const [R, K] = parts[0].shape;
   const E = parts.length;
   const quant = parts.every((p) => p.quant) && parts.every((p) => p.quant!.format === parts[0].quant!.format);
   const w: Weight = quant
     ? { shape: [E, R, K], data: new Float32Array(0), quant: stackRows(parts.map((p) => p.quant!)) }
     : { shape: [E, R, K], data: concat(parts.map((p) => p.data)) };
-  return tensorOf(name, w);
+  return tensorOf(name, w, floatType);
 }
 
 function concat(xs: Float32Array[]): Float32Array {
@@ -70,28 +82,28 @@ function concat(xs: Float32Array[]): Float32Array {
   return out;
 }
 
-function fileType(weights: ModelWeights): { type: number; quantized: boolean } {
+function fileType(weights: ModelWeights, floatType: 'f32' | 'f16'): { type: number; quantized: boolean } {
   const formats = Object.entries(weights).filter(([n, w]) => w.quant && n.startsWith('model.layers.')).map(([, w]) => w.quant!.format);
-  if (formats.length === 0) return { type: FILE_TYPE.f32, quantized: Object.values(weights).some((w) => w.quant) };
+  if (formats.length === 0) return { type: FILE_TYPE[floatType], quantized: Object.values(weights).some((w) => w.quant) };
   return { type: FILE_TYPE[formats[0]], quantized: true };
 }
 
 /** The tensors of a model in file order. */
-function tensorsOf(c: ModelConfig, weights: ModelWeights, arch: string): GgufTensorToWrite[] {
+function tensorsOf(c: ModelConfig, weights: ModelWeights, arch: string, floatType: 'f32' | 'f16'): GgufTensorToWrite[] {
   const out: GgufTensorToWrite[] = [];
   const freqs = ropeFreqFactors(c);
   if (freqs) out.push(tensorOf('rope_freqs.weight', { shape: [freqs.length], data: freqs }));
   for (const [g, internal] of tensorNames(c)) {
     const w = weights[internal];
     if (!w || (internal === 'lm_head.weight' && c.tieWordEmbeddings)) continue;
-    out.push(tensorOf(g, isRopePermuted(arch, internal) ? permuteRows(w, (r) => hfRowOf(r, c.headDim)) : w));
+    out.push(tensorOf(g, isRopePermuted(arch, internal) ? permuteRows(w, (r) => hfRowOf(r, c.headDim)) : w, floatType));
   }
   if (c.numExperts > 0) {
     for (let l = 0; l < c.numLayers; l++) {
       for (const [name, which] of EXPERTS) {
         const parts = Array.from({ length: c.numExperts }, (_, e) => weights[expertName(l, e, which)]);
         if (parts.some((p) => !p)) throw new Error(`weights of layer ${l}'s experts (${which}) are missing`);
-        out.push(stacked(`blk.${l}.${name}`, parts));
+        out.push(stacked(`blk.${l}.${name}`, parts, floatType));
       }
     }
   }
@@ -102,7 +114,9 @@ function tensorsOf(c: ModelConfig, weights: ModelWeights, arch: string): GgufTen
 export function saveGguf(path: string, model: { config: ModelConfig; weights: ModelWeights; generation?: GenerationDefaults }, opts: SaveGgufOptions = {}): void {
   const c = model.config;
   const arch = ggufArchOf(c);
-  const { type, quantized } = fileType(model.weights);
+  const floatType = opts.floatType ?? 'f32';
+  if (floatType !== 'f32' && floatType !== 'f16') throw new Error(`floatType "${floatType as string}" is not supported (expected f32 or f16)`);
+  const { type, quantized } = fileType(model.weights, floatType);
   const kv: Array<[string, GgufValue]> = [
     ['general.architecture', gv.str(arch)],
     ['general.name', gv.str(opts.name ?? arch)],
@@ -117,5 +131,5 @@ export function saveGguf(path: string, model: { config: ModelConfig; weights: Mo
   } else {
     kv.push(['tokenizer.ggml.model', gv.str('none')]); // llama.cpp requires the key; "none" loads a model without a vocabulary
   }
-  writeGguf(path, kv, tensorsOf(c, model.weights, arch), opts.onProgress);
+  writeGguf(path, kv, tensorsOf(c, model.weights, arch, floatType), opts.onProgress);
 }

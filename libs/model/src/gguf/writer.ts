@@ -2,11 +2,11 @@
  * Writes a GGUF version 3 file: header, metadata, tensor infos, padding, then each tensor's data
  * at the next multiple of the alignment (32, written as general.alignment). Tensors are produced
  * one at a time by their `bytes()` callback and written straight to the file, so a whole model
- * never sits in memory twice.
+ * never sits in memory twice. A tensor that fails to encode removes the partial file.
  * Follows ggml docs/gguf.md (the file structure and value encodings in ./types.ts).
  * Not here: which keys and tensors a model needs (./save-gguf.ts).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_SCALAR_BYTES, GGUF_VERSION, GgufError, GgufType, type GgmlTypeInfo, type GgufArray, type GgufScalar, type GgufValue } from './types';
 
 /** A tensor to write: GGUF dims (ne0 first), type, and its data on demand (exactly nbytes). */
@@ -129,7 +129,10 @@ export function writeGguf(path: string, metadata: Array<[string, GgufValue]>, te
       pad();
       onTensor?.(i + 1, tensors.length, t.name);
     });
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    rmSync(path, { force: true }); // no half-written file left behind
+    throw e;
   }
+  closeSync(fd);
 }

@@ -3,6 +3,9 @@
  *   F16  (IEEE 754 binary16: 1 sign, 5 exponent, 10 mantissa bits; subnormals, inf, NaN)
  *   BF16 (bfloat16: the top 16 bits of a binary32)
  * Both directions round to nearest, ties to even, like torch's `.half()` / `.bfloat16()`.
+ * f16Encode is the checked form a writer uses: a finite weight past F16's range (|x| >= 65520
+ * rounds to inf) or a weight that is already inf/NaN is an error naming the tensor, never a
+ * silent inf in the file.
  * Deliberately not: F8 formats or integer quantisation.
  */
 
@@ -34,6 +37,30 @@ export function f32ToF16Bits(value: number): number {
   const rest = mant & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // carry may roll into the exponent (-> inf): correct
   return h;
+}
+
+/** The largest finite binary16 value; |x| >= 65520 rounds past it, to inf. */
+export const F16_MAX = 65504;
+
+/** An error when some element of `data` has no finite F16 value (it names `tensor`, the element and its value). */
+export function assertFitsF16(data: Float32Array, tensor: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (Math.abs(data[i]) < 65520) continue; // [65504, 65520) rounds down to F16_MAX; 65520 ties to even, i.e. inf
+    const why = Number.isFinite(data[i]) ? `beyond F16's range (|x| <= ${F16_MAX})` : 'not finite';
+    throw new Error(`tensor "${tensor}" cannot be stored as F16: element ${i} is ${data[i]}, ${why}; keep it in F32 (--format f32)`);
+  }
+}
+
+/** `data` as little-endian binary16 (2 bytes each, round to nearest even), after assertFitsF16. */
+export function f16Encode(data: Float32Array, tensor: string): Uint8Array {
+  assertFitsF16(data, tensor);
+  const out = new Uint8Array(data.length * 2);
+  for (let i = 0; i < data.length; i++) {
+    const h = f32ToF16Bits(data[i]);
+    out[2 * i] = h & 0xff;
+    out[2 * i + 1] = h >>> 8;
+  }
+  return out;
 }
 
 /** binary16 bits -> float32 value (exact). */

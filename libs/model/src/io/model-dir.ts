@@ -3,7 +3,8 @@
  * a sharded model.safetensors.index.json, tokenizer.json) into a LoadedModel with weights in the
  * internal naming (../weights/names), and save the same back. Directories written by
  * `llm quantize` hold block-quantized linear weights (./quantized-checkpoint.ts); `quantize`
- * quantizes an f32/f16/bf16 model while it loads. Every failure names the directory or file and
+ * quantizes an f32/f16/bf16 model while it loads. Saving as F16 refuses a weight past F16's range
+ * (by name) rather than storing inf. Every failure names the directory or file and
  * what was expected. Deliberately not: downloading from a hub, pytorch_model.bin.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { quantizeModelWeights } from '../quant/quantize-model';
 import { quantizationConfigOf, quantizationOf, restoreQuantized, storedTensor, type QuantizationConfig } from './quantized-checkpoint';
 import { isGgufPath, loadGguf, loadGgufConfig, loadGgufTokenizer } from '../gguf/load-gguf';
 import type { EmbeddedTokenizer } from '../gguf/tokenizer-from-gguf';
+import { assertFitsF16 } from './dtype';
 import { StoredDType, encodeSafetensors, readSafetensors, type SafeTensor } from './safetensors';
 
 export interface LoadedModel {
@@ -149,6 +151,7 @@ export function saveModelDir(dir: string, config: ModelConfig, weights: ModelWei
   if (!(dtype in BYTES)) throw new Error(`dtype ${dtype} is not supported (expected F32, F16 or BF16)`);
   mkdirSync(dir, { recursive: true });
   const hf = internalToHf(config, weights);
+  if (dtype === 'F16') for (const [n, w] of Object.entries(hf)) if (!w.quant) assertFitsF16(w.data, n); // before any file is written
   const hfConfig = configToHf(config, TORCH_DTYPE[dtype]);
   const quantization = quantizationConfigOf(config, weights);
   if (quantization) hfConfig.quantization_config = quantization;

@@ -21,3 +21,21 @@ export const SPM_FIXTURE: Record<string, any> = {
     merges: ['\u2581 h', 'l l', '\u2581h e', 'll o', '\u2581he llo'],
   },
 };
+
+/**
+ * The fixture with every byte piece <0x00> .. <0xFF> (the 255 it lacks appended in byte order,
+ * ids 14 ..), as real SentencePiece vocabularies with byte_fallback have them. llama.cpp needs
+ * them: its SPM tokenizer looks a byte-fallback piece up with an unchecked map access and aborts
+ * the process (std::out_of_range) on text with a character it can spell neither way -- and
+ * node-llama-cpp tokenizes such text while loading a model.
+ */
+export function spmFixtureWithBytes(): Record<string, any> {
+  const tok = JSON.parse(JSON.stringify(SPM_FIXTURE));
+  const vocab = tok.model.vocab as Record<string, number>;
+  let next = SPM_PIECES.length;
+  for (let b = 0; b < 256; b++) {
+    const piece = `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+    if (!(piece in vocab)) vocab[piece] = next++;
+  }
+  return tok;
+}
