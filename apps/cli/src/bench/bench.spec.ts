@@ -233,7 +233,14 @@ describe('llm bench --quick (through the command parser)', () => {
       expect(r.err).toBeNull();
       expect(r.out).toContain(`llama-cpp: section left out: llama.cpp peer: node-llama-cpp is not installed under LLM_LLAMA_CPP=${empty}; npm install --prefix`);
       expect(r.out).toMatch(/faster than llama\.cpp.*n\/a \(llama-cpp section not run\)/);
+      // a llama-bench that cannot run costs the section, not the run
+      process.env.LLM_LLAMA_BENCH = join(empty, 'no-such-llama-bench');
+      const b = await llm('bench', '--quick', '--models', 'default', '--sections', 'llama-cpp', '--formats', 'f32');
+      expect(b.err).toBeNull();
+      expect(b.out).toContain(`llama-cpp: section failed: LLM_LLAMA_BENCH=${join(empty, 'no-such-llama-bench')}: spawn`);
+      expect(b.out).toMatch(/"done when" figures: models\/default/);
     } finally {
+      delete process.env.LLM_LLAMA_BENCH;
       if (installed === undefined) delete process.env.LLM_LLAMA_CPP;
       else process.env.LLM_LLAMA_CPP = installed;
     }

@@ -121,9 +121,16 @@ async function llamaCppSection(model: BenchModel, tokenizerJson: () => Record<st
     return undefined;
   }
   if ('why' in peerProbe) print(`\nllama-cpp: decode at batch > 1 left out (it needs node-llama-cpp): ${peerProbe.why}`);
-  const rows = await llamaCppRows('why' in peerProbe ? null : driver, native, model, tokenizerJson(), {
-    formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 32,
-  }, progress);
+  let rows: PeerRow[];
+  try {
+    rows = await llamaCppRows('why' in peerProbe ? null : driver, native, model, tokenizerJson(), {
+      formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 32,
+    }, progress);
+  } catch (e) {
+    // llama.cpp failing (a wrong LLM_LLAMA_BENCH, a file it refuses) costs this section, not the run.
+    print(`\nllama-cpp: section failed: ${(e as Error).message}`);
+    return undefined;
+  }
   print(llamaCppTable(model.name, 'version' in peerProbe ? peerProbe.version : null, ours, rows, servedOffThread(model), plan.threads).join('\n'));
   return rows;
 }
