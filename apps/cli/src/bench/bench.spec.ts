@@ -226,6 +226,7 @@ describe('llm bench --quick (through the command parser)', () => {
 
   it('prints llama.cpp on the same weights beside ours, or one line saying how to install it', async () => {
     const installed = process.env.LLM_LLAMA_CPP;
+    const native = process.env.LLM_LLAMA_BENCH;
     const empty = mkdtempSync(join(tmpdir(), 'no-llama-cpp-'));
     process.env.LLM_LLAMA_CPP = empty;
     try {
@@ -240,7 +241,8 @@ describe('llm bench --quick (through the command parser)', () => {
       expect(b.out).toContain(`llama-cpp: section failed: LLM_LLAMA_BENCH=${join(empty, 'no-such-llama-bench')}: spawn`);
       expect(b.out).toMatch(/"done when" figures: models\/default/);
     } finally {
-      delete process.env.LLM_LLAMA_BENCH;
+      if (native === undefined) delete process.env.LLM_LLAMA_BENCH;
+      else process.env.LLM_LLAMA_BENCH = native;
       if (installed === undefined) delete process.env.LLM_LLAMA_CPP;
       else process.env.LLM_LLAMA_CPP = installed;
     }
