@@ -12,6 +12,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { isBoundPortsMessage, type BoundPorts } from '@llm/platform';
 import { CliError } from '../errors';
+import type { ChildSpec, Supervisor } from './supervisor';
+
+/**
+ * Starts `name` under the supervisor and resolves with the ports it reported; from then on its
+ * restarts are pinned to those ports, which the supervisor holds while the child is down.
+ */
+export async function startReporting(supervisor: Supervisor, name: string, spec: ChildSpec, timeoutMs: number): Promise<BoundPorts> {
+  const child = supervisor.start(name, spec);
+  const ports = await waitBoundPorts(name, child, timeoutMs);
+  const held = [ports.grpc, ports.metrics, ports.http].filter((p): p is number => p !== undefined);
+  supervisor.pin(name, pinnedPortsEnv(ports), { host: spec.env.LLM_HOST ?? '127.0.0.1', ports: held });
+  return ports;
+}
 
 /** Resolves with the child's first bound-ports report; fails when it exits first or after timeoutMs. */
 export function waitBoundPorts(name: string, child: ChildProcess, timeoutMs: number): Promise<BoundPorts> {

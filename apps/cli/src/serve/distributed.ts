@@ -37,7 +37,7 @@ import { CliError } from '../errors';
 import { repoRoot } from './default-model';
 import { checkModelDir, checkPortFree, checkRedis, probeCredentials, waitReady } from './preflight';
 import { childSecurityEnv, newRedisPassword, writeRedisConfig } from './distributed-security';
-import { pinnedPortsEnv, waitBoundPorts } from './child-ports';
+import { startReporting } from './child-ports';
 import { metricsPortsOf, type MetricsProcess } from './metrics-ports';
 import type { ServeSettings } from './settings';
 import { Supervisor, type ChildSpec } from './supervisor';
@@ -157,13 +157,11 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
    */
   const launch = async (name: string, spec: ChildSpec, service: MetricsProcess, timeoutMs: number): Promise<BoundPorts> => {
     const until = Date.now() + timeoutMs;
-    run(name, spec);
-    const ports = await waitBoundPorts(name, processes[name], timeoutMs);
+    Object.defineProperty(processes, name, { get: () => supervisor.current(name), enumerable: true, configurable: true });
+    const ports = await startReporting(supervisor, name, spec, timeoutMs);
     const host = spec.env.LLM_HOST;
-    const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host;
-    addresses[name] = `${connectHost}:${ports.grpc}`;
+    addresses[name] = `${host === '0.0.0.0' ? '127.0.0.1' : host}:${ports.grpc}`;
     if (ports.metrics !== undefined) metricsAddresses[service] = `127.0.0.1:${ports.metrics}`;
-    supervisor.pin(name, pinnedPortsEnv(ports), { host, ports: [ports.grpc, ports.metrics, ports.http].filter((p): p is number => p !== undefined) });
     await waitReady(name, ports.grpc, () => processes[name], Math.max(5000, until - Date.now()), credentials);
     return ports;
   };
