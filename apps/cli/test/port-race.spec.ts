@@ -120,3 +120,19 @@ describe('the new way: port 0, bound and reported by the child', () => {
     await waitReady('kv-manager', ports.grpc, () => supervisor.current('kv-manager'), 10_000);
   });
 });
+
+describe('waitBoundPorts', () => {
+  const child = (code: string) => spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+
+  it('takes the first valid report and ignores other messages', async () => {
+    const c = child(`process.send({ type: 'other', grpc: 1 }); process.send({ type: 'llm.bound-ports', grpc: 0 }); process.send({ type: 'llm.bound-ports', grpc: 41001, metrics: 41002 }); process.disconnect();`);
+    await expect(waitBoundPorts('c', c, 10_000)).resolves.toEqual({ grpc: 41001, metrics: 41002, http: undefined });
+  });
+
+  it('fails with one line when the child exits before it reports, or never reports', async () => {
+    await expect(waitBoundPorts('kv-manager', child('process.exit(3)'), 10_000)).rejects.toThrow('kv-manager exited during start-up (code 3; its error is above)');
+    const silent = child('setTimeout(() => undefined, 5000)');
+    await expect(waitBoundPorts('router', silent, 300)).rejects.toThrow('router did not report its listening ports within 0 s');
+    silent.kill('SIGKILL');
+  });
+});
