@@ -8,7 +8,7 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
+import { clientCredentials, connectGrpc, exitWithParent, GrpcServerHost, nestLogger, reportBoundPorts, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { router } from '@llm/proto';
 import { AttentionWorkerModule } from './attention-worker.module';
 import { AttentionWorkerService } from './attention-worker.service';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
   await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
-  await startTelemetry('attention-worker', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
+  const telemetry = await startTelemetry('attention-worker', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   // Load the model before the container starts, so a bad directory is one clear line, not a DI trace.
   const routerConn = config.routerAddress
     ? connectGrpc(router.RouterDefinition, config.routerAddress, { credentials: clientCredentials(config) })
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `attention-worker ${config.workerId} serving on ${host.address} (backend ${backend.name}${q4 && !q4.startsWith('no ') ? `, Q4_0 kernel ${q4}` : ''}, ${pool.numBlocks} blocks x ${pool.blockSize} tokens)\n`,
   );
+  reportBoundPorts({ grpc: host.port, metrics: telemetry.metrics?.port }); // to `llm serve --distributed`, which started it on port 0
 }
 
 runMain('attention-worker', main);

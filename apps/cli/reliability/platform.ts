@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { initModelDir } from '@llm/model';
 import { connectGrpc } from '@llm/platform';
 import { inference } from '@llm/proto';
-import { freePort } from '@llm/testing';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
 import { kvReading, rssMb } from './measure';
 import type { InferenceConn } from './clients';
@@ -37,9 +36,8 @@ export async function startUnderTest(say: (l: string) => void): Promise<UnderTes
     seed: 5,
     overrides: { vocab_size: 384, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, max_position_embeddings: 256 },
   });
-  const httpPort = await freePort();
   const platform = await startDistributed({
-    modelDir: join(dir, 'model'), host: '127.0.0.1', grpcPort: 0, httpPort, backend: 'ts', threads: 1, kvCacheGib: 0.05, blockSize: 16,
+    modelDir: join(dir, 'model'), host: '127.0.0.1', grpcPort: 0, httpPort: 0, backend: 'ts', threads: 1, kvCacheGib: 0.05, blockSize: 16,
     maxNumSeqs: 256, maxNumBatchedTokens: 4096, logLevel: process.env.LLM_LOG_LEVEL ?? 'warn', onProgress: (l) => say(`[serve] ${l}`),
   });
   const kvAddress = platform.addresses['kv-manager'];

@@ -19,7 +19,7 @@ import { GrpcInferenceClient, readReport, type InferenceTransport } from '@llm/h
 import { startScriptedServer } from '@llm/harness/testing';
 import { connectGrpc } from '@llm/platform';
 import { inference } from '@llm/proto';
-import { freePort, startRedis, type StartedRedis } from '@llm/testing';
+import { startRedis, type StartedRedis } from '@llm/testing';
 import { serveMcpHttp } from '../src/harness/mcp-server';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
 import { startEmbedded, type EmbeddedPlatform } from '../src/serve/embedded';
@@ -53,7 +53,7 @@ describe('llm eval against the platform', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    dist = await startDistributed({ ...settings, modelDir, grpcPort: await freePort(), httpPort: await freePort(), redisUrl: redis.url });
+    dist = await startDistributed({ ...settings, modelDir, grpcPort: 0, httpPort: 0, redisUrl: redis.url });
   });
   afterAll(async () => {
     await dist?.close();

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initModelDir } from '@llm/model';
 import {
-  freePort, metricValue, onPath, parsePrometheusText, promtoolCheckMetrics, startOtlpReceiver, startPrometheus, startRedis,
+  metricValue, onPath, parsePrometheusText, promtoolCheckMetrics, startOtlpReceiver, startPrometheus, startRedis,
   type OtlpReceiver, type OtlpSpan, type RunningPrometheus, type StartedRedis,
 } from '@llm/testing';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
@@ -63,7 +63,7 @@ describeTools('observability of llm serve --distributed', () => {
     Object.assign(process.env, otlp.env()); // the children inherit it; each names its own service
     try {
       platform = await startDistributed({
-        modelDir: join(dir, 'model'), host: '127.0.0.1', grpcPort: await freePort(), httpPort: await freePort(), backend: 'ts', threads: 1,
+        modelDir: join(dir, 'model'), host: '127.0.0.1', grpcPort: 0, httpPort: 0, backend: 'ts', threads: 1,
         kvCacheGib: 0.01, blockSize: 8, maxNumSeqs: 64, maxNumBatchedTokens: 512, redisUrl: redis.url, logLevel: 'warn',
       });
     } finally {

@@ -130,12 +130,12 @@ describe('start-up errors are one line, a non-zero exit, and nothing left runnin
 
 describe('supervision and shutdown', () => {
   async function started(): Promise<{ r: Run; grpc: string; http: string }> {
-    const httpPort = await freePort();
-    const r = serve('--model', join(dir, 'model'), '--grpc-port', '0', '--http-port', String(httpPort));
+    const r = serve('--model', join(dir, 'model'), '--grpc-port', '0', '--http-port', '0');
     await until(() => /Try:/.test(r.out()) || r.child.exitCode !== null, 'the banner', 120_000);
     expect(r.child.exitCode).toBeNull();
     const grpc = /gRPC {2}(\S+)/.exec(r.out())![1];
-    return { r, grpc, http: `127.0.0.1:${httpPort}` };
+    const http = /HTTP {2}http:\/\/(\S+)/.exec(r.out())![1]; // the port the api bound and reported
+    return { r, grpc, http };
   }
 
   const complete = async (http: string, maxTokens = 4) =>

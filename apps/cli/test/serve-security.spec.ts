@@ -17,7 +17,7 @@ import IORedis from 'ioredis';
 import { initModelDir } from '@llm/model';
 import { ClientError, clientCredentials, connectGrpc, Metadata, Status } from '@llm/platform';
 import { inference, kv, tokenizer } from '@llm/proto';
-import { freePort, makeTestCertificates, startRedis, type StartedRedis, type TestCertificates } from '@llm/testing';
+import { makeTestCertificates, startRedis, type StartedRedis, type TestCertificates } from '@llm/testing';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
 import { startEmbedded, type EmbeddedPlatform } from '../src/serve/embedded';
 import type { ServeSecurity } from '../src/serve/settings';
@@ -124,8 +124,8 @@ describe('distributed (llm serve --distributed) with API keys, TLS, mTLS between
     platform = await startDistributed({
       ...settings,
       modelDir: join(dir, 'model'),
-      grpcPort: await freePort(),
-      httpPort: await freePort(),
+      grpcPort: 0,
+      httpPort: 0,
       redisUrl: redis?.url,
       security,
     });

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { connectGrpc } from '@llm/platform';
 import { inference, worker } from '@llm/proto';
-import { freePort, startRedis, type StartedRedis } from '@llm/testing';
+import { startRedis, type StartedRedis } from '@llm/testing';
 import { startEmbedded, type EmbeddedPlatform } from '../src/serve/embedded';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
 import { repoRoot } from '../src/serve/default-model';
@@ -49,7 +49,7 @@ beforeAll(async () => {
   ngram = await startEmbedded({ ...settings, grpcPort: 0, httpPort: 0, speculative: { method: 'ngram', numTokens: 4 } });
   draft = await startEmbedded({ ...settings, grpcPort: 0, httpPort: 0, speculative: { method: 'draft', numTokens: 3, draftModel, backend: 'ts' } });
   redis = await startRedis();
-  distributed = await startDistributed({ ...settings, grpcPort: await freePort(), httpPort: -1, redisUrl: redis.url, speculative: { method: 'ngram', numTokens: 4 } });
+  distributed = await startDistributed({ ...settings, grpcPort: 0, httpPort: -1, redisUrl: redis.url, speculative: { method: 'ngram', numTokens: 4 } });
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { initModelDir, loadModelDir, readSafetensors, type LoadedModel } from '@
 import { plainForward } from '@llm/model/testing';
 import { connectGrpc } from '@llm/platform';
 import { inference } from '@llm/proto';
-import { freePort, startRedis, type StartedRedis } from '@llm/testing';
+import { startRedis, type StartedRedis } from '@llm/testing';
 import { startEmbedded, type EmbeddedPlatform } from '../src/serve/embedded';
 import { startDistributed, type DistributedPlatform } from '../src/serve/distributed';
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
   model = await loadModelDir(join(dir, 'model'));
   embedded = await startEmbedded({ ...settings, modelDir: join(dir, 'model'), grpcPort: 0, httpPort: -1 });
   redis = await startRedis();
-  distributed = await startDistributed({ ...settings, modelDir: join(dir, 'model'), grpcPort: await freePort(), httpPort: -1, redisUrl: redis.url });
+  distributed = await startDistributed({ ...settings, modelDir: join(dir, 'model'), grpcPort: 0, httpPort: -1, redisUrl: redis.url });
 });
 
 afterAll(async () => {

@@ -8,20 +8,21 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, reportBoundPorts, reservePort, runMain, setLogLevel, startTelemetry } from '@llm/platform';
 import { KvManagerModule } from './kv-manager.module';
 
 async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
   await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
-  await startTelemetry('kv-manager', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
+  const telemetry = await startTelemetry('kv-manager', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const app = await NestFactory.createApplicationContext(KvManagerModule.register(config, true), {
     logger: nestLogger(config.logLevel),
     abortOnError: false,
   });
   app.enableShutdownHooks();
   process.stdout.write(`kv-manager: serving llm.kv.v1.KvManager on ${app.get(GrpcServerHost).address}\n`);
+  reportBoundPorts({ grpc: app.get(GrpcServerHost).port, metrics: telemetry.metrics?.port }); // to `llm serve --distributed`, which started it on port 0
 }
 
 runMain('kv-manager', main);

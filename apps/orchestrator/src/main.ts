@@ -11,7 +11,7 @@
 import { config } from './args'; // first: answers --help and bad flags before the heavy imports below
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, reservePort, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, redisUrlWithPassword, portOf, reportBoundPorts, reservePort, runMain, setLogLevel, startTelemetry, waitForRedis } from '@llm/platform';
 import { ORCHESTRATOR, OrchestratorModule } from './orchestrator.module';
 import { checkRoleConfig, httpPortInUseError, type Orchestrator } from './orchestrator.factory';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   setLogLevel(config.logLevel);
   await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
   if (config.role !== 'scheduler' && config.httpPort > 0) await reservePort(config.host, config.httpPort, httpPortInUseError);
-  await startTelemetry(config.role === 'all' ? 'orchestrator' : `orchestrator-${config.role}`, config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
+  const telemetry = await startTelemetry(config.role === 'all' ? 'orchestrator' : `orchestrator-${config.role}`, config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   checkRoleConfig(config); // one clear line before the container starts, not a DI trace
   if (config.redisUrl) await waitForRedis(redisUrlWithPassword(config.redisUrl, config), config.redisWaitMs);
   const app = await NestFactory.createApplicationContext(OrchestratorModule.register(config), {
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const orch = app.get<Orchestrator>(ORCHESTRATOR);
   const grpc = `gRPC on ${app.get(GrpcServerHost).address}${config.role === 'scheduler' ? ' (health only)' : ''}`;
   process.stdout.write(`orchestrator (${config.role}) serving ${orch.facts.modelId}: ${grpc}${orch.http ? `, HTTP on ${orch.http}` : ''}\n`);
+  // to `llm serve --distributed`, which started it on port 0
+  reportBoundPorts({ grpc: app.get(GrpcServerHost).port, metrics: telemetry.metrics?.port, http: orch.http ? portOf(orch.http) : undefined });
 }
 
 runMain('orchestrator', main);

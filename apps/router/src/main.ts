@@ -8,7 +8,7 @@ import { config } from './args'; // first: answers --help and bad flags before t
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { basename } from 'node:path';
-import { exitWithParent, GrpcServerHost, nestLogger, reservePort, runMain, serverSecurity, setLogLevel, startTelemetry } from '@llm/platform';
+import { exitWithParent, GrpcServerHost, nestLogger, reportBoundPorts, reservePort, runMain, serverSecurity, setLogLevel, startTelemetry } from '@llm/platform';
 import { IdleRouterService } from './idle-router.service';
 import { loadRouterModel, routerFromModel } from './router.factory';
 import { RouterModule } from './router.module';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   exitWithParent();
   setLogLevel(config.logLevel);
   await reservePort(config.host, config.grpcPort); // before any outgoing connection can take it as its local port
-  await startTelemetry('router', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
+  const telemetry = await startTelemetry('router', config); // tracing (when OTEL_* asks) and /metrics on --metrics-port
   const grpc = { host: config.host, port: config.grpcPort, ...serverSecurity(config, 'internal') };
   const loaded = await loadRouterModel(config);
   const logger = nestLogger(config.logLevel);
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     const app = await NestFactory.createApplicationContext(RouterModule.registerIdle(idle, grpc), { logger, abortOnError: false });
     app.enableShutdownHooks();
     process.stdout.write(`router: ${basename(loaded.dir)} is dense (${loaded.config.architecture}): idle, healthy on ${app.get(GrpcServerHost).address}\n`);
+    reportBoundPorts({ grpc: app.get(GrpcServerHost).port, metrics: telemetry.metrics?.port }); // to `llm serve --distributed`, which started it on port 0
     return;
   }
   const { moe, connections } = routerFromModel(loaded, config);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     `router: ${moe.modelId}, MoE layers [${moe.moeLayers.join(', ')}], hosting experts [${moe.local.hostedExperts.join(', ')}] ` +
       `on ${host.address}\n`,
   );
+  reportBoundPorts({ grpc: host.port, metrics: telemetry.metrics?.port }); // to `llm serve --distributed`, which started it on port 0
   const close = () => {
     for (const c of connections) c.close();
   };

@@ -10,6 +10,7 @@ export * from './grpc/errors';
 export * from './grpc/server';
 export * from './grpc/port-holder';
 export * from './grpc/port-reservation';
+export * from './grpc/port-report';
 export * from './grpc/reflection';
 export * from './grpc/client';
 export * from './grpc/in-process';

@@ -12,9 +12,16 @@
  * --metrics-port B + the app's offset, ./metrics-ports.ts) and, when the OTEL_* environment asks
  * for tracing, exports spans under its own service.name (the process name above).
  *
+ * Ports: every port the user did not fix (each child's gRPC and /metrics ports, the api's public
+ * gRPC and HTTP ports when given as 0) is passed to the child as 0; the child binds a port of the
+ * OS's choice and reports what it bound over IPC (libs/platform's port-report, ./child-ports.ts).
+ * No port is picked here and bound there, so no outgoing connection can take it in between (the
+ * ports the OS offers lie in its ephemeral range). A child's restart serves the ports it reported.
+ *
  * Before anything starts: the model directory, the public ports and a given Redis are checked
- * (preflight.ts), so a user error is one line. Each child is started in dependency order and
- * waited for until its grpc.health.v1 `readiness` is SERVING. From then on the Supervisor restarts
+ * (preflight.ts), so a user error is one line. Each child is started in dependency order (those
+ * that do not depend on each other together) and waited for until it reported its ports and its
+ * grpc.health.v1 `readiness` is SERVING. From then on the Supervisor restarts
  * a child that dies (backoff, one log line); close() stops them gracefully, api first, so
  * requests in flight finish; kill() is the second Ctrl-C.
  *
@@ -25,10 +32,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BoundPorts } from '@llm/platform';
 import { CliError } from '../errors';
 import { repoRoot } from './default-model';
 import { checkModelDir, checkPortFree, checkRedis, probeCredentials, waitReady } from './preflight';
 import { childSecurityEnv, newRedisPassword, writeRedisConfig } from './distributed-security';
+import { startReporting } from './child-ports';
 import { metricsPortsOf, type MetricsProcess } from './metrics-ports';
 import type { ServeSettings } from './settings';
 import { Supervisor, type ChildSpec } from './supervisor';
@@ -62,7 +71,8 @@ export interface DistributedPlatform {
  * Free ports, none handed out twice: each from `probe` (a port free now), skipping ports this
  * function returned before. A probe's listener closes before the child binds its port, so the OS
  * may offer the same port to the next probe (a clean-clone CI run once got the api's HTTP port again
- * as its metrics port).
+ * as its metrics port). Only redis-server's port is picked this way (it cannot bind port 0 and
+ * report it); the apps choose their own ports (the header above).
  */
 export function uniquePorts(probe: () => Promise<number>): () => Promise<number> {
   const given = new Set<number>();
@@ -108,14 +118,14 @@ export const MODEL_PROCESS_V8_FLAGS = ['--initial-old-space-size=128'];
 const STOP_ORDER = ['orchestrator', 'orchestrator-scheduler', 'attention-worker', 'router', 'tokenizer-service', 'kv-manager', 'redis'];
 const API_DRAIN_MS = 25_000;
 
+
 export async function startDistributed(opts: DistributedOptions): Promise<DistributedPlatform> {
   const say = opts.onProgress ?? (() => undefined);
   const root = repoRoot();
   const { numExperts } = checkModelDir(opts.modelDir);
-  const grpcPort = opts.grpcPort === 0 ? await freePort() : opts.grpcPort;
-  const httpPort = opts.httpPort === 0 ? await freePort() : opts.httpPort;
-  await checkPortFree(opts.host, grpcPort, '--grpc-port');
-  if (httpPort > 0) await checkPortFree(opts.host, httpPort, '--http-port');
+  // A fixed public port is checked now (one clear line); 0 is left to the api, which reports what it bound.
+  await checkPortFree(opts.host, opts.grpcPort, '--grpc-port');
+  if (opts.httpPort > 0) await checkPortFree(opts.host, opts.httpPort, '--http-port');
   // A given Redis's password comes with the URL or, as for the apps, LLM_REDIS_PASSWORD(_FILE), which the children inherit.
   if (opts.redisUrl) await checkRedis(opts.redisUrl, 10_000, process.env);
   const redisPassword = opts.redisUrl ? undefined : newRedisPassword();
@@ -124,24 +134,36 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const supervisor = new Supervisor({ say });
   const addresses: Record<string, string> = {};
   const processes = {} as Record<string, ChildProcess>;
-  const metricsPorts = await metricsPortsOf(opts.metricsPort ?? 0, freePort);
+  const metricsPorts = metricsPortsOf(opts.metricsPort ?? 0);
   const metricsAddresses: Record<string, string> = {};
-  // app: its compiled entry point; service: its service.name and metrics key.
+  // app: its compiled entry point; service: its service.name and metrics key. Port 0: the child chooses and reports.
   const node = (app: string, env: Record<string, string>, service: MetricsProcess = app as MetricsProcess, v8Flags: string[] = []): ChildSpec => {
     const { OTEL_SERVICE_NAME: _one, ...inherited } = process.env as Record<string, string>; // each process traces under its own name
-    metricsAddresses[service] = `127.0.0.1:${metricsPorts[service]}`;
     return {
       command: process.execPath,
       args: [...v8Flags, join(root, 'apps', app, 'dist', 'src', 'main.js')],
-      env: { ...inherited, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', LLM_METRICS_PORT: String(metricsPorts[service]), ...security.all, ...env },
+      env: { ...inherited, LLM_HOST: '127.0.0.1', LLM_LOG_LEVEL: opts.logLevel ?? 'info', LLM_GRPC_PORT: '0', LLM_METRICS_PORT: String(metricsPorts[service]), ...security.all, ...env },
     };
   };
   // Readiness of a child over its own transport (TLS / mTLS when the platform uses it).
   const credentials = probeCredentials(opts.security);
-  const ready = (name: string, port: number, timeoutMs: number) => waitReady(name, port, () => processes[name], timeoutMs, credentials);
   const run = (name: string, spec: ChildSpec) => {
     supervisor.start(name, spec);
     Object.defineProperty(processes, name, { get: () => supervisor.current(name), enumerable: true, configurable: true });
+  };
+  /**
+   * Starts an app, waits for the ports it bound and its readiness; records its addresses and pins
+   * its restarts to those ports (held by this process while it is down).
+   */
+  const launch = async (name: string, spec: ChildSpec, service: MetricsProcess, timeoutMs: number): Promise<BoundPorts> => {
+    const until = Date.now() + timeoutMs;
+    Object.defineProperty(processes, name, { get: () => supervisor.current(name), enumerable: true, configurable: true });
+    const ports = await startReporting(supervisor, name, spec, timeoutMs);
+    const host = spec.env.LLM_HOST;
+    addresses[name] = `${host === '0.0.0.0' ? '127.0.0.1' : host}:${ports.grpc}`;
+    if (ports.metrics !== undefined) metricsAddresses[service] = `127.0.0.1:${ports.metrics}`;
+    await waitReady(name, ports.grpc, () => processes[name], Math.max(5000, until - Date.now()), credentials);
+    return ports;
   };
   let redisDir: string | undefined;
   const stopAll = async () => {
@@ -163,20 +185,14 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
         throw new CliError('redis-server did not start (install it with `apt-get install -y redis-server`, or pass --redis-url)');
       });
     }
-    const ports = { kv: await freePort(), tok: await freePort(), router: await freePort(), worker: await freePort(), scheduler: await freePort() };
-    addresses['kv-manager'] = `127.0.0.1:${ports.kv}`;
-    addresses['tokenizer-service'] = `127.0.0.1:${ports.tok}`;
-    addresses['attention-worker'] = `127.0.0.1:${ports.worker}`;
-    addresses['orchestrator-scheduler'] = `127.0.0.1:${ports.scheduler}`;
 
     say('starting kv-manager and tokenizer-service');
-    run('kv-manager', node('kv-manager', { LLM_GRPC_PORT: String(ports.kv) }));
-    run('tokenizer-service', node('tokenizer-service', { LLM_GRPC_PORT: String(ports.tok), LLM_MODEL: opts.modelDir, LLM_REDIS_URL: redisUrl }));
-    await ready('kv-manager', ports.kv, 60_000);
-    await ready('tokenizer-service', ports.tok, 60_000);
+    await Promise.all([
+      launch('kv-manager', node('kv-manager', {}), 'kv-manager', 60_000),
+      launch('tokenizer-service', node('tokenizer-service', { LLM_MODEL: opts.modelDir, LLM_REDIS_URL: redisUrl }), 'tokenizer-service', 60_000),
+    ]);
 
     const workerEnv: Record<string, string> = {
-      LLM_GRPC_PORT: String(ports.worker),
       LLM_MODEL: opts.modelDir,
       LLM_BACKEND: opts.backend,
       LLM_THREADS: String(opts.threads),
@@ -194,14 +210,11 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     };
     if (numExperts > 0) {
       say('starting router');
-      addresses.router = `127.0.0.1:${ports.router}`;
-      run('router', node('router', { LLM_GRPC_PORT: String(ports.router), LLM_MODEL: opts.modelDir, LLM_THREADS: String(opts.threads), LLM_QUANTIZE: opts.quantize ?? '' }, 'router', MODEL_PROCESS_V8_FLAGS));
-      await ready('router', ports.router, 120_000);
+      await launch('router', node('router', { LLM_MODEL: opts.modelDir, LLM_THREADS: String(opts.threads), LLM_QUANTIZE: opts.quantize ?? '' }, 'router', MODEL_PROCESS_V8_FLAGS), 'router', 120_000);
       workerEnv.LLM_ROUTER_ADDRESS = addresses.router;
     }
     say('starting attention-worker');
-    run('attention-worker', node('attention-worker', workerEnv, 'attention-worker', MODEL_PROCESS_V8_FLAGS));
-    await ready('attention-worker', ports.worker, 180_000);
+    await launch('attention-worker', node('attention-worker', workerEnv, 'attention-worker', MODEL_PROCESS_V8_FLAGS), 'attention-worker', 180_000);
 
     say('starting orchestrator: scheduler and api roles (BullMQ intake)');
     const orchEnv: Record<string, string> = {
@@ -221,27 +234,23 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       LLM_LEASE_TTL_MS: '10000', // a killed scheduler's requests resume within about this long after its restart
       LLM_STALLED_INTERVAL_MS: '2000',
     };
-    run('orchestrator-scheduler', node('orchestrator', { ...orchEnv, LLM_ROLE: 'scheduler', LLM_SCHEDULER_ID: 'serve-scheduler', LLM_GRPC_PORT: String(ports.scheduler), LLM_HTTP_PORT: '-1' }, 'orchestrator-scheduler'));
-    await ready('orchestrator-scheduler', ports.scheduler, 120_000);
-    run(
-      'orchestrator',
-      node('orchestrator', {
-        ...orchEnv,
-        ...security.orchestrator,
-        LLM_ROLE: 'api',
-        LLM_HOST: opts.host,
-        LLM_GRPC_PORT: String(grpcPort),
-        LLM_HTTP_PORT: String(httpPort),
-        LLM_DRAIN_TIMEOUT_MS: String(API_DRAIN_MS),
-      }, 'orchestrator-api'),
-    );
+    const schedulerEnv = { ...orchEnv, LLM_ROLE: 'scheduler', LLM_SCHEDULER_ID: 'serve-scheduler', LLM_HTTP_PORT: '-1' };
+    await launch('orchestrator-scheduler', node('orchestrator', schedulerEnv, 'orchestrator-scheduler'), 'orchestrator-scheduler', 120_000);
+    const apiEnv = {
+      ...orchEnv,
+      ...security.orchestrator,
+      LLM_ROLE: 'api',
+      LLM_HOST: opts.host,
+      LLM_GRPC_PORT: String(opts.grpcPort), // 0: the api binds a free one and reports it
+      LLM_HTTP_PORT: String(opts.httpPort),
+      LLM_DRAIN_TIMEOUT_MS: String(API_DRAIN_MS),
+    };
+    const api = await launch('orchestrator', node('orchestrator', apiEnv, 'orchestrator-api'), 'orchestrator-api', 120_000);
     const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
-    await ready('orchestrator', grpcPort, 120_000);
-    addresses.orchestrator = `${connectHost}:${grpcPort}`;
     const modelId = opts.servedModelNames?.[0] ?? opts.modelDir.split('/').filter(Boolean).pop() ?? 'model';
     return {
-      grpcAddress: `${connectHost}:${grpcPort}`,
-      httpAddress: httpPort > 0 ? `${connectHost}:${httpPort}` : undefined,
+      grpcAddress: addresses.orchestrator,
+      httpAddress: api.http !== undefined ? `${connectHost}:${api.http}` : undefined,
       modelId,
       addresses,
       metricsAddresses,

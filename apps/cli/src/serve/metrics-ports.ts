@@ -1,5 +1,6 @@
 /**
- * The metrics ports of `llm serve --distributed`'s processes: free ports by default (so several
+ * The metrics ports of `llm serve --distributed`'s processes: by default 0 each, so each process
+ * binds a free port of the OS's choice and reports it (libs/platform's port-report; several
  * platforms and tests share a machine), or `--metrics-port B`: B + a fixed offset per process,
  * the last digit of each app's default metrics port (B = 9450 gives the apps' defaults):
  *
@@ -19,11 +20,11 @@ export const METRICS_OFFSETS = {
 
 export type MetricsProcess = keyof typeof METRICS_OFFSETS;
 
-/** Each process's metrics port: base + offset, or a free port each when base is 0. */
-export async function metricsPortsOf(base: number, freePort: () => Promise<number>): Promise<Record<MetricsProcess, number>> {
+/** Each process's --metrics-port: base + offset, or 0 (the process binds a free one and reports it) when base is 0. */
+export function metricsPortsOf(base: number): Record<MetricsProcess, number> {
   const out = {} as Record<MetricsProcess, number>;
   for (const [name, offset] of Object.entries(METRICS_OFFSETS) as [MetricsProcess, number][]) {
-    out[name] = base > 0 ? base + offset : await freePort();
+    out[name] = base > 0 ? base + offset : 0;
   }
   return out;
 }

@@ -8,15 +8,24 @@
  * stopAll stops the children in the order given (each SIGTERM, SIGKILL after its grace), so the
  * api can drain before what it depends on stops; killAll is the second Ctrl-C: SIGKILL at once.
  *
+ * A restarted child serves the ports its first run reported (pin: its dependents hold that address).
+ * While it is down, this process holds those ports itself (listening sockets that refuse every
+ * connection, libs/platform's reservePort) and frees them right before the restart, so an outgoing
+ * connection cannot take one as its local port during the backoff; the restarted child reserves
+ * them again from its first line.
+ *
  * What it is not: the platform's wiring (distributed.ts says what runs with which settings).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { releasePort, reservePort } from '@llm/platform';
 
 export interface ChildSpec {
   /** The executable and its arguments (node apps: process.execPath, [main.js]). */
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Ports held by this process while the child is down, between its exit and its restart. */
+  holdWhileDown?: { host: string; ports: number[] };
 }
 
 export interface SupervisorOptions {
@@ -36,6 +45,8 @@ interface Managed {
   /** Consecutive crashes (for the backoff). */
   crashes: number;
   timer?: NodeJS.Timeout;
+  /** The reservations of spec.holdWhileDown while the child is down. */
+  held?: Promise<unknown>;
 }
 
 export class Supervisor {
@@ -60,6 +71,13 @@ export class Supervisor {
     return this.children.get(name)?.child;
   }
 
+  /** From now on, restarts of `name` run with these environment entries added, and hold these ports while it is down. */
+  pin(name: string, env: Record<string, string>, holdWhileDown?: ChildSpec['holdWhileDown']): void {
+    const m = this.children.get(name);
+    if (!m) throw new Error(`no child named ${name}`);
+    m.spec = { ...m.spec, env: { ...m.spec.env, ...env }, holdWhileDown };
+  }
+
   names(): string[] {
     return [...this.children.keys()];
   }
@@ -79,16 +97,31 @@ export class Supervisor {
       const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.initialBackoffMs ?? 500) * 2 ** m.crashes);
       m.crashes++;
       m.restarts++;
+      const hold = m.spec.holdWhileDown;
+      m.held = hold ? Promise.all(hold.ports.map((p) => reservePort(hold.host, p).catch(() => undefined))) : undefined;
       const how = signal ? `signal ${signal}` : `code ${code}`;
       this.opts.say(`${name} exited (${how}); restarting in ${(delay / 1000).toFixed(1)} s (restart ${m.restarts})`);
-      m.timer = setTimeout(() => {
-        if (this.stopping) return;
-        m.child = this.spawn(m.spec);
-        m.startedAt = Date.now();
-        this.restarts[name] = m.restarts; // counted once the new process runs
-        this.watch(name, m);
-      }, delay);
+      m.timer = setTimeout(() => void this.restart(name, m), delay);
     });
+  }
+
+  private async restart(name: string, m: Managed): Promise<void> {
+    await this.release(m); // the new process binds these ports itself
+    if (this.stopping) return;
+    m.child = this.spawn(m.spec);
+    m.startedAt = Date.now();
+    this.restarts[name] = m.restarts; // counted once the new process runs
+    this.watch(name, m);
+  }
+
+  /** Frees the ports held while `m` was down. */
+  private async release(m: Managed): Promise<void> {
+    const held = m.held;
+    const hold = m.spec.holdWhileDown;
+    m.held = undefined;
+    if (!held || !hold) return;
+    await held;
+    await Promise.all(hold.ports.map((p) => releasePort(hold.host, p)));
   }
 
   /** Whether `name` exited and has not been restarted yet. */
@@ -105,6 +138,7 @@ export class Supervisor {
       const m = this.children.get(name);
       if (!m) continue;
       clearTimeout(m.timer);
+      await this.release(m);
       await stopChild(m.child, graceMs(name));
     }
   }
@@ -114,6 +148,7 @@ export class Supervisor {
     this.stopping = true;
     for (const m of this.children.values()) {
       clearTimeout(m.timer);
+      void this.release(m);
       if (m.child.exitCode === null && m.child.signalCode === null) killGroup(m.child);
     }
   }

@@ -5,9 +5,10 @@
  * collector), and startGrpcServer / the HTTP listen release the reservation right before their
  * own bind.
  *
- * Why: the platform's gRPC ports (50051-50055, and the ports `llm serve --distributed` picks) lie
- * inside Linux's ephemeral range, as do the HTTP ports `llm serve --distributed` picks, and connect()
- * takes the local ports of outgoing connections from that range. An app that connects before it binds can have one of its own connections take the
+ * Why: the platform's gRPC ports (50051-50055, and the ports a restarted child of `llm serve
+ * --distributed` serves again) lie inside Linux's ephemeral range, as do any ports chosen with port
+ * 0, and connect() takes the local ports of outgoing connections from that range. (A first start of
+ * `llm serve --distributed` passes port 0 and the child reports what it bound: ./port-report.ts.) An app that connects before it binds can have one of its own connections take the
  * port it is about to serve on, and its bind then fails with "already in use" (seen in CI: the
  * tokenizer-service's Redis connections and port 50052). The kernel never gives an outgoing
  * connection a port that a socket is bound to, so a plain listening socket on the port, held while
