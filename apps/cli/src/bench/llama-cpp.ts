@@ -7,10 +7,12 @@
  * in a child process: prefill of each length, decode at each batch size with `context` cached
  * tokens per sequence (llama.cpp's default F16 KV cache, no flash attention: what `llama-server`
  * runs by default on a CPU).
- * Threads: every row runs at 1 thread and at the bench's thread count, and the faster counts. On
- * this 2-core machine node-llama-cpp's 2-thread decode was slower than its 1-thread decode at batch
- * 1 (Q4_0: 60 vs 130 tok/s), as its compute threads contend with Node's own; taking the better of
- * the two keeps the baseline from being understated.
+ * Threads: prefill and decode batch 1 run at 1 thread and at the bench's thread count, and the
+ * faster counts. On this 2-core machine node-llama-cpp's 2-thread decode was slower than its
+ * 1-thread decode at batch 1 (Q4_0: 60 vs 130 tok/s), as its compute threads contend with Node's
+ * own; taking the better of the two keeps the baseline from being understated. Decode at batch > 1
+ * runs at the bench's thread count only: it won 8 of the 9 batched rows of a quiet full run, and
+ * priming 8 + 32 + 64 sequences with `context` tokens each is most of this section's time.
  * Decode batch 1 also gets the bandwidth measured right before and after it (the larger), as the
  * kernel section's rows do, so llama.cpp's own roofline fraction is printed beside ours.
  * With LLM_LLAMA_BENCH naming a native llama-bench binary, prefill and decode batch 1 come from it
@@ -97,10 +99,10 @@ function runDriver(driver: string, req: Record<string, unknown>): Promise<PeerBe
   });
 }
 
-/** The best of thread counts 1 and plan.threads for one request; rows keyed by size. */
-async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefill: number[], decode: number[]): Promise<Array<{ kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>> {
+/** The best of the given thread counts for one request; rows keyed by size. */
+async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefill: number[], decode: number[], counts = [1, plan.threads]): Promise<Array<{ kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>> {
   const best = new Map<string, { kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>();
-  for (const threads of [...new Set([1, plan.threads])]) {
+  for (const threads of [...new Set(counts)]) {
     const r = await runDriver(driver, { op: 'bench', file, prefill, decode, rounds: plan.rounds, steps: plan.steps, context: plan.context, threads });
     const rows = [...r.prefill.map((p) => ({ kind: 'prefill' as const, size: p.tokens, tokPerS: p.tokPerS })), ...r.decode.map((d) => ({ kind: 'decode' as const, size: d.batch, tokPerS: d.tokPerS }))];
     for (const row of rows) {
@@ -134,9 +136,13 @@ export async function llamaCppRows(driver: string | null, native: string | null,
         progress(`llama.cpp ${m.name} ${format}: llama-bench prefill ${plan.prefill.join(', ')} (${both})`);
         for (const r of await runLlamaBench(native, file, { prefill: plan.prefill, decode1: false, context: plan.context, steps: plan.steps, threads: plan.threads, rounds: plan.rounds })) rows.push({ format, ...r, source: 'llama-bench' });
       }
-      if (driver && prefillNode.length + batched.length > 0) {
-        progress(`llama.cpp ${m.name} ${format}: prefill ${prefillNode.join(', ') || '-'}, decode ${batched.join(', ') || '-'} (${both})`);
-        for (const r of await bestOfThreads(driver, file, plan, prefillNode, batched)) rows.push({ format, ...r, source: 'node-llama-cpp' });
+      if (driver && prefillNode.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: prefill ${prefillNode.join(', ')} (${both})`);
+        for (const r of await bestOfThreads(driver, file, plan, prefillNode, [])) rows.push({ format, ...r, source: 'node-llama-cpp' });
+      }
+      if (driver && batched.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: decode ${batched.join(', ')} (threads ${plan.threads})`);
+        for (const r of await bestOfThreads(driver, file, plan, [], batched, [plan.threads])) rows.push({ format, ...r, source: 'node-llama-cpp' });
       }
       if (plan.decode.includes(1)) {
         progress(`llama.cpp ${m.name} ${format}: ${native ? 'llama-bench ' : ''}decode 1 (${both}), with the bandwidth beside it`);

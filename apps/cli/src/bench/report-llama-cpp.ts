@@ -28,7 +28,7 @@ export function peerRoofline(p: PeerRow): number {
 export function llamaCppTable(model: string, version: string | null, ours: KernelRow[], peer: PeerRow[], servedWasm: boolean, threads: number): string[] {
   const named = (s: PeerRow['source']) => (s === 'llama-bench' ? 'the native llama-bench (LLM_LLAMA_BENCH)' : version ? `node-llama-cpp ${version}'s CPU build` : "node-llama-cpp's CPU build");
   const sources = [...new Set(peer.map((p) => p.source))].map(named).join(' and ');
-  const lines = [`\nvs llama.cpp: ${model}, the same weights written as GGUF, measured by ${sources} (the better of 1 and ${threads} threads per row); ours tok/s / llama.cpp tok/s = ratio`];
+  const lines = [`\nvs llama.cpp: ${model}, the same weights written as GGUF, measured by ${sources} (prefill and decode 1: the better of 1 and ${threads} threads; decode B: ${threads}); ours tok/s / llama.cpp tok/s = ratio`];
   const order = (p: PeerRow) => (p.kind === 'prefill' ? 0 : 1e6) + p.size;
   const cols = [...new Set([...peer].sort((a, b) => order(a) - order(b)).map((p) => `${p.kind} ${p.size}`))];
   lines.push(`${'format'.padEnd(8)}${cols.map((c) => c.padStart(26)).join('')}`);

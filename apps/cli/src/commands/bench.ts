@@ -124,7 +124,7 @@ async function llamaCppSection(model: BenchModel, tokenizerJson: () => Record<st
   let rows: PeerRow[];
   try {
     rows = await llamaCppRows('why' in peerProbe ? null : driver, native, model, tokenizerJson(), {
-      formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 32,
+      formats: plan.formats, prefill: plan.prefill, decode: plan.decode, threads: plan.threads, context: plan.context, rounds: plan.quick ? 1 : 2, steps: plan.quick ? 8 : 16,
     }, progress);
   } catch (e) {
     // llama.cpp failing (a wrong LLM_LLAMA_BENCH, a file it refuses) costs this section, not the run.
