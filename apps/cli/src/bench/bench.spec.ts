@@ -15,7 +15,7 @@ import { measureBandwidth, wasmTriad } from './bandwidth';
 import type { KernelRow } from './kernel';
 import { parseBenchFlags, serveSchedulingArgs } from './options';
 import type { PeerRow } from './llama-cpp';
-import { llamaBenchPath, parseLlamaBench } from './llama-bench';
+import { batchedBenchPath, llamaBenchPath, parseBatchedBench, parseLlamaBench } from './llama-bench';
 import { doneWhen, kernelTable, pct, roofline } from './report';
 import { llamaCppTable, oursFor, peerRoofline } from './report-llama-cpp';
 import { kvBytesPerStep, SMOLLM_135M, weightBytesPerStep } from './workload';
@@ -135,8 +135,8 @@ describe('bench report', () => {
     // llama.cpp: 40 steps/s x 500 MB = 20 GB/s of 50 -> 0.4; ours: 62.5 x 500 MB = 31.25 GB/s of 40 -> 0.78
     expect(peerRoofline(peer[0])).toBeCloseTo(0.4, 12);
     const t = llamaCppTable('m', '9.9', ours, peer, true, 2).join('\n');
-    expect(t).toContain("measured by the native llama-bench (LLM_LLAMA_BENCH) and node-llama-cpp 9.9's CPU build");
-    expect(t).toContain('f32 decode 1: 1 (llama-bench), f32 prefill 512: 2 (llama-bench), q8_0 decode 8: 2');
+    expect(t).toContain("measured by llama.cpp's own llama-bench / llama-batched-bench (LLM_LLAMA_BENCH) and node-llama-cpp 9.9's CPU build");
+    expect(t).toContain('f32 decode 1: 1 (native), f32 prefill 512: 2 (native), q8_0 decode 8: 2');
     expect(t).toMatch(/^format +prefill 512 +decode 1 +decode 8$/m); // prefill before decode, by size
     expect(t).toMatch(/^f32 +640\.0 \/ 320\.0 = 2\.00x +62\.5 \/ 40\.0 = 1\.56x +-$/m); // 512 tokens in 800 ms = 640 tok/s
     expect(t).toMatch(/^q8_0 +- +- +200\.0 \/ 400\.0 = 0\.50x$/m); // 8 sequences in 40 ms = 200 tok/s
@@ -157,6 +157,15 @@ describe('bench report', () => {
     ]);
     expect(() => parseLlamaBench('error: unknown argument')).toThrow(/llama-bench printed no JSON array: error: unknown argument/);
     expect(llamaBenchPath({})).toBeNull();
+    // llama-batched-bench: one jsonl line per batch size, log lines between them ignored
+    const line = (pl: number, speed_tg: number) => JSON.stringify({ n_kv_max: 10240, pp: 128, tg: 16, pl, n_threads: 2, t_tg: 1, speed_tg, speed_pp: 500 });
+    expect(parseBatchedBench(['main: n_kv_max = 10240', line(8, 177.4), line(32, 302.9), ''].join('\n'), 2)).toEqual([
+      { kind: 'decode', size: 8, tokPerS: 177.4, threads: 2 },
+      { kind: 'decode', size: 32, tokPerS: 302.9, threads: 2 },
+    ]);
+    expect(() => parseBatchedBench('error: model not found', 2)).toThrow(/llama-batched-bench printed no results: error: model not found/);
+    expect(batchedBenchPath(null)).toBeNull();
+    expect(batchedBenchPath(join(tmpdir(), 'no-such-dir', 'llama-bench'))).toBeNull();
     expect(llamaBenchPath({ LLM_LLAMA_BENCH: '/opt/llama-bench' })).toBe('/opt/llama-bench');
   });
 
@@ -238,7 +247,7 @@ describe('llm bench --quick (through the command parser)', () => {
       process.env.LLM_LLAMA_BENCH = join(empty, 'no-such-llama-bench');
       const b = await llm('bench', '--quick', '--models', 'default', '--sections', 'llama-cpp', '--formats', 'f32');
       expect(b.err).toBeNull();
-      expect(b.out).toContain(`llama-cpp: section failed: LLM_LLAMA_BENCH=${join(empty, 'no-such-llama-bench')}: spawn`);
+      expect(b.out).toContain(`llama-cpp: section failed: ${join(empty, 'no-such-llama-bench')}: spawn`);
       expect(b.out).toMatch(/"done when" figures: models\/default/);
     } finally {
       if (native === undefined) delete process.env.LLM_LLAMA_BENCH;
@@ -249,7 +258,7 @@ describe('llm bench --quick (through the command parser)', () => {
     if (!installed) return; // the real run below needs llama.cpp (.ci/run installs it; see apps/cli/peer/llama-cpp.mjs)
     const r = await llm('bench', '--quick', '--models', 'default', '--sections', 'kernel,llama-cpp', '--formats', 'f32', '--rounds', '2');
     expect(r.err).toBeNull();
-    expect(r.out).toMatch(/^vs llama\.cpp: models\/default, the same weights written as GGUF, measured by (node-llama-cpp \S+'s CPU build|the native llama-bench)/m);
+    expect(r.out).toMatch(/^vs llama\.cpp: models\/default, the same weights written as GGUF, measured by (node-llama-cpp \S+'s CPU build|llama\.cpp's own llama-bench)/m);
     expect(r.out).toMatch(/^f32 +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx +\d+\.\d \/ \d+\.\d = \d+\.\d\dx$/m); // prefill 128, decode 1, decode 8
     expect(r.out).toMatch(/F32 decode batch 1, ours \/ llama\.cpp \(x\) +\d+\.\d\d {3}target > 1/);
   }, 180_000);

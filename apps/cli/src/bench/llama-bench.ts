@@ -4,13 +4,19 @@
  * checkout: `cmake -B build && cmake --build build --target llama-bench`). It runs llama.cpp as
  * its users benchmark it: no Node in the process, its compute threads alone on the cores. It
  * measures prefill N (`-p N -n 0`) and decode batch 1 (`-p 0 -n steps -d context`: `steps` tokens
- * generated after `context` cached ones); decode at batch > 1 is not a llama-bench test, so those
- * rows stay with node-llama-cpp (./llama-cpp.ts). `-t 1,T` runs both thread counts, `-r rounds`
+ * generated after `context` cached ones). `-t 1,T` runs both thread counts, `-r rounds`
  * repetitions; llama-bench reports the mean tok/s of its repetitions, and the faster thread count
  * counts, as for the node-llama-cpp rows.
+ * Decode at batch B > 1 is not a llama-bench test: `llama-batched-bench`, built beside it (the same
+ * folder), measures it when present (`-npp context -ntg steps -npl B,...`: B sequences, each with
+ * `context` prompt tokens, then `steps` tokens each decoded together; its `speed_tg` = B x steps /
+ * the decode time), at the bench's thread count. Without it those rows stay with node-llama-cpp
+ * (./llama-cpp.ts), which pays Node's cost per step and reads far lower.
  * Not here: building llama.cpp (no network access is assumed; the binary is the user's).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** One row of llama-bench's `-o json` output (the fields this file reads). */
 interface LlamaBenchRecord {
@@ -31,6 +37,33 @@ export interface NativeRow {
 /** The llama-bench binary named by LLM_LLAMA_BENCH, or null. */
 export function llamaBenchPath(env: NodeJS.ProcessEnv = process.env): string | null {
   return env.LLM_LLAMA_BENCH && env.LLM_LLAMA_BENCH.trim() !== '' ? env.LLM_LLAMA_BENCH : null;
+}
+
+/** `llama-batched-bench` beside the llama-bench binary, or null. */
+export function batchedBenchPath(bench: string | null): string | null {
+  if (!bench) return null;
+  const p = join(dirname(bench), 'llama-batched-bench');
+  return existsSync(p) ? p : null;
+}
+
+/** Parses llama-batched-bench's `--output-format jsonl` lines into decode rows (one per batch size). */
+export function parseBatchedBench(jsonl: string, threads: number): NativeRow[] {
+  const rows: NativeRow[] = [];
+  for (const line of jsonl.split('\n')) {
+    if (!line.startsWith('{')) continue; // its log lines
+    const r = JSON.parse(line) as { pl?: number; speed_tg?: number };
+    if (typeof r.pl !== 'number' || typeof r.speed_tg !== 'number') throw new Error(`llama-batched-bench printed a line without pl / speed_tg: ${line.slice(0, 200)}`);
+    rows.push({ kind: 'decode', size: r.pl, tokPerS: r.speed_tg, threads });
+  }
+  if (rows.length === 0) throw new Error(`llama-batched-bench printed no results: ${jsonl.slice(0, 200)}`);
+  return rows;
+}
+
+/** Decode at each batch size of `batches` with llama-batched-bench (see the file comment). */
+export async function runBatchedBench(bin: string, file: string, o: { batches: number[]; context: number; steps: number; threads: number }): Promise<NativeRow[]> {
+  const ctx = Math.max(...o.batches) * (o.context + o.steps + 8);
+  const args = ['-m', file, '-c', String(ctx), '-b', '2048', '-ub', '512', '-npp', String(o.context), '-ntg', String(o.steps), '-npl', o.batches.join(','), '-t', String(o.threads), '--output-format', 'jsonl'];
+  return parseBatchedBench(await exec(bin, args), o.threads);
 }
 
 /** Parses llama-bench's JSON array into rows: the best thread count per (kind, size). */
@@ -68,7 +101,7 @@ function exec(bin: string, args: string[]): Promise<string> {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new Error(`LLM_LLAMA_BENCH=${bin}: ${e.message}`)));
+    child.on('error', (e) => reject(new Error(`${bin}: ${e.message} (LLM_LLAMA_BENCH names the llama.cpp build)`)));
     child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`llama-bench exited with ${code ?? signal}: ${err.trim().split('\n').slice(-2).join(' | ')}`))));
   });
 }

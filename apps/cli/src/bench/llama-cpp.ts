@@ -16,7 +16,8 @@
  * Decode batch 1 also gets the bandwidth measured right before and after it (the larger), as the
  * kernel section's rows do, so llama.cpp's own roofline fraction is printed beside ours.
  * With LLM_LLAMA_BENCH naming a native llama-bench binary, prefill and decode batch 1 come from it
- * instead (./llama-bench.ts): llama.cpp without Node beside it, as its users benchmark it.
+ * instead, and decode at batch > 1 from llama-batched-bench when it sits beside it (./llama-bench.ts):
+ * llama.cpp without Node beside it, as its users benchmark it.
  * Not here: the comparison table (report-llama-cpp.ts), installing the peer (it only says how).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModelWeights, saveGguf } from '@llm/model';
 import { measureBandwidth } from './bandwidth';
-import { runLlamaBench } from './llama-bench';
+import { batchedBenchPath, runBatchedBench, runLlamaBench } from './llama-bench';
 import { weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface PeerRow {
@@ -118,7 +119,7 @@ async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefi
  * llama.cpp's rows for every format of the plan, on `m`'s weights written as GGUF files with
  * `tokenizerJson`'s vocabulary: prefill and decode batch 1 from the native llama-bench when
  * `native` names one (./llama-bench.ts), else from node-llama-cpp (`driver`); decode at batch > 1
- * from node-llama-cpp only (left out without it).
+ * from llama-batched-bench beside `native`, else node-llama-cpp (left out without either).
  */
 export async function llamaCppRows(driver: string | null, native: string | null, m: BenchModel, tokenizerJson: Record<string, unknown>, plan: PeerPlan, progress: (s: string) => void): Promise<PeerRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-gguf-'));
@@ -130,7 +131,8 @@ export async function llamaCppRows(driver: string | null, native: string | null,
       progress(`llama.cpp ${m.name} ${format}: writing ${file}`);
       const weights = format === 'f32' ? m.weights : quantizeModelWeights(m.config, m.weights, { format });
       saveGguf(file, { config: m.config, weights }, { tokenizerJson });
-      const batched = driver ? plan.decode.filter((b) => b !== 1) : [];
+      const nativeBatched = batchedBenchPath(native);
+      const batched = plan.decode.filter((b) => b !== 1);
       const prefillNode = native ? [] : plan.prefill;
       if (native && plan.prefill.length > 0) {
         progress(`llama.cpp ${m.name} ${format}: llama-bench prefill ${plan.prefill.join(', ')} (${both})`);
@@ -140,7 +142,10 @@ export async function llamaCppRows(driver: string | null, native: string | null,
         progress(`llama.cpp ${m.name} ${format}: prefill ${prefillNode.join(', ')} (${both})`);
         for (const r of await bestOfThreads(driver, file, plan, prefillNode, [])) rows.push({ format, ...r, source: 'node-llama-cpp' });
       }
-      if (driver && batched.length > 0) {
+      if (nativeBatched && batched.length > 0) {
+        progress(`llama.cpp ${m.name} ${format}: llama-batched-bench decode ${batched.join(', ')} (threads ${plan.threads})`);
+        for (const r of await runBatchedBench(nativeBatched, file, { batches: batched, context: plan.context, steps: plan.steps, threads: plan.threads })) rows.push({ format, ...r, source: 'llama-bench' });
+      } else if (driver && batched.length > 0) {
         progress(`llama.cpp ${m.name} ${format}: decode ${batched.join(', ')} (threads ${plan.threads})`);
         for (const r of await bestOfThreads(driver, file, plan, [], batched, [plan.threads])) rows.push({ format, ...r, source: 'node-llama-cpp' });
       }

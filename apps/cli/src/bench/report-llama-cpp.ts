@@ -26,7 +26,7 @@ export function peerRoofline(p: PeerRow): number {
 }
 
 export function llamaCppTable(model: string, version: string | null, ours: KernelRow[], peer: PeerRow[], servedWasm: boolean, threads: number): string[] {
-  const named = (s: PeerRow['source']) => (s === 'llama-bench' ? 'the native llama-bench (LLM_LLAMA_BENCH)' : version ? `node-llama-cpp ${version}'s CPU build` : "node-llama-cpp's CPU build");
+  const named = (s: PeerRow['source']) => (s === 'llama-bench' ? "llama.cpp's own llama-bench / llama-batched-bench (LLM_LLAMA_BENCH)" : version ? `node-llama-cpp ${version}'s CPU build` : "node-llama-cpp's CPU build");
   const sources = [...new Set(peer.map((p) => p.source))].map(named).join(' and ');
   const lines = [`\nvs llama.cpp: ${model}, the same weights written as GGUF, measured by ${sources} (prefill and decode 1: the better of 1 and ${threads} threads; decode B: ${threads}); ours tok/s / llama.cpp tok/s = ratio`];
   const order = (p: PeerRow) => (p.kind === 'prefill' ? 0 : 1e6) + p.size;
@@ -47,7 +47,7 @@ export function llamaCppTable(model: string, version: string | null, ours: Kerne
       return `${p.format} ${o ? f(roofline(o, o.bandwidth ?? p.bandwidth!), 2) : '-'} / ${f(peerRoofline(p), 2)}`;
     }).join(', ')}`);
   }
-  lines.push(`threads that won (llama.cpp): ${peer.map((p) => `${p.format} ${p.kind} ${p.size}: ${p.threads}${p.source === 'llama-bench' ? ' (llama-bench)' : ''}`).join(', ')}`);
+  lines.push(`threads that won (llama.cpp): ${peer.map((p) => `${p.format} ${p.kind} ${p.size}: ${p.threads}${p.source === 'llama-bench' ? ' (native)' : ''}`).join(', ')}`);
   return lines;
 }
 

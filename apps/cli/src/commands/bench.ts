@@ -21,7 +21,7 @@ import { runE2e, type E2eResult } from '../bench/e2e';
 import { runSpeculative, serveHasSpeculative, type SpeculativeResult } from '../bench/speculative';
 import { kernelRows, servedOffThread, threadAb, type KernelRow, type ThreadAb } from '../bench/kernel';
 import { llamaCppRows, peerDriver, probePeer, type PeerRow } from '../bench/llama-cpp';
-import { llamaBenchPath } from '../bench/llama-bench';
+import { batchedBenchPath, llamaBenchPath } from '../bench/llama-bench';
 import { llamaCppTable } from '../bench/report-llama-cpp';
 import { parseBenchFlags, serveSchedulingArgs, type BenchFlags, type BenchModelName, type BenchPlan } from '../bench/options';
 import { doneWhen, e2eTable, kernelTable, speculativeTable, threadTable } from '../bench/report';
@@ -120,7 +120,7 @@ async function llamaCppSection(model: BenchModel, tokenizerJson: () => Record<st
     print(`\nllama-cpp: section left out: ${peerProbe.why}`);
     return undefined;
   }
-  if ('why' in peerProbe) print(`\nllama-cpp: decode at batch > 1 left out (it needs node-llama-cpp): ${peerProbe.why}`);
+  if ('why' in peerProbe && !batchedBenchPath(native)) print(`\nllama-cpp: decode at batch > 1 left out (it needs llama-batched-bench beside llama-bench, or node-llama-cpp): ${peerProbe.why}`);
   let rows: PeerRow[];
   try {
     rows = await llamaCppRows('why' in peerProbe ? null : driver, native, model, tokenizerJson(), {
