@@ -138,3 +138,17 @@ export async function measureBandwidth(threads: number, reps = 8, mib = 32): Pro
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+/**
+ * `measure()` with the memory bandwidth measured right before and right after it, the larger of
+ * the two. This machine's bandwidth drifts (22 to 49 GB/s between runs, and by a quarter within a
+ * run); a roofline fraction against a triad measured minutes earlier mixes that drift into the
+ * figure, one against the bandwidth beside it does not, and the larger of the two keeps it from
+ * flattering the kernel. Used for every decode-batch-1 row, ours and llama.cpp's alike.
+ */
+export async function besideBandwidth<T>(threads: number, measure: () => Promise<T>): Promise<{ result: T; bandwidth: number }> {
+  const before = await measureBandwidth(threads, 4);
+  const result = await measure();
+  const after = await measureBandwidth(threads, 4);
+  return { result, bandwidth: Math.max(before.bytesPerS, after.bytesPerS) };
+}

@@ -24,7 +24,7 @@
  */
 import { approxParams, buildLinearOnlyGraph, decoderFromLoaded, OFF_THREAD_MIN_PARAMS, OrtBackend, quantizeModelWeights, WasmDecodeBackend, withWasmDecode, type FlatBatch, type KvPool, type StepBackend } from '@llm/model';
 import { createOrtSession, ortTensor } from '@llm/tensor';
-import { measureBandwidth } from './bandwidth';
+import { besideBandwidth } from './bandwidth';
 import { benchPool, decodeBatch, kvBytesPerStep, prefillBatch, weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface KernelPlan {
@@ -75,20 +75,6 @@ function fillPool(pool: KvPool): void {
  * right after the prefill rows and 139 with nothing before it), and the engines have compiled.
  */
 const SETTLE_MS = 1000;
-
-/**
- * `measure()` with the memory bandwidth measured right before and right after it, the larger of
- * the two. This machine's bandwidth drifts (22 to 49 GB/s between runs, and by a quarter within a
- * run); a roofline fraction against a triad measured minutes earlier mixes that drift into the
- * figure, one against the bandwidth beside it does not, and the larger of the two keeps it from
- * flattering the kernel.
- */
-async function besideBandwidth(threads: number, measure: () => Promise<number>): Promise<{ ms: number; bandwidth: number }> {
-  const before = await measureBandwidth(threads, 4);
-  const ms = await measure();
-  const after = await measureBandwidth(threads, 4);
-  return { ms, bandwidth: Math.max(before.bytesPerS, after.bytesPerS) };
-}
 
 /** Median ms per call of `run(round)`, after SETTLE_MS of warm-up calls. */
 async function timeRuns(run: (round: number) => Promise<unknown>, rounds: number): Promise<number> {
@@ -143,7 +129,7 @@ async function formatRows(m: BenchModel, f: BenchFormat, plan: KernelPlan, progr
       const batches: FlatBatch[] = Array.from({ length: 16 }, (_, k) => decodeBatch(B, plan.context + k, c.vocabSize, maxCtx));
       progress(`${m.name} ${f}: decode batch ${B}, ${plan.rounds} rounds${B === 1 ? ' (and the memory bandwidth before and after)' : ''}`);
       const timed = () => timeRuns((r) => be.forward(batches[Math.max(r, 0) % 16], dpool), plan.rounds);
-      const { ms, bandwidth } = B === 1 ? await besideBandwidth(plan.threads, timed) : { ms: await timed(), bandwidth: undefined };
+      const { result: ms, bandwidth } = B === 1 ? await besideBandwidth(plan.threads, timed) : { result: await timed(), bandwidth: undefined };
       rows.push({ format: f, kind: 'decode', size: B, tokPerS: (B * 1000) / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(c, f) + kvBytesPerStep(c, B * (plan.context + 8)), bandwidth });
     }
     const maxP = Math.max(1, ...plan.prefill.filter((n) => n <= c.maxPositions));
@@ -192,7 +178,7 @@ async function wasmDecodeRow(m: BenchModel, f: BenchFormat, weights: BenchModel[
     fillPool(pool);
     const batches: FlatBatch[] = Array.from({ length: 16 }, (_, k) => decodeBatch(1, plan.context + k, c.vocabSize, maxCtx));
     progress(`${m.name} ${f}: decode batch 1 on the wasm decoder${f === 'q4_0' ? ` (Q4_0 kernel: ${be.q4Kernel})` : ''}, ${plan.rounds} rounds`);
-    const { ms, bandwidth } = await besideBandwidth(plan.threads, () => timeRuns((r) => be.forward(batches[Math.max(r, 0) % 16], pool), plan.rounds));
+    const { result: ms, bandwidth } = await besideBandwidth(plan.threads, () => timeRuns((r) => be.forward(batches[Math.max(r, 0) % 16], pool), plan.rounds));
     return { format: f, kind: relaxedSimd ? 'wasm' : 'wasm-portable', size: 1, tokPerS: 1000 / ms, stepMs: ms, bytesPerStep: weightBytesPerStep(c, f) + kvBytesPerStep(c, plan.context + 8), bandwidth };
   } finally {
     await be.dispose();

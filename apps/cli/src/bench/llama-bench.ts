@@ -63,7 +63,7 @@ export function parseBatchedBench(jsonl: string, threads: number): NativeRow[] {
 export async function runBatchedBench(bin: string, file: string, o: { batches: number[]; context: number; steps: number; threads: number }): Promise<NativeRow[]> {
   const ctx = Math.max(...o.batches) * (o.context + o.steps + 8);
   const args = ['-m', file, '-c', String(ctx), '-b', '2048', '-ub', '512', '-npp', String(o.context), '-ntg', String(o.steps), '-npl', o.batches.join(','), '-t', String(o.threads), '--output-format', 'jsonl'];
-  return parseBatchedBench(await exec(bin, args), o.threads);
+  return parseBatchedBench(await runTool(bin, args, 'llama-batched-bench', NATIVE_HINT), o.threads);
 }
 
 /** Parses llama-bench's JSON array into rows: the best thread count per (kind, size). */
@@ -75,9 +75,13 @@ export function parseLlamaBench(json: string): NativeRow[] {
     throw new Error(`llama-bench printed no JSON array: ${json.slice(0, 200)}`);
   }
   if (!Array.isArray(records)) throw new Error('llama-bench printed JSON that is not an array of tests');
-  const best = new Map<string, NativeRow>();
-  for (const r of records) {
-    const row: NativeRow = r.n_gen > 0 ? { kind: 'decode', size: 1, tokPerS: r.avg_ts, threads: r.n_threads } : { kind: 'prefill', size: r.n_prompt, tokPerS: r.avg_ts, threads: r.n_threads };
+  return fasterPerRow(records.map((r): NativeRow => (r.n_gen > 0 ? { kind: 'decode', size: 1, tokPerS: r.avg_ts, threads: r.n_threads } : { kind: 'prefill', size: r.n_prompt, tokPerS: r.avg_ts, threads: r.n_threads })));
+}
+
+/** The fastest of the rows that measure the same (kind, size), e.g. at different thread counts; first-seen order. */
+export function fasterPerRow<T extends Pick<NativeRow, 'kind' | 'size' | 'tokPerS'>>(rows: T[]): T[] {
+  const best = new Map<string, T>();
+  for (const row of rows) {
     const key = `${row.kind} ${row.size}`;
     const had = best.get(key);
     if (!had || row.tokPerS > had.tokPerS) best.set(key, row);
@@ -91,17 +95,24 @@ export function runLlamaBench(bin: string, file: string, o: { prefill: number[];
   const runs: string[][] = [];
   if (o.prefill.length > 0) runs.push(['-p', o.prefill.join(','), '-n', '0']);
   if (o.decode1) runs.push(['-p', '0', '-n', String(o.steps), '-d', String(o.context)]);
-  return runs.reduce<Promise<NativeRow[]>>(async (acc, args) => [...(await acc), ...parseLlamaBench(await exec(bin, ['-m', file, '-t', threads, '-r', String(o.rounds), '-o', 'json', ...args]))], Promise.resolve([]));
+  return runs.reduce<Promise<NativeRow[]>>(async (acc, args) => [...(await acc), ...parseLlamaBench(await runTool(bin, ['-m', file, '-t', threads, '-r', String(o.rounds), '-o', 'json', ...args], 'llama-bench', NATIVE_HINT))], Promise.resolve([]));
 }
 
-function exec(bin: string, args: string[]): Promise<string> {
+const NATIVE_HINT = ' (LLM_LLAMA_BENCH names the llama.cpp build)';
+
+/**
+ * Runs one llama.cpp tool (`what`: its name in errors) as a child process and resolves to its
+ * stdout; asynchronous, so the bench's progress keeps printing. A failure to start is
+ * `bin: reason` + `hint`; a non-zero exit names the tool and the last lines of its stderr.
+ */
+export function runTool(bin: string, args: string[], what: string, hint = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new Error(`${bin}: ${e.message} (LLM_LLAMA_BENCH names the llama.cpp build)`)));
-    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`llama-bench exited with ${code ?? signal}: ${err.trim().split('\n').slice(-2).join(' | ')}`))));
+    child.on('error', (e) => reject(new Error(`${bin}: ${e.message}${hint}`)));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
   });
 }

@@ -20,13 +20,13 @@
  * llama.cpp without Node beside it, as its users benchmark it.
  * Not here: the comparison table (report-llama-cpp.ts), installing the peer (it only says how).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModelWeights, saveGguf } from '@llm/model';
-import { measureBandwidth } from './bandwidth';
-import { batchedBenchPath, runBatchedBench, runLlamaBench } from './llama-bench';
+import { besideBandwidth } from './bandwidth';
+import { batchedBenchPath, fasterPerRow, runBatchedBench, runLlamaBench, runTool } from './llama-bench';
 import { weightBytesPerStep, type BenchFormat, type BenchModel } from './workload';
 
 export interface PeerRow {
@@ -35,7 +35,7 @@ export interface PeerRow {
   /** Prompt tokens (prefill) or sequences (decode). */
   size: number;
   tokPerS: number;
-  /** The thread count that gave tokPerS (the better of 1 and the bench's). */
+  /** The thread count that gave tokPerS (prefill and decode 1: the better of 1 and the bench's; decode B: the bench's). */
   threads: number;
   /** Which llama.cpp measured it: the native llama-bench binary or node-llama-cpp's build. */
   source: 'llama-bench' | 'node-llama-cpp';
@@ -78,41 +78,24 @@ interface PeerBenchOut {
   decode: Array<{ batch: number; tokPerS: number }>;
 }
 
-/** One driver request in a child process (asynchronous, so the bench's progress keeps printing). */
-function runDriver(driver: string, req: Record<string, unknown>): Promise<PeerBenchOut> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [driver, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) {
-        try {
-          return resolve(JSON.parse(out) as PeerBenchOut);
-        } catch {
-          return reject(new Error(`llama.cpp driver printed no JSON: ${out.slice(0, 200)}`));
-        }
-      }
-      reject(new Error(`llama.cpp driver exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-    });
-  });
+/** One driver request in a child process. */
+async function runDriver(driver: string, req: Record<string, unknown>): Promise<PeerBenchOut> {
+  const out = await runTool(process.execPath, [driver, JSON.stringify(req)], 'llama.cpp driver');
+  try {
+    return JSON.parse(out) as PeerBenchOut;
+  } catch {
+    throw new Error(`llama.cpp driver printed no JSON: ${out.slice(0, 200)}`);
+  }
 }
 
-/** The best of the given thread counts for one request; rows keyed by size. */
+/** The best of the given thread counts for one request; one row per (kind, size). */
 async function bestOfThreads(driver: string, file: string, plan: PeerPlan, prefill: number[], decode: number[], counts = [1, plan.threads]): Promise<Array<{ kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>> {
-  const best = new Map<string, { kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }>();
+  const rows: Array<{ kind: 'prefill' | 'decode'; size: number; tokPerS: number; threads: number }> = [];
   for (const threads of [...new Set(counts)]) {
     const r = await runDriver(driver, { op: 'bench', file, prefill, decode, rounds: plan.rounds, steps: plan.steps, context: plan.context, threads });
-    const rows = [...r.prefill.map((p) => ({ kind: 'prefill' as const, size: p.tokens, tokPerS: p.tokPerS })), ...r.decode.map((d) => ({ kind: 'decode' as const, size: d.batch, tokPerS: d.tokPerS }))];
-    for (const row of rows) {
-      const key = `${row.kind} ${row.size}`;
-      const had = best.get(key);
-      if (!had || row.tokPerS > had.tokPerS) best.set(key, { ...row, threads });
-    }
+    rows.push(...r.prefill.map((p) => ({ kind: 'prefill' as const, size: p.tokens, tokPerS: p.tokPerS, threads })), ...r.decode.map((d) => ({ kind: 'decode' as const, size: d.batch, tokPerS: d.tokPerS, threads })));
   }
-  return [...best.values()];
+  return fasterPerRow(rows);
 }
 
 /**
@@ -125,13 +108,13 @@ export async function llamaCppRows(driver: string | null, native: string | null,
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-gguf-'));
   const rows: PeerRow[] = [];
   const both = `threads 1 and ${plan.threads}`;
+  const nativeBatched = batchedBenchPath(native);
   try {
     for (const format of plan.formats) {
       const file = join(dir, `${format}.gguf`);
       progress(`llama.cpp ${m.name} ${format}: writing ${file}`);
       const weights = format === 'f32' ? m.weights : quantizeModelWeights(m.config, m.weights, { format });
       saveGguf(file, { config: m.config, weights }, { tokenizerJson });
-      const nativeBatched = batchedBenchPath(native);
       const batched = plan.decode.filter((b) => b !== 1);
       const prefillNode = native ? [] : plan.prefill;
       if (native && plan.prefill.length > 0) {
@@ -151,12 +134,11 @@ export async function llamaCppRows(driver: string | null, native: string | null,
       }
       if (plan.decode.includes(1)) {
         progress(`llama.cpp ${m.name} ${format}: ${native ? 'llama-bench ' : ''}decode 1 (${both}), with the bandwidth beside it`);
-        const before = await measureBandwidth(plan.threads, 4);
-        const r = native
-          ? { ...(await runLlamaBench(native, file, { prefill: [], decode1: true, context: plan.context, steps: plan.steps, threads: plan.threads, rounds: plan.rounds }))[0], source: 'llama-bench' as const }
-          : { ...(await bestOfThreads(driver!, file, plan, [], [1]))[0], source: 'node-llama-cpp' as const };
-        const after = await measureBandwidth(plan.threads, 4);
-        rows.push({ format, ...r, bytesPerStep: weightBytesPerStep(m.config, format), bandwidth: Math.max(before.bytesPerS, after.bytesPerS) });
+        const { result: r, bandwidth } = await besideBandwidth(plan.threads, async () =>
+          native
+            ? { ...(await runLlamaBench(native, file, { prefill: [], decode1: true, context: plan.context, steps: plan.steps, threads: plan.threads, rounds: plan.rounds }))[0], source: 'llama-bench' as const }
+            : { ...(await bestOfThreads(driver!, file, plan, [], [1]))[0], source: 'node-llama-cpp' as const });
+        rows.push({ format, ...r, bytesPerStep: weightBytesPerStep(m.config, format), bandwidth });
       }
       rmSync(file, { force: true });
     }
