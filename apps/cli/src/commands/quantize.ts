@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadModelDir, modelTokenizerJson, parseQuantFormat, QUANT_FORMATS, quantizeModelWeights, saveGguf, saveModelDir, unsupportedForQuantization, type LoadedModel, type QuantFormat } from '@llm/model';
+import { F16RangeError, loadModelDir, modelTokenizerJson, parseQuantFormat, QUANT_FORMATS, quantizeModelWeights, saveGguf, saveModelDir, unsupportedForQuantization, type LoadedModel, type QuantFormat } from '@llm/model';
 import { CliError } from '../errors';
 import { progressBar } from '../progress-bar';
 import type { RegisterCommand } from './index';
@@ -97,8 +97,7 @@ async function quantize(f: QuantizeFlags): Promise<void> {
       });
     }
   } catch (e) {
-    const m = (e as Error).message;
-    if (/cannot be stored as F16/.test(m)) throw new CliError(`${f.model}: ${m}`);
+    if (e instanceof F16RangeError) throw new CliError(`${f.model}: ${e.message}`);
     throw e;
   }
   const what = float ? `converted ${f.model} to ${fmt}` : `quantized ${f.model} to ${fmt} (head ${head})`;

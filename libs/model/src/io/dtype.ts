@@ -42,12 +42,15 @@ export function f32ToF16Bits(value: number): number {
 /** The largest finite binary16 value; |x| >= 65520 rounds past it, to inf. */
 export const F16_MAX = 65504;
 
-/** An error when some element of `data` has no finite F16 value (it names `tensor`, the element and its value). */
+/** A weight with no finite F16 value: the user can keep the model in F32 instead. */
+export class F16RangeError extends Error {}
+
+/** An F16RangeError when some element of `data` has no finite F16 value (it names `tensor`, the element and its value). */
 export function assertFitsF16(data: Float32Array, tensor: string): void {
   for (let i = 0; i < data.length; i++) {
     if (Math.abs(data[i]) < 65520) continue; // [65504, 65520) rounds down to F16_MAX; 65520 ties to even, i.e. inf
     const why = Number.isFinite(data[i]) ? `beyond F16's range (|x| <= ${F16_MAX})` : 'not finite';
-    throw new Error(`tensor "${tensor}" cannot be stored as F16: element ${i} is ${data[i]}, ${why}; keep it in F32 (--format f32)`);
+    throw new F16RangeError(`tensor "${tensor}" cannot be stored as F16: element ${i} is ${data[i]}, ${why}; keep it in F32 (--format f32)`);
   }
 }
 
